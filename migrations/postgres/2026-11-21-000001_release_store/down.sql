@@ -1,0 +1,11 @@
+DROP TABLE store_lock;
+DROP TABLE current_releases;
+DROP TABLE release_changes;
+DROP TABLE concept_links;
+DROP TABLE concepts;
+DROP TABLE release_notices;
+DROP TABLE release_stats;
+DROP TABLE release_files;
+DROP TABLE releases;
+DROP TABLE code_system_aliases;
+DROP TABLE code_systems;

@@ -1,0 +1,124 @@
+-- The versioned release store (SQLite). Keep in step with ../../postgres/.
+
+CREATE TABLE code_systems (
+    key TEXT PRIMARY KEY NOT NULL,
+    master TEXT NOT NULL,
+    name TEXT NOT NULL,
+    canonical_url TEXT,
+    description TEXT NOT NULL
+);
+
+CREATE TABLE code_system_aliases (
+    alias TEXT PRIMARY KEY NOT NULL,
+    system_key TEXT NOT NULL REFERENCES code_systems (key)
+);
+
+-- Every imported release; ids grow with import order and order a master's history.
+CREATE TABLE releases (
+    id INTEGER PRIMARY KEY NOT NULL,
+    master TEXT NOT NULL,
+    label TEXT NOT NULL,
+    revision BIGINT NOT NULL,
+    publication_date DATE,
+    effective_date DATE,
+    state TEXT NOT NULL,
+    previous_release_id BIGINT REFERENCES releases (id),
+    content_sha256 TEXT NOT NULL,
+    row_count BIGINT NOT NULL,
+    imported_at TIMESTAMP NOT NULL,
+    imported_by TEXT NOT NULL,
+    UNIQUE (master, label, revision)
+);
+
+CREATE TABLE release_files (
+    release_id BIGINT NOT NULL REFERENCES releases (id),
+    position BIGINT NOT NULL,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    byte_size BIGINT NOT NULL,
+    row_count BIGINT NOT NULL,
+    encoding TEXT NOT NULL,
+    PRIMARY KEY (release_id, position)
+);
+
+-- Per release and code system: rows, distinct codes, and the change counts vs the previous release.
+CREATE TABLE release_stats (
+    release_id BIGINT NOT NULL REFERENCES releases (id),
+    system_key TEXT NOT NULL,
+    row_count BIGINT NOT NULL,
+    code_count BIGINT NOT NULL,
+    added BIGINT NOT NULL,
+    removed BIGINT NOT NULL,
+    changed BIGINT NOT NULL,
+    PRIMARY KEY (release_id, system_key)
+);
+
+-- Notices of the import report that did not stop the import (e.g. HOT7 check digits).
+CREATE TABLE release_notices (
+    release_id BIGINT NOT NULL REFERENCES releases (id),
+    position BIGINT NOT NULL,
+    file TEXT NOT NULL,
+    line BIGINT,
+    column_name TEXT,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (release_id, position)
+);
+
+-- One version of one master row, valid from release `valid_from` up to (not including)
+-- release `valid_to` (NULL: still valid in the newest release of its master).
+CREATE TABLE concepts (
+    id INTEGER PRIMARY KEY NOT NULL,
+    master TEXT NOT NULL,
+    system_key TEXT NOT NULL,
+    code TEXT NOT NULL,
+    row_key TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    valid_from BIGINT NOT NULL REFERENCES releases (id),
+    valid_to BIGINT REFERENCES releases (id),
+    status TEXT NOT NULL,
+    display TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    designations TEXT NOT NULL
+);
+CREATE INDEX concepts_code ON concepts (system_key, code);
+CREATE INDEX concepts_open ON concepts (master, valid_to, row_key);
+CREATE INDEX concepts_from ON concepts (master, valid_from);
+
+-- Codes a concept version carries (relation 'code') or points to (relation 'successor').
+CREATE TABLE concept_links (
+    concept_id BIGINT NOT NULL REFERENCES concepts (id),
+    relation TEXT NOT NULL,
+    system_key TEXT NOT NULL,
+    code TEXT NOT NULL,
+    PRIMARY KEY (concept_id, relation, system_key, code)
+);
+CREATE INDEX concept_links_code ON concept_links (system_key, code);
+
+-- The change set of each release against the release before it, by distinct code.
+CREATE TABLE release_changes (
+    release_id BIGINT NOT NULL REFERENCES releases (id),
+    system_key TEXT NOT NULL,
+    code TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    display TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    PRIMARY KEY (release_id, system_key, code)
+);
+CREATE INDEX release_changes_kind ON release_changes (release_id, kind);
+
+-- The release each master serves; set explicitly, never "last imported wins".
+CREATE TABLE current_releases (
+    master TEXT PRIMARY KEY NOT NULL,
+    release_id BIGINT NOT NULL REFERENCES releases (id),
+    activated_at TIMESTAMP NOT NULL,
+    activated_by TEXT NOT NULL
+);
+
+-- A single row every writer updates first, so that imports run one at a time.
+CREATE TABLE store_lock (
+    id BIGINT PRIMARY KEY NOT NULL,
+    generation BIGINT NOT NULL
+);
+INSERT INTO store_lock (id, generation) VALUES (1, 0);

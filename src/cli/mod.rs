@@ -1,0 +1,206 @@
+//! The `hyojun` command line.
+
+mod output;
+mod progress;
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use thiserror::Error;
+
+use crate::masters::{self, Problems};
+use crate::store::import::ImportOptions;
+use crate::store::{DatabaseUrl, Store, StoreError};
+use crate::systems::Master;
+
+/// hyojun (標準): standard-code registry for Japanese healthcare masters.
+#[derive(Debug, Parser)]
+#[command(name = "hyojun", version, about)]
+pub struct Cli {
+    /// Database: postgres://… or a SQLite file path (sqlite://path also works).
+    /// Default: data/hyojun.sqlite3, created on first use.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply the embedded database migrations.
+    Migrate,
+    /// Import one release of a master from its files, folder or distribution zip.
+    Import {
+        /// hot, byomei, jlac or nursing.
+        master: Master,
+        /// The release's files (loose, a folder, or the distribution zip).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Release label; by default taken from the file names (HOT: yyyymmdd).
+        #[arg(long = "version", value_name = "LABEL")]
+        label: Option<String>,
+        /// Make the imported release the one the master serves.
+        #[arg(long)]
+        activate: bool,
+        /// Who imports (recorded with the release). Default: cli:$USER.
+        #[arg(long)]
+        by: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List releases with label, date, files and sha256, counts, import time and state.
+    Releases {
+        master: Option<Master>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what changed between two releases (LABEL or LABEL@REVISION).
+    Diff {
+        master: Master,
+        from: String,
+        to: String,
+        #[arg(long)]
+        json: bool,
+        /// In text output, list at most this many codes per system and kind (0: all).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Make a release the one its master serves.
+    Activate {
+        master: Master,
+        /// LABEL or LABEL@REVISION.
+        release: String,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Start the HTTP server.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080", env = "HYOJUN_BIND")]
+        bind: SocketAddr,
+    },
+}
+
+/// Why a command failed; each variant has its own exit code.
+#[derive(Debug, Error)]
+pub enum CliError {
+    /// The input files have problems: nothing was imported.
+    #[error("{} problem(s) found; nothing was imported:\n{problems}", problems.total())]
+    Input { problems: Problems },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl CliError {
+    /// Process exit code: 1 bad input, 3 conflict with the stored history, 4 not found,
+    /// 5 database unavailable, 6 other failures.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Input { .. } => 1,
+            CliError::Store(StoreError::Conflict(_)) => 3,
+            CliError::Store(StoreError::NotFound(_)) => 4,
+            CliError::Store(StoreError::Connect(_) | StoreError::Config(_)) => 5,
+            _ => 6,
+        }
+    }
+}
+
+fn who(by: Option<String>) -> String {
+    by.unwrap_or_else(|| format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into())))
+}
+
+/// Runs one command.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let url = match &cli.database_url {
+        Some(url) => DatabaseUrl::parse(url)?,
+        None => DatabaseUrl::default_sqlite(),
+    };
+    match cli.command {
+        Command::Migrate => {
+            let store = Store::connect(&url, 1)?;
+            let applied = store.migrate()?;
+            if applied.is_empty() {
+                println!("database is up to date ({})", url.redacted());
+            } else {
+                for m in applied {
+                    println!("applied {m}");
+                }
+            }
+            Ok(())
+        }
+        Command::Import {
+            master,
+            paths,
+            label,
+            activate,
+            by,
+            json,
+        } => {
+            // Parse and validate everything before touching the database.
+            let progress = progress::TerminalProgress::new(std::io::stderr().is_terminal());
+            let parsed = masters::parse_release(master, &paths, label.as_deref(), &progress)
+                .map_err(|problems| CliError::Input { problems })?;
+            let store = Store::open(&url, 2)?;
+            let report = store.import(
+                &parsed,
+                &ImportOptions {
+                    imported_by: who(by),
+                    activate,
+                },
+            )?;
+            if json {
+                output::print_json(&serde_json::json!({
+                    "report": report,
+                    "files": parsed.files,
+                    "ignored": parsed.ignored,
+                    "notices": parsed.notices,
+                }));
+            } else {
+                output::print_import(&parsed, &report);
+            }
+            Ok(())
+        }
+        Command::Releases { master, json } => {
+            let store = Store::open(&url, 1)?;
+            let releases = store.releases(master)?;
+            if json {
+                output::print_json(&releases);
+            } else {
+                output::print_releases(&releases);
+            }
+            Ok(())
+        }
+        Command::Diff {
+            master,
+            from,
+            to,
+            json,
+            limit,
+        } => {
+            let store = Store::open(&url, 1)?;
+            let (from, to, diff) = store.diff(master, &from, &to)?;
+            if json {
+                output::print_json(&output::diff_json(master, &from, &to, &diff));
+            } else {
+                output::print_diff(master, &from, &to, &diff, limit);
+            }
+            Ok(())
+        }
+        Command::Activate { master, release, by } => {
+            let store = Store::open(&url, 1)?;
+            let r = store.activate(master, &release, &who(by))?;
+            println!("{master} now serves release {} (revision {})", r.label, r.revision);
+            Ok(())
+        }
+        Command::Serve { bind } => {
+            let store = Store::open(&url, 8)?;
+            actix_web::rt::System::new().block_on(crate::api::serve(store, bind))?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Human and JSON output of the commands.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::masters::ParsedRelease;
+use crate::store::diff::{ChangeKind, Counts, Diff};
+use crate::store::import::{ImportOutcome, ImportReport};
+use crate::store::models::ReleaseRow;
+use crate::store::releases::ReleaseInfo;
+use crate::systems::Master;
+
+pub fn print_json(value: &impl Serialize) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("error: cannot render JSON: {e}"),
+    }
+}
+
+fn release_ref(r: &ReleaseRow) -> Value {
+    json!({
+        "id": r.id,
+        "label": r.label,
+        "revision": r.revision,
+        "publication_date": r.publication_date,
+    })
+}
+
+/// The `diff --json` document: `summary` of distinct-code counts per system, and the lists.
+pub fn diff_json(master: Master, from: &ReleaseRow, to: &ReleaseRow, diff: &Diff) -> Value {
+    let mut changes: BTreeMap<&str, BTreeMap<&str, Vec<Value>>> = BTreeMap::new();
+    for c in &diff.changes {
+        let mut entry = json!({"code": c.code, "display": c.display});
+        if c.kind == ChangeKind::Changed {
+            entry["fields"] = json!(c.fields);
+        }
+        changes
+            .entry(&c.system)
+            .or_default()
+            .entry(c.kind.as_str())
+            .or_default()
+            .push(entry);
+    }
+    json!({
+        "master": master.key(),
+        "from": release_ref(from),
+        "to": release_ref(to),
+        "summary": diff.summary(master),
+        "changes": changes,
+    })
+}
+
+fn summary_table(summary: &BTreeMap<String, Counts>, master: Master) {
+    println!("  {:<18} {:>8} {:>8} {:>8}", "code system", "added", "removed", "changed");
+    for system in crate::systems::of_master(master) {
+        if let Some(c) = summary.get(system.key) {
+            println!(
+                "  {:<18} {:>8} {:>8} {:>8}",
+                system.key, c.added, c.removed, c.changed
+            );
+        }
+    }
+}
+
+pub fn print_import(parsed: &ParsedRelease, report: &ImportReport) {
+    let r = &report.release;
+    match report.outcome {
+        ImportOutcome::Unchanged => {
+            println!(
+                "{} release {} (revision {}) is already imported with identical files: nothing changed",
+                r.master, r.label, r.revision
+            );
+            return;
+        }
+        ImportOutcome::Created => println!(
+            "imported {} release {} (id {}, {} rows in {} files)",
+            r.master,
+            r.label,
+            r.id,
+            r.row_count,
+            parsed.files.len()
+        ),
+        ImportOutcome::NewRevision => println!(
+            "imported {} release {} as revision {} (id {}): the content differs from the earlier revision",
+            r.master, r.label, r.revision, r.id
+        ),
+    }
+    for f in &parsed.files {
+        println!(
+            "  {:<8} {} ({} rows, {}, sha256 {})",
+            f.role, f.name, f.row_count, f.encoding, f.sha256
+        );
+    }
+    for ignored in &parsed.ignored {
+        println!("  ignored  {ignored}");
+    }
+    println!(
+        "  row versions written: {}, closed: {}",
+        report.rows_written, report.rows_closed
+    );
+    match &report.compared_with {
+        Some(prev) => println!("changes since {prev} (distinct codes):"),
+        None => println!("first release of {} (every code is new):", r.master),
+    }
+    let master = parsed.master;
+    summary_table(&report.summary, master);
+    if let Some(rev) = &report.revision_summary {
+        println!("changes against the revision it replaces:");
+        summary_table(rev, master);
+    }
+    if !parsed.notices.is_empty() {
+        println!(
+            "{} notice(s) (imported as published):\n{}",
+            parsed.notices.total(),
+            parsed.notices
+        );
+    }
+    if report.activated {
+        println!("{} now serves release {} (revision {})", r.master, r.label, r.revision);
+    } else {
+        println!(
+            "not activated: `hyojun activate {} {}` makes it the served release",
+            r.master, r.label
+        );
+    }
+}
+
+pub fn print_releases(releases: &[ReleaseInfo]) {
+    if releases.is_empty() {
+        println!("no releases imported yet");
+        return;
+    }
+    for info in releases {
+        let r = &info.release;
+        let state = if info.current { "current" } else { r.state.as_str() };
+        println!(
+            "{} {} rev {} [{}] id {} published {} imported {} by {} — {} rows",
+            r.master,
+            r.label,
+            r.revision,
+            state,
+            r.id,
+            r.publication_date.map_or("-".to_owned(), |d| d.to_string()),
+            r.imported_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            r.imported_by,
+            r.row_count,
+        );
+        for f in &info.files {
+            println!("    {:<8} {} {} rows sha256 {}", f.role, f.name, f.row_count, f.sha256);
+        }
+        for s in &info.stats {
+            if s.code_count > 0 || s.row_count > 0 {
+                println!(
+                    "    {:<18} {:>7} codes {:>7} rows  +{} -{} ~{}",
+                    s.system_key, s.code_count, s.row_count, s.added, s.removed, s.changed
+                );
+            }
+        }
+        if info.notice_count > 0 {
+            println!("    {} import notice(s)", info.notice_count);
+        }
+    }
+}
+
+pub fn print_diff(master: Master, from: &ReleaseRow, to: &ReleaseRow, diff: &Diff, limit: usize) {
+    println!(
+        "{master}: {} (revision {}) → {} (revision {}), distinct codes:",
+        from.label, from.revision, to.label, to.revision
+    );
+    let summary = diff.summary(master);
+    summary_table(&summary, master);
+    for system in crate::systems::of_master(master) {
+        for kind in [ChangeKind::Added, ChangeKind::Removed, ChangeKind::Changed] {
+            let items: Vec<_> = diff
+                .changes
+                .iter()
+                .filter(|c| c.system == system.key && c.kind == kind)
+                .collect();
+            if items.is_empty() {
+                continue;
+            }
+            println!("{} {} ({}):", system.key, kind.as_str(), items.len());
+            let shown = if limit == 0 { items.len() } else { limit.min(items.len()) };
+            for c in &items[..shown] {
+                println!("  {} {}", c.code, c.display);
+                for f in &c.fields {
+                    let via = f.via.as_deref().map(|v| format!(" [{v}]")).unwrap_or_default();
+                    println!(
+                        "      {}{}: {} → {}",
+                        f.field,
+                        via,
+                        f.old.as_deref().unwrap_or("∅"),
+                        f.new.as_deref().unwrap_or("∅")
+                    );
+                }
+            }
+            if shown < items.len() {
+                println!("  … {} more (--limit 0 lists all, --json for everything)", items.len() - shown);
+            }
+        }
+    }
+}

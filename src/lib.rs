@@ -1,0 +1,10 @@
+//! hyojun (標準): the standard-code registry for Japanese healthcare masters.
+//!
+//! Layers: [`masters`] parses distribution files, [`store`] keeps every release as immutable
+//! row versions on SQLite or PostgreSQL, [`api`] serves HTTP, [`cli`] is the command line.
+
+pub mod api;
+pub mod cli;
+pub mod masters;
+pub mod store;
+pub mod systems;

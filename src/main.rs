@@ -1,0 +1,20 @@
+use clap::Parser;
+
+fn main() {
+    let cli = hyojun::cli::Cli::parse();
+    let default_level = match cli.command {
+        hyojun::cli::Command::Serve { .. } => "info",
+        _ => "warn",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(err) = hyojun::cli::run(cli) {
+        eprintln!("error: {err}");
+        std::process::exit(err.exit_code());
+    }
+}

@@ -1,0 +1,258 @@
+//! Decoding master files (CP932, UTF-8 with or without BOM) and reading their CSV rows.
+
+use encoding_rs::{DecoderResult, SHIFT_JIS};
+
+use super::input::SourceFile;
+use super::problem::{Problem, Problems};
+
+/// Text encodings a master file may arrive in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// Windows-31J / CP932, as MEDIS ships its files.
+    Cp932,
+    /// UTF-8 without a byte-order mark.
+    Utf8,
+    /// UTF-8 with a byte-order mark.
+    Utf8Bom,
+}
+
+impl Encoding {
+    /// Name stored with the release's file list.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Cp932 => "cp932",
+            Encoding::Utf8 => "utf-8",
+            Encoding::Utf8Bom => "utf-8-bom",
+        }
+    }
+}
+
+/// A decoded file.
+#[derive(Debug)]
+pub struct DecodedText {
+    pub text: String,
+    pub encoding: Encoding,
+}
+
+/// Decodes a file: a UTF-8 BOM means UTF-8, valid UTF-8 is UTF-8, anything else is CP932.
+/// Bytes that are not valid CP932 are reported with line and byte column.
+pub fn decode(file: &SourceFile) -> Result<DecodedText, Problems> {
+    let bytes = &file.bytes;
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        return match std::str::from_utf8(rest) {
+            Ok(text) => Ok(DecodedText {
+                text: text.to_owned(),
+                encoding: Encoding::Utf8Bom,
+            }),
+            Err(err) => Err(invalid_bytes(file, 3 + err.valid_up_to(), "UTF-8").into()),
+        };
+    }
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok(DecodedText {
+            text: text.to_owned(),
+            encoding: Encoding::Utf8,
+        });
+    }
+    let mut decoder = SHIFT_JIS.new_decoder_without_bom_handling();
+    let mut text = String::with_capacity(bytes.len() * 3 / 2);
+    let mut problems = Problems::default();
+    let mut pos = 0;
+    loop {
+        let needed = decoder
+            .max_utf8_buffer_length_without_replacement(bytes.len() - pos)
+            .unwrap_or(bytes.len() * 3);
+        text.reserve(needed);
+        let (result, read) =
+            decoder.decode_to_string_without_replacement(&bytes[pos..], &mut text, true);
+        match result {
+            DecoderResult::InputEmpty => break,
+            DecoderResult::OutputFull => {
+                pos += read;
+            }
+            DecoderResult::Malformed(bad, extra) => {
+                let at = pos + read - bad as usize - extra as usize;
+                problems.push(invalid_bytes(file, at, "CP932 (Shift_JIS)"));
+                text.push('\u{FFFD}');
+                pos += read;
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(DecodedText {
+            text,
+            encoding: Encoding::Cp932,
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+fn invalid_bytes(file: &SourceFile, offset: usize, encoding: &str) -> Problem {
+    let before = &file.bytes[..offset.min(file.bytes.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let byte_column = offset - line_start + 1;
+    let shown: Vec<String> = file.bytes[offset..(offset + 2).min(file.bytes.len())]
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    Problem::line(
+        &file.display_name,
+        line,
+        "invalid_encoding",
+        format!(
+            "bytes {} at byte {byte_column} of the line are not valid {encoding}",
+            shown.join(" ")
+        ),
+        "save the file as CP932 (Shift_JIS) or UTF-8 as MEDIS distributes it; the file may be corrupt",
+    )
+}
+
+/// One CSV row with the line it started on.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// 1-based line number of the row's first character.
+    pub line: u64,
+    pub fields: Vec<String>,
+}
+
+/// Splits decoded text into CSV rows. Accepts CRLF or LF, quoted or unquoted fields, blank
+/// lines and a trailing Ctrl-Z (0x1A) end-of-file marker. A last line that ends inside a
+/// quoted field is reported as truncated.
+pub fn csv_rows(file_name: &str, text: &str) -> Result<Vec<Row>, Problems> {
+    let body = strip_eof_marker(text);
+    let mut problems = Problems::default();
+    if let Some(line) = unterminated_last_line(body) {
+        problems.push(Problem::line(
+            file_name,
+            line,
+            "truncated",
+            "the file ends inside a quoted field: the last line is cut off".into(),
+            "the file is truncated; download or copy it again",
+        ));
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(body.as_bytes());
+    let mut rows = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = record.position().map_or(0, |p| p.line());
+                if record.len() == 1 && record[0].trim_matches(['\u{1A}', ' ']).is_empty() {
+                    continue;
+                }
+                rows.push(Row {
+                    line,
+                    fields: record.iter().map(str::to_owned).collect(),
+                });
+            }
+            Err(err) => {
+                let line = err.position().map_or(0, |p| p.line());
+                problems.push(Problem::line(
+                    file_name,
+                    line,
+                    "csv",
+                    format!("not readable as CSV: {err}"),
+                    "check the quoting on this line",
+                ));
+                break;
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(rows)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Removes a trailing Ctrl-Z end-of-file marker and whatever line break surrounds it.
+fn strip_eof_marker(text: &str) -> &str {
+    let trimmed = text.trim_end_matches(['\r', '\n']);
+    match trimmed.strip_suffix('\u{1A}') {
+        Some(rest) => rest.trim_end_matches('\u{1A}'),
+        None => text,
+    }
+}
+
+/// The line number of the last line when it is cut off inside a quoted field.
+fn unterminated_last_line(body: &str) -> Option<u64> {
+    if body.is_empty() || body.ends_with('\n') {
+        return None;
+    }
+    // Walk the whole text: a quote state that is still open at the end means truncation.
+    let mut in_quotes = false;
+    let mut line = 1u64;
+    let mut record_line = 1u64;
+    let mut at_record_start = true;
+    for ch in body.chars() {
+        if at_record_start {
+            record_line = line;
+            at_record_start = false;
+        }
+        match ch {
+            '"' => in_quotes = !in_quotes,
+            '\n' => {
+                line += 1;
+                if !in_quotes {
+                    at_record_start = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    in_quotes.then_some(record_line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(bytes: &[u8]) -> SourceFile {
+        SourceFile::new("t.txt".into(), bytes.to_vec())
+    }
+
+    #[test]
+    fn decodes_cp932_utf8_and_bom() {
+        let (sjis, _, _) = SHIFT_JIS.encode("内,①ハロタン\r\n");
+        let d = decode(&file(&sjis)).unwrap();
+        assert_eq!(d.encoding, Encoding::Cp932);
+        assert_eq!(d.text, "内,①ハロタン\r\n");
+        let d = decode(&file("内\n".as_bytes())).unwrap();
+        assert_eq!(d.encoding, Encoding::Utf8);
+        let d = decode(&file(b"\xEF\xBB\xBFabc")).unwrap();
+        assert_eq!((d.encoding, d.text.as_str()), (Encoding::Utf8Bom, "abc"));
+    }
+
+    #[test]
+    fn reports_invalid_cp932_position() {
+        let mut bytes = SHIFT_JIS.encode("a,b\r\nxy").0.into_owned();
+        bytes.extend_from_slice(b"\x82\xFF,z\r\n");
+        let problems = decode(&file(&bytes)).unwrap_err();
+        let p = &problems.items()[0];
+        assert_eq!(p.line, Some(2));
+        assert!(p.message.contains("82 FF at byte 3"), "{}", p.message);
+    }
+
+    #[test]
+    fn reads_rows_with_ctrl_z_and_mixed_quoting() {
+        let rows = csv_rows("t", "\"a\",,\"c\"\r\nd,e,f\r\n\u{1A}").unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].fields, vec!["a", "", "c"]);
+        assert_eq!((rows[1].line, rows[1].fields[2].as_str()), (2, "f"));
+    }
+
+    #[test]
+    fn reports_truncated_quoted_field() {
+        let problems = csv_rows("t", "\"a\",\"b\"\r\n\"c\",\"d").unwrap_err();
+        assert_eq!(problems.items()[0].line, Some(2));
+        assert_eq!(problems.items()[0].kind, "truncated");
+    }
+}

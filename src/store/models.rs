@@ -1,0 +1,136 @@
+//! Row types: what is read from and written to the tables.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::schema::{
+    concept_links, concepts, current_releases, release_changes, release_files, release_notices,
+    release_stats, releases,
+};
+
+/// A release as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = releases)]
+pub struct ReleaseRow {
+    pub id: i64,
+    pub master: String,
+    pub label: String,
+    pub revision: i64,
+    pub publication_date: Option<NaiveDate>,
+    pub effective_date: Option<NaiveDate>,
+    /// `ready` or `superseded` (replaced by a newer revision of the same label).
+    pub state: String,
+    /// The release this one's change set is computed against.
+    pub previous_release_id: Option<i64>,
+    pub content_sha256: String,
+    pub row_count: i64,
+    pub imported_at: NaiveDateTime,
+    pub imported_by: String,
+}
+
+/// Release states.
+pub mod state {
+    /// Imported and usable.
+    pub const READY: &str = "ready";
+    /// Replaced by a newer revision of the same label; still readable.
+    pub const SUPERSEDED: &str = "superseded";
+}
+
+/// A source file of a release.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = release_files)]
+pub struct ReleaseFileRow {
+    #[serde(skip)]
+    pub release_id: i64,
+    #[serde(skip)]
+    pub position: i64,
+    pub name: String,
+    pub role: String,
+    pub sha256: String,
+    pub byte_size: i64,
+    pub row_count: i64,
+    pub encoding: String,
+}
+
+/// Counts of one code system in one release.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = release_stats)]
+pub struct ReleaseStatRow {
+    #[serde(skip)]
+    pub release_id: i64,
+    pub system_key: String,
+    pub row_count: i64,
+    pub code_count: i64,
+    pub added: i64,
+    pub removed: i64,
+    pub changed: i64,
+}
+
+/// A notice from the import report.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = release_notices)]
+pub struct ReleaseNoticeRow {
+    #[serde(skip)]
+    pub release_id: i64,
+    #[serde(skip)]
+    pub position: i64,
+    pub file: String,
+    pub line: Option<i64>,
+    pub column_name: Option<String>,
+    pub kind: String,
+    pub message: String,
+}
+
+/// One version of one master row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = concepts)]
+pub struct ConceptRow {
+    pub id: i64,
+    pub master: String,
+    pub system_key: String,
+    pub code: String,
+    pub row_key: String,
+    pub content_hash: String,
+    pub valid_from: i64,
+    pub valid_to: Option<i64>,
+    pub status: String,
+    pub display: String,
+    /// JSON object of the row's columns.
+    pub attributes: String,
+    /// JSON array of `{kind, value}`.
+    pub designations: String,
+}
+
+/// A code a concept version carries or points to.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq, Eq, PartialOrd, Ord)]
+#[diesel(table_name = concept_links)]
+pub struct LinkRow {
+    pub concept_id: i64,
+    pub relation: String,
+    pub system_key: String,
+    pub code: String,
+}
+
+/// One entry of a stored change set.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = release_changes)]
+pub struct ChangeRow {
+    pub release_id: i64,
+    pub system_key: String,
+    pub code: String,
+    pub kind: String,
+    pub display: String,
+    /// JSON array of field changes.
+    pub fields: String,
+}
+
+/// Which release a master serves.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = current_releases)]
+pub struct CurrentReleaseRow {
+    pub master: String,
+    pub release_id: i64,
+    pub activated_at: NaiveDateTime,
+    pub activated_by: String,
+}

@@ -1,0 +1,204 @@
+//! Reading releases: listing, resolving labels, activation, and the rows of a release.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::diff::{self, Diff};
+use super::import::set_current;
+use super::models::{ConceptRow, ReleaseFileRow, ReleaseNoticeRow, ReleaseRow, ReleaseStatRow};
+use super::schema::{
+    concept_links, concepts, current_releases, release_files, release_notices, release_stats,
+    releases,
+};
+use super::{Store, StoreError};
+use crate::systems::Master;
+
+/// A release with its files, per-system counts and whether it is current.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseInfo {
+    #[serde(flatten)]
+    pub release: ReleaseRow,
+    pub current: bool,
+    pub files: Vec<ReleaseFileRow>,
+    pub stats: Vec<ReleaseStatRow>,
+    pub notice_count: i64,
+}
+
+impl Store {
+    /// Every release (of one master, or of all), oldest first.
+    pub fn releases(&self, master: Option<Master>) -> Result<Vec<ReleaseInfo>, StoreError> {
+        let mut conn = self.conn()?;
+        let mut query = releases::table
+            .order(releases::id.asc())
+            .select(ReleaseRow::as_select())
+            .into_boxed();
+        if let Some(m) = master {
+            query = query.filter(releases::master.eq(m.key()));
+        }
+        let rows: Vec<ReleaseRow> = query.load(&mut *conn)?;
+        let current: Vec<i64> = current_releases::table
+            .select(current_releases::release_id)
+            .load(&mut *conn)?;
+        let mut files: HashMap<i64, Vec<ReleaseFileRow>> = HashMap::new();
+        for f in release_files::table
+            .order((release_files::release_id, release_files::position))
+            .select(ReleaseFileRow::as_select())
+            .load(&mut *conn)?
+        {
+            files.entry(f.release_id).or_default().push(f);
+        }
+        let mut stats: HashMap<i64, Vec<ReleaseStatRow>> = HashMap::new();
+        for s in release_stats::table
+            .select(ReleaseStatRow::as_select())
+            .load(&mut *conn)?
+        {
+            stats.entry(s.release_id).or_default().push(s);
+        }
+        let notice_counts: HashMap<i64, i64> = release_notices::table
+            .group_by(release_notices::release_id)
+            .select((release_notices::release_id, diesel::dsl::count_star()))
+            .load::<(i64, i64)>(&mut *conn)?
+            .into_iter()
+            .collect();
+        let order: HashMap<&str, usize> = crate::systems::CODE_SYSTEMS
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.key, i))
+            .collect();
+        Ok(rows
+            .into_iter()
+            .map(|release| {
+                let mut s = stats.remove(&release.id).unwrap_or_default();
+                s.sort_by_key(|x| order.get(x.system_key.as_str()).copied().unwrap_or(usize::MAX));
+                ReleaseInfo {
+                    current: current.contains(&release.id),
+                    files: files.remove(&release.id).unwrap_or_default(),
+                    stats: s,
+                    notice_count: notice_counts.get(&release.id).copied().unwrap_or(0),
+                    release,
+                }
+            })
+            .collect())
+    }
+
+    /// Resolves `LABEL` (its newest revision) or `LABEL@REVISION` to a release of `master`.
+    pub fn find_release(&self, master: Master, spec: &str) -> Result<ReleaseRow, StoreError> {
+        let (label, revision) = match spec.rsplit_once('@') {
+            Some((label, rev)) => {
+                let rev = rev.trim_start_matches(['r', 'R']).parse::<i64>().map_err(|_| {
+                    StoreError::NotFound(format!(
+                        "`{spec}`: the revision after @ must be a number (e.g. {label}@2)"
+                    ))
+                })?;
+                (label, Some(rev))
+            }
+            None => (spec, None),
+        };
+        let mut conn = self.conn()?;
+        let mut candidates: Vec<ReleaseRow> = releases::table
+            .filter(releases::master.eq(master.key()))
+            .filter(releases::label.eq(label))
+            .order(releases::revision.asc())
+            .select(ReleaseRow::as_select())
+            .load(&mut *conn)?;
+        let found = match revision {
+            Some(rev) => candidates.into_iter().find(|r| r.revision == rev),
+            None => candidates.pop(),
+        };
+        found.ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "{master} has no release `{spec}`; `hyojun releases {master}` lists them"
+            ))
+        })
+    }
+
+    /// The release `master` currently serves, if one was activated.
+    pub fn current_release(&self, master: Master) -> Result<Option<ReleaseRow>, StoreError> {
+        let mut conn = self.conn()?;
+        Ok(current_releases::table
+            .inner_join(releases::table)
+            .filter(current_releases::master.eq(master.key()))
+            .select(ReleaseRow::as_select())
+            .first(&mut *conn)
+            .optional()?)
+    }
+
+    /// Makes a release the one its master serves.
+    pub fn activate(&self, master: Master, spec: &str, by: &str) -> Result<ReleaseRow, StoreError> {
+        let release = self.find_release(master, spec)?;
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| set_current(conn, master, release.id, by))?;
+        Ok(release)
+    }
+
+    /// The changes between two releases of a master, named by label (`LABEL[@REVISION]`).
+    pub fn diff(
+        &self,
+        master: Master,
+        from: &str,
+        to: &str,
+    ) -> Result<(ReleaseRow, ReleaseRow, Diff), StoreError> {
+        let from = self.find_release(master, from)?;
+        let to = self.find_release(master, to)?;
+        let mut conn = self.conn()?;
+        let diff = diff::between(&mut conn, master, from.id, to.id)?;
+        Ok((from, to, diff))
+    }
+
+    /// Every row version valid in a release, ordered by code system, code and identity.
+    pub fn rows_at(&self, release: &ReleaseRow) -> Result<Vec<ConceptRow>, StoreError> {
+        let mut conn = self.conn()?;
+        Ok(concepts::table
+            .filter(concepts::master.eq(&release.master))
+            .filter(concepts::valid_from.le(release.id))
+            .filter(concepts::valid_to.is_null().or(concepts::valid_to.gt(release.id)))
+            .order((concepts::system_key, concepts::code, concepts::row_key))
+            .select(ConceptRow::as_select())
+            .load(&mut *conn)?)
+    }
+
+    /// The row versions valid in `release` that define or carry `code` of `system`.
+    pub fn lookup(
+        &self,
+        release: &ReleaseRow,
+        system: &str,
+        code: &str,
+    ) -> Result<Vec<ConceptRow>, StoreError> {
+        let mut conn = self.conn()?;
+        let valid = concepts::valid_from
+            .le(release.id)
+            .and(concepts::valid_to.is_null().or(concepts::valid_to.gt(release.id)));
+        let mut rows: Vec<ConceptRow> = concepts::table
+            .filter(concepts::master.eq(&release.master))
+            .filter(concepts::system_key.eq(system))
+            .filter(concepts::code.eq(code))
+            .filter(valid)
+            .select(ConceptRow::as_select())
+            .load(&mut *conn)?;
+        let carried: Vec<ConceptRow> = concept_links::table
+            .inner_join(concepts::table)
+            .filter(concept_links::relation.eq("code"))
+            .filter(concept_links::system_key.eq(system))
+            .filter(concept_links::code.eq(code))
+            .filter(concepts::master.eq(&release.master))
+            .filter(valid)
+            .select(ConceptRow::as_select())
+            .load(&mut *conn)?;
+        rows.extend(carried);
+        rows.sort_by(|a, b| (&a.system_key, &a.code, &a.row_key).cmp(&(&b.system_key, &b.code, &b.row_key)));
+        rows.dedup_by_key(|r| r.id);
+        Ok(rows)
+    }
+
+    /// Notices recorded by a release's import.
+    pub fn notices(&self, release: &ReleaseRow) -> Result<Vec<ReleaseNoticeRow>, StoreError> {
+        let mut conn = self.conn()?;
+        Ok(release_notices::table
+            .filter(release_notices::release_id.eq(release.id))
+            .order(release_notices::position)
+            .select(ReleaseNoticeRow::as_select())
+            .load(&mut *conn)?)
+    }
+}

@@ -1,0 +1,144 @@
+//! Diesel table definitions, shared by both backends (see `migrations/`).
+
+diesel::table! {
+    code_systems (key) {
+        key -> Text,
+        master -> Text,
+        name -> Text,
+        canonical_url -> Nullable<Text>,
+        description -> Text,
+    }
+}
+
+diesel::table! {
+    code_system_aliases (alias) {
+        alias -> Text,
+        system_key -> Text,
+    }
+}
+
+diesel::table! {
+    releases (id) {
+        id -> BigInt,
+        master -> Text,
+        label -> Text,
+        revision -> BigInt,
+        publication_date -> Nullable<Date>,
+        effective_date -> Nullable<Date>,
+        state -> Text,
+        previous_release_id -> Nullable<BigInt>,
+        content_sha256 -> Text,
+        row_count -> BigInt,
+        imported_at -> Timestamp,
+        imported_by -> Text,
+    }
+}
+
+diesel::table! {
+    release_files (release_id, position) {
+        release_id -> BigInt,
+        position -> BigInt,
+        name -> Text,
+        role -> Text,
+        sha256 -> Text,
+        byte_size -> BigInt,
+        row_count -> BigInt,
+        encoding -> Text,
+    }
+}
+
+diesel::table! {
+    release_stats (release_id, system_key) {
+        release_id -> BigInt,
+        system_key -> Text,
+        row_count -> BigInt,
+        code_count -> BigInt,
+        added -> BigInt,
+        removed -> BigInt,
+        changed -> BigInt,
+    }
+}
+
+diesel::table! {
+    release_notices (release_id, position) {
+        release_id -> BigInt,
+        position -> BigInt,
+        file -> Text,
+        line -> Nullable<BigInt>,
+        column_name -> Nullable<Text>,
+        kind -> Text,
+        message -> Text,
+    }
+}
+
+diesel::table! {
+    concepts (id) {
+        id -> BigInt,
+        master -> Text,
+        system_key -> Text,
+        code -> Text,
+        row_key -> Text,
+        content_hash -> Text,
+        valid_from -> BigInt,
+        valid_to -> Nullable<BigInt>,
+        status -> Text,
+        display -> Text,
+        attributes -> Text,
+        designations -> Text,
+    }
+}
+
+diesel::table! {
+    concept_links (concept_id, relation, system_key, code) {
+        concept_id -> BigInt,
+        relation -> Text,
+        system_key -> Text,
+        code -> Text,
+    }
+}
+
+diesel::table! {
+    release_changes (release_id, system_key, code) {
+        release_id -> BigInt,
+        system_key -> Text,
+        code -> Text,
+        kind -> Text,
+        display -> Text,
+        fields -> Text,
+    }
+}
+
+diesel::table! {
+    current_releases (master) {
+        master -> Text,
+        release_id -> BigInt,
+        activated_at -> Timestamp,
+        activated_by -> Text,
+    }
+}
+
+diesel::table! {
+    store_lock (id) {
+        id -> BigInt,
+        generation -> BigInt,
+    }
+}
+
+diesel::joinable!(concept_links -> concepts (concept_id));
+diesel::joinable!(release_files -> releases (release_id));
+diesel::joinable!(release_stats -> releases (release_id));
+diesel::joinable!(current_releases -> releases (release_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    code_systems,
+    code_system_aliases,
+    releases,
+    release_files,
+    release_stats,
+    release_notices,
+    concepts,
+    concept_links,
+    release_changes,
+    current_releases,
+    store_lock,
+);
