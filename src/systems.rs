@@ -91,46 +91,171 @@ macro_rules! system {
 
 /// Every code system hyojun knows (see `../shared/docs/master-formats.md` §5).
 pub const CODE_SYSTEMS: &[CodeSystem] = &[
-    system!("hot13", Hot, "HOTコード（基準番号 13桁）", Some("http://medis.or.jp/CodeSystem/master-HOT13"),
-        ["urn:oid:1.2.392.200119.4.402.1"], "13 digits: HOT7 + 会社 2 + 調剤 2 + 物流 2"),
-    system!("hot9", Hot, "HOT9（HOT7 + 会社識別）", Some("http://medis.or.jp/CodeSystem/master-HOT9"),
-        ["urn:oid:1.2.392.200119.4.403.1", "urn:oid:1.2.392.100495.20.2.74"], "9 digits: HOT7 + 会社 2"),
-    system!("hot7", Hot, "HOT7（処方用番号）", Some("http://medis.or.jp/CodeSystem/master-HOT7"),
-        ["urn:oid:1.2.392.200119.4.403.2"], "7 digits: 6 digits + modulus-10 check digit (weights 3/1)"),
-    system!("yj", Hot, "個別医薬品コード（YJコード）", Some("http://capstandard.jp/iyaku.info/CodeSystem/YJ-code"),
-        ["urn:oid:1.2.392.100495.20.2.73"], "12 characters"),
-    system!("yakka", Hot, "薬価基準収載医薬品コード", None, [], "12 characters (厚生労働省 薬価基準)"),
-    system!("receipt_drug", Hot, "レセプト電算処理システム 医薬品コード", None, [], "9 digits (支払基金)"),
-    system!("jan", Hot, "JANコード", None, [], "13 digits (GS1 JAN/EAN-13)"),
-    system!("byomei", Byomei, "病名管理番号", Some("http://medis.or.jp/CodeSystem/master-disease-keyNumber"),
-        ["urn:oid:1.2.392.200119.4.101.2"], "8 digits"),
-    system!("byomei_exchange", Byomei, "病名交換用コード", Some("http://medis.or.jp/CodeSystem/master-disease-exCode"),
-        ["urn:oid:1.2.392.200119.4.101.6"], "4 characters [0-9A-Z]; shared by synonyms"),
-    system!("receipt_disease", Byomei, "レセプト電算処理システム 傷病名コード", Some("http://jpfhir.jp/fhir/core/mhlw/CodeSystem/masterB-disease"),
-        [], "7 digits (支払基金)"),
-    system!("icd10", Byomei, "ICD-10 (2013, MHLW)", Some("http://jpfhir.jp/fhir/core/mhlw/CodeSystem/ICD10-2013-full"),
-        ["urn:oid:2.16.840.1.113883.6.3.1"], "3–5 characters, no dot"),
-    system!("modifier", Byomei, "修飾語管理番号", Some("http://medis.or.jp/CodeSystem/master-disease-modKeyNumber"),
-        ["urn:oid:1.2.392.200119.4.201.2"], "8 digits"),
-    system!("modifier_exchange", Byomei, "修飾語交換用コード", Some("http://medis.or.jp/CodeSystem/master-disease-modExCode"),
-        ["urn:oid:1.2.392.200119.4.201.5"], "4 characters"),
-    system!("receipt_modifier", Byomei, "レセプト電算処理システム 修飾語コード", Some("http://jpfhir.jp/fhir/core/mhlw/CodeSystem/masterZ-disease-modifier"),
-        [], "4 digits (支払基金)"),
-    system!("jlac10", Jlac, "JLAC10（17桁）", Some("http://medis.or.jp/CodeSystem/master-JLAC10-17digits"),
-        ["urn:oid:1.2.392.200119.4.504"], "17 characters: 分析物 5, 識別 4, 材料 3, 測定法 3, 結果識別 2"),
-    system!("jlac11", Jlac, "JLAC11（17桁）", None, [], "17 characters: 測定物 5, 識別 4, 材料 3, 測定法 3, 結果単位 2"),
-    system!("nursing_action", Nursing, "看護行為 管理番号", None, [], "8 digits"),
-    system!("nursing_action16", Nursing, "看護行為 16桁階層コード", Some("http://medis.or.jp/CodeSystem/master-nursingAction-16digits"),
-        ["urn:oid:1.2.392.200119.4.704", "urn:oid:1.2.392.200119.4.701"], "16 characters A001B001C001D001"),
-    system!("nursing_observation", Nursing, "看護観察 観察名称管理番号", Some("http://medis.or.jp/CodeSystem/master-nursingObservationKeyCode"),
-        ["urn:oid:1.2.392.200119.4.804"], "8 digits"),
+    system!(
+        "hot13",
+        Hot,
+        "HOTコード（基準番号 13桁）",
+        Some("http://medis.or.jp/CodeSystem/master-HOT13"),
+        ["urn:oid:1.2.392.200119.4.402.1"],
+        "13 digits: HOT7 + 会社 2 + 調剤 2 + 物流 2"
+    ),
+    system!(
+        "hot9",
+        Hot,
+        "HOT9（HOT7 + 会社識別）",
+        Some("http://medis.or.jp/CodeSystem/master-HOT9"),
+        [
+            "urn:oid:1.2.392.200119.4.403.1",
+            "urn:oid:1.2.392.100495.20.2.74"
+        ],
+        "9 digits: HOT7 + 会社 2"
+    ),
+    system!(
+        "hot7",
+        Hot,
+        "HOT7（処方用番号）",
+        Some("http://medis.or.jp/CodeSystem/master-HOT7"),
+        ["urn:oid:1.2.392.200119.4.403.2"],
+        "7 digits: 6 digits + modulus-10 check digit (weights 3/1)"
+    ),
+    system!(
+        "yj",
+        Hot,
+        "個別医薬品コード（YJコード）",
+        Some("http://capstandard.jp/iyaku.info/CodeSystem/YJ-code"),
+        ["urn:oid:1.2.392.100495.20.2.73"],
+        "12 characters"
+    ),
+    system!(
+        "yakka",
+        Hot,
+        "薬価基準収載医薬品コード",
+        None,
+        [],
+        "12 characters (厚生労働省 薬価基準)"
+    ),
+    system!(
+        "receipt_drug",
+        Hot,
+        "レセプト電算処理システム 医薬品コード",
+        None,
+        [],
+        "9 digits (支払基金)"
+    ),
+    system!(
+        "jan",
+        Hot,
+        "JANコード",
+        None,
+        [],
+        "13 digits (GS1 JAN/EAN-13)"
+    ),
+    system!(
+        "byomei",
+        Byomei,
+        "病名管理番号",
+        Some("http://medis.or.jp/CodeSystem/master-disease-keyNumber"),
+        ["urn:oid:1.2.392.200119.4.101.2"],
+        "8 digits"
+    ),
+    system!(
+        "byomei_exchange",
+        Byomei,
+        "病名交換用コード",
+        Some("http://medis.or.jp/CodeSystem/master-disease-exCode"),
+        ["urn:oid:1.2.392.200119.4.101.6"],
+        "4 characters [0-9A-Z]; shared by synonyms"
+    ),
+    system!(
+        "receipt_disease",
+        Byomei,
+        "レセプト電算処理システム 傷病名コード",
+        Some("http://jpfhir.jp/fhir/core/mhlw/CodeSystem/masterB-disease"),
+        [],
+        "7 digits (支払基金)"
+    ),
+    system!(
+        "icd10",
+        Byomei,
+        "ICD-10 (2013, MHLW)",
+        Some("http://jpfhir.jp/fhir/core/mhlw/CodeSystem/ICD10-2013-full"),
+        ["urn:oid:2.16.840.1.113883.6.3.1"],
+        "3–5 characters, no dot"
+    ),
+    system!(
+        "modifier",
+        Byomei,
+        "修飾語管理番号",
+        Some("http://medis.or.jp/CodeSystem/master-disease-modKeyNumber"),
+        ["urn:oid:1.2.392.200119.4.201.2"],
+        "8 digits"
+    ),
+    system!(
+        "modifier_exchange",
+        Byomei,
+        "修飾語交換用コード",
+        Some("http://medis.or.jp/CodeSystem/master-disease-modExCode"),
+        ["urn:oid:1.2.392.200119.4.201.5"],
+        "4 characters"
+    ),
+    system!(
+        "receipt_modifier",
+        Byomei,
+        "レセプト電算処理システム 修飾語コード",
+        Some("http://jpfhir.jp/fhir/core/mhlw/CodeSystem/masterZ-disease-modifier"),
+        [],
+        "4 digits (支払基金)"
+    ),
+    system!(
+        "jlac10",
+        Jlac,
+        "JLAC10（17桁）",
+        Some("http://medis.or.jp/CodeSystem/master-JLAC10-17digits"),
+        ["urn:oid:1.2.392.200119.4.504"],
+        "17 characters: 分析物 5, 識別 4, 材料 3, 測定法 3, 結果識別 2"
+    ),
+    system!(
+        "jlac11",
+        Jlac,
+        "JLAC11（17桁）",
+        None,
+        [],
+        "17 characters: 測定物 5, 識別 4, 材料 3, 測定法 3, 結果単位 2"
+    ),
+    system!(
+        "nursing_action",
+        Nursing,
+        "看護行為 管理番号",
+        None,
+        [],
+        "8 digits"
+    ),
+    system!(
+        "nursing_action16",
+        Nursing,
+        "看護行為 16桁階層コード",
+        Some("http://medis.or.jp/CodeSystem/master-nursingAction-16digits"),
+        [
+            "urn:oid:1.2.392.200119.4.704",
+            "urn:oid:1.2.392.200119.4.701"
+        ],
+        "16 characters A001B001C001D001"
+    ),
+    system!(
+        "nursing_observation",
+        Nursing,
+        "看護観察 観察名称管理番号",
+        Some("http://medis.or.jp/CodeSystem/master-nursingObservationKeyCode"),
+        ["urn:oid:1.2.392.200119.4.804"],
+        "8 digits"
+    ),
 ];
 
 /// Finds a code system by key, canonical URL or `urn:oid:` alias.
 pub fn find(name: &str) -> Option<&'static CodeSystem> {
-    CODE_SYSTEMS.iter().find(|s| {
-        s.key == name || s.canonical_url == Some(name) || s.oids.contains(&name)
-    })
+    CODE_SYSTEMS
+        .iter()
+        .find(|s| s.key == name || s.canonical_url == Some(name) || s.oids.contains(&name))
 }
 
 /// The code systems of one master, in registry order.
@@ -145,7 +270,12 @@ mod tests {
     #[test]
     fn finds_by_key_url_and_oid() {
         assert_eq!(find("hot9").unwrap().key, "hot9");
-        assert_eq!(find("http://medis.or.jp/CodeSystem/master-HOT7").unwrap().key, "hot7");
+        assert_eq!(
+            find("http://medis.or.jp/CodeSystem/master-HOT7")
+                .unwrap()
+                .key,
+            "hot7"
+        );
         assert_eq!(find("urn:oid:1.2.392.100495.20.2.74").unwrap().key, "hot9");
         assert!(find("HOT9").is_none());
     }

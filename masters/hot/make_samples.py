@@ -409,30 +409,37 @@ def make_zip(members):
 # --------------------------------------------------------------------------- diff
 
 
-def systems(std, h9):
+def systems(std, h9, dels=()):
     """Map each code of each system to the sorted list of rows carrying it.
 
     hot13: standard-file row whose column 1 is the code.
     hot9:  HOT9-file rows whose column 1 is the code + standard-file rows whose HOT13
-           starts with it.
-    hot7:  rows of either file whose column 2 is the code.
+           starts with it + the deletion-list row naming it (a deleted HOT9 stays
+           answerable, as retired).
+    hot7:  rows of either file whose column 2 is the code, and deletion-list rows.
     yj:    rows of either file whose column 8 (個別医薬品コード) is the code.
-    Rows are tagged with their file so a HOT9-file row never equals a standard row.
+    Rows are tagged with their file and with their status: every row under a HOT9 of the
+    deletion list is retired, so it counts as changed.
     """
+    deleted = {r[0] for r in dels}
     out = {s: defaultdict(list) for s in ("hot13", "hot9", "hot7", "yj")}
     for r in std:
-        t = ("std",) + tuple(r)
+        t = ("std", "retired" if r[C_HOT][:9] in deleted else "active") + tuple(r)
         out["hot13"][r[C_HOT]].append(t)
         out["hot9"][r[C_HOT][:9]].append(t)
         out["hot7"][r[C_HOT7]].append(t)
         if r[C_YJ]:
             out["yj"][r[C_YJ]].append(t)
     for r in h9:
-        t = ("hot9",) + tuple(r)
+        t = ("hot9", "retired" if r[C_HOT] in deleted else "active") + tuple(r)
         out["hot9"][r[C_HOT]].append(t)
         out["hot7"][r[C_HOT7]].append(t)
         if r[C_YJ]:
             out["yj"][r[C_YJ]].append(t)
+    for r in dels:
+        t = ("del", "retired") + tuple(r)
+        out["hot9"][r[0]].append(t)
+        out["hot7"][r[0][:7]].append(t)
     return {s: {k: sorted(v) for k, v in d.items()} for s, d in out.items()}
 
 
@@ -441,37 +448,45 @@ def describe(old_rows, new_rows):
     def keyed(rows):
         d = {}
         for t in rows:
-            k = (t[0], t[1], "", "") if t[0] == "std" else (t[0], t[1], t[1 + C_YJ], t[1 + C_RC1])
+            r = t[2:]
+            if t[0] == "std":
+                k = (t[0], r[0], "", "")
+            elif t[0] == "del":
+                k = (t[0], r[0], "", "")
+            else:
+                k = (t[0], r[0], r[C_YJ], r[C_RC1])
             d.setdefault(k, []).append(t)
         return d
     o, n = keyed(old_rows), keyed(new_rows)
     parts = []
     for k in sorted(set(o) | set(n)):
-        where = "HOT13 " + k[1] if k[0] == "std" else f"HOT9-file row {k[1]}/{k[2]}/{k[3]}"
+        where = {"std": f"HOT13 {k[1]}", "del": f"deletion-list row {k[1]}"}.get(
+            k[0], f"HOT9-file row {k[1]}/{k[2]}/{k[3]}")
         if k not in o:
             parts.append(f"{where} added")
         elif k not in n:
             parts.append(f"{where} removed")
         elif o[k] != n[k]:
-            cols = sorted({i for a, b in zip(o[k], n[k]) for i in range(1, 25) if a[i] != b[i]})
-            parts.append(f"{where}: " + ", ".join(HEADER[i - 1] for i in cols))
+            a, b = o[k][0], n[k][0]
+            if a[1] != b[1]:
+                parts.append(f"{where}: {a[1]} → {b[1]}")
+            cols = sorted({i for x, y in zip(o[k], n[k]) for i in range(2, min(len(x), len(y))) if x[i] != y[i]})
+            if cols:
+                parts.append(f"{where}: " + ", ".join(HEADER[i - 2] for i in cols))
     return parts
 
 
-def diff(old_std, old_h9, new_std, new_h9, deleted_hot9):
-    a, b = systems(old_std, old_h9), systems(new_std, new_h9)
+def diff(old_std, old_h9, new_std, new_h9, new_dels):
+    a, b = systems(old_std, old_h9), systems(new_std, new_h9, new_dels)
     result = {}
     for s in ("hot13", "hot9", "hot7", "yj"):
         added = sorted(set(b[s]) - set(a[s]))
         removed = sorted(set(a[s]) - set(b[s]))
         changed, reasons = [], {}
         for k in sorted(set(a[s]) & set(b[s])):
-            why = describe(a[s][k], b[s][k]) if a[s][k] != b[s][k] else []
-            if s == "hot9" and k in deleted_hot9:
-                why.append("listed in the deletion list (retired, still in the file)")
-            if why:
+            if a[s][k] != b[s][k]:
                 changed.append(k)
-                reasons[k] = why
+                reasons[k] = describe(a[s][k], b[s][k])
         result[s] = {"added": added, "removed": removed, "changed": changed, "reasons": reasons}
     return result
 
@@ -504,9 +519,10 @@ def expected_md(d, old_counts, new_counts, deleted):
     L.append("  薬価基準収載医薬品コード, is not a key here).")
     L.append("* *added* = has rows in 20260630 only; *removed* = has rows in 20260531 only; *changed* = has rows")
     L.append("  in both and the set of rows differs.")
-    L.append("* The deletion list is a HOT9-level signal and affects the **hot9** system only: a listed HOT9 that is")
-    L.append("  still in the 20260630 files is *changed* (it becomes retired); a listed HOT9 that is gone is")
-    L.append("  *removed* (not also changed). It does not by itself change the HOT13, HOT7 or YJ codes under it.")
+    L.append("* The deletion list retires a HOT9: every row of the HOT9 file and every HOT13 package under it")
+    L.append("  becomes *retired* (so those codes, and the HOT7/YJ codes those rows carry, are *changed*). The")
+    L.append("  deletion-list row itself carries the HOT9 and its HOT7, so a listed HOT9 that is gone from the files")
+    L.append("  stays answerable as retired: it is *changed*, not *removed*.")
     L.append("")
     L.append("## Counts")
     L.append("")
@@ -582,8 +598,9 @@ def main():
     new_h9_codes = {r[0] for r in new_h9}
     deleted_state = []
     for r in dels:
-        state = "still in the 20260630 HOT9 file → retired (changed)" if r[0] in new_h9_codes \
-            else "gone from the 20260630 files → removed"
+        state = "still in the 20260630 HOT9 file → its rows and packages retired (changed)" \
+            if r[0] in new_h9_codes \
+            else "gone from the 20260630 files → kept as a retired code (changed)"
         deleted_state.append((r[0], state))
     assert sorted(s.split(" ")[0] for _, s in deleted_state) == ["gone", "still"]
 
@@ -599,11 +616,11 @@ def main():
     write(HERE / f"h{NEW}.zip", make_zip(members))
     write(HERE / f"h{NEW}_HOT9del.txt", plain_csv(DEL_HEADER, dels))
 
-    d = diff(old_std, old_h9, new_std, new_h9, {r[0] for r in dels})
+    d = diff(old_std, old_h9, new_std, new_h9, dels)
     md = expected_md(d, (len(old_std), len(old_h9)), (len(new_std), len(new_h9)), deleted_state)
     write(HERE / "EXPECTED.md", md.encode("utf-8"))
     js = {s: {k: d[s][k] for k in ("added", "removed", "changed")} for s in d}
-    js["deleted_hot9"] = {h: ("retired" if s.startswith("still") else "removed") for h, s in deleted_state}
+    js["deleted_hot9"] = {h: "retired" for h, _ in deleted_state}
     write(HERE / "EXPECTED.json", (json.dumps(js, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
 
     # ---- summary

@@ -111,7 +111,12 @@ impl CliError {
 }
 
 fn who(by: Option<String>) -> String {
-    by.unwrap_or_else(|| format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into())))
+    by.unwrap_or_else(|| {
+        format!(
+            "cli:{}",
+            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+        )
+    })
 }
 
 /// Runs one command.
@@ -191,10 +196,17 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             }
             Ok(())
         }
-        Command::Activate { master, release, by } => {
+        Command::Activate {
+            master,
+            release,
+            by,
+        } => {
             let store = Store::open(&url, 1)?;
             let r = store.activate(master, &release, &who(by))?;
-            println!("{master} now serves release {} (revision {})", r.label, r.revision);
+            println!(
+                "{master} now serves release {} (revision {})",
+                r.label, r.revision
+            );
             Ok(())
         }
         Command::Serve { bind } => {

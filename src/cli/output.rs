@@ -53,7 +53,10 @@ pub fn diff_json(master: Master, from: &ReleaseRow, to: &ReleaseRow, diff: &Diff
 }
 
 fn summary_table(summary: &BTreeMap<String, Counts>, master: Master) {
-    println!("  {:<18} {:>8} {:>8} {:>8}", "code system", "added", "removed", "changed");
+    println!(
+        "  {:<18} {:>8} {:>8} {:>8}",
+        "code system", "added", "removed", "changed"
+    );
     for system in crate::systems::of_master(master) {
         if let Some(c) = summary.get(system.key) {
             println!(
@@ -118,7 +121,10 @@ pub fn print_import(parsed: &ParsedRelease, report: &ImportReport) {
         );
     }
     if report.activated {
-        println!("{} now serves release {} (revision {})", r.master, r.label, r.revision);
+        println!(
+            "{} now serves release {} (revision {})",
+            r.master, r.label, r.revision
+        );
     } else {
         println!(
             "not activated: `hyojun activate {} {}` makes it the served release",
@@ -134,7 +140,11 @@ pub fn print_releases(releases: &[ReleaseInfo]) {
     }
     for info in releases {
         let r = &info.release;
-        let state = if info.current { "current" } else { r.state.as_str() };
+        let state = if info.current {
+            "current"
+        } else {
+            r.state.as_str()
+        };
         println!(
             "{} {} rev {} [{}] id {} published {} imported {} by {} — {} rows",
             r.master,
@@ -148,7 +158,10 @@ pub fn print_releases(releases: &[ReleaseInfo]) {
             r.row_count,
         );
         for f in &info.files {
-            println!("    {:<8} {} {} rows sha256 {}", f.role, f.name, f.row_count, f.sha256);
+            println!(
+                "    {:<8} {} {} rows sha256 {}",
+                f.role, f.name, f.row_count, f.sha256
+            );
         }
         for s in &info.stats {
             if s.code_count > 0 || s.row_count > 0 {
@@ -182,11 +195,19 @@ pub fn print_diff(master: Master, from: &ReleaseRow, to: &ReleaseRow, diff: &Dif
                 continue;
             }
             println!("{} {} ({}):", system.key, kind.as_str(), items.len());
-            let shown = if limit == 0 { items.len() } else { limit.min(items.len()) };
+            let shown = if limit == 0 {
+                items.len()
+            } else {
+                limit.min(items.len())
+            };
             for c in &items[..shown] {
                 println!("  {} {}", c.code, c.display);
                 for f in &c.fields {
-                    let via = f.via.as_deref().map(|v| format!(" [{v}]")).unwrap_or_default();
+                    let via = f
+                        .via
+                        .as_deref()
+                        .map(|v| format!(" [{v}]"))
+                        .unwrap_or_default();
                     println!(
                         "      {}{}: {} → {}",
                         f.field,
@@ -197,7 +218,10 @@ pub fn print_diff(master: Master, from: &ReleaseRow, to: &ReleaseRow, diff: &Dif
                 }
             }
             if shown < items.len() {
-                println!("  … {} more (--limit 0 lists all, --json for everything)", items.len() - shown);
+                println!(
+                    "  … {} more (--limit 0 lists all, --json for everything)",
+                    items.len() - shown
+                );
             }
         }
     }

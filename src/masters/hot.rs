@@ -18,7 +18,10 @@ use crate::systems::Master;
 
 /// The 24 columns of the standard and HOT9 files: attribute key and accepted header titles.
 const COLUMNS: [(&str, &[&str]); 24] = [
-    ("hot_code", &["基準番号（ＨＯＴコード）", "基準番号（ＨＯＴ番号）"]),
+    (
+        "hot_code",
+        &["基準番号（ＨＯＴコード）", "基準番号（ＨＯＴ番号）"],
+    ),
     ("hot7", &["処方用番号（ＨＯＴ７）"]),
     ("company_code", &["会社識別用番号"]),
     ("dispensing_code", &["調剤用番号"]),
@@ -165,7 +168,10 @@ pub fn parse(
     for source in sources {
         let named_role = Role::from_name(&source.file_name);
         if named_role == Role::Option {
-            ignored.push(format!("{} (option file, not imported)", source.display_name));
+            ignored.push(format!(
+                "{} (option file, not imported)",
+                source.display_name
+            ));
             continue;
         }
         let in_zip = source.display_name.contains(".zip:") || source.display_name.contains(".ZIP:");
@@ -235,13 +241,15 @@ pub fn parse(
         return Err(problems);
     }
 
-    let publication_date = NaiveDate::parse_from_str(&label, "%Y%m%d").ok().or_else(|| {
-        records
-            .iter()
-            .filter_map(|r| r.attributes.get("updated_on")?.as_str())
-            .filter_map(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok())
-            .max()
-    });
+    let publication_date = NaiveDate::parse_from_str(&label, "%Y%m%d")
+        .ok()
+        .or_else(|| {
+            records
+                .iter()
+                .filter_map(|r| r.attributes.get("updated_on")?.as_str())
+                .filter_map(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok())
+                .max()
+        });
     Ok(ParsedRelease {
         master: Master::Hot,
         label,
@@ -266,7 +274,11 @@ fn read_text_file(
     in_zip: bool,
 ) -> Result<Option<TextFile<'_>>, Problems> {
     let name = source.display_name.as_str();
-    if source.bytes.iter().all(|b| b.is_ascii_whitespace() || *b == 0x1A) {
+    if source
+        .bytes
+        .iter()
+        .all(|b| b.is_ascii_whitespace() || *b == 0x1A)
+    {
         return Err(Problem::file(
             name,
             "empty_file",
@@ -296,10 +308,12 @@ fn read_text_file(
             rows,
         }));
     }
-    let is_hot_header = header
-        .fields
-        .first()
-        .is_some_and(|t| COLUMNS[0].1.iter().any(|a| normalise_title(a) == normalise_title(t)));
+    let is_hot_header = header.fields.first().is_some_and(|t| {
+        COLUMNS[0]
+            .1
+            .iter()
+            .any(|a| normalise_title(a) == normalise_title(t))
+    });
     if !is_hot_header {
         if named_role == Role::Other && in_zip {
             return Ok(None);
@@ -394,7 +408,9 @@ fn check_file_set(sources: &[SourceFile], files: &[TextFile], problems: &mut Pro
             ));
         }
     }
-    let has_data = files.iter().any(|f| matches!(f.role, Role::Standard | Role::Hot9));
+    let has_data = files
+        .iter()
+        .any(|f| matches!(f.role, Role::Standard | Role::Hot9));
     if !has_data {
         let found: Vec<&str> = sources.iter().map(|s| s.display_name.as_str()).collect();
         let first = found.first().copied().unwrap_or("(no input)");
@@ -437,7 +453,9 @@ fn release_label(
     match distinct.len() {
         1 => Some(dates[0].0.clone()),
         0 => {
-            let first = files.first().map_or("(input)", |f| f.source.display_name.as_str());
+            let first = files
+                .first()
+                .map_or("(input)", |f| f.source.display_name.as_str());
             problems.push(Problem::file(
                 first,
                 "no_label",
@@ -451,7 +469,10 @@ fn release_label(
             problems.push(Problem::file(
                 dates[0].1,
                 "mixed_releases",
-                format!("the files belong to different releases: {}", listed.join(", ")),
+                format!(
+                    "the files belong to different releases: {}",
+                    listed.join(", ")
+                ),
                 "import one release at a time (all files of one h{yyyymmdd}.zip)",
             ));
             None
@@ -459,7 +480,12 @@ fn release_label(
     }
 }
 
-fn parse_deletions(file: &TextFile, index: usize, records: &mut Vec<Record>, problems: &mut Problems) {
+fn parse_deletions(
+    file: &TextFile,
+    index: usize,
+    records: &mut Vec<Record>,
+    problems: &mut Problems,
+) {
     let name = file.source.display_name.as_str();
     let titles: Vec<String> = file.header.iter().map(|t| normalise_title(t)).collect();
     let by_title = titles
@@ -486,7 +512,11 @@ fn parse_deletions(file: &TextFile, index: usize, records: &mut Vec<Record>, pro
     let name_col = titles
         .iter()
         .position(|t| t.contains("販売名"))
-        .or_else(|| titles.iter().position(|t| t.contains("告示名称") || t.contains("名称")));
+        .or_else(|| {
+            titles
+                .iter()
+                .position(|t| t.contains("告示名称") || t.contains("名称"))
+        });
     let mut seen: HashMap<String, u64> = HashMap::new();
     for row in &file.rows {
         if row.fields.len() != file.header.len() {
@@ -494,7 +524,11 @@ fn parse_deletions(file: &TextFile, index: usize, records: &mut Vec<Record>, pro
                 name,
                 row.line,
                 "column_count",
-                format!("the row has {} columns, the header has {}", row.fields.len(), file.header.len()),
+                format!(
+                    "the row has {} columns, the header has {}",
+                    row.fields.len(),
+                    file.header.len()
+                ),
                 "repair the row or fetch the list again",
             ));
             continue;
@@ -523,9 +557,7 @@ fn parse_deletions(file: &TextFile, index: usize, records: &mut Vec<Record>, pro
                 attributes.insert(title.clone(), Value::String(value.clone()));
             }
         }
-        let display = name_col
-            .map(|c| row.fields[c].clone())
-            .unwrap_or_default();
+        let display = name_col.map(|c| row.fields[c].clone()).unwrap_or_default();
         records.push(Record {
             system: "hot9",
             code: code.to_owned(),
@@ -646,7 +678,11 @@ fn parse_rows(
         let hot9 = &code[..9];
         let mut links = Vec::new();
         let mut link = |system: &'static str, value: &str| {
-            if !value.is_empty() && !links.iter().any(|l: &Link| l.system == system && l.code == value) {
+            if !value.is_empty()
+                && !links
+                    .iter()
+                    .any(|l: &Link| l.system == system && l.code == value)
+            {
                 links.push(Link {
                     relation: Relation::Code,
                     system,
@@ -673,13 +709,21 @@ fn parse_rows(
             let base = format!("{code}:{}", hex::encode(&digest[..6]));
             let n = occurrences.entry(base.clone()).or_insert(0);
             *n += 1;
-            if *n == 1 { base } else { format!("{base}~{n}") }
+            if *n == 1 {
+                base
+            } else {
+                format!("{base}~{n}")
+            }
         };
         records.push(Record {
             system,
             code: code.to_owned(),
             row_key,
-            status: if deleted.contains(hot9) { Status::Retired } else { Status::Active },
+            status: if deleted.contains(hot9) {
+                Status::Retired
+            } else {
+                Status::Active
+            },
             display,
             attributes,
             designations,
@@ -773,7 +817,10 @@ mod tests {
         assert_eq!(Role::from_name("MEDIS20260630_OP.TXT"), Role::Option);
         assert_eq!(Role::from_name("標準レイアウト.pdf"), Role::Other);
         assert_eq!(date_in_name("h20260630.zip").as_deref(), Some("20260630"));
-        assert_eq!(date_in_name("MEDIS20011214_HOT9.TXT").as_deref(), Some("20011214"));
+        assert_eq!(
+            date_in_name("MEDIS20011214_HOT9.TXT").as_deref(),
+            Some("20011214")
+        );
         assert_eq!(date_in_name("hot.txt"), None);
     }
 }

@@ -108,7 +108,10 @@ fn collect_path(path: &Path, files: &mut Vec<SourceFile>, problems: &mut Problem
         problems.push(Problem::file(
             &shown,
             "too_large",
-            format!("file is {} bytes, over the {MAX_FILE_BYTES}-byte limit", meta.len()),
+            format!(
+                "file is {} bytes, over the {MAX_FILE_BYTES}-byte limit",
+                meta.len()
+            ),
             "check that this is a master file",
         ));
         return;

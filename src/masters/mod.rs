@@ -55,7 +55,10 @@ pub fn parse_sources(
         Master::Byomei | Master::Jlac | Master::Nursing => Err(Problem::file(
             "(input)",
             "unsupported_master",
-            format!("the {} importer is not available in this build yet", master.name()),
+            format!(
+                "the {} importer is not available in this build yet",
+                master.name()
+            ),
             "import HOT releases for now; this master's importer is tracked as its own issue",
         )
         .into()),

@@ -138,13 +138,17 @@ pub fn csv_rows(file_name: &str, text: &str) -> Result<Vec<Row>, Problems> {
         .has_headers(false)
         .flexible(true)
         .from_reader(body.as_bytes());
+    // The csv crate miscounts lines with CRLF, and after CRLF it reports a record as starting
+    // at the LF; counting newlines up to and including the offset gives the right line.
+    let newlines: Vec<usize> = body.match_indices('\n').map(|(i, _)| i).collect();
+    let line_at = |byte: u64| newlines.partition_point(|&n| (n as u64) <= byte) as u64 + 1;
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map_or(0, |p| p.line());
+                let line = record.position().map_or(0, |p| line_at(p.byte()));
                 if record.len() == 1 && record[0].trim_matches(['\u{1A}', ' ']).is_empty() {
                     continue;
                 }
@@ -154,7 +158,7 @@ pub fn csv_rows(file_name: &str, text: &str) -> Result<Vec<Row>, Problems> {
                 });
             }
             Err(err) => {
-                let line = err.position().map_or(0, |p| p.line());
+                let line = err.position().map_or(0, |p| line_at(p.byte()));
                 problems.push(Problem::line(
                     file_name,
                     line,

@@ -239,7 +239,10 @@ fn load_carriers(
             let designations = designations
                 .iter()
                 .filter_map(|d| {
-                    Some((d["kind"].as_str()?.to_owned(), d["value"].as_str()?.to_owned()))
+                    Some((
+                        d["kind"].as_str()?.to_owned(),
+                        d["value"].as_str()?.to_owned(),
+                    ))
                 })
                 .collect();
             let mut links = links_by_id.remove(&row.id).unwrap_or_default();
@@ -304,7 +307,11 @@ fn carried_in_both<'a>(
                 .select(concept_links::code)
                 .distinct()
                 .load(c))?;
-            stable.extend(own.into_iter().chain(carried).map(|code| (system.to_owned(), code)));
+            stable.extend(
+                own.into_iter()
+                    .chain(carried)
+                    .map(|code| (system.to_owned(), code)),
+            );
         }
     }
     Ok(stable)
@@ -403,20 +410,39 @@ fn compare(old: &Carrier, new: &Carrier) -> Vec<FieldChange> {
             });
         }
     };
-    push("status".into(), Some(old.row.status.clone()), Some(new.row.status.clone()));
+    push(
+        "status".into(),
+        Some(old.row.status.clone()),
+        Some(new.row.status.clone()),
+    );
     let mut keys: Vec<&String> = old.attributes.keys().collect();
-    keys.extend(new.attributes.keys().filter(|k| !old.attributes.contains_key(*k)));
+    keys.extend(
+        new.attributes
+            .keys()
+            .filter(|k| !old.attributes.contains_key(*k)),
+    );
     let attribute_changed = keys
         .iter()
         .any(|k| old.attributes.get(*k) != new.attributes.get(*k));
     if !attribute_changed {
-        push("display".into(), Some(old.row.display.clone()), Some(new.row.display.clone()));
+        push(
+            "display".into(),
+            Some(old.row.display.clone()),
+            Some(new.row.display.clone()),
+        );
     }
     for key in keys {
-        push(key.clone(), text(old.attributes.get(key)), text(new.attributes.get(key)));
+        push(
+            key.clone(),
+            text(old.attributes.get(key)),
+            text(new.attributes.get(key)),
+        );
     }
     let values = |c: &Carrier| -> HashSet<String> {
-        c.attributes.values().filter_map(|v| text(Some(v))).collect()
+        c.attributes
+            .values()
+            .filter_map(|v| text(Some(v)))
+            .collect()
     };
     let (old_values, new_values) = (values(old), values(new));
     let extra = |items: Vec<(String, String)>, known: &HashSet<String>| {

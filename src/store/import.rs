@@ -368,7 +368,13 @@ fn initial_summary(master: Master, records: &[Record]) -> BTreeMap<String, Count
     crate::systems::of_master(master)
         .map(|s| {
             let added = codes.get(s.key).map_or(0, |c| c.len() as u64);
-            (s.key.to_owned(), Counts { added, ..Counts::default() })
+            (
+                s.key.to_owned(),
+                Counts {
+                    added,
+                    ..Counts::default()
+                },
+            )
         })
         .collect()
 }
@@ -377,14 +383,22 @@ fn codes_by_system(records: &[Record]) -> HashMap<&str, HashSet<&str>> {
     let mut codes: HashMap<&str, HashSet<&str>> = HashMap::new();
     for r in records {
         codes.entry(r.system).or_default().insert(&r.code);
-        for l in r.links.iter().filter(|l| l.relation == crate::masters::Relation::Code) {
+        for l in r
+            .links
+            .iter()
+            .filter(|l| l.relation == crate::masters::Relation::Code)
+        {
             codes.entry(l.system).or_default().insert(&l.code);
         }
     }
     codes
 }
 
-fn write_change_set(conn: &mut AnyConnection, release_id: i64, diff: &Diff) -> Result<(), StoreError> {
+fn write_change_set(
+    conn: &mut AnyConnection,
+    release_id: i64,
+    diff: &Diff,
+) -> Result<(), StoreError> {
     let rows: Vec<ChangeRow> = diff
         .changes
         .iter()
@@ -398,9 +412,11 @@ fn write_change_set(conn: &mut AnyConnection, release_id: i64, diff: &Diff) -> R
         })
         .collect();
     insert_chunked(conn, &rows, |c, chunk| {
-        with_backend!(c, |c| diesel::insert_into(super::schema::release_changes::table)
-            .values(chunk)
-            .execute(c))
+        with_backend!(c, |c| diesel::insert_into(
+            super::schema::release_changes::table
+        )
+        .values(chunk)
+        .execute(c))
     })
 }
 
@@ -426,9 +442,11 @@ fn write_release_details(
         })
         .collect();
     insert_chunked(conn, &files, |c, chunk| {
-        with_backend!(c, |c| diesel::insert_into(super::schema::release_files::table)
-            .values(chunk)
-            .execute(c))
+        with_backend!(c, |c| diesel::insert_into(
+            super::schema::release_files::table
+        )
+        .values(chunk)
+        .execute(c))
     })?;
 
     let codes = codes_by_system(&parsed.records);
@@ -451,9 +469,11 @@ fn write_release_details(
         })
         .collect();
     insert_chunked(conn, &stats, |c, chunk| {
-        with_backend!(c, |c| diesel::insert_into(super::schema::release_stats::table)
-            .values(chunk)
-            .execute(c))
+        with_backend!(c, |c| diesel::insert_into(
+            super::schema::release_stats::table
+        )
+        .values(chunk)
+        .execute(c))
     })?;
 
     let notices: Vec<ReleaseNoticeRow> = parsed
@@ -472,8 +492,10 @@ fn write_release_details(
         })
         .collect();
     insert_chunked(conn, &notices, |c, chunk| {
-        with_backend!(c, |c| diesel::insert_into(super::schema::release_notices::table)
-            .values(chunk)
-            .execute(c))
+        with_backend!(c, |c| diesel::insert_into(
+            super::schema::release_notices::table
+        )
+        .values(chunk)
+        .execute(c))
     })
 }

@@ -46,12 +46,14 @@ pub fn seed_code_systems(conn: &mut AnyConnection) -> Result<(), StoreError> {
                     code_system_aliases::alias.eq(*alias),
                     code_system_aliases::system_key.eq(system.key),
                 );
-                with_backend!(&mut *conn, |c| diesel::insert_into(code_system_aliases::table)
-                    .values(alias_row)
-                    .on_conflict(code_system_aliases::alias)
-                    .do_update()
-                    .set(code_system_aliases::system_key.eq(system.key))
-                    .execute(c))?;
+                with_backend!(&mut *conn, |c| diesel::insert_into(
+                    code_system_aliases::table
+                )
+                .values(alias_row)
+                .on_conflict(code_system_aliases::alias)
+                .do_update()
+                .set(code_system_aliases::system_key.eq(system.key))
+                .execute(c))?;
             }
         }
         Ok::<_, diesel::result::Error>(())

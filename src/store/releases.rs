@@ -7,10 +7,12 @@ use serde::Serialize;
 
 use super::diff::{self, Diff};
 use super::import::set_current;
-use super::models::{ConceptRow, ReleaseFileRow, ReleaseNoticeRow, ReleaseRow, ReleaseStatRow};
+use super::models::{
+    ChangeRow, ConceptRow, ReleaseFileRow, ReleaseNoticeRow, ReleaseRow, ReleaseStatRow,
+};
 use super::schema::{
-    concept_links, concepts, current_releases, release_files, release_notices, release_stats,
-    releases,
+    concept_links, concepts, current_releases, release_changes, release_files, release_notices,
+    release_stats, releases,
 };
 use super::{Store, StoreError};
 use crate::systems::Master;
@@ -71,7 +73,12 @@ impl Store {
             .into_iter()
             .map(|release| {
                 let mut s = stats.remove(&release.id).unwrap_or_default();
-                s.sort_by_key(|x| order.get(x.system_key.as_str()).copied().unwrap_or(usize::MAX));
+                s.sort_by_key(|x| {
+                    order
+                        .get(x.system_key.as_str())
+                        .copied()
+                        .unwrap_or(usize::MAX)
+                });
                 ReleaseInfo {
                     current: current.contains(&release.id),
                     files: files.remove(&release.id).unwrap_or_default(),
@@ -87,11 +94,14 @@ impl Store {
     pub fn find_release(&self, master: Master, spec: &str) -> Result<ReleaseRow, StoreError> {
         let (label, revision) = match spec.rsplit_once('@') {
             Some((label, rev)) => {
-                let rev = rev.trim_start_matches(['r', 'R']).parse::<i64>().map_err(|_| {
-                    StoreError::NotFound(format!(
-                        "`{spec}`: the revision after @ must be a number (e.g. {label}@2)"
-                    ))
-                })?;
+                let rev = rev
+                    .trim_start_matches(['r', 'R'])
+                    .parse::<i64>()
+                    .map_err(|_| {
+                        StoreError::NotFound(format!(
+                            "`{spec}`: the revision after @ must be a number (e.g. {label}@2)"
+                        ))
+                    })?;
                 (label, Some(rev))
             }
             None => (spec, None),
@@ -153,7 +163,11 @@ impl Store {
         Ok(concepts::table
             .filter(concepts::master.eq(&release.master))
             .filter(concepts::valid_from.le(release.id))
-            .filter(concepts::valid_to.is_null().or(concepts::valid_to.gt(release.id)))
+            .filter(
+                concepts::valid_to
+                    .is_null()
+                    .or(concepts::valid_to.gt(release.id)),
+            )
             .order((concepts::system_key, concepts::code, concepts::row_key))
             .select(ConceptRow::as_select())
             .load(&mut *conn)?)
@@ -167,9 +181,11 @@ impl Store {
         code: &str,
     ) -> Result<Vec<ConceptRow>, StoreError> {
         let mut conn = self.conn()?;
-        let valid = concepts::valid_from
-            .le(release.id)
-            .and(concepts::valid_to.is_null().or(concepts::valid_to.gt(release.id)));
+        let valid = concepts::valid_from.le(release.id).and(
+            concepts::valid_to
+                .is_null()
+                .or(concepts::valid_to.gt(release.id)),
+        );
         let mut rows: Vec<ConceptRow> = concepts::table
             .filter(concepts::master.eq(&release.master))
             .filter(concepts::system_key.eq(system))
@@ -187,9 +203,21 @@ impl Store {
             .select(ConceptRow::as_select())
             .load(&mut *conn)?;
         rows.extend(carried);
-        rows.sort_by(|a, b| (&a.system_key, &a.code, &a.row_key).cmp(&(&b.system_key, &b.code, &b.row_key)));
+        rows.sort_by(|a, b| {
+            (&a.system_key, &a.code, &a.row_key).cmp(&(&b.system_key, &b.code, &b.row_key))
+        });
         rows.dedup_by_key(|r| r.id);
         Ok(rows)
+    }
+
+    /// The stored change set of a release (against `previous_release_id`), by system and code.
+    pub fn change_set(&self, release: &ReleaseRow) -> Result<Vec<ChangeRow>, StoreError> {
+        let mut conn = self.conn()?;
+        Ok(release_changes::table
+            .filter(release_changes::release_id.eq(release.id))
+            .order((release_changes::system_key, release_changes::code))
+            .select(ChangeRow::as_select())
+            .load(&mut *conn)?)
     }
 
     /// Notices recorded by a release's import.

@@ -1,0 +1,276 @@
+//! The sample HOT releases in `masters/hot/`: change sets, no-op re-imports, revisions,
+//! ordering and activation.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use hyojun::store::diff::ChangeKind;
+use hyojun::systems::Master;
+
+use crate::support::{databases, fingerprint, hyojun, repo, write_cp932, TestDb};
+
+fn masters(rel: &str) -> String {
+    repo().join("masters/hot").join(rel).display().to_string()
+}
+
+fn import_first(db: &TestDb) {
+    assert_eq!(
+        hyojun(db, &["import", "hot", &masters("20260531"), "--activate"]),
+        0,
+        "{}",
+        db.name
+    );
+}
+
+fn import_second(db: &TestDb) {
+    let args = [
+        "import",
+        "hot",
+        &masters("h20260630.zip"),
+        &masters("h20260630_HOT9del.txt"),
+    ];
+    assert_eq!(hyojun(db, &args), 0, "{}", db.name);
+}
+
+#[test]
+fn sample_releases_give_the_expected_change_set() {
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(masters("EXPECTED.json")).expect("EXPECTED.json"),
+    )
+    .expect("json");
+    for db in databases("samples") {
+        import_first(&db);
+        import_second(&db);
+        let (from, to, diff) = db
+            .store
+            .diff(Master::Hot, "20260531", "20260630")
+            .expect("diff");
+        assert_eq!(
+            (from.label.as_str(), to.label.as_str()),
+            ("20260531", "20260630")
+        );
+        for system in ["hot13", "hot9", "hot7", "yj"] {
+            for kind in [ChangeKind::Added, ChangeKind::Removed, ChangeKind::Changed] {
+                let got: Vec<&str> = diff
+                    .changes
+                    .iter()
+                    .filter(|c| c.system == system && c.kind == kind)
+                    .map(|c| c.code.as_str())
+                    .collect();
+                let want: Vec<&str> = expected[system][kind.as_str()]
+                    .as_array()
+                    .expect("list")
+                    .iter()
+                    .map(|v| v.as_str().expect("code"))
+                    .collect();
+                assert_eq!(got, want, "{} {system} {}", db.name, kind.as_str());
+            }
+        }
+
+        // The stored change set is the same as the computed one.
+        let stored = db.store.change_set(&to).expect("change set");
+        assert_eq!(stored.len(), diff.changes.len(), "{}", db.name);
+        let stored: BTreeMap<(String, String), String> = stored
+            .into_iter()
+            .map(|c| ((c.system_key, c.code), c.kind))
+            .collect();
+        for c in &diff.changes {
+            assert_eq!(
+                stored.get(&(c.system.clone(), c.code.clone())),
+                Some(&c.kind.as_str().to_owned())
+            );
+        }
+
+        // A renamed generic: the field-level change names old and new values.
+        let renamed = diff
+            .changes
+            .iter()
+            .find(|c| c.system == "hot13" && c.code == "9002005010101")
+            .expect("renamed HOT13");
+        let notice = renamed
+            .fields
+            .iter()
+            .find(|f| f.field == "notice_name")
+            .expect("notice_name");
+        assert_eq!(
+            notice.old.as_deref(),
+            Some("ヒョウジュンロン１０ｍｇ錠－ＧＥ")
+        );
+        assert_eq!(notice.new.as_deref(), Some("ヒョウジュンロン１０ｍｇ錠"));
+
+        // Deleted HOT9 codes stay answerable, as retired, whether or not the files still list them.
+        for code in ["900101502", "900903501"] {
+            let rows = db.store.lookup(&to, "hot9", code).expect("lookup");
+            assert!(!rows.is_empty(), "{} {code}", db.name);
+            assert!(rows
+                .iter()
+                .filter(|r| r.system_key == "hot9")
+                .all(|r| r.status == "retired"));
+        }
+        // …and in the earlier release they are still active.
+        let rows = db.store.lookup(&from, "hot9", "900903501").expect("lookup");
+        assert!(rows.iter().all(|r| r.status == "active") && !rows.is_empty());
+
+        // The second release was not activated: the first one still serves.
+        let current = db
+            .store
+            .current_release(Master::Hot)
+            .expect("current")
+            .expect("some");
+        assert_eq!(current.label, "20260531");
+        assert_eq!(hyojun(&db, &["activate", "hot", "20260630"]), 0);
+        let current = db
+            .store
+            .current_release(Master::Hot)
+            .expect("current")
+            .expect("some");
+        assert_eq!(current.label, "20260630");
+    }
+}
+
+#[test]
+fn unchanged_rows_are_stored_once() {
+    for db in databases("stored_once") {
+        import_first(&db);
+        import_second(&db);
+        let releases = db.store.releases(Some(Master::Hot)).expect("releases");
+        let first = &releases[0].release;
+        let second = &releases[1].release;
+        let a = db.store.rows_at(first).expect("rows");
+        let b = db.store.rows_at(second).expect("rows");
+        let shared = a.iter().filter(|r| b.iter().any(|s| s.id == r.id)).count();
+        // 31 HOT13 + 16 HOT9-file rows in the first release; the unchanged ones are shared.
+        assert_eq!(a.len(), 47);
+        assert_eq!(b.len(), 31 + 16 + 2);
+        assert_eq!(shared, 47 - 19, "{}", db.name);
+    }
+}
+
+#[test]
+fn reimporting_identical_files_is_a_noop_loose_or_zipped() {
+    for db in databases("noop") {
+        import_first(&db);
+        import_second(&db);
+        let before = fingerprint(&db);
+        import_first(&db);
+        import_second(&db);
+        // The zip's members given as loose files are the same bytes: still nothing to do.
+        let dir = tempfile::tempdir().expect("tmp");
+        let zip = std::fs::read(masters("h20260630.zip")).expect("zip");
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("archive");
+        archive.extract(dir.path()).expect("extract");
+        let loose = [
+            dir.path().join("MEDIS20260630.TXT").display().to_string(),
+            dir.path()
+                .join("MEDIS20260630_HOT9.TXT")
+                .display()
+                .to_string(),
+            masters("h20260630_HOT9del.txt"),
+        ];
+        assert_eq!(
+            hyojun(&db, &["import", "hot", &loose[0], &loose[1], &loose[2]]),
+            0
+        );
+        assert_eq!(fingerprint(&db), before, "{}", db.name);
+    }
+}
+
+/// The first sample release with one HOT13 renamed, as MEDIS re-issuing corrected data.
+fn corrected_first_release(dir: &Path) -> String {
+    let out = dir.join("20260531");
+    std::fs::create_dir_all(&out).expect("dir");
+    let std_file = std::fs::read(masters("20260531/MEDIS20260531.TXT")).expect("read");
+    let text = encoding_rs::SHIFT_JIS.decode(&std_file).0.into_owned();
+    let corrected = text.replacen(
+        "ヒョウジュン錠２０ｍｇ\"",
+        "ヒョウジュン錠２０ｍｇ（訂正）\"",
+        1,
+    );
+    assert_ne!(corrected, text);
+    write_cp932(&out.join("MEDIS20260531.TXT"), &corrected);
+    std::fs::copy(
+        masters("20260531/MEDIS20260531_HOT9.TXT"),
+        out.join("MEDIS20260531_HOT9.TXT"),
+    )
+    .expect("copy");
+    out.display().to_string()
+}
+
+#[test]
+fn different_content_under_an_existing_label_is_a_new_revision() {
+    for db in databases("revision") {
+        import_first(&db);
+        let dir = tempfile::tempdir().expect("tmp");
+        let corrected = corrected_first_release(dir.path());
+        assert_eq!(hyojun(&db, &["import", "hot", &corrected]), 0);
+        let releases = db.store.releases(Some(Master::Hot)).expect("releases");
+        assert_eq!(releases.len(), 2);
+        assert_eq!(
+            (
+                releases[0].release.revision,
+                releases[0].release.state.as_str()
+            ),
+            (1, "superseded")
+        );
+        assert_eq!(
+            (
+                releases[1].release.revision,
+                releases[1].release.state.as_str()
+            ),
+            (2, "ready")
+        );
+        // The revision replaced the current one, so it serves now.
+        assert!(releases[1].current && !releases[0].current, "{}", db.name);
+        let (_, _, diff) = db
+            .store
+            .diff(Master::Hot, "20260531@1", "20260531@2")
+            .expect("diff");
+        let hot13: Vec<_> = diff
+            .changes
+            .iter()
+            .filter(|c| c.system == "hot13")
+            .collect();
+        assert_eq!(hot13.len(), 1, "{}", db.name);
+        assert_eq!(hot13[0].kind, ChangeKind::Changed);
+        // Revision 1 is still readable as it was.
+        let rev1 = db
+            .store
+            .find_release(Master::Hot, "20260531@1")
+            .expect("rev 1");
+        let rows = db
+            .store
+            .lookup(&rev1, "hot13", &hot13[0].code)
+            .expect("lookup");
+        assert_eq!(rows[0].display, "ヒョウジュン錠２０ｍｇ");
+    }
+}
+
+#[test]
+fn out_of_order_imports_are_refused_and_change_nothing() {
+    for db in databases("order") {
+        import_second(&db);
+        let before = fingerprint(&db);
+        assert_eq!(
+            hyojun(&db, &["import", "hot", &masters("20260531")]),
+            3,
+            "{}",
+            db.name
+        );
+        assert_eq!(fingerprint(&db), before);
+    }
+    // A corrected revision of a label that is no longer the newest is refused too.
+    for db in databases("old_revision") {
+        import_first(&db);
+        import_second(&db);
+        let before = fingerprint(&db);
+        let dir = tempfile::tempdir().expect("tmp");
+        let corrected = corrected_first_release(dir.path());
+        assert_eq!(
+            hyojun(&db, &["import", "hot", &corrected]),
+            3,
+            "{}",
+            db.name
+        );
+        assert_eq!(fingerprint(&db), before);
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests: the real store, importer, CLI and HTTP app, on SQLite and PostgreSQL.
+
+mod api;
+mod bad_input;
+mod hot_samples;
+mod real_hot9;
+mod support;

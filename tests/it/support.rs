@@ -1,0 +1,219 @@
+//! Test databases: every test gets its own SQLite file and its own PostgreSQL database.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use diesel::prelude::*;
+use diesel::PgConnection;
+use hyojun::store::{DatabaseUrl, Store};
+
+/// Where the PostgreSQL used by the tests lives (a database that exists; tests create their
+/// own databases beside it).
+pub fn postgres_admin_url() -> String {
+    std::env::var("HYOJUN_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A fresh, migrated database of one backend, removed when dropped.
+pub struct TestDb {
+    pub name: &'static str,
+    pub url: String,
+    pub store: Store,
+    pg_database: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(db) = &self.pg_database {
+            if let Ok(mut conn) = PgConnection::establish(&postgres_admin_url()) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                    .execute(&mut conn);
+            }
+        }
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn backends() -> Vec<&'static str> {
+    match std::env::var("HYOJUN_TEST_BACKENDS") {
+        Ok(list) => ["sqlite", "postgres"]
+            .into_iter()
+            .filter(|b| list.split(',').any(|x| x.trim() == *b))
+            .collect(),
+        Err(_) => vec!["sqlite", "postgres"],
+    }
+}
+
+/// One fresh database per backend under test (SQLite and PostgreSQL unless
+/// `HYOJUN_TEST_BACKENDS` narrows it).
+pub fn databases(test: &str) -> Vec<TestDb> {
+    backends().into_iter().map(|b| database(b, test)).collect()
+}
+
+fn database(backend: &'static str, test: &str) -> TestDb {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    match backend {
+        "sqlite" => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("hyojun.sqlite3");
+            let url = path.display().to_string();
+            let store =
+                Store::open(&DatabaseUrl::parse(&url).expect("url"), 4).expect("sqlite store");
+            TestDb {
+                name: "sqlite",
+                url,
+                store,
+                pg_database: None,
+                _dir: Some(dir),
+            }
+        }
+        _ => {
+            let admin = postgres_admin_url();
+            let mut conn = PgConnection::establish(&admin).unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL is not reachable at {admin} ({e}). The tests need it: start it \
+                     (pg_ctlcluster … main start) or set HYOJUN_TEST_POSTGRES_URL; \
+                     HYOJUN_TEST_BACKENDS=sqlite runs the SQLite half only."
+                )
+            });
+            let safe: String = test
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .take(30)
+                .collect();
+            let db = format!(
+                "hyojun_t{}_{n}_{}",
+                std::process::id(),
+                safe.to_ascii_lowercase()
+            );
+            diesel::sql_query(format!("CREATE DATABASE {db}"))
+                .execute(&mut conn)
+                .expect("create test database");
+            let (base, _) = admin
+                .rsplit_once('/')
+                .expect("database URL with a database name");
+            let url = format!("{base}/{db}");
+            let store =
+                Store::open(&DatabaseUrl::parse(&url).expect("url"), 4).expect("postgres store");
+            TestDb {
+                name: "postgres",
+                url,
+                store,
+                pg_database: Some(db),
+                _dir: None,
+            }
+        }
+    }
+}
+
+/// The repository root (for `masters/`).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/data` beside the repository; tests that need real data fail clearly without it.
+pub fn shared_data() -> PathBuf {
+    let dir = std::env::var("HYOJUN_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo().join("../shared/data"));
+    assert!(
+        dir.is_dir(),
+        "real master extracts are expected at {} (set HYOJUN_SHARED_DATA)",
+        dir.display()
+    );
+    dir
+}
+
+/// Runs the `hyojun` command line in-process against `db`; returns the exit code (0 = ok).
+pub fn hyojun(db: &TestDb, args: &[&str]) -> i32 {
+    let mut argv = vec!["hyojun", "--database-url", db.url.as_str()];
+    argv.extend_from_slice(args);
+    let cli = <hyojun::cli::Cli as clap::Parser>::try_parse_from(argv).expect("valid command line");
+    match hyojun::cli::run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("hyojun {args:?}: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// Everything a failed import must leave untouched: every row of every table, in key order.
+pub fn fingerprint(db: &TestDb) -> String {
+    use hyojun::store::models::*;
+    use hyojun::store::schema::*;
+    let mut conn = db.store.conn().expect("connection");
+    let c = &mut *conn;
+    let mut out = String::new();
+    macro_rules! dump {
+        ($table:ident, $row:ty, $order:expr) => {{
+            let rows: Vec<$row> = $table::table
+                .order($order)
+                .select(<$row>::as_select())
+                .load(c)
+                .expect(stringify!($table));
+            out.push_str(&format!(
+                "{}: {} rows\n{:?}\n",
+                stringify!($table),
+                rows.len(),
+                rows
+            ));
+        }};
+    }
+    dump!(releases, ReleaseRow, releases::id);
+    dump!(
+        release_files,
+        ReleaseFileRow,
+        (release_files::release_id, release_files::position)
+    );
+    dump!(
+        release_stats,
+        ReleaseStatRow,
+        (release_stats::release_id, release_stats::system_key)
+    );
+    dump!(
+        release_notices,
+        ReleaseNoticeRow,
+        (release_notices::release_id, release_notices::position)
+    );
+    dump!(concepts, ConceptRow, concepts::id);
+    dump!(
+        concept_links,
+        LinkRow,
+        (
+            concept_links::concept_id,
+            concept_links::relation,
+            concept_links::system_key,
+            concept_links::code
+        )
+    );
+    dump!(
+        release_changes,
+        ChangeRow,
+        (
+            release_changes::release_id,
+            release_changes::system_key,
+            release_changes::code
+        )
+    );
+    dump!(
+        current_releases,
+        CurrentReleaseRow,
+        current_releases::master
+    );
+    out
+}
+
+/// Writes `text` CP932-encoded with CRLF line ends, as MEDIS ships its files.
+pub fn write_cp932(path: &Path, text: &str) {
+    let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");
+    let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&crlf);
+    assert!(
+        !unmappable,
+        "{} has characters CP932 cannot hold",
+        path.display()
+    );
+    std::fs::write(path, bytes).expect("write test file");
+}
