@@ -759,7 +759,7 @@ fn row_notices(name: &str, row: &Row, system: &str, notices: &mut Problems) {
             "reported to MEDIS if it persists; the code is imported as published",
         ));
     }
-    if &code[..7] != hot7 || &code[7..9] != f[COL_COMPANY] {
+    if &code[..7] != hot7 || code[7..9] != f[COL_COMPANY] {
         notices.push(field_problem(
             name,
             row.line,
