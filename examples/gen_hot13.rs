@@ -72,6 +72,7 @@ const C_RECE1: usize = 8;
 const C_RECE2: usize = 9;
 const C_KOKUJI: usize = 10;
 const C_HANBAI: usize = 11;
+const C_RECE_NAME: usize = 12;
 const C_PKG_COUNT: usize = 15;
 const C_PKG_TOTAL: usize = 17;
 const C_SELLER: usize = 21;
@@ -119,7 +120,7 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let started = Instant::now();
     let (rows, summary) = match &args.mutate_from {
-        None => generate(&args),
+        None => generate(&args)?,
         Some(prev) => mutate(&args, prev)?,
     };
     let path = args
@@ -173,6 +174,13 @@ impl Rng {
 
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
+    }
+
+    /// One word of a whitespace-separated word list.
+    fn word(&mut self, list: &'static str) -> &'static str {
+        let n = list.split_whitespace().count();
+        let i = self.below(n as u64) as usize;
+        list.split_whitespace().nth(i).expect("index below count")
     }
 
     /// Pick from `(value, weight)` pairs.
@@ -309,31 +317,27 @@ impl Kubun {
     }
 
     /// 薬効分類 (first 4 digits of the YJ code) typical for the 区分.
-    fn yakko(self) -> &'static [&'static str] {
+    fn yakko(self) -> &'static str {
         match self {
-            Kubun::Nai => &[
-                "1124", "1129", "1141", "1149", "1179", "2123", "2129", "2144", "2149", "2171",
-                "2183", "2189", "2325", "2329", "2399", "2478", "3112", "3399", "3929", "3969",
-                "4490", "6131", "6132", "6149", "6241",
-            ],
-            Kubun::Chu => &[
-                "1119", "1214", "2119", "2454", "3319", "3327", "3334", "3399", "3999", "4291",
-                "6113", "6132", "6134", "6241", "6250", "8119",
-            ],
-            Kubun::Gai => &[
-                "1147", "1319", "2229", "2249", "2259", "2612", "2646", "2649", "2655", "2679",
-            ],
-            Kubun::Shi => &["2710", "2720", "2790"],
+            Kubun::Nai => {
+                "1124 1129 1141 1149 1179 2123 2129 2144 2149 2171 2183 2189 2325 2329 2399 \
+                 2478 3112 3399 3929 3969 4490 6131 6132 6149 6241"
+            }
+            Kubun::Chu => {
+                "1119 1214 2119 2454 3319 3327 3334 3399 3999 4291 6113 6132 6134 6241 6250 8119"
+            }
+            Kubun::Gai => "1147 1319 2229 2249 2259 2612 2646 2649 2655 2679",
+            Kubun::Shi => "2710 2720 2790",
         }
     }
 
     /// First three digits of the 9-digit レセプト電算処理システムコード.
-    fn rece_prefix(self) -> &'static [&'static str] {
+    fn rece_prefix(self) -> &'static str {
         match self {
-            Kubun::Nai => &["610", "611", "612", "620", "621", "622"],
-            Kubun::Chu => &["640", "641", "642", "643"],
-            Kubun::Gai => &["660", "661", "662", "663"],
-            Kubun::Shi => &["664"],
+            Kubun::Nai => "610 611 612 620 621 622",
+            Kubun::Chu => "640 641 642 643",
+            Kubun::Gai => "660 661 662 663",
+            Kubun::Shi => "664",
         }
     }
 
@@ -358,64 +362,49 @@ struct Pkg {
     weight: u32,
 }
 
+/// Shorthand for the package tables below.
+const fn pkg(
+    form: &'static str,
+    unit: &'static str,
+    counts: &'static [u32],
+    per_unit: Option<(u32, &'static str)>,
+    weight: u32,
+) -> Pkg {
+    Pkg {
+        form,
+        unit,
+        counts,
+        per_unit,
+        weight,
+    }
+}
+
 /// A dosage form (剤形) of one 区分.
 struct Form {
     /// Word in the product name: 錠, カプセル, 注射液, 軟膏, …
     name: &'static str,
     /// Dosage-form letter of the YJ code.
     yj_letter: char,
-    /// Strengths in ASCII (converted to full width).
-    strengths: &'static [&'static str],
+    /// Strengths in ASCII, whitespace-separated (converted to full width).
+    strengths: &'static str,
     /// 規格単位 after the strength: `１０ｍｇ` + `１錠`.
     kikaku_suffix: &'static str,
     packages: &'static [Pkg],
     weight: u32,
 }
 
-const MG_TABLET: &[&str] = &[
-    "0.25mg", "0.5mg", "1mg", "2mg", "2.5mg", "4mg", "5mg", "10mg", "20mg", "25mg", "40mg",
-    "50mg", "75mg", "100mg", "200mg", "250mg", "300mg", "500mg", "0.25μg", "0.5μg",
-];
+const MG_TABLET: &str = "0.25mg 0.5mg 1mg 2mg 2.5mg 4mg 5mg 10mg 20mg 25mg 40mg 50mg 75mg \
+    100mg 200mg 250mg 300mg 500mg 0.25μg 0.5μg";
 
 const PKG_TABLET: &[Pkg] = &[
-    Pkg {
-        form: "ＰＴＰ",
-        unit: "錠",
-        counts: &[100, 140, 500, 1000],
-        per_unit: None,
-        weight: 60,
-    },
-    Pkg {
-        form: "バラ",
-        unit: "錠",
-        counts: &[500, 1000],
-        per_unit: None,
-        weight: 25,
-    },
-    Pkg {
-        form: "瓶",
-        unit: "錠",
-        counts: &[100, 300],
-        per_unit: None,
-        weight: 15,
-    },
+    pkg("ＰＴＰ", "錠", &[100, 140, 500, 1000], None, 60),
+    pkg("バラ", "錠", &[500, 1000], None, 25),
+    pkg("瓶", "錠", &[100, 300], None, 15),
 ];
 
 const PKG_CAPSULE: &[Pkg] = &[
-    Pkg {
-        form: "ＰＴＰ",
-        unit: "カプセル",
-        counts: &[100, 140, 500],
-        per_unit: None,
-        weight: 75,
-    },
-    Pkg {
-        form: "バラ",
-        unit: "カプセル",
-        counts: &[500, 1000],
-        per_unit: None,
-        weight: 25,
-    },
+    pkg("ＰＴＰ", "カプセル", &[100, 140, 500], None, 75),
+    pkg("バラ", "カプセル", &[500, 1000], None, 25),
 ];
 
 const FORMS_NAI: &[Form] = &[
@@ -446,37 +435,19 @@ const FORMS_NAI: &[Form] = &[
     Form {
         name: "シロップ",
         yj_letter: 'Q',
-        strengths: &["0.1%", "0.2%", "0.5%", "1%"],
+        strengths: "0.1% 0.2% 0.5% 1%",
         kikaku_suffix: "１ｍＬ",
-        packages: &[Pkg {
-            form: "瓶",
-            unit: "本",
-            counts: &[1, 10],
-            per_unit: Some((500, "ｍＬ")),
-            weight: 1,
-        }],
+        packages: &[pkg("瓶", "本", &[1, 10], Some((500, "ｍＬ")), 1)],
         weight: 5,
     },
     Form {
         name: "ドライシロップ",
         yj_letter: 'R',
-        strengths: &["5%", "10%", "20%", "40%"],
+        strengths: "5% 10% 20% 40%",
         kikaku_suffix: "１ｇ",
         packages: &[
-            Pkg {
-                form: "分包",
-                unit: "包",
-                counts: &[100, 120, 600],
-                per_unit: Some((1, "ｇ")),
-                weight: 70,
-            },
-            Pkg {
-                form: "バラ",
-                unit: "ｇ",
-                counts: &[100, 500],
-                per_unit: None,
-                weight: 30,
-            },
+            pkg("分包", "包", &[100, 120, 600], Some((1, "ｇ")), 70),
+            pkg("バラ", "ｇ", &[100, 500], None, 30),
         ],
         weight: 15,
     },
@@ -486,83 +457,47 @@ const FORMS_CHU: &[Form] = &[
     Form {
         name: "注射液",
         yj_letter: 'A',
-        strengths: &["10mg", "20mg", "50mg", "100mg", "200mg", "500mg"],
+        strengths: "10mg 20mg 50mg 100mg 200mg 500mg",
         kikaku_suffix: "１管",
-        packages: &[Pkg {
-            form: "アンプル",
-            unit: "管",
-            counts: &[10, 50],
-            per_unit: None,
-            weight: 1,
-        }],
+        packages: &[pkg("アンプル", "管", &[10, 50], None, 1)],
         weight: 50,
     },
     Form {
         name: "静注用",
         yj_letter: 'A',
-        strengths: &["50mg", "100mg", "250mg", "500mg", "1g"],
+        strengths: "50mg 100mg 250mg 500mg 1g",
         kikaku_suffix: "１瓶",
-        packages: &[Pkg {
-            form: "バイアル",
-            unit: "瓶",
-            counts: &[1, 10],
-            per_unit: None,
-            weight: 1,
-        }],
+        packages: &[pkg("バイアル", "瓶", &[1, 10], None, 1)],
         weight: 25,
     },
     Form {
         name: "注射用",
         yj_letter: 'A',
-        strengths: &["0.25g", "0.3g", "0.5g", "1g", "2g"],
+        strengths: "0.25g 0.3g 0.5g 1g 2g",
         kikaku_suffix: "１瓶",
-        packages: &[Pkg {
-            form: "バイアル",
-            unit: "瓶",
-            counts: &[1, 10],
-            per_unit: None,
-            weight: 1,
-        }],
+        packages: &[pkg("バイアル", "瓶", &[1, 10], None, 1)],
         weight: 15,
     },
     Form {
         name: "注シリンジ",
         yj_letter: 'A',
-        strengths: &["2.5mg", "5mg", "10mg", "40mg"],
+        strengths: "2.5mg 5mg 10mg 40mg",
         kikaku_suffix: "１筒",
-        packages: &[Pkg {
-            form: "シリンジ",
-            unit: "筒",
-            counts: &[1, 2, 10],
-            per_unit: None,
-            weight: 1,
-        }],
+        packages: &[pkg("シリンジ", "筒", &[1, 2, 10], None, 1)],
         weight: 10,
     },
 ];
 
 const PKG_TUBE: &[Pkg] = &[
-    Pkg {
-        form: "チューブ",
-        unit: "本",
-        counts: &[10, 50],
-        per_unit: Some((5, "ｇ")),
-        weight: 85,
-    },
-    Pkg {
-        form: "瓶",
-        unit: "個",
-        counts: &[1],
-        per_unit: Some((500, "ｇ")),
-        weight: 15,
-    },
+    pkg("チューブ", "本", &[10, 50], Some((5, "ｇ")), 85),
+    pkg("瓶", "個", &[1], Some((500, "ｇ")), 15),
 ];
 
 const FORMS_GAI: &[Form] = &[
     Form {
         name: "軟膏",
         yj_letter: 'M',
-        strengths: &["0.05%", "0.1%", "0.12%", "1%", "3%", "5%"],
+        strengths: "0.05% 0.1% 0.12% 1% 3% 5%",
         kikaku_suffix: "１ｇ",
         packages: PKG_TUBE,
         weight: 35,
@@ -570,7 +505,7 @@ const FORMS_GAI: &[Form] = &[
     Form {
         name: "クリーム",
         yj_letter: 'M',
-        strengths: &["0.05%", "0.1%", "1%", "2%"],
+        strengths: "0.05% 0.1% 1% 2%",
         kikaku_suffix: "１ｇ",
         packages: PKG_TUBE,
         weight: 20,
@@ -578,29 +513,17 @@ const FORMS_GAI: &[Form] = &[
     Form {
         name: "点眼液",
         yj_letter: 'Q',
-        strengths: &["0.01%", "0.1%", "0.3%", "0.5%"],
+        strengths: "0.01% 0.1% 0.3% 0.5%",
         kikaku_suffix: "５ｍＬ１瓶",
-        packages: &[Pkg {
-            form: "瓶",
-            unit: "本",
-            counts: &[5, 10, 50],
-            per_unit: Some((5, "ｍＬ")),
-            weight: 1,
-        }],
+        packages: &[pkg("瓶", "本", &[5, 10, 50], Some((5, "ｍＬ")), 1)],
         weight: 25,
     },
     Form {
         name: "テープ",
         yj_letter: 'R',
-        strengths: &["10mg", "20mg", "40mg"],
+        strengths: "10mg 20mg 40mg",
         kikaku_suffix: "１枚",
-        packages: &[Pkg {
-            form: "分包",
-            unit: "枚",
-            counts: &[70, 140, 700],
-            per_unit: None,
-            weight: 1,
-        }],
+        packages: &[pkg("分包", "枚", &[70, 140, 700], None, 1)],
         weight: 20,
     },
 ];
@@ -609,116 +532,47 @@ const FORMS_SHI: &[Form] = &[
     Form {
         name: "歯科用軟膏",
         yj_letter: 'M',
-        strengths: &["1%", "2%", "3%"],
+        strengths: "1% 2% 3%",
         kikaku_suffix: "１ｇ",
-        packages: &[Pkg {
-            form: "チューブ",
-            unit: "本",
-            counts: &[1, 10],
-            per_unit: Some((5, "ｇ")),
-            weight: 1,
-        }],
+        packages: &[pkg("チューブ", "本", &[1, 10], Some((5, "ｇ")), 1)],
         weight: 50,
     },
     Form {
         name: "歯科用注射液",
         yj_letter: 'A',
-        strengths: &["2%", "3%"],
+        strengths: "2% 3%",
         kikaku_suffix: "１．８ｍＬ１管",
-        packages: &[Pkg {
-            form: "カートリッジ",
-            unit: "管",
-            counts: &[50, 100],
-            per_unit: None,
-            weight: 1,
-        }],
+        packages: &[pkg("カートリッジ", "管", &[50, 100], None, 1)],
         weight: 50,
     },
 ];
 
+// Word lists are whitespace-separated (compact, and rustfmt keeps them on a few lines);
+// `Rng::word` picks one.
+
 /// Katakana syllables for brand and company names.
-const KANA: &[&str] = &[
-    "ア", "イ", "ウ", "エ", "オ", "カ", "キ", "ク", "ケ", "コ", "サ", "シ", "ス", "セ", "ソ", "タ",
-    "チ", "テ", "ト", "ナ", "ニ", "ノ", "ハ", "ヒ", "フ", "ヘ", "ホ", "マ", "ミ", "ム", "メ", "モ",
-    "ラ", "リ", "ル", "レ", "ロ", "バ", "ビ", "ブ", "ベ", "ボ", "パ", "ピ", "プ", "ペ", "ポ", "ガ",
-    "ギ", "グ", "ゲ", "ゴ", "ザ", "ジ", "ゼ", "ゾ", "ダ", "デ", "ド", "ヤ", "ユ", "ヨ", "ワ", "ン",
-    "ー",
-];
+const KANA: &str = "ア イ ウ エ オ カ キ ク ケ コ サ シ ス セ ソ タ チ テ ト ナ ニ ノ ハ ヒ フ ヘ ホ \
+    マ ミ ム メ モ ラ リ ル レ ロ バ ビ ブ ベ ボ パ ピ プ ペ ポ ガ ギ グ ゲ ゴ ザ ジ ゼ ゾ ダ デ ド \
+    ヤ ユ ヨ ワ ン ー";
 
 /// Brand name endings.
-const BRAND_END: &[&str] = &[
-    "ン", "ール", "ックス", "ロン", "タン", "ミン", "ジン", "ナール", "リア", "ゾン", "",
-];
+const BRAND_END: &str = "ン ール ックス ロン タン ミン ジン ナール リア ゾン";
 
 /// Generic (一般名) name parts: prefix + optional middle syllable + suffix (+ salt).
-const GEN_PREFIX: &[&str] = &[
-    "アム", "ロサ", "メト", "ピタ", "レボ", "セフ", "ファモ", "オル", "カル", "ラン", "エナ",
-    "ドネ", "ゾル", "バル", "テル", "ミル", "プラ", "リス", "アト", "ロス", "シタ", "ビソ",
-    "カンデ", "オルメ", "エソメ", "ラベ", "クラリ", "アジ", "レバ", "モン", "フェキソ", "ロキソ",
-    "セレ", "トラ", "デュロ", "ミルタ", "エスシタ", "ブロ", "ジク", "イル", "メロ", "バンコ",
-    "ヘパ", "ゲンタ", "リド", "ベタ", "デキサ", "プレド", "ヒドロ", "ニフェ",
-];
-const GEN_MID: &[&str] = &[
-    "", "", "", "ジ", "ロ", "キ", "ナ", "ト", "ペ", "ミ", "ル", "ガ", "ビ", "サ", "リ",
-];
-const GEN_SUFFIX: &[&str] = &[
-    "ジピン",
-    "サルタン",
-    "プリル",
-    "スタチン",
-    "プラゾール",
-    "フロキサシン",
-    "マイシン",
-    "ロール",
-    "ゾラム",
-    "フェン",
-    "チジン",
-    "ミド",
-    "グリプチン",
-    "ゾシン",
-    "パミン",
-    "ラミン",
-    "セタン",
-    "ゾール",
-    "ルカスト",
-    "プロフェン",
-    "トロール",
-    "シリン",
-    "ペネム",
-    "カイン",
-    "メタゾン",
-    "ロン",
-    "ニゾン",
-    "チアジド",
-    "ガバリン",
-    "ピラゾン",
-];
-const SALTS: &[&str] = &[
-    "塩酸塩",
-    "カリウム",
-    "ナトリウム",
-    "水和物",
-    "マレイン酸塩",
-    "ベシル酸塩",
-];
+const GEN_PREFIX: &str = "アム ロサ メト ピタ レボ セフ ファモ オル カル ラン エナ ドネ ゾル \
+    バル テル ミル プラ リス アト ロス シタ ビソ カンデ オルメ エソメ ラベ クラリ アジ レバ モン \
+    フェキソ ロキソ セレ トラ デュロ ミルタ エスシタ ブロ ジク イル メロ バンコ ヘパ ゲンタ リド \
+    ベタ デキサ プレド ヒドロ ニフェ";
+const GEN_MID: &str = "ジ ロ キ ナ ト ペ ミ ル ガ ビ サ リ";
+const GEN_SUFFIX: &str = "ジピン サルタン プリル スタチン プラゾール フロキサシン マイシン \
+    ロール ゾラム フェン チジン ミド グリプチン ゾシン パミン ラミン セタン ゾール ルカスト \
+    プロフェン トロール シリン ペネム カイン メタゾン ロン ニゾン チアジド ガバリン ピラゾン";
+const SALTS: &str = "塩酸塩 カリウム ナトリウム 水和物 マレイン酸塩 ベシル酸塩";
 
-/// Kanji for company name stems (二字: 東和, 沢井, …).
-const COMPANY_KANJI: &[&str] = &[
-    "東", "西", "日", "本", "大", "明", "和", "光", "協", "第", "一", "三", "共", "中", "外", "小",
-    "野", "辺", "塩", "義", "興", "科", "研", "持", "富", "士", "扶", "桑", "沢", "井", "高", "鶴",
-    "原", "岩", "城", "堀", "森", "北", "陸", "丸", "石", "久", "田", "山", "川", "長", "生", "堂",
-    "化", "成", "陽", "新", "杏", "林",
-];
-const COMPANY_SUFFIX: &[&str] = &[
-    "製薬",
-    "薬品",
-    "薬品工業",
-    "ファーマ",
-    "化学工業",
-    "製薬工業",
-    "メディカル",
-    "薬業",
-];
+/// Kanji for company name stems (二字: 東和, 沢井, …) and company name suffixes.
+const COMPANY_KANJI: &str = "東 西 日 本 大 明 和 光 協 第 一 三 共 中 外 小 野 辺 塩 義 興 科 \
+    研 持 富 士 扶 桑 沢 井 高 鶴 原 岩 城 堀 森 北 陸 丸 石 久 田 山 川 長 生 堂 化 成 陽 新 杏 林";
+const COMPANY_SUFFIX: &str = "製薬 薬品 薬品工業 ファーマ 化学工業 製薬工業 メディカル 薬業";
 
 /// Number of synthetic companies.
 const N_COMPANIES: usize = 300;
@@ -770,8 +624,8 @@ impl Gen {
     }
 
     /// Register the codes of existing rows so new ones do not collide with them.
-    fn absorb(&mut self, rows: &[Row]) {
-        for row in rows {
+    fn absorb(&mut self, lines: &[Line]) {
+        for row in lines.iter().map(|l| &l.fields) {
             self.used_jan.insert(row[C_JAN].clone());
             for col in [C_YAKKA, C_YJ] {
                 if row[col].len() == 12 {
@@ -792,7 +646,7 @@ impl Gen {
         for _ in 0..n {
             // No word starts with ン/ー, and ン/ー never follow each other.
             let syllable = loop {
-                let s = *self.rng.pick(KANA);
+                let s = self.rng.word(KANA);
                 if !(matches!(s, "ン" | "ー") && matches!(prev, "ン" | "ー")) {
                     break s;
                 }
@@ -805,18 +659,24 @@ impl Gen {
 
     fn brand_name(&mut self) -> String {
         let stem = self.katakana_word(2, 3);
-        format!("{stem}{}", self.rng.pick(BRAND_END))
+        let end = if self.rng.chance(0.1) {
+            ""
+        } else {
+            self.rng.word(BRAND_END)
+        };
+        format!("{stem}{end}")
     }
 
     fn generic_name(&mut self) -> String {
-        let mut name = format!(
-            "{}{}{}",
-            self.rng.pick(GEN_PREFIX),
-            self.rng.pick(GEN_MID),
-            self.rng.pick(GEN_SUFFIX)
-        );
+        let prefix = self.rng.word(GEN_PREFIX);
+        let mid = if self.rng.chance(0.2) {
+            ""
+        } else {
+            self.rng.word(GEN_MID)
+        };
+        let mut name = format!("{prefix}{mid}{}", self.rng.word(GEN_SUFFIX));
         if self.rng.chance(0.2) {
-            name.push_str(*self.rng.pick(SALTS));
+            name.push_str(self.rng.word(SALTS));
         }
         name
     }
@@ -857,7 +717,7 @@ impl Gen {
     fn yj_prefix9(&mut self, kubun: Kubun, letter: char) -> String {
         format!(
             "{}{}{letter}{}",
-            self.rng.pick(kubun.yakko()),
+            self.rng.word(kubun.yakko()),
             self.rng.digits(3),
             self.rng.range(1, 9)
         )
@@ -875,7 +735,11 @@ impl Gen {
 
     fn fresh_rece(&mut self, kubun: Kubun) -> String {
         loop {
-            let code = format!("{}{}", self.rng.pick(kubun.rece_prefix()), self.rng.digits(6));
+            let code = format!(
+                "{}{}",
+                self.rng.word(kubun.rece_prefix()),
+                self.rng.digits(6)
+            );
             if self.used_rece.insert(code.clone()) {
                 return code;
             }
@@ -922,7 +786,11 @@ impl Gen {
                 let hanbai = format!("{b}{f}{strength}");
                 let kokuji = if self.rng.chance(0.25) {
                     // 告示名称 by 一般名, sometimes with the 日本薬局方 mark.
-                    let kyoku = if self.rng.chance(0.5) { "（局）" } else { "" };
+                    let kyoku = if self.rng.chance(0.5) {
+                        "（局）"
+                    } else {
+                        ""
+                    };
                     format!("{kyoku}{generic}{f}{strength}")
                 } else {
                     hanbai.clone()
@@ -952,7 +820,7 @@ impl Gen {
         let hot7 = hot7_code(base6);
         let kubun = self.rng.weighted(&KUBUNS);
         let form = self.rng.weighted_by(kubun.forms(), |f| f.weight);
-        let strength = zen(*self.rng.pick(form.strengths));
+        let strength = zen(self.rng.word(form.strengths));
         let kikaku = format!("{strength}{}", form.kikaku_suffix);
         let generic = self.generic_name();
         let brand = if self.rng.chance(0.35) {
@@ -991,8 +859,7 @@ impl Gen {
             let yj = if j == 0 || self.rng.chance(0.8) {
                 first_yj.clone()
             } else {
-                self.fresh_yj(&prefix9)
-                    .unwrap_or_else(|| first_yj.clone())
+                self.fresh_yj(&prefix9).unwrap_or_else(|| first_yj.clone())
             };
             let yakka = unified.clone().unwrap_or_else(|| yj.clone());
             let rece1 = self.rece_for(&yj, kubun);
@@ -1014,7 +881,9 @@ impl Gen {
             let hot9_date = self.maybe_later(hot7_date, 0.3);
 
             // 1–4 packages; codes ascend: next 物流 number or next 調剤 number.
-            let n_packages = self.rng.weighted(&[(1usize, 35), (2, 35), (3, 20), (4, 10)]);
+            let n_packages = self
+                .rng
+                .weighted(&[(1usize, 35), (2, 35), (3, 20), (4, 10)]);
             let (mut chozai, mut butsuryu) = (1u64, 0u64);
             for _ in 0..n_packages {
                 if rows.len() >= max_rows {
@@ -1077,7 +946,7 @@ fn make_companies(rng: &mut Rng) -> Vec<Company> {
             let mut s = String::new();
             for i in 0..rng.range(2, 3) {
                 let syllable = loop {
-                    let k = *rng.pick(KANA);
+                    let k = rng.word(KANA);
                     if i > 0 || !matches!(k, "ン" | "ー") {
                         break k;
                     }
@@ -1086,9 +955,9 @@ fn make_companies(rng: &mut Rng) -> Vec<Company> {
             }
             s
         } else {
-            format!("{}{}", rng.pick(COMPANY_KANJI), rng.pick(COMPANY_KANJI))
+            format!("{}{}", rng.word(COMPANY_KANJI), rng.word(COMPANY_KANJI))
         };
-        let name = format!("{stem}{}", rng.pick(COMPANY_SUFFIX));
+        let name = format!("{stem}{}", rng.word(COMPANY_SUFFIX));
         if !names.insert(name.clone()) {
             continue;
         }
@@ -1110,7 +979,7 @@ fn make_companies(rng: &mut Rng) -> Vec<Company> {
 }
 
 /// A fresh release of `args.rows` rows.
-fn generate(args: &Args) -> (Vec<Line>, String) {
+fn generate(args: &Args) -> Result<(Vec<Line>, String)> {
     let mut gen = Gen::new(args.seed, release_dates(args.date));
     // ~3.3 rows per HOT7 on average; spread the HOT7 numbers over ~100000..600000.
     let expected_hot7 = (args.rows as f64 / 3.2).ceil().max(1.0);
@@ -1119,7 +988,7 @@ fn generate(args: &Args) -> (Vec<Line>, String) {
     let mut rows: Vec<Row> = Vec::with_capacity(args.rows);
     let mut hot7_count = 0usize;
     while rows.len() < args.rows {
-        assert!(base <= 999_999, "too many rows for 6-digit HOT7 numbers");
+        ensure!(base <= 999_999, "too many rows for 6-digit HOT7 numbers");
         let left = args.rows - rows.len();
         rows.extend(gen.product(base as u32, left));
         hot7_count += 1;
@@ -1134,10 +1003,10 @@ fn generate(args: &Args) -> (Vec<Line>, String) {
         .into_iter()
         .map(|fields| Line { fields, raw: None })
         .collect();
-    (
+    Ok((
         lines,
         format!("fresh release: {hot7_count} HOT7, {hot9_count} HOT9"),
-    )
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1206,6 +1075,12 @@ fn read_release(path: &Path) -> Result<Vec<Line>> {
             no + 1,
             fields.len()
         );
+        ensure!(
+            fields[C_HOT13].len() == 13 && fields[C_HOT13].bytes().all(|b| b.is_ascii_digit()),
+            "line {}: {:?} is not a HOT13 code (a standard MEDIS*.TXT file is expected)",
+            no + 1,
+            fields[C_HOT13]
+        );
         // A last line without CRLF is re-serialised instead of copied.
         let raw = raw.ends_with(b"\r\n").then(|| raw.to_vec());
         lines.push(Line { fields, raw });
@@ -1231,7 +1106,11 @@ fn rename(rng: &mut Rng, name: &str, shorts: &[String]) -> String {
                 break s;
             }
         };
-        return format!("{}「{new}」{}", &name[..open], &name[close + '」'.len_utf8()..]);
+        return format!(
+            "{}「{new}」{}",
+            &name[..open],
+            &name[close + '」'.len_utf8()..]
+        );
     }
     format!("（局）{name}")
 }
@@ -1244,29 +1123,34 @@ fn mutate(args: &Args, prev: &Path) -> Result<(Vec<Line>, String)> {
     // New rows are all dated with the release date.
     let mut gen = Gen::new(args.seed, vec![release.clone()]);
     gen.rng = Rng::new(args.seed ^ 0x6D75_7461_7465_2121); // separate stream from `generate`
-    let rows: Vec<Row> = lines.iter().map(|l| l.fields.clone()).collect();
-    gen.absorb(&rows);
+    gen.absorb(&lines);
     let shorts: Vec<String> = gen.companies.iter().map(|c| c.short.clone()).collect();
-    let sellers: Vec<String> = rows
+    // Sorted, so that picking from it is deterministic.
+    let sellers: Vec<String> = lines
         .iter()
-        .map(|r| r[C_SELLER].clone())
+        .map(|l| l.fields[C_SELLER].clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut all_hot13: HashSet<String> = rows.iter().map(|r| r[C_HOT13].clone()).collect();
-    let used_base6: HashSet<String> = rows.iter().map(|r| r[C_HOT13][..6].to_string()).collect();
+    let mut all_hot13: HashSet<String> = lines.iter().map(|l| l.fields[C_HOT13].clone()).collect();
+    // HOT13 codes were checked to be 13 digits, so their first 6 digits parse.
+    let used_base6: HashSet<u32> = lines
+        .iter()
+        .filter_map(|l| l.fields[C_HOT13][..6].parse().ok())
+        .collect();
     ensure!(
-        all_hot13.len() == rows.len(),
+        all_hot13.len() == lines.len(),
         "duplicate HOT13 codes in {}",
         prev.display()
     );
-    drop(rows);
 
     // HOT9 groups: rows are sorted by HOT13, so a group is a contiguous range.
     let mut groups: Vec<(usize, usize)> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         match groups.last_mut() {
-            Some((start, end)) if lines[*start].fields[C_HOT13][..9] == line.fields[C_HOT13][..9] => {
+            Some((start, end))
+                if lines[*start].fields[C_HOT13][..9] == line.fields[C_HOT13][..9] =>
+            {
                 *end = i + 1
             }
             _ => groups.push((i, i + 1)),
@@ -1302,14 +1186,21 @@ fn mutate(args: &Args, prev: &Path) -> Result<(Vec<Line>, String)> {
         let old_kokuji = lines[s].fields[C_KOKUJI].clone();
         let old_hanbai = lines[s].fields[C_HANBAI].clone();
         let kokuji = rename(&mut gen.rng, &old_kokuji, &shorts);
-        let hanbai = if old_hanbai == old_kokuji || gen.rng.chance(0.5) {
+        // Names kept in sync stay in sync; a distinct 販売名 changes half of the time.
+        let hanbai = if old_hanbai == old_kokuji {
+            kokuji.clone()
+        } else if gen.rng.chance(0.5) {
             rename(&mut gen.rng, &old_hanbai, &shorts)
         } else {
-            old_hanbai
+            old_hanbai.clone()
         };
         for (line, t) in lines[s..e].iter_mut().zip(&mut touched[s..e]) {
-            line.fields[C_KOKUJI] = kokuji.clone();
-            line.fields[C_HANBAI] = hanbai.clone();
+            let f = &mut line.fields;
+            if f[C_RECE_NAME] == old_hanbai {
+                f[C_RECE_NAME] = hanbai.clone();
+            }
+            f[C_KOKUJI] = kokuji.clone();
+            f[C_HANBAI] = hanbai.clone();
             *t = true;
             renamed += 1;
         }
@@ -1323,10 +1214,7 @@ fn mutate(args: &Args, prev: &Path) -> Result<(Vec<Line>, String)> {
         if gen.rng.chance(0.5) {
             // YJ correction: new 銘柄 digits, same ingredient/form/strength.
             let old = lines[s].fields[C_YJ].clone();
-            let Some(new) = (old.len() == 12)
-                .then(|| gen.fresh_yj(&old[..9]))
-                .flatten()
-            else {
+            let Some(new) = (old.len() == 12).then(|| gen.fresh_yj(&old[..9])).flatten() else {
                 continue;
             };
             for line in &mut lines[s..e] {
@@ -1418,7 +1306,7 @@ fn mutate(args: &Args, prev: &Path) -> Result<(Vec<Line>, String)> {
     }
     while added.len() < want_added {
         let base6 = gen.rng.range(100_000, 999_999) as u32;
-        if used_base6.contains(&format!("{base6:06}")) {
+        if used_base6.contains(&base6) {
             continue;
         }
         let rows = gen.product(base6, want_added - added.len());
@@ -1490,7 +1378,11 @@ fn write_file(path: &Path, rows: &[Line]) -> Result<(u64, String)> {
         }
         let line = format_line(&row.fields);
         let (bytes, _, unmappable) = SHIFT_JIS.encode(&line);
-        ensure!(!unmappable, "row {}: not encodable in CP932: {line}", no + 1);
+        ensure!(
+            !unmappable,
+            "row {}: not encodable in CP932: {line}",
+            no + 1
+        );
         buf.extend_from_slice(&bytes);
     }
     buf.push(0x1A);
