@@ -148,8 +148,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         } => {
             // Parse and validate everything before touching the database.
             let progress = progress::TerminalProgress::new(std::io::stderr().is_terminal());
+            let started = std::time::Instant::now();
             let parsed = masters::parse_release(master, &paths, label.as_deref(), &progress)
                 .map_err(|problems| CliError::Input { problems })?;
+            tracing::debug!(elapsed = ?started.elapsed(), records = parsed.records.len(), "parsed");
             let store = Store::open(&url, 2)?;
             let report = store.import(
                 &parsed,
@@ -158,6 +160,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                     activate,
                 },
             )?;
+            tracing::debug!(elapsed = ?started.elapsed(), "imported");
             if json {
                 output::print_json(&serde_json::json!({
                     "report": report,

@@ -5,13 +5,14 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
 use super::input::SourceFile;
 use super::problem::{Problem, Problems};
-use super::record::{Designation, Link, ParsedRelease, Record, Relation, ReleaseFile, Status};
+use super::record::{
+    Attributes, Designation, Link, ParsedRelease, Record, Relation, ReleaseFile, Status,
+};
 use super::text::{self, Row};
 use super::Progress;
 use crate::systems::Master;
@@ -244,10 +245,13 @@ pub fn parse(
     let publication_date = NaiveDate::parse_from_str(&label, "%Y%m%d")
         .ok()
         .or_else(|| {
-            records
+            files
                 .iter()
-                .filter_map(|r| r.attributes.get("updated_on")?.as_str())
-                .filter_map(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok())
+                .filter(|f| matches!(f.role, Role::Standard | Role::Hot9))
+                .flat_map(|f| f.rows.iter())
+                .filter_map(|r| {
+                    NaiveDate::parse_from_str(r.fields.get(COL_UPDATED_ON)?, "%Y%m%d").ok()
+                })
                 .max()
         });
     Ok(ParsedRelease {
@@ -304,11 +308,11 @@ fn read_text_file(
             source,
             role: Role::Deletions,
             encoding: decoded.encoding.as_str(),
-            header: header.fields,
+            header: header.fields.iter().map(str::to_owned).collect(),
             rows,
         }));
     }
-    let is_hot_header = header.fields.first().is_some_and(|t| {
+    let is_hot_header = header.fields.get(0).is_some_and(|t| {
         COLUMNS[0]
             .1
             .iter()
@@ -318,7 +322,7 @@ fn read_text_file(
         if named_role == Role::Other && in_zip {
             return Ok(None);
         }
-        let first = header.fields.first().map(String::as_str).unwrap_or("");
+        let first = header.fields.get(0).unwrap_or("");
         return Err(Problem::field(
             name,
             header.line,
@@ -346,7 +350,7 @@ fn read_text_file(
     let role = match named_role {
         Role::Standard | Role::Hot9 => named_role,
         // An unrecognised name with a HOT header: the code length tells which file it is.
-        _ => match rows[0].fields.first().map(|c| c.len()) {
+        _ => match rows[0].fields.get(0).map(str::len) {
             Some(13) => Role::Standard,
             _ => Role::Hot9,
         },
@@ -355,7 +359,7 @@ fn read_text_file(
         source,
         role,
         encoding: decoded.encoding.as_str(),
-        header: header.fields,
+        header: header.fields.iter().map(str::to_owned).collect(),
         rows,
     }))
 }
@@ -551,13 +555,15 @@ fn parse_deletions(
             let _ = first;
             continue;
         }
-        let mut attributes = Map::new();
-        for (title, value) in file.header.iter().zip(&row.fields) {
-            if !value.is_empty() {
-                attributes.insert(title.clone(), Value::String(value.clone()));
-            }
-        }
-        let display = name_col.map(|c| row.fields[c].clone()).unwrap_or_default();
+        let attributes = Attributes::from_pairs(
+            file.header
+                .iter()
+                .map(String::as_str)
+                .zip(row.fields.iter()),
+        );
+        let display = name_col
+            .map(|c| row.fields[c].to_owned())
+            .unwrap_or_default();
         records.push(Record {
             system: "hot9",
             code: code.to_owned(),
@@ -608,7 +614,7 @@ fn parse_rows(
             ));
             continue;
         }
-        let code = f[COL_HOT].as_str();
+        let code = &f[COL_HOT];
         if !all_digits(code, key_len) {
             problems.push(field_problem(
                 name,
@@ -624,7 +630,7 @@ fn parse_rows(
             ));
             continue;
         }
-        let hot7 = f[COL_HOT7].as_str();
+        let hot7 = &f[COL_HOT7];
         if !all_digits(hot7, 7) {
             problems.push(field_problem(
                 name,
@@ -651,15 +657,10 @@ fn parse_rows(
         }
         row_notices(name, row, system, notices);
 
-        let mut attributes = Map::new();
-        for ((key, _), value) in COLUMNS.iter().zip(f) {
-            if !value.is_empty() {
-                attributes.insert((*key).to_owned(), Value::String(value.clone()));
-            }
-        }
+        let attributes = Attributes::from_pairs(COLUMNS.iter().map(|(key, _)| *key).zip(f.iter()));
         let display = [COL_BRAND_NAME, COL_RECEIPT_NAME, COL_NOTICE_NAME]
             .iter()
-            .map(|&c| f[c].as_str())
+            .map(|&c| &f[c])
             .find(|s| !s.is_empty())
             .unwrap_or("")
             .to_owned();
@@ -672,7 +673,7 @@ fn parse_rows(
         .filter(|(_, c)| !f[*c].is_empty())
         .map(|(kind, c)| Designation {
             kind,
-            value: f[*c].clone(),
+            value: f[*c].to_owned(),
         })
         .collect();
         let hot9 = &code[..9];
@@ -705,7 +706,12 @@ fn parse_rows(
         } else {
             // HOT9 is not unique in the HOT9 file: a row is identified by its content, and
             // byte-identical rows by their occurrence, so that no row is ever lost.
-            let digest = Sha256::digest(f.join("\u{1F}").as_bytes());
+            let mut hasher = Sha256::new();
+            for value in f.iter() {
+                hasher.update(value.as_bytes());
+                hasher.update([0x1F]);
+            }
+            let digest = hasher.finalize();
             let base = format!("{code}:{}", hex::encode(&digest[..6]));
             let n = occurrences.entry(base.clone()).or_insert(0);
             *n += 1;
@@ -747,8 +753,8 @@ fn field_problem(
 /// Checks that do not stop an import: real masters carry these irregularities.
 fn row_notices(name: &str, row: &Row, system: &str, notices: &mut Problems) {
     let f = &row.fields;
-    let code = f[COL_HOT].as_str();
-    let hot7 = f[COL_HOT7].as_str();
+    let code = &f[COL_HOT];
+    let hot7 = &f[COL_HOT7];
     if !hot7_check_digit_ok(hot7) {
         notices.push(field_problem(
             name,
@@ -767,12 +773,12 @@ fn row_notices(name: &str, row: &Row, system: &str, notices: &mut Problems) {
             "hot_prefix_mismatch",
             format!(
                 "{system} {code} does not start with HOT7 {hot7} + company {}",
-                f[COL_COMPANY]
+                &f[COL_COMPANY]
             ),
             "imported as published; the HOT code is the key",
         ));
     }
-    let date = f[COL_UPDATED_ON].as_str();
+    let date = &f[COL_UPDATED_ON];
     if NaiveDate::parse_from_str(date, "%Y%m%d").is_err() || date.len() != 8 {
         notices.push(field_problem(
             name,
@@ -783,13 +789,13 @@ fn row_notices(name: &str, row: &Row, system: &str, notices: &mut Problems) {
             "imported as published",
         ));
     }
-    if !["内", "注", "外", "歯", ""].contains(&f[COL_CATEGORY].as_str()) {
+    if !["内", "注", "外", "歯", ""].contains(&&f[COL_CATEGORY]) {
         notices.push(field_problem(
             name,
             row.line,
             COL_CATEGORY,
             "unknown_category",
-            format!("区分 `{}` is not 内, 注, 外 or 歯", f[COL_CATEGORY]),
+            format!("区分 `{}` is not 内, 注, 外 or 歯", &f[COL_CATEGORY]),
             "imported as published",
         ));
     }

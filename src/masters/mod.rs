@@ -11,7 +11,9 @@ use std::path::Path;
 
 pub use input::SourceFile;
 pub use problem::{Problem, Problems};
-pub use record::{Designation, Link, ParsedRelease, Record, Relation, ReleaseFile, Status};
+pub use record::{
+    Attributes, Designation, Link, ParsedRelease, Record, Relation, ReleaseFile, Status,
+};
 
 use crate::systems::Master;
 

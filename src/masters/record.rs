@@ -2,7 +2,6 @@
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::problem::Problems;
@@ -59,6 +58,76 @@ pub struct Designation {
     pub value: String,
 }
 
+/// A row's columns as one compact JSON object, built once at parse time (stored as is, and
+/// hashed as is): far lighter than a map of owned strings for masters of 100k rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attributes(String);
+
+impl Attributes {
+    /// Builds the object from (key, value) pairs in column order; empty values are left out.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut json = String::from("{");
+        for (key, value) in pairs {
+            if value.is_empty() {
+                continue;
+            }
+            if json.len() > 1 {
+                json.push(',');
+            }
+            push_json_string(&mut json, key);
+            json.push(':');
+            push_json_string(&mut json, value);
+        }
+        json.push('}');
+        Attributes(json)
+    }
+
+    /// The JSON object text.
+    pub fn as_json(&self) -> &str {
+        &self.0
+    }
+
+    /// The value of one column, if present.
+    pub fn get(&self, key: &str) -> Option<String> {
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&self.0).ok()?;
+        map.get(key)?.as_str().map(str::to_owned)
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+fn push_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_are_valid_json_in_column_order() {
+        let a = Attributes::from_pairs([("b", "x\"y\\z\n\u{1}"), ("a", ""), ("c", "内")]);
+        let parsed: serde_json::Value = serde_json::from_str(a.as_json()).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({"b": "x\"y\\z\n\u{1}", "c": "内"})
+        );
+        assert!(a.as_json().starts_with("{\"b\""));
+        assert_eq!(a.get("c").as_deref(), Some("内"));
+    }
+}
+
 /// One row of a master as it stands in one release.
 #[derive(Debug, Clone)]
 pub struct Record {
@@ -70,7 +139,7 @@ pub struct Record {
     pub status: Status,
     pub display: String,
     /// Every column of the row under stable keys (empty values omitted).
-    pub attributes: Map<String, Value>,
+    pub attributes: Attributes,
     pub designations: Vec<Designation>,
     pub links: Vec<Link>,
     /// Index of the source file in [`ParsedRelease::files`] and 1-based line.
@@ -80,19 +149,28 @@ pub struct Record {
 impl Record {
     /// Hash of everything a release says about this row; equal hashes mean unchanged.
     pub fn content_hash(&self) -> String {
-        let mut links = self.links.clone();
+        let mut hasher = Sha256::new();
+        let mut field = |s: &str| {
+            hasher.update(s.as_bytes());
+            hasher.update([0x1F]);
+        };
+        field(self.system);
+        field(&self.code);
+        field(self.status.as_str());
+        field(&self.display);
+        field(self.attributes.as_json());
+        for d in &self.designations {
+            field(d.kind);
+            field(&d.value);
+        }
+        let mut links: Vec<&Link> = self.links.iter().collect();
         links.sort();
-        let canonical = serde_json::json!([
-            self.system,
-            self.code,
-            self.status,
-            self.display,
-            self.attributes,
-            self.designations,
-            links,
-        ]);
-        let digest = Sha256::digest(canonical.to_string().as_bytes());
-        hex::encode(&digest[..16])
+        for l in links {
+            field(l.relation.as_str());
+            field(l.system);
+            field(&l.code);
+        }
+        hex::encode(&hasher.finalize()[..16])
     }
 }
 

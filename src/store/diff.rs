@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::models::{ConceptRow, LinkRow};
+use super::models::ConceptRow;
 use super::schema::{concept_links, concepts};
 use super::{AnyConnection, StoreError};
 use crate::systems::{Master, CODE_SYSTEMS};
@@ -105,7 +105,8 @@ struct Carrier {
     row: ConceptRow,
     attributes: Map<String, Value>,
     designations: Vec<(String, String)>,
-    links: Vec<LinkRow>,
+    /// (relation, system, code), sorted.
+    links: Vec<(String, String, String)>,
 }
 
 impl Carrier {
@@ -219,23 +220,14 @@ fn load_carriers(
             .filter(concepts::valid_to.is_null().or(concepts::valid_to.gt(high)))
             .load(conn)?,
     };
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut links_by_id: HashMap<i64, Vec<LinkRow>> = HashMap::new();
-    for chunk in ids.chunks(CHUNK) {
-        let links: Vec<LinkRow> = with_backend!(&mut *conn, |c| concept_links::table
-            .filter(concept_links::concept_id.eq_any(chunk))
-            .select(LinkRow::as_select())
-            .load(c))?;
-        for link in links {
-            links_by_id.entry(link.concept_id).or_default().push(link);
-        }
-    }
     rows.into_iter()
         .map(|row| {
-            let attributes: Map<String, Value> = serde_json::from_str(&row.attributes)
-                .map_err(|e| StoreError::Corrupt(format!("concept {}: {e}", row.id)))?;
-            let designations: Vec<Value> = serde_json::from_str(&row.designations)
-                .map_err(|e| StoreError::Corrupt(format!("concept {}: {e}", row.id)))?;
+            let corrupt =
+                |e: serde_json::Error| StoreError::Corrupt(format!("concept {}: {e}", row.id));
+            let attributes: Map<String, Value> =
+                serde_json::from_str(&row.attributes).map_err(corrupt)?;
+            let designations: Vec<Value> =
+                serde_json::from_str(&row.designations).map_err(corrupt)?;
             let designations = designations
                 .iter()
                 .filter_map(|d| {
@@ -245,8 +237,7 @@ fn load_carriers(
                     ))
                 })
                 .collect();
-            let mut links = links_by_id.remove(&row.id).unwrap_or_default();
-            links.sort();
+            let links = row.link_list().map_err(corrupt)?;
             Ok(Carrier {
                 row,
                 attributes,
@@ -261,9 +252,9 @@ fn load_carriers(
 /// carries (relation `code`).
 fn carried_codes(carrier: &Carrier) -> Vec<(String, String)> {
     let mut codes = vec![(carrier.row.system_key.clone(), carrier.row.code.clone())];
-    for link in &carrier.links {
-        if link.relation == "code" {
-            let key = (link.system_key.clone(), link.code.clone());
+    for (relation, system, code) in &carrier.links {
+        if relation == "code" {
+            let key = (system.clone(), code.clone());
             if !codes.contains(&key) {
                 codes.push(key);
             }
@@ -272,7 +263,9 @@ fn carried_codes(carrier: &Carrier) -> Vec<(String, String)> {
     codes
 }
 
-/// Which of `keys` are carried by some row version valid in both releases.
+/// Which of `keys` are carried by some row version valid in both releases. Two plain index
+/// look-ups per chunk (codes → carrying versions → still valid?) instead of a join the SQLite
+/// planner would drive from the wrong side.
 fn carried_in_both<'a>(
     conn: &mut AnyConnection,
     master: Master,
@@ -288,30 +281,39 @@ fn carried_in_both<'a>(
     for (system, codes) in by_system {
         for chunk in codes.chunks(CHUNK) {
             let own: Vec<String> = with_backend!(&mut *conn, |c| concepts::table
-                .filter(concepts::master.eq(master.key()))
                 .filter(concepts::system_key.eq(system))
                 .filter(concepts::code.eq_any(chunk))
+                .filter(concepts::master.eq(master.key()))
                 .filter(concepts::valid_from.le(low))
                 .filter(concepts::valid_to.is_null().or(concepts::valid_to.gt(high)))
                 .select(concepts::code)
-                .distinct()
                 .load(c))?;
-            let carried: Vec<String> = with_backend!(&mut *conn, |c| concept_links::table
-                .inner_join(concepts::table)
-                .filter(concepts::master.eq(master.key()))
-                .filter(concept_links::relation.eq("code"))
+            let carriers: Vec<(String, i64)> = with_backend!(&mut *conn, |c| concept_links::table
                 .filter(concept_links::system_key.eq(system))
                 .filter(concept_links::code.eq_any(chunk))
-                .filter(concepts::valid_from.le(low))
-                .filter(concepts::valid_to.is_null().or(concepts::valid_to.gt(high)))
-                .select(concept_links::code)
-                .distinct()
+                .filter(concept_links::relation.eq("code"))
+                .select((concept_links::code, concept_links::concept_id))
                 .load(c))?;
-            stable.extend(
-                own.into_iter()
-                    .chain(carried)
-                    .map(|code| (system.to_owned(), code)),
-            );
+            let mut code_of: HashMap<i64, Vec<String>> = HashMap::new();
+            for (code, id) in carriers {
+                code_of.entry(id).or_default().push(code);
+            }
+            let ids: Vec<i64> = code_of.keys().copied().collect();
+            for id_chunk in ids.chunks(CHUNK) {
+                let still_valid: Vec<i64> = with_backend!(&mut *conn, |c| concepts::table
+                    .filter(concepts::id.eq_any(id_chunk))
+                    .filter(concepts::master.eq(master.key()))
+                    .filter(concepts::valid_from.le(low))
+                    .filter(concepts::valid_to.is_null().or(concepts::valid_to.gt(high)))
+                    .select(concepts::id)
+                    .load(c))?;
+                for id in still_valid {
+                    for code in code_of.remove(&id).unwrap_or_default() {
+                        stable.insert((system.to_owned(), code));
+                    }
+                }
+            }
+            stable.extend(own.into_iter().map(|code| (system.to_owned(), code)));
         }
     }
     Ok(stable)
@@ -463,8 +465,10 @@ fn compare(old: &Carrier, new: &Carrier) -> Vec<FieldChange> {
     let link_fields = |c: &Carrier| {
         c.links
             .iter()
-            .filter(|l| !(l.relation == "code" && c.row.code.starts_with(&l.code)))
-            .map(|l| (format!("{}:{}", l.relation, l.system_key), l.code.clone()))
+            .filter(|(relation, _, code)| {
+                !(relation == "code" && c.row.code.starts_with(code.as_str()))
+            })
+            .map(|(relation, system, code)| (format!("{relation}:{system}"), code.clone()))
             .collect::<Vec<_>>()
     };
     for (old_items, new_items) in [

@@ -9,12 +9,12 @@ use serde::Serialize;
 
 use super::diff::{self, Counts, Diff};
 use super::models::{
-    state, ChangeRow, ConceptRow, CurrentReleaseRow, LinkRow, ReleaseFileRow, ReleaseNoticeRow,
+    state, ChangeRow, CurrentReleaseRow, NewConcept, NewLink, ReleaseFileRow, ReleaseNoticeRow,
     ReleaseRow, ReleaseStatRow,
 };
 use super::schema::{concept_links, concepts, current_releases, releases, store_lock};
 use super::{AnyConnection, Store, StoreError};
-use crate::masters::{ParsedRelease, Record};
+use crate::masters::{Link, ParsedRelease, Record};
 use crate::systems::Master;
 use crate::with_backend;
 
@@ -56,7 +56,10 @@ pub struct ImportReport {
     pub activated: bool,
 }
 
+/// Rows per multi-row INSERT on SQLite (12 columns stay under its 32,766 bind parameters).
 const SQLITE_CHUNK: usize = 1500;
+/// Records turned into insert buffers at a time.
+const WRITE_BATCH: usize = 8192;
 const POSTGRES_CHUNK: usize = 4000;
 
 impl Store {
@@ -162,22 +165,27 @@ fn import_in_transaction(
         let _ = old;
     }
 
+    let started = std::time::Instant::now();
     let (rows_written, rows_closed) = write_rows(conn, master, release_id, &parsed.records)?;
+    tracing::debug!(elapsed = ?started.elapsed(), rows_written, rows_closed, "rows written");
 
+    let codes = codes_by_system(&parsed.records);
     let diff = match previous_release_id {
         Some(previous) => diff::between(conn, master, previous, release_id)?,
         None => Diff::default(),
     };
     let summary = match previous_release_id {
         Some(_) => diff.summary(master),
-        None => initial_summary(master, &parsed.records),
+        None => initial_summary(master, &codes),
     };
     let revision_summary = match replaced {
         Some(old) => Some(diff::between(conn, master, old.id, release_id)?.summary(master)),
         None => None,
     };
+    tracing::debug!(elapsed = ?started.elapsed(), changes = diff.changes.len(), "change set computed");
     write_change_set(conn, release_id, &diff)?;
-    write_release_details(conn, release_id, parsed, &summary)?;
+    write_release_details(conn, release_id, parsed, &codes, &summary)?;
+    tracing::debug!(elapsed = ?started.elapsed(), "release details written");
 
     let was_current = match replaced {
         Some(old) => current_releases::table
@@ -271,6 +279,7 @@ fn write_rows(
         .map(|(id, key, hash)| (key, (id, hash)))
         .collect();
 
+    let t = std::time::Instant::now();
     let mut seen: HashSet<&str> = HashSet::with_capacity(records.len());
     let mut fresh: Vec<(&Record, String)> = Vec::new();
     for record in records {
@@ -299,51 +308,104 @@ fn write_rows(
         .execute(c))?;
     }
 
+    tracing::debug!(elapsed = ?t.elapsed(), open = seen.len(), fresh = fresh.len(), closing = closing.len(), "rows compared");
     let first_id = next_id(conn, IdOf::Concept)?;
-    let mut concept_rows = Vec::with_capacity(fresh.len());
-    let mut link_rows = Vec::new();
-    for (offset, (record, hash)) in fresh.into_iter().enumerate() {
-        let id = first_id + offset as i64;
-        concept_rows.push(ConceptRow {
-            id,
-            master: master.key().to_owned(),
-            system_key: record.system.to_owned(),
-            code: record.code.clone(),
-            row_key: record.row_key.clone(),
-            content_hash: hash,
-            valid_from: release_id,
-            valid_to: None,
-            status: record.status.as_str().to_owned(),
-            display: record.display.clone(),
-            attributes: serde_json::Value::Object(record.attributes.clone()).to_string(),
-            designations: serde_json::to_string(&record.designations)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        });
-        let mut links: Vec<LinkRow> = record
-            .links
-            .iter()
-            .map(|l| LinkRow {
+    let (mut build, mut insert_concepts, mut insert_links) = (
+        std::time::Duration::ZERO,
+        std::time::Duration::ZERO,
+        std::time::Duration::ZERO,
+    );
+    // Rows are built and written a batch at a time so a 100k-row release never holds all its
+    // insert buffers at once; they borrow from the records instead of copying them.
+    for (n, batch) in fresh.chunks(WRITE_BATCH).enumerate() {
+        let t = std::time::Instant::now();
+        let mut documents: Vec<(String, String)> = Vec::with_capacity(batch.len());
+        let mut sorted_links: Vec<Vec<&Link>> = Vec::with_capacity(batch.len());
+        for (record, _) in batch {
+            let mut links: Vec<&Link> = record.links.iter().collect();
+            links.sort();
+            links.dedup();
+            let links_json = serde_json::to_string(
+                &links
+                    .iter()
+                    .map(|l| (l.relation.as_str(), l.system, l.code.as_str()))
+                    .collect::<Vec<_>>(),
+            )
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let designations_json = serde_json::to_string(&record.designations)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            documents.push((designations_json, links_json));
+            sorted_links.push(links);
+        }
+        let mut concept_rows = Vec::with_capacity(batch.len());
+        let mut link_rows = Vec::with_capacity(batch.len() * 6);
+        for (offset, ((record, hash), (designations, links_json))) in
+            batch.iter().zip(&documents).enumerate()
+        {
+            let id = first_id + (n * WRITE_BATCH + offset) as i64;
+            concept_rows.push(NewConcept {
+                id,
+                master: master.key(),
+                system_key: record.system,
+                code: &record.code,
+                row_key: &record.row_key,
+                content_hash: hash,
+                valid_from: release_id,
+                valid_to: None,
+                status: record.status.as_str(),
+                display: &record.display,
+                attributes: record.attributes.as_json(),
+                designations,
+                links: links_json,
+            });
+            link_rows.extend(sorted_links[offset].iter().map(|l| NewLink {
+                system_key: l.system,
+                code: &l.code,
+                relation: l.relation.as_str(),
                 concept_id: id,
-                relation: l.relation.as_str().to_owned(),
-                system_key: l.system.to_owned(),
-                code: l.code.clone(),
-            })
-            .collect();
-        links.sort();
-        links.dedup();
-        link_rows.extend(links);
+            }));
+        }
+        build += t.elapsed();
+        let t = std::time::Instant::now();
+        match &mut *conn {
+            AnyConnection::Sqlite(c) => {
+                for chunk in concept_rows.chunks(SQLITE_CHUNK) {
+                    diesel::insert_into(concepts::table)
+                        .values(chunk)
+                        .execute(c)?;
+                }
+            }
+            AnyConnection::Postgres(c) => {
+                diesel::copy_from(concepts::table)
+                    .from_insertable(&concept_rows)
+                    .execute(c)?;
+            }
+        }
+        insert_concepts += t.elapsed();
+        let t = std::time::Instant::now();
+        match &mut *conn {
+            AnyConnection::Sqlite(c) => {
+                for chunk in link_rows.chunks(SQLITE_CHUNK * 3) {
+                    diesel::insert_into(concept_links::table)
+                        .values(chunk)
+                        .execute(c)?;
+                }
+            }
+            AnyConnection::Postgres(c) => {
+                diesel::copy_from(concept_links::table)
+                    .from_insertable(&link_rows)
+                    .execute(c)?;
+            }
+        }
+        insert_links += t.elapsed();
     }
-    insert_chunked(conn, &concept_rows, |c, chunk| {
-        with_backend!(c, |c| diesel::insert_into(concepts::table)
-            .values(chunk)
-            .execute(c))
-    })?;
-    insert_chunked(conn, &link_rows, |c, chunk| {
-        with_backend!(c, |c| diesel::insert_into(concept_links::table)
-            .values(chunk)
-            .execute(c))
-    })?;
-    Ok((concept_rows.len() as u64, closing.len() as u64))
+    tracing::debug!(
+        ?build,
+        ?insert_concepts,
+        ?insert_links,
+        "row versions written"
+    );
+    Ok((fresh.len() as u64, closing.len() as u64))
 }
 
 /// Inserts rows in multi-row statements sized for the backend's bind-parameter limit.
@@ -363,8 +425,7 @@ fn insert_chunked<T>(
 }
 
 /// For a master's first release every code is new; counted from the parsed rows.
-fn initial_summary(master: Master, records: &[Record]) -> BTreeMap<String, Counts> {
-    let codes = codes_by_system(records);
+fn initial_summary(master: Master, codes: &CodeSets) -> BTreeMap<String, Counts> {
     crate::systems::of_master(master)
         .map(|s| {
             let added = codes.get(s.key).map_or(0, |c| c.len() as u64);
@@ -379,7 +440,10 @@ fn initial_summary(master: Master, records: &[Record]) -> BTreeMap<String, Count
         .collect()
 }
 
-fn codes_by_system(records: &[Record]) -> HashMap<&str, HashSet<&str>> {
+/// Distinct codes present per code system.
+type CodeSets<'a> = HashMap<&'a str, HashSet<&'a str>>;
+
+fn codes_by_system(records: &[Record]) -> CodeSets<'_> {
     let mut codes: HashMap<&str, HashSet<&str>> = HashMap::new();
     for r in records {
         codes.entry(r.system).or_default().insert(&r.code);
@@ -424,6 +488,7 @@ fn write_release_details(
     conn: &mut AnyConnection,
     release_id: i64,
     parsed: &ParsedRelease,
+    codes: &CodeSets,
     summary: &BTreeMap<String, Counts>,
 ) -> Result<(), StoreError> {
     let files: Vec<ReleaseFileRow> = parsed
@@ -449,7 +514,6 @@ fn write_release_details(
         .execute(c))
     })?;
 
-    let codes = codes_by_system(&parsed.records);
     let mut rows_per_system: HashMap<&str, i64> = HashMap::new();
     for r in &parsed.records {
         *rows_per_system.entry(r.system).or_default() += 1;

@@ -83,7 +83,7 @@ pub struct ReleaseNoticeRow {
 }
 
 /// One version of one master row.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = concepts)]
 pub struct ConceptRow {
     pub id: i64,
@@ -100,16 +100,54 @@ pub struct ConceptRow {
     pub attributes: String,
     /// JSON array of `{kind, value}`.
     pub designations: String,
+    /// JSON array of `[relation, system, code]`, sorted.
+    pub links: String,
 }
 
-/// A code a concept version carries or points to.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq, Eq, PartialOrd, Ord)]
+impl ConceptRow {
+    /// The links as (relation, system, code).
+    pub fn link_list(&self) -> Result<Vec<(String, String, String)>, serde_json::Error> {
+        serde_json::from_str(&self.links)
+    }
+}
+
+/// A concept version being written (borrows from the parsed release: no copies).
+#[derive(Debug, Insertable)]
+#[diesel(table_name = concepts, treat_none_as_default_value = false)]
+pub struct NewConcept<'a> {
+    pub id: i64,
+    pub master: &'a str,
+    pub system_key: &'a str,
+    pub code: &'a str,
+    pub row_key: &'a str,
+    pub content_hash: &'a str,
+    pub valid_from: i64,
+    pub valid_to: Option<i64>,
+    pub status: &'a str,
+    pub display: &'a str,
+    pub attributes: &'a str,
+    pub designations: &'a str,
+    pub links: &'a str,
+}
+
+/// A reverse-index entry being written.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = concept_links, treat_none_as_default_value = false)]
+pub struct NewLink<'a> {
+    pub system_key: &'a str,
+    pub code: &'a str,
+    pub relation: &'a str,
+    pub concept_id: i64,
+}
+
+/// A code a concept version carries or points to (the reverse index).
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq, PartialOrd, Ord)]
 #[diesel(table_name = concept_links)]
 pub struct LinkRow {
-    pub concept_id: i64,
-    pub relation: String,
     pub system_key: String,
     pub code: String,
+    pub relation: String,
+    pub concept_id: i64,
 }
 
 /// One entry of a stored change set.

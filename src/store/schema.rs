@@ -85,15 +85,16 @@ diesel::table! {
         display -> Text,
         attributes -> Text,
         designations -> Text,
+        links -> Text,
     }
 }
 
 diesel::table! {
-    concept_links (concept_id, relation, system_key, code) {
-        concept_id -> BigInt,
-        relation -> Text,
+    concept_links (system_key, code, relation, concept_id) {
         system_key -> Text,
         code -> Text,
+        relation -> Text,
+        concept_id -> BigInt,
     }
 }
 

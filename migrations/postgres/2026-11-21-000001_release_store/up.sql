@@ -68,6 +68,9 @@ CREATE TABLE release_notices (
 
 -- One version of one master row, valid from release `valid_from` up to (not including)
 -- release `valid_to` (NULL: still valid in the newest release of its master).
+-- concepts and concept_links are bulk-loaded (100k+ rows per release) and written only by the
+-- import transaction, which sets valid_from/valid_to to the release it creates: they carry no
+-- foreign keys, whose per-row checks would dominate the load.
 CREATE TABLE concepts (
     id BIGINT PRIMARY KEY NOT NULL,
     master TEXT NOT NULL,
@@ -75,26 +78,27 @@ CREATE TABLE concepts (
     code TEXT NOT NULL,
     row_key TEXT NOT NULL,
     content_hash TEXT NOT NULL,
-    valid_from BIGINT NOT NULL REFERENCES releases (id),
-    valid_to BIGINT REFERENCES releases (id),
+    valid_from BIGINT NOT NULL,
+    valid_to BIGINT,
     status TEXT NOT NULL,
     display TEXT NOT NULL,
     attributes TEXT NOT NULL,
-    designations TEXT NOT NULL
+    designations TEXT NOT NULL,
+    links TEXT NOT NULL
 );
 CREATE INDEX concepts_code ON concepts (system_key, code);
 CREATE INDEX concepts_open ON concepts (master, valid_to, row_key);
 CREATE INDEX concepts_from ON concepts (master, valid_from);
 
--- Codes a concept version carries (relation 'code') or points to (relation 'successor').
+-- The reverse index of concepts.links: which concept versions carry (relation 'code') or point
+-- to (relation 'successor') a code.
 CREATE TABLE concept_links (
-    concept_id BIGINT NOT NULL REFERENCES concepts (id),
-    relation TEXT NOT NULL,
     system_key TEXT NOT NULL,
     code TEXT NOT NULL,
-    PRIMARY KEY (concept_id, relation, system_key, code)
+    relation TEXT NOT NULL,
+    concept_id BIGINT NOT NULL,
+    PRIMARY KEY (system_key, code, relation, concept_id)
 );
-CREATE INDEX concept_links_code ON concept_links (system_key, code);
 
 -- The change set of each release against the release before it, by distinct code.
 CREATE TABLE release_changes (
