@@ -1,5 +1,10 @@
 use clap::Parser;
 
+/// Imports allocate millions of small strings; mimalloc handles that far better than the
+/// system allocator (measured: ~18% of an import's CPU went to glibc malloc/free).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = hyojun::cli::Cli::parse();
     let default_level = match cli.command {

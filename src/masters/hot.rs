@@ -2,7 +2,7 @@
 //! (`MEDISyyyymmdd_HOT9.TXT`) and the deletion list (`h{yyyymmdd}_HOT9del.txt`), loose or in
 //! `h{yyyymmdd}.zip`. Layout: `masters/README.md` and `../shared/docs/master-formats.md` §2.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
@@ -201,7 +201,7 @@ pub fn parse(
     progress.start("parsing HOT rows", total_rows);
 
     // The deletion list decides which HOT9 codes are retired, so read it first.
-    let mut deleted: HashSet<String> = HashSet::new();
+    let mut deleted: HashSet<String> = HashSet::default();
     let mut records = Vec::new();
     let mut notices = Problems::default();
     let mut release_files = Vec::new();
@@ -521,7 +521,7 @@ fn parse_deletions(
                 .iter()
                 .position(|t| t.contains("告示名称") || t.contains("名称"))
         });
-    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut seen: HashMap<String, u64> = HashMap::default();
     for row in &file.rows {
         if row.fields.len() != file.header.len() {
             problems.push(Problem::line(
@@ -597,8 +597,8 @@ fn parse_rows(
         Role::Standard => ("hot13", 13),
         _ => ("hot9", 9),
     };
-    let mut first_line_of: HashMap<String, u64> = HashMap::new();
-    let mut occurrences: HashMap<String, u32> = HashMap::new();
+    let mut first_line_of: HashMap<String, u64> = HashMap::default();
+    let mut occurrences: HashMap<String, u32> = HashMap::default();
     for (n, row) in file.rows.iter().enumerate() {
         if n % 4096 == 0 {
             progress.advance(4096.min(file.rows.len() - n) as u64);

@@ -1,7 +1,9 @@
 //! Writing a parsed release: all-or-nothing, in one transaction, storing only the row
 //! versions that changed since the master's newest release.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use chrono::Utc;
 use diesel::prelude::*;
@@ -280,7 +282,8 @@ fn write_rows(
         .collect();
 
     let t = std::time::Instant::now();
-    let mut seen: HashSet<&str> = HashSet::with_capacity(records.len());
+    let mut seen: HashSet<&str> =
+        HashSet::with_capacity_and_hasher(records.len(), Default::default());
     let mut fresh: Vec<(&Record, String)> = Vec::new();
     for record in records {
         if !seen.insert(&record.row_key) {
@@ -365,6 +368,8 @@ fn write_rows(
                 concept_id: id,
             }));
         }
+        // In key order, consecutive index inserts land on the same pages.
+        link_rows.sort_unstable_by(|a, b| (a.system_key, a.code).cmp(&(b.system_key, b.code)));
         build += t.elapsed();
         let t = std::time::Instant::now();
         match &mut *conn {
@@ -444,7 +449,7 @@ fn initial_summary(master: Master, codes: &CodeSets) -> BTreeMap<String, Counts>
 type CodeSets<'a> = HashMap<&'a str, HashSet<&'a str>>;
 
 fn codes_by_system(records: &[Record]) -> CodeSets<'_> {
-    let mut codes: HashMap<&str, HashSet<&str>> = HashMap::new();
+    let mut codes: HashMap<&str, HashSet<&str>> = HashMap::default();
     for r in records {
         codes.entry(r.system).or_default().insert(&r.code);
         for l in r
@@ -514,7 +519,7 @@ fn write_release_details(
         .execute(c))
     })?;
 
-    let mut rows_per_system: HashMap<&str, i64> = HashMap::new();
+    let mut rows_per_system: HashMap<&str, i64> = HashMap::default();
     for r in &parsed.records {
         *rows_per_system.entry(r.system).or_default() += 1;
     }
