@@ -193,7 +193,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let store = Store::open(&url, 1)?;
             let (from, to, diff) = store.diff(master, &from, &to)?;
             if json {
-                output::print_json(&output::diff_json(master, &from, &to, &diff));
+                output::print_json(&diff.document(master, &from, &to));
             } else {
                 output::print_diff(master, &from, &to, &diff, limit);
             }

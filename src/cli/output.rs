@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::{json, Value};
 
 use crate::masters::ParsedRelease;
 use crate::store::diff::{ChangeKind, Counts, Diff};
@@ -17,39 +16,6 @@ pub fn print_json(value: &impl Serialize) {
         Ok(text) => println!("{text}"),
         Err(e) => eprintln!("error: cannot render JSON: {e}"),
     }
-}
-
-fn release_ref(r: &ReleaseRow) -> Value {
-    json!({
-        "id": r.id,
-        "label": r.label,
-        "revision": r.revision,
-        "publication_date": r.publication_date,
-    })
-}
-
-/// The `diff --json` document: `summary` of distinct-code counts per system, and the lists.
-pub fn diff_json(master: Master, from: &ReleaseRow, to: &ReleaseRow, diff: &Diff) -> Value {
-    let mut changes: BTreeMap<&str, BTreeMap<&str, Vec<Value>>> = BTreeMap::new();
-    for c in &diff.changes {
-        let mut entry = json!({"code": c.code, "display": c.display});
-        if c.kind == ChangeKind::Changed {
-            entry["fields"] = json!(c.fields);
-        }
-        changes
-            .entry(&c.system)
-            .or_default()
-            .entry(c.kind.as_str())
-            .or_default()
-            .push(entry);
-    }
-    json!({
-        "master": master.key(),
-        "from": release_ref(from),
-        "to": release_ref(to),
-        "summary": diff.summary(master),
-        "changes": changes,
-    })
 }
 
 fn summary_table(summary: &BTreeMap<String, Counts>, master: Master) {

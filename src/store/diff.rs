@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::models::ConceptRow;
+use super::models::{ConceptRow, ReleaseRow};
 use super::schema::{concept_links, concepts};
 use super::{AnyConnection, StoreError};
 use crate::systems::{Master, CODE_SYSTEMS};
@@ -95,6 +95,73 @@ impl Diff {
             }
         }
         summary
+    }
+}
+
+/// A release as a diff names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseRef {
+    pub id: i64,
+    pub label: String,
+    pub revision: i64,
+    pub publication_date: Option<chrono::NaiveDate>,
+}
+
+impl From<&ReleaseRow> for ReleaseRef {
+    fn from(r: &ReleaseRow) -> Self {
+        ReleaseRef {
+            id: r.id,
+            label: r.label.clone(),
+            revision: r.revision,
+            publication_date: r.publication_date,
+        }
+    }
+}
+
+/// One code in a diff document.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeEntry {
+    pub code: String,
+    pub display: String,
+    /// For changed codes: the fields with old → new values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<FieldChange>>,
+}
+
+/// The `hyojun diff --json` document (and the API's diff): counts of distinct codes per code
+/// system under `summary`, the codes themselves under `changes[system][kind]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffDocument {
+    pub master: Master,
+    pub from: ReleaseRef,
+    pub to: ReleaseRef,
+    pub summary: BTreeMap<String, Counts>,
+    pub changes: BTreeMap<String, BTreeMap<ChangeKind, Vec<ChangeEntry>>>,
+}
+
+impl Diff {
+    /// The diff as a document.
+    pub fn document(&self, master: Master, from: &ReleaseRow, to: &ReleaseRow) -> DiffDocument {
+        let mut changes: BTreeMap<String, BTreeMap<ChangeKind, Vec<ChangeEntry>>> = BTreeMap::new();
+        for c in &self.changes {
+            changes
+                .entry(c.system.clone())
+                .or_default()
+                .entry(c.kind)
+                .or_default()
+                .push(ChangeEntry {
+                    code: c.code.clone(),
+                    display: c.display.clone(),
+                    fields: (c.kind == ChangeKind::Changed).then(|| c.fields.clone()),
+                });
+        }
+        DiffDocument {
+            master,
+            from: from.into(),
+            to: to.into(),
+            summary: self.summary(master),
+            changes,
+        }
     }
 }
 

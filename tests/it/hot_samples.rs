@@ -274,3 +274,99 @@ fn out_of_order_imports_are_refused_and_change_nothing() {
         assert_eq!(fingerprint(&db), before);
     }
 }
+
+#[test]
+fn diff_document_counts_distinct_codes_per_system() {
+    for db in databases("diff_json") {
+        import_first(&db);
+        import_second(&db);
+        let (from, to, diff) = db
+            .store
+            .diff(Master::Hot, "20260531", "20260630")
+            .expect("diff");
+        let doc = serde_json::to_value(diff.document(Master::Hot, &from, &to)).expect("json");
+        assert_eq!(doc["master"], "hot");
+        assert_eq!(
+            (doc["from"]["label"].as_str(), doc["to"]["label"].as_str()),
+            (Some("20260531"), Some("20260630"))
+        );
+        let counts = |system: &str| {
+            let c = &doc["summary"][system];
+            (
+                c["added"].as_u64(),
+                c["removed"].as_u64(),
+                c["changed"].as_u64(),
+            )
+        };
+        assert_eq!(counts("hot13"), (Some(3), Some(3), Some(10)), "{}", db.name);
+        assert_eq!(counts("hot9"), (Some(1), Some(0), Some(8)));
+        assert_eq!(counts("hot7"), (Some(1), Some(0), Some(6)));
+        assert_eq!(counts("yj"), (Some(2), Some(2), Some(5)));
+        // Lists: added codes carry no fields, changed codes list old → new.
+        assert_eq!(doc["changes"]["hot9"]["added"][0]["code"], "901208001");
+        assert!(doc["changes"]["hot9"]["added"][0].get("fields").is_none());
+        let yj_fix = doc["changes"]["hot9"]["changed"]
+            .as_array()
+            .expect("changed")
+            .iter()
+            .find(|c| c["code"] == "900507501")
+            .expect("YJ correction");
+        assert!(yj_fix["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .any(|f| f["field"] == "yj_code"
+                && f["old"] == "2646901M1027"
+                && f["new"] == "2646901M1035"));
+        // Reverse direction: what was added is now removed.
+        let (_, _, back) = db
+            .store
+            .diff(Master::Hot, "20260630", "20260531")
+            .expect("diff");
+        let summary = back.summary(Master::Hot);
+        assert_eq!(
+            (
+                summary["hot13"].added,
+                summary["hot13"].removed,
+                summary["hot13"].changed
+            ),
+            (3, 3, 10)
+        );
+    }
+}
+
+#[test]
+fn concurrent_imports_of_one_release_store_it_once() {
+    for db in databases("concurrent") {
+        let path = repo().join("masters/hot/20260531");
+        let parsed = hyojun::masters::parse_release(
+            Master::Hot,
+            &[&path],
+            None,
+            &hyojun::masters::NoProgress,
+        )
+        .expect("parse");
+        let options = hyojun::store::import::ImportOptions {
+            imported_by: "test".into(),
+            activate: false,
+        };
+        let outcomes: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..3)
+                .map(|_| s.spawn(|| db.store.import(&parsed, &options)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread").expect("import").outcome)
+                .collect()
+        });
+        use hyojun::store::import::ImportOutcome::{Created, Unchanged};
+        assert_eq!(
+            outcomes.iter().filter(|o| **o == Created).count(),
+            1,
+            "{} {outcomes:?}",
+            db.name
+        );
+        assert_eq!(outcomes.iter().filter(|o| **o == Unchanged).count(), 2);
+        assert_eq!(db.store.releases(None).expect("releases").len(), 1);
+    }
+}
