@@ -112,10 +112,8 @@ impl CliError {
 
 fn who(by: Option<String>) -> String {
     by.unwrap_or_else(|| {
-        format!(
-            "cli:{}",
-            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-        )
+        let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME"));
+        format!("cli:{}", user.unwrap_or_else(|_| "unknown".into()))
     })
 }
 

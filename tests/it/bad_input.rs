@@ -206,3 +206,30 @@ fn a_failure_inside_the_write_transaction_rolls_everything_back() {
         assert_eq!(fingerprint(&db), before, "{}", db.name);
     }
 }
+
+#[test]
+fn problems_are_capped_but_all_counted() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = sample_text("MEDIS20260531.TXT");
+    let mut lines: Vec<String> = text.lines().take(2).map(str::to_owned).collect();
+    let template = lines[1].clone();
+    for n in 0..300 {
+        // 300 rows with a 12-digit HOT13: every one is a problem.
+        lines.push(
+            template
+                .replacen("\"9", &format!("\"{:03}", n % 10), 1)
+                .replacen("\"", "\"", 1),
+        );
+    }
+    let path = standard_file(dir.path(), &lines.join("\n"));
+    let problems =
+        masters::parse_release(Master::Hot, &[path], None, &NoProgress).expect_err("refused");
+    assert_eq!(problems.total(), 300);
+    assert_eq!(problems.items().len(), masters::problem::PROBLEM_CAP);
+    assert!(
+        problems
+            .to_string()
+            .contains("100 more problems not listed"),
+        "{problems}"
+    );
+}

@@ -370,3 +370,52 @@ fn concurrent_imports_of_one_release_store_it_once() {
         assert_eq!(db.store.releases(None).expect("releases").len(), 1);
     }
 }
+
+#[test]
+fn failing_hot7_check_digits_are_imported_and_reported() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("20260531");
+    std::fs::create_dir_all(&out).expect("dir");
+    let text = encoding_rs::SHIFT_JIS
+        .decode(&std::fs::read(masters("20260531/MEDIS20260531.TXT")).expect("read"))
+        .0
+        .into_owned();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    // Line 4: give the HOT7 (and the HOT13 that starts with it) a wrong check digit.
+    let fields: Vec<&str> = lines[3].split(',').collect();
+    let hot13 = fields[0].trim_matches('"').to_owned();
+    let hot7 = fields[1].trim_matches('"').to_owned();
+    let bad_digit = (hot7.as_bytes()[6] - b'0' + 1) % 10;
+    let bad7 = format!("{}{bad_digit}", &hot7[..6]);
+    let bad13 = format!("{bad7}{}", &hot13[7..]);
+    lines[3] = lines[3].replacen(&hot13, &bad13, 1).replacen(
+        &format!("\"{hot7}\""),
+        &format!("\"{bad7}\""),
+        1,
+    );
+    write_cp932(&out.join("MEDIS20260531.TXT"), &lines.join("\n"));
+    let path = out.join("MEDIS20260531.TXT").display().to_string();
+    for db in databases("check_digit") {
+        assert_eq!(hyojun(&db, &["import", "hot", &path]), 0, "{}", db.name);
+        let release = db
+            .store
+            .find_release(Master::Hot, "20260531")
+            .expect("release");
+        let notices = db.store.notices(&release).expect("notices");
+        let check: Vec<_> = notices
+            .iter()
+            .filter(|n| n.kind == "hot7_check_digit")
+            .collect();
+        assert_eq!(check.len(), 1, "{} {notices:?}", db.name);
+        assert_eq!(check[0].line, Some(4));
+        assert!(check[0].message.contains(&bad7));
+        // The code is imported as published.
+        assert_eq!(
+            db.store
+                .lookup(&release, "hot7", &bad7)
+                .expect("lookup")
+                .len(),
+            1
+        );
+    }
+}

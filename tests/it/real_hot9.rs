@@ -260,3 +260,52 @@ fn nine_real_hot9_files_keep_every_row_and_the_right_change_sets() {
         }
     }
 }
+
+#[test]
+fn utf8_with_bom_imports_the_same_as_cp932() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let files = real_files(dir.path());
+    let first = &files[0];
+    let gz =
+        std::fs::File::open(shared_data().join(
+            "hot-hs001/jp-medicine-master-data_hot9_2001-2003/MEDIS20011214_HOT9.utf8.csv.gz",
+        ))
+        .expect("real file");
+    let mut utf8 = Vec::from(*b"\xEF\xBB\xBF");
+    flate2::read::GzDecoder::new(gz)
+        .read_to_end(&mut utf8)
+        .expect("gunzip");
+    let utf8_dir = dir.path().join("utf8");
+    std::fs::create_dir_all(&utf8_dir).expect("dir");
+    let utf8_path = utf8_dir.join("MEDIS20011214_HOT9.TXT");
+    std::fs::write(&utf8_path, utf8).expect("write");
+    for db in databases("utf8_bom") {
+        let utf8_path = utf8_path.display().to_string();
+        assert_eq!(hyojun(&db, &["import", "hot", &utf8_path]), 0);
+        let cp932_path = first.cp932.display().to_string();
+        assert_eq!(hyojun(&db, &["import", "hot", &cp932_path]), 0);
+        let releases = db.store.releases(Some(Master::Hot)).expect("releases");
+        // Same label, different bytes: a second revision, with no change at all.
+        assert_eq!(releases.len(), 2);
+        assert_eq!(releases[0].files[0].encoding, "utf-8-bom");
+        assert_eq!(releases[1].files[0].encoding, "cp932");
+        let (_, _, diff) = db
+            .store
+            .diff(Master::Hot, "20011214@1", "20011214@2")
+            .expect("diff");
+        assert!(
+            diff.changes.is_empty(),
+            "{} {:?}",
+            db.name,
+            &diff.changes[..diff.changes.len().min(3)]
+        );
+        let counts = |i: usize| -> Vec<(String, i64, i64)> {
+            releases[i]
+                .stats
+                .iter()
+                .map(|s| (s.system_key.clone(), s.row_count, s.code_count))
+                .collect()
+        };
+        assert_eq!(counts(0), counts(1));
+    }
+}
