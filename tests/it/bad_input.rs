@@ -213,13 +213,9 @@ fn problems_are_capped_but_all_counted() {
     let text = sample_text("MEDIS20260531.TXT");
     let mut lines: Vec<String> = text.lines().take(2).map(str::to_owned).collect();
     let template = lines[1].clone();
-    for n in 0..300 {
-        // 300 rows with a 12-digit HOT13: every one is a problem.
-        lines.push(
-            template
-                .replacen("\"9", &format!("\"{:03}", n % 10), 1)
-                .replacen("\"", "\"", 1),
-        );
+    for _ in 0..300 {
+        // 300 rows whose HOT13 is not all digits: every one is a problem.
+        lines.push(template.replacen("\"9", "\"X", 1));
     }
     let path = standard_file(dir.path(), &lines.join("\n"));
     let problems =
