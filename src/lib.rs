@@ -3,6 +3,7 @@
 //! Layers: [`masters`] parses distribution files, [`store`] keeps every release as immutable
 //! row versions on SQLite or PostgreSQL, [`api`] serves HTTP, [`cli`] is the command line.
 
+pub mod access;
 pub mod api;
 pub mod cli;
 pub mod masters;

@@ -258,6 +258,25 @@ pub fn find(name: &str) -> Option<&'static CodeSystem> {
         .find(|s| s.key == name || s.canonical_url == Some(name) || s.oids.contains(&name))
 }
 
+/// Whether `code` has the shape of a code of `system` (used to find a code whatever its kind).
+pub fn plausible(system: &str, code: &str) -> bool {
+    let digits = |n: usize| code.len() == n && code.bytes().all(|b| b.is_ascii_digit());
+    let alnum = |n: usize| code.len() == n && code.bytes().all(|b| b.is_ascii_alphanumeric());
+    match system {
+        "hot13" | "jan" => digits(13),
+        "hot9" | "receipt_drug" => digits(9),
+        "hot7" | "receipt_disease" => digits(7),
+        "yj" | "yakka" => alnum(12),
+        "byomei" | "modifier" | "nursing_action" | "nursing_observation" => digits(8),
+        "byomei_exchange" | "modifier_exchange" => alnum(4),
+        "receipt_modifier" => digits(4),
+        "icd10" => (3..=7).contains(&code.len()),
+        "jlac10" | "jlac11" => alnum(17) || alnum(15),
+        "nursing_action16" => alnum(16),
+        _ => false,
+    }
+}
+
 /// The code systems of one master, in registry order.
 pub fn of_master(master: Master) -> impl Iterator<Item = &'static CodeSystem> {
     CODE_SYSTEMS.iter().filter(move |s| s.master == master)

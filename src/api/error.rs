@@ -15,6 +15,12 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("the database is not available")]
     Unavailable,
     /// A bug or damaged data: logged with context, answered without detail.
@@ -44,6 +50,9 @@ impl ApiError {
         match self {
             ApiError::NotFound(_) => "not_found",
             ApiError::BadRequest(_) => "bad_request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -55,6 +64,9 @@ impl ResponseError for ApiError {
         match self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -64,7 +76,11 @@ impl ResponseError for ApiError {
         if let ApiError::Internal(context) = self {
             tracing::error!(%context, "internal error");
         }
-        HttpResponse::build(self.status_code()).json(ErrorEnvelope {
+        let mut response = HttpResponse::build(self.status_code());
+        if matches!(self, ApiError::Unauthorized(_)) {
+            response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        response.json(ErrorEnvelope {
             error: ErrorBody {
                 code: self.code(),
                 message: self.to_string(),
@@ -74,10 +90,18 @@ impl ResponseError for ApiError {
     }
 }
 
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError::Internal(format!("blocking task failed: {e}"))
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(m) => ApiError::NotFound(m),
+            StoreError::Invalid(m) => ApiError::BadRequest(m),
+            StoreError::Conflict(m) => ApiError::Conflict(m),
             StoreError::Connect(m) => {
                 tracing::error!(error = %m, "database unavailable");
                 ApiError::Unavailable

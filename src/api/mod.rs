@@ -1,44 +1,129 @@
 //! The HTTP API: actix handlers, documented with utoipa. One file per resource.
 
+pub mod auth;
+pub mod codes;
 pub mod error;
 pub mod health;
+pub mod keys;
+pub mod ops;
+pub mod releases;
+pub mod resolve;
+pub mod systems;
+pub mod validate;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
 
 use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{web, App, HttpServer};
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::{ApiError, ErrorEnvelope};
 
 use crate::store::Store;
 
+/// Settings of the HTTP API.
+#[derive(Debug, Clone, Default)]
+pub struct ApiConfig {
+    /// Let requests without a key read (lookups, search, validate). Off by default.
+    pub anonymous_read: bool,
+}
+
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub config: ApiConfig,
+    pub keys: auth::KeyCache,
+    pub metrics: Arc<ops::Metrics>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: ApiConfig) -> Self {
+        AppState {
+            store,
+            config,
+            keys: auth::KeyCache::default(),
+            metrics: Arc::new(ops::Metrics::default()),
+        }
+    }
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API key: `Authorization: Bearer hyj_…` (see `hyojun keys create`)",
+                    ))
+                    .build(),
+            ),
+        );
+    }
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "hyojun",
-        description = "Standard-code registry for Japanese healthcare masters (HOT, 標準病名, JLAC, 看護)."
+        description = "Standard-code registry for Japanese healthcare masters (HOT, 標準病名, JLAC, 看護): lookup, validation, releases and diffs."
     ),
+    modifiers(&BearerAuth),
     components(schemas(ErrorEnvelope))
 )]
 struct ApiDoc;
 
 /// Registers every documented endpoint.
 fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(health::healthz);
+    cfg.service(health::healthz)
+        .service(ops::readyz)
+        .service(ops::metrics)
+        .service(systems::list_systems)
+        .service(codes::get_code)
+        .service(codes::lookup)
+        .service(validate::validate)
+        .service(releases::list_releases)
+        .service(releases::get_release)
+        .service(releases::release_changes)
+        .service(releases::diff)
+        .service(releases::activate)
+        .service(keys::list_keys)
+        .service(keys::create_key)
+        .service(keys::revoke_key)
+        .service(keys::audit_log);
 }
 
 /// JSON 404 for every path no endpoint serves.
 async fn no_route() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::NotFound("no such endpoint".into()))
+}
+
+/// Bad JSON bodies and query strings get the error envelope too.
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(16 * 1024 * 1024)
+        .error_handler(|err, _| ApiError::BadRequest(format!("request body: {err}")).into())
+}
+
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|err, _| ApiError::BadRequest(format!("query string: {err}")).into())
+}
+
+fn path_config() -> web::PathConfig {
+    web::PathConfig::default()
+        .error_handler(|err, _| ApiError::BadRequest(format!("path: {err}")).into())
 }
 
 /// The application, as `serve` and the integration tests run it.
@@ -53,13 +138,38 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let (app, _) = App::new()
+    let metrics = state.metrics.clone();
+    let (app, doc) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .app_data(web::Data::new(state))
+        .app_data(json_config())
+        .app_data(query_config())
+        .app_data(path_config())
         .configure(routes)
         .split_for_parts();
-    app.default_service(web::to(no_route))
+    app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
+        .default_service(web::to(no_route))
+        .wrap_fn(move |req, srv| {
+            let started = Instant::now();
+            let method = req.method().to_string();
+            let metrics = metrics.clone();
+            let response = srv.call(req);
+            async move {
+                let response = response.await?;
+                let route = response
+                    .request()
+                    .match_pattern()
+                    .unwrap_or_else(|| "unmatched".to_owned());
+                metrics.observe(
+                    &method,
+                    &route,
+                    response.status().as_u16(),
+                    started.elapsed(),
+                );
+                Ok(response)
+            }
+        })
 }
 
 /// The OpenAPI document (committed as `openapi/openapi.json`).
@@ -73,9 +183,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// Serves the API until the process is stopped.
-pub async fn serve(store: Store, bind: SocketAddr) -> std::io::Result<()> {
-    let state = AppState { store };
-    tracing::info!(%bind, "hyojun listening");
+pub async fn serve(store: Store, config: ApiConfig, bind: SocketAddr) -> std::io::Result<()> {
+    let state = AppState::new(store, config);
+    tracing::info!(%bind, anonymous_read = state.config.anonymous_read, "hyojun listening");
     HttpServer::new(move || app(state.clone()))
         .bind(bind)?
         .run()

@@ -81,7 +81,33 @@ pub enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080", env = "HYOJUN_BIND")]
         bind: SocketAddr,
+        /// Let requests without an API key read (lookups, validation). Off by default.
+        #[arg(long, env = "HYOJUN_ANONYMOUS_READ")]
+        anonymous_read: bool,
     },
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key; it is printed once, alone on the last line of the output.
+    Create {
+        #[arg(long)]
+        role: crate::access::Role,
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys (never the keys themselves).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by id.
+    Revoke { id: i64 },
 }
 
 /// Why a command failed; each variant has its own exit code.
@@ -151,13 +177,32 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 .map_err(|problems| CliError::Input { problems })?;
             tracing::debug!(elapsed = ?started.elapsed(), records = parsed.records.len(), "parsed");
             let store = Store::open(&url, 2)?;
+            let actor = who(by);
             let report = store.import(
                 &parsed,
                 &ImportOptions {
-                    imported_by: who(by),
+                    imported_by: actor.clone(),
                     activate,
                 },
+            );
+            let (status, detail) = match &report {
+                Ok(r) => (
+                    "ok",
+                    format!(
+                        "{:?} release id {} revision {}",
+                        r.outcome, r.release.id, r.release.revision
+                    ),
+                ),
+                Err(e) => ("failed", e.to_string()),
+            };
+            store.audit(
+                &actor,
+                "import_release",
+                &format!("{master}:{}", parsed.label),
+                status,
+                &detail,
             )?;
+            let report = report?;
             tracing::debug!(elapsed = ?started.elapsed(), "imported");
             if json {
                 output::print_json(&serde_json::json!({
@@ -210,9 +255,72 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             );
             Ok(())
         }
-        Command::Serve { bind } => {
+        Command::Serve {
+            bind,
+            anonymous_read,
+        } => {
             let store = Store::open(&url, 8)?;
-            actix_web::rt::System::new().block_on(crate::api::serve(store, bind))?;
+            let config = crate::api::ApiConfig { anonymous_read };
+            actix_web::rt::System::new().block_on(crate::api::serve(store, config, bind))?;
+            Ok(())
+        }
+        Command::Keys { command } => {
+            let store = Store::open(&url, 1)?;
+            let actor = who(None);
+            match command {
+                KeysCommand::Create { role, name } => {
+                    let created = store.create_key(&name, role, &actor);
+                    let (status, detail) = match &created {
+                        Ok(k) => ("ok", format!("key {} role {}", k.row.id, k.row.role)),
+                        Err(e) => ("failed", e.to_string()),
+                    };
+                    store.audit(
+                        &actor,
+                        "create_key",
+                        &format!("key:{name}"),
+                        status,
+                        &detail,
+                    )?;
+                    let created = created?;
+                    println!(
+                        "created key {} \"{}\" with role {}; it is shown only now:",
+                        created.row.id, created.row.name, created.row.role
+                    );
+                    println!("{}", created.key);
+                }
+                KeysCommand::List { json } => {
+                    let keys = store.keys()?;
+                    if json {
+                        output::print_json(&keys);
+                    } else {
+                        for k in keys {
+                            let state = match k.revoked_at {
+                                Some(at) => format!("revoked {}", at.format("%Y-%m-%d %H:%M")),
+                                None => "active".into(),
+                            };
+                            println!(
+                                "{:>4}  {:<24} {:<7} {}…  created {} by {}  {state}",
+                                k.id,
+                                k.name,
+                                k.role,
+                                k.key_prefix,
+                                k.created_at.format("%Y-%m-%d %H:%M"),
+                                k.created_by
+                            );
+                        }
+                    }
+                }
+                KeysCommand::Revoke { id } => {
+                    let revoked = store.revoke_key(id);
+                    let (status, detail) = match &revoked {
+                        Ok(_) => ("ok", String::new()),
+                        Err(e) => ("failed", e.to_string()),
+                    };
+                    store.audit(&actor, "revoke_key", &format!("key:{id}"), status, &detail)?;
+                    let k = revoked?;
+                    println!("key {} \"{}\" is revoked", k.id, k.name);
+                }
+            }
             Ok(())
         }
     }

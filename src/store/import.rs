@@ -9,12 +9,13 @@ use chrono::Utc;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use super::activation;
 use super::diff::{self, Counts, Diff};
 use super::models::{
-    state, ChangeRow, CurrentReleaseRow, NewConcept, NewLink, ReleaseFileRow, ReleaseNoticeRow,
-    ReleaseRow, ReleaseStatRow,
+    state, ChangeRow, NewConcept, NewLink, ReleaseFileRow, ReleaseNoticeRow, ReleaseRow,
+    ReleaseStatRow,
 };
-use super::schema::{concept_links, concepts, current_releases, releases, store_lock};
+use super::schema::{concept_links, concepts, releases, store_lock};
 use super::{AnyConnection, Store, StoreError};
 use crate::masters::{Link, ParsedRelease, Record};
 use crate::systems::Master;
@@ -189,18 +190,16 @@ fn import_in_transaction(
     write_release_details(conn, release_id, parsed, &codes, &summary)?;
     tracing::debug!(elapsed = ?started.elapsed(), "release details written");
 
+    let now = Utc::now().naive_utc();
     let was_current = match replaced {
-        Some(old) => current_releases::table
-            .filter(current_releases::master.eq(master.key()))
-            .select(current_releases::release_id)
-            .first::<i64>(conn)
-            .optional()?
-            .is_some_and(|id| history.iter().any(|r| r.id == id && r.label == old.label)),
+        Some(old) => {
+            activation::serving_at(conn, master, now)?.is_some_and(|r| r.label == old.label)
+        }
         None => false,
     };
     let activated = options.activate || was_current;
     if activated {
-        set_current(conn, master, release_id, &options.imported_by)?;
+        activation::record_activation(conn, master, release_id, now, &options.imported_by)?;
     }
 
     let compared_with = previous_release_id
@@ -220,32 +219,6 @@ fn import_in_transaction(
         rows_closed,
         activated,
     })
-}
-
-/// Points `master` at `release_id`.
-pub(crate) fn set_current(
-    conn: &mut AnyConnection,
-    master: Master,
-    release_id: i64,
-    by: &str,
-) -> Result<(), StoreError> {
-    let row = CurrentReleaseRow {
-        master: master.key().to_owned(),
-        release_id,
-        activated_at: Utc::now().naive_utc(),
-        activated_by: by.to_owned(),
-    };
-    with_backend!(&mut *conn, |c| diesel::insert_into(current_releases::table)
-        .values(&row)
-        .on_conflict(current_releases::master)
-        .do_update()
-        .set((
-            current_releases::release_id.eq(release_id),
-            current_releases::activated_at.eq(row.activated_at),
-            current_releases::activated_by.eq(by),
-        ))
-        .execute(c))?;
-    Ok(())
 }
 
 enum IdOf {

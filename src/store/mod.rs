@@ -5,9 +5,13 @@
 //! therefore the set of row versions valid at its id, and the difference between two releases
 //! is the set of versions valid in exactly one of them.
 
+pub mod activation;
+pub mod audit;
 mod connection;
 pub mod diff;
 pub mod import;
+pub mod keys;
+pub mod lookup;
 pub mod migrate;
 pub mod models;
 pub mod releases;
@@ -35,6 +39,9 @@ pub enum StoreError {
     /// Something asked for does not exist (release label, master …).
     #[error("{0}")]
     NotFound(String),
+    /// A request value is unusable (named in the message).
+    #[error("{0}")]
+    Invalid(String),
     /// The request contradicts the store's history (e.g. an out-of-order import).
     #[error("{0}")]
     Conflict(String),

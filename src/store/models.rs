@@ -3,14 +3,15 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::schema::{
-    concept_links, concepts, current_releases, release_changes, release_files, release_notices,
-    release_stats, releases,
+    activations, api_keys, audit_log, concept_links, concepts, release_changes, release_files,
+    release_notices, release_stats, releases,
 };
 
 /// A release as stored.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = releases)]
 pub struct ReleaseRow {
     pub id: i64,
@@ -38,7 +39,7 @@ pub mod state {
 }
 
 /// A source file of a release.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = release_files)]
 pub struct ReleaseFileRow {
     #[serde(skip)]
@@ -54,7 +55,7 @@ pub struct ReleaseFileRow {
 }
 
 /// Counts of one code system in one release.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = release_stats)]
 pub struct ReleaseStatRow {
     #[serde(skip)]
@@ -68,7 +69,7 @@ pub struct ReleaseStatRow {
 }
 
 /// A notice from the import report.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = release_notices)]
 pub struct ReleaseNoticeRow {
     #[serde(skip)]
@@ -163,12 +164,54 @@ pub struct ChangeRow {
     pub fields: String,
 }
 
-/// Which release a master serves.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = current_releases)]
-pub struct CurrentReleaseRow {
+/// One activation: from `effective_from` on, `master` serves `release_id`.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
+#[diesel(table_name = activations)]
+pub struct ActivationRow {
+    pub id: i64,
     pub master: String,
     pub release_id: i64,
+    pub effective_from: NaiveDateTime,
     pub activated_at: NaiveDateTime,
     pub activated_by: String,
+}
+
+/// An activation being recorded.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = activations)]
+pub struct NewActivation<'a> {
+    pub master: &'a str,
+    pub release_id: i64,
+    pub effective_from: NaiveDateTime,
+    pub activated_at: NaiveDateTime,
+    pub activated_by: &'a str,
+}
+
+/// An API key as stored: never the key itself, only its hash.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKeyRow {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    /// The first characters of the key, to recognise it in lists.
+    pub key_prefix: String,
+    #[serde(skip)]
+    pub key_hash: String,
+    pub created_at: NaiveDateTime,
+    pub created_by: String,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// One recorded write.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
+#[diesel(table_name = audit_log)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: NaiveDateTime,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
+    pub detail: String,
 }

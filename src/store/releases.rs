@@ -6,19 +6,18 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::diff::{self, Diff};
-use super::import::set_current;
 use super::models::{
     ChangeRow, ConceptRow, ReleaseFileRow, ReleaseNoticeRow, ReleaseRow, ReleaseStatRow,
 };
 use super::schema::{
-    concept_links, concepts, current_releases, release_changes, release_files, release_notices,
-    release_stats, releases,
+    concept_links, concepts, release_changes, release_files, release_notices, release_stats,
+    releases,
 };
 use super::{Store, StoreError};
 use crate::systems::Master;
 
 /// A release with its files, per-system counts and whether it is current.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReleaseInfo {
     #[serde(flatten)]
     pub release: ReleaseRow,
@@ -40,9 +39,13 @@ impl Store {
             query = query.filter(releases::master.eq(m.key()));
         }
         let rows: Vec<ReleaseRow> = query.load(&mut *conn)?;
-        let current: Vec<i64> = current_releases::table
-            .select(current_releases::release_id)
-            .load(&mut *conn)?;
+        let now = chrono::Utc::now().naive_utc();
+        let mut current: Vec<i64> = Vec::new();
+        for m in Master::ALL {
+            if let Some(r) = super::activation::serving_at(&mut conn, m, now)? {
+                current.push(r.id);
+            }
+        }
         let mut files: HashMap<i64, Vec<ReleaseFileRow>> = HashMap::new();
         for f in release_files::table
             .order((release_files::release_id, release_files::position))
@@ -124,22 +127,10 @@ impl Store {
         })
     }
 
-    /// The release `master` currently serves, if one was activated.
-    pub fn current_release(&self, master: Master) -> Result<Option<ReleaseRow>, StoreError> {
-        let mut conn = self.conn()?;
-        Ok(current_releases::table
-            .inner_join(releases::table)
-            .filter(current_releases::master.eq(master.key()))
-            .select(ReleaseRow::as_select())
-            .first(&mut *conn)
-            .optional()?)
-    }
-
-    /// Makes a release the one its master serves.
+    /// Makes a release the one its master serves, now.
     pub fn activate(&self, master: Master, spec: &str, by: &str) -> Result<ReleaseRow, StoreError> {
         let release = self.find_release(master, spec)?;
-        let mut conn = self.conn()?;
-        conn.transaction(|conn| set_current(conn, master, release.id, by))?;
+        self.activate_release(&release, None, by)?;
         Ok(release)
     }
 
@@ -208,6 +199,50 @@ impl Store {
         });
         rows.dedup_by_key(|r| r.id);
         Ok(rows)
+    }
+
+    /// A release by id.
+    pub fn release_by_id(&self, id: i64) -> Result<ReleaseRow, StoreError> {
+        let mut conn = self.conn()?;
+        releases::table
+            .find(id)
+            .select(ReleaseRow::as_select())
+            .first(&mut *conn)
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("no release with id {id}")))
+    }
+
+    /// One page of a release's stored change set, optionally of one kind and one code system;
+    /// returns the total count too.
+    pub fn change_page(
+        &self,
+        release: &ReleaseRow,
+        kind: Option<&str>,
+        system: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(i64, Vec<ChangeRow>), StoreError> {
+        let mut conn = self.conn()?;
+        let filtered = || {
+            let mut q = release_changes::table
+                .filter(release_changes::release_id.eq(release.id))
+                .into_boxed();
+            if let Some(kind) = kind {
+                q = q.filter(release_changes::kind.eq(kind.to_owned()));
+            }
+            if let Some(system) = system {
+                q = q.filter(release_changes::system_key.eq(system.to_owned()));
+            }
+            q
+        };
+        let total: i64 = filtered().count().get_result(&mut *conn)?;
+        let rows = filtered()
+            .order((release_changes::system_key, release_changes::code))
+            .limit(limit)
+            .offset(offset)
+            .select(ChangeRow::as_select())
+            .load(&mut *conn)?;
+        Ok((total, rows))
     }
 
     /// The stored change set of a release (against `previous_release_id`), by system and code.

@@ -110,11 +110,38 @@ diesel::table! {
 }
 
 diesel::table! {
-    current_releases (master) {
+    activations (id) {
+        id -> BigInt,
         master -> Text,
         release_id -> BigInt,
+        effective_from -> Timestamp,
         activated_at -> Timestamp,
         activated_by -> Text,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> BigInt,
+        name -> Text,
+        role -> Text,
+        key_prefix -> Text,
+        key_hash -> Text,
+        created_at -> Timestamp,
+        created_by -> Text,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        target -> Text,
+        outcome -> Text,
+        detail -> Text,
     }
 }
 
@@ -128,7 +155,7 @@ diesel::table! {
 diesel::joinable!(concept_links -> concepts (concept_id));
 diesel::joinable!(release_files -> releases (release_id));
 diesel::joinable!(release_stats -> releases (release_id));
-diesel::joinable!(current_releases -> releases (release_id));
+diesel::joinable!(activations -> releases (release_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     code_systems,
@@ -140,6 +167,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     concepts,
     concept_links,
     release_changes,
-    current_releases,
+    activations,
+    api_keys,
+    audit_log,
     store_lock,
 );

@@ -198,11 +198,7 @@ pub fn fingerprint(db: &TestDb) -> String {
             release_changes::code
         )
     );
-    dump!(
-        current_releases,
-        CurrentReleaseRow,
-        current_releases::master
-    );
+    dump!(activations, ActivationRow, activations::id);
     out
 }
 

@@ -1,5 +1,5 @@
 DROP TABLE store_lock;
-DROP TABLE current_releases;
+DROP TABLE activations;
 DROP TABLE release_changes;
 DROP TABLE concept_links;
 DROP TABLE concepts;

@@ -112,13 +112,18 @@ CREATE TABLE release_changes (
 );
 CREATE INDEX release_changes_kind ON release_changes (release_id, kind);
 
--- The release each master serves; set explicitly, never "last imported wins".
-CREATE TABLE current_releases (
-    master TEXT PRIMARY KEY NOT NULL,
+-- Which release each master serves, as a history: the current release of a master at time T
+-- is its activation with the latest effective_from <= T (set explicitly, never "last imported
+-- wins"); an activation may take effect in the future.
+CREATE TABLE activations (
+    id BIGSERIAL PRIMARY KEY,
+    master TEXT NOT NULL,
     release_id BIGINT NOT NULL REFERENCES releases (id),
+    effective_from TIMESTAMP NOT NULL,
     activated_at TIMESTAMP NOT NULL,
     activated_by TEXT NOT NULL
 );
+CREATE INDEX activations_master ON activations (master, effective_from);
 
 -- A single row every writer updates first, so that imports run one at a time.
 CREATE TABLE store_lock (

@@ -1,0 +1,149 @@
+//! One code, and a code of unknown kind.
+
+use actix_web::{get, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Reader;
+use super::error::ApiError;
+use super::resolve::{self, blocking};
+use super::AppState;
+use crate::store::diff::ReleaseRef;
+use crate::store::lookup::CodeView;
+use crate::systems::CODE_SYSTEMS;
+
+/// Which release to answer from (default: the master's current release).
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AsOf {
+    /// Release label, or LABEL@REVISION.
+    pub release: Option<String>,
+    /// The release in force on this date (YYYY-MM-DD).
+    pub date: Option<String>,
+}
+
+/// One code: display, status, attributes, the releases it is valid in, successors and related
+/// codes. `{system}` is a key, canonical URL (URL-encoded) or `urn:oid:` alias. Retired codes
+/// answer 200 with `status: retired`; codes the master never had answer 404.
+#[utoipa::path(
+    tag = "codes",
+    security(("bearer" = [])),
+    params(
+        ("system" = String, Path, description = "Code system key, canonical URL or urn:oid: alias"),
+        ("code" = String, Path, description = "The code"),
+        AsOf
+    ),
+    responses(
+        (status = 200, description = "The code", body = CodeView),
+        (status = 400, description = "Bad parameters", body = super::ErrorEnvelope),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 404, description = "Unknown system, release or code", body = super::ErrorEnvelope)
+    )
+)]
+#[get("/v1/systems/{system}/codes/{code}")]
+pub async fn get_code(
+    _: Reader,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    query: web::Query<AsOf>,
+) -> Result<HttpResponse, ApiError> {
+    let (system_name, code) = path.into_inner();
+    let system = resolve::system(&system_name)?;
+    let date = query.date.as_deref().map(resolve::date).transpose()?;
+    let release_spec = query.release.clone();
+    let store = state.store.clone();
+    let view = blocking(move || {
+        let release = resolve::release(&store, system.master, release_spec.as_deref(), date)?;
+        store
+            .code_view(&release, system.key, &code)?
+            .ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "{} has no code `{code}` (release {} of {})",
+                    system.key, release.label, system.master
+                ))
+            })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// A code to find across every code system.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct LookupQuery {
+    /// The code (a 9-digit HOT9, a 12-character YJ, a 17-character JLAC10, …).
+    pub code: String,
+}
+
+/// One system in which a code was found.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LookupMatch {
+    pub system: String,
+    pub code: String,
+    pub display: String,
+    pub status: String,
+    #[schema(value_type = Object)]
+    pub release: ReleaseRef,
+}
+
+/// Where a code was found.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LookupResult {
+    pub code: String,
+    pub matches: Vec<LookupMatch>,
+}
+
+/// Finds a code whatever its kind, in every code system whose codes have its shape, answered
+/// from each master's current release.
+#[utoipa::path(
+    tag = "codes",
+    security(("bearer" = [])),
+    params(LookupQuery),
+    responses(
+        (status = 200, description = "The systems that have the code", body = LookupResult),
+        (status = 400, description = "Empty or over-long code", body = super::ErrorEnvelope),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 404, description = "No system has the code", body = super::ErrorEnvelope)
+    )
+)]
+#[get("/v1/lookup")]
+pub async fn lookup(
+    _: Reader,
+    state: web::Data<AppState>,
+    query: web::Query<LookupQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let code = query.code.trim().to_owned();
+    if code.is_empty() || code.chars().count() > 64 {
+        return Err(ApiError::BadRequest(
+            "code must have 1–64 characters".into(),
+        ));
+    }
+    let store = state.store.clone();
+    let lookup_code = code.clone();
+    let matches = blocking(move || {
+        let mut matches = Vec::new();
+        for system in CODE_SYSTEMS
+            .iter()
+            .filter(|s| crate::systems::plausible(s.key, &lookup_code))
+        {
+            let Some(release) = store.current_release(system.master)? else {
+                continue;
+            };
+            if let Some(view) = store.code_view(&release, system.key, &lookup_code)? {
+                matches.push(LookupMatch {
+                    system: view.system,
+                    code: view.code,
+                    display: view.display,
+                    status: view.status,
+                    release: view.release,
+                });
+            }
+        }
+        Ok(matches)
+    })
+    .await?;
+    if matches.is_empty() {
+        return Err(ApiError::NotFound(format!(
+            "no code system has `{code}` in its current release"
+        )));
+    }
+    Ok(HttpResponse::Ok().json(LookupResult { code, matches }))
+}

@@ -1,0 +1,297 @@
+//! Releases, their change sets, diffs between them, and activation.
+
+use actix_web::{get, post, web, HttpResponse};
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::{Admin, Reader};
+use super::error::ApiError;
+use super::resolve::{self, blocking};
+use super::AppState;
+use crate::store::diff::{DiffDocument, FieldChange};
+use crate::store::models::{ReleaseNoticeRow, ReleaseRow};
+use crate::store::releases::ReleaseInfo;
+use crate::systems::Master;
+
+/// Filter for the release list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ReleaseFilter {
+    /// hot, byomei, jlac or nursing.
+    pub master: Option<String>,
+}
+
+fn master(name: &str) -> Result<Master, ApiError> {
+    name.parse().map_err(ApiError::BadRequest)
+}
+
+/// Every release, oldest first: label, dates, files with sha256, counts, state, current.
+#[utoipa::path(
+    tag = "releases",
+    security(("bearer" = [])),
+    params(ReleaseFilter),
+    responses(
+        (status = 200, description = "Releases", body = Vec<ReleaseInfo>),
+        (status = 400, description = "Unknown master", body = super::ErrorEnvelope),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope)
+    )
+)]
+#[get("/v1/releases")]
+pub async fn list_releases(
+    _: Reader,
+    state: web::Data<AppState>,
+    query: web::Query<ReleaseFilter>,
+) -> Result<HttpResponse, ApiError> {
+    let filter = query.master.as_deref().map(master).transpose()?;
+    let store = state.store.clone();
+    let releases = blocking(move || Ok(store.releases(filter)?)).await?;
+    Ok(HttpResponse::Ok().json(releases))
+}
+
+/// A release with its import notices.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReleaseDetail {
+    #[serde(flatten)]
+    pub info: ReleaseInfo,
+    pub notices: Vec<ReleaseNoticeRow>,
+}
+
+/// One release: files, counts per code system, state, and the notices of its import report.
+#[utoipa::path(
+    tag = "releases",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Release id")),
+    responses(
+        (status = 200, description = "The release", body = ReleaseDetail),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 404, description = "No such release", body = super::ErrorEnvelope)
+    )
+)]
+#[get("/v1/releases/{id}")]
+pub async fn get_release(
+    _: Reader,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let store = state.store.clone();
+    let detail = blocking(move || {
+        let release = store.release_by_id(id)?;
+        let master: Master = release.master.parse().map_err(ApiError::Internal)?;
+        let info = store
+            .releases(Some(master))?
+            .into_iter()
+            .find(|r| r.release.id == id)
+            .ok_or_else(|| ApiError::NotFound(format!("no release with id {id}")))?;
+        let notices = store.notices(&release)?;
+        Ok(ReleaseDetail { info, notices })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+/// Which changes to list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ChangeQuery {
+    /// added, removed or changed.
+    pub kind: Option<String>,
+    /// Only this code system (key).
+    pub system: Option<String>,
+    /// Page size, 1–1000 (default 100).
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// One entry of a change set.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeItem {
+    pub system: String,
+    pub code: String,
+    pub kind: String,
+    pub display: String,
+    #[schema(value_type = Vec<Object>)]
+    pub fields: Vec<FieldChange>,
+}
+
+/// A page of changes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangePage {
+    pub total: i64,
+    pub items: Vec<ChangeItem>,
+}
+
+fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), ApiError> {
+    let limit = limit.unwrap_or(100);
+    let offset = offset.unwrap_or(0);
+    if !(1..=1000).contains(&limit) || offset < 0 {
+        return Err(ApiError::BadRequest(
+            "limit must be 1–1000 and offset ≥ 0".into(),
+        ));
+    }
+    Ok((limit, offset))
+}
+
+/// The change set of a release against the release before it, by distinct code, paged.
+#[utoipa::path(
+    tag = "releases",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Release id"), ChangeQuery),
+    responses(
+        (status = 200, description = "A page of changes", body = ChangePage),
+        (status = 400, description = "Bad parameters", body = super::ErrorEnvelope),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 404, description = "No such release", body = super::ErrorEnvelope)
+    )
+)]
+#[get("/v1/releases/{id}/changes")]
+pub async fn release_changes(
+    _: Reader,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    query: web::Query<ChangeQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let (limit, offset) = page(query.limit, query.offset)?;
+    if let Some(kind) = &query.kind {
+        if crate::store::diff::ChangeKind::parse(kind).is_none() {
+            return Err(ApiError::BadRequest(format!(
+                "kind `{kind}`: expected added, removed or changed"
+            )));
+        }
+    }
+    let kind = query.kind.clone();
+    let system = query.system.clone();
+    let store = state.store.clone();
+    let page = blocking(move || {
+        let release = store.release_by_id(id)?;
+        let (total, rows) =
+            store.change_page(&release, kind.as_deref(), system.as_deref(), limit, offset)?;
+        let items = rows
+            .into_iter()
+            .map(|c| {
+                Ok(ChangeItem {
+                    fields: serde_json::from_str(&c.fields)
+                        .map_err(|e| ApiError::Internal(e.to_string()))?,
+                    system: c.system_key,
+                    code: c.code,
+                    kind: c.kind,
+                    display: c.display,
+                })
+            })
+            .collect::<Result<_, ApiError>>()?;
+        Ok(ChangePage { total, items })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Two releases to compare.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DiffQuery {
+    /// A code system key (its master is compared) or a master name.
+    pub system: String,
+    /// Release label (LABEL or LABEL@REVISION).
+    pub from: String,
+    pub to: String,
+}
+
+/// What changed between two releases: the same document as `hyojun diff --json`.
+#[utoipa::path(
+    tag = "releases",
+    security(("bearer" = [])),
+    params(DiffQuery),
+    responses(
+        (status = 200, description = "The diff", body = Object),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 404, description = "Unknown system or release", body = super::ErrorEnvelope)
+    )
+)]
+#[get("/v1/diff")]
+pub async fn diff(
+    _: Reader,
+    state: web::Data<AppState>,
+    query: web::Query<DiffQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let master = match query.system.parse::<Master>() {
+        Ok(m) => m,
+        Err(_) => resolve::system(&query.system)?.master,
+    };
+    let (from, to) = (query.from.clone(), query.to.clone());
+    let store = state.store.clone();
+    let doc: DiffDocument = blocking(move || {
+        let (from, to, diff) = store.diff(master, &from, &to)?;
+        Ok(diff.document(master, &from, &to))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(doc))
+}
+
+/// When an activation takes effect.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ActivateRequest {
+    /// UTC date-time (e.g. `2026-07-01T00:00:00`); default now. A future moment leaves the
+    /// current release serving until then.
+    pub effective_from: Option<NaiveDateTime>,
+}
+
+/// The activation recorded.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Activated {
+    pub release: ReleaseRow,
+    pub effective_from: NaiveDateTime,
+}
+
+/// Makes a release the one its master serves, now or from a future moment (admin).
+#[utoipa::path(
+    tag = "releases",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Release id")),
+    request_body(content = Option<ActivateRequest>, description = "Optional effective moment"),
+    responses(
+        (status = 200, description = "Activated", body = Activated),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 403, description = "Not an admin", body = super::ErrorEnvelope),
+        (status = 404, description = "No such release", body = super::ErrorEnvelope)
+    )
+)]
+#[post("/v1/releases/{id}/activate")]
+pub async fn activate(
+    admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: Option<web::Json<ActivateRequest>>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let effective_from = body.and_then(|b| b.into_inner().effective_from);
+    let store = state.store.clone();
+    let actor = admin.0.actor();
+    let result = blocking(move || {
+        let outcome = store.release_by_id(id).and_then(|release| {
+            let from = store.activate_release(&release, effective_from, &actor)?;
+            Ok(Activated {
+                release,
+                effective_from: from,
+            })
+        });
+        let (status, detail) = match &outcome {
+            Ok(a) => (
+                "ok",
+                format!(
+                    "{} {} from {}",
+                    a.release.master, a.release.label, a.effective_from
+                ),
+            ),
+            Err(e) => ("failed", e.to_string()),
+        };
+        store.audit(
+            &actor,
+            "activate_release",
+            &format!("release:{id}"),
+            status,
+            &detail,
+        )?;
+        Ok(outcome?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(result))
+}

@@ -1,0 +1,114 @@
+//! Which release each master serves: an explicit, dated activation history.
+
+use chrono::{NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::models::{state, ActivationRow, NewActivation, ReleaseRow};
+use super::schema::{activations, releases};
+use super::{AnyConnection, Store, StoreError};
+use crate::systems::Master;
+
+/// Records that `master` serves `release_id` from `effective_from` on.
+pub(crate) fn record_activation(
+    conn: &mut AnyConnection,
+    master: Master,
+    release_id: i64,
+    effective_from: NaiveDateTime,
+    by: &str,
+) -> Result<(), StoreError> {
+    diesel::insert_into(activations::table)
+        .values(NewActivation {
+            master: master.key(),
+            release_id,
+            effective_from,
+            activated_at: Utc::now().naive_utc(),
+            activated_by: by,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The release `master` serves at `at`: the activation with the latest `effective_from` not
+/// after `at` (the later activation wins a tie).
+pub(crate) fn serving_at(
+    conn: &mut AnyConnection,
+    master: Master,
+    at: NaiveDateTime,
+) -> Result<Option<ReleaseRow>, StoreError> {
+    Ok(activations::table
+        .inner_join(releases::table)
+        .filter(activations::master.eq(master.key()))
+        .filter(activations::effective_from.le(at))
+        .order((activations::effective_from.desc(), activations::id.desc()))
+        .select(ReleaseRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+impl Store {
+    /// The release `master` serves now.
+    pub fn current_release(&self, master: Master) -> Result<Option<ReleaseRow>, StoreError> {
+        let mut conn = self.conn()?;
+        serving_at(&mut conn, master, Utc::now().naive_utc())
+    }
+
+    /// The release in force on a date: the newest non-superseded release whose effective date
+    /// (or, without one, publication date) is on or before `date`.
+    pub fn release_as_of(
+        &self,
+        master: Master,
+        date: NaiveDate,
+    ) -> Result<Option<ReleaseRow>, StoreError> {
+        let mut conn = self.conn()?;
+        let candidates: Vec<ReleaseRow> = releases::table
+            .filter(releases::master.eq(master.key()))
+            .filter(releases::state.eq(state::READY))
+            .order(releases::id.desc())
+            .select(ReleaseRow::as_select())
+            .load(&mut *conn)?;
+        Ok(candidates
+            .into_iter()
+            .filter(|r| {
+                r.effective_date
+                    .or(r.publication_date)
+                    .is_some_and(|d| d <= date)
+            })
+            .max_by_key(|r| (r.effective_date.or(r.publication_date), r.id)))
+    }
+
+    /// Makes `release` the one its master serves, now or from a future moment; returns the
+    /// moment it takes effect.
+    pub fn activate_release(
+        &self,
+        release: &ReleaseRow,
+        effective_from: Option<NaiveDateTime>,
+        by: &str,
+    ) -> Result<NaiveDateTime, StoreError> {
+        let master: Master = release
+            .master
+            .parse()
+            .map_err(|e: String| StoreError::Corrupt(e))?;
+        let now = Utc::now().naive_utc();
+        let from = effective_from.unwrap_or(now).max(now);
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            if effective_from.is_some() {
+                diesel::update(releases::table.filter(releases::id.eq(release.id)))
+                    .set(releases::effective_date.eq(from.date()))
+                    .execute(conn)?;
+            }
+            record_activation(conn, master, release.id, from, by)
+        })?;
+        Ok(from)
+    }
+
+    /// Every activation of a master, newest first.
+    pub fn activations(&self, master: Master) -> Result<Vec<ActivationRow>, StoreError> {
+        let mut conn = self.conn()?;
+        Ok(activations::table
+            .filter(activations::master.eq(master.key()))
+            .order((activations::effective_from.desc(), activations::id.desc()))
+            .select(ActivationRow::as_select())
+            .load(&mut *conn)?)
+    }
+}

@@ -1,0 +1,414 @@
+//! Reading codes: one code in a release, a code of unknown kind, and batch validation.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use diesel::prelude::*;
+use serde::Serialize;
+use unicode_normalization::UnicodeNormalization;
+use utoipa::ToSchema;
+
+use super::diff::ReleaseRef;
+use super::models::{ConceptRow, ReleaseRow};
+use super::schema::{concept_links, concepts, releases};
+use super::{AnyConnection, Store, StoreError};
+use crate::with_backend;
+
+const CHUNK: usize = 500;
+
+/// One stored row of a code, as an API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RowView {
+    pub system: String,
+    pub code: String,
+    pub status: String,
+    pub display: String,
+    /// Every column of the master row, under stable keys.
+    #[schema(value_type = Object)]
+    pub attributes: serde_json::Value,
+    /// Names: `[{kind, value}]`.
+    #[schema(value_type = Vec<Object>)]
+    pub designations: serde_json::Value,
+}
+
+/// A code of another system.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
+pub struct CodeRef {
+    pub system: String,
+    pub code: String,
+}
+
+/// Everything known about one code in one release.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CodeView {
+    pub system: String,
+    pub code: String,
+    pub display: String,
+    /// `active` or `retired` (retired also when the master no longer lists the code).
+    pub status: String,
+    /// The release the answer comes from.
+    #[schema(value_type = Object)]
+    pub release: ReleaseRef,
+    /// The rows that define this code (several for a HOT9 in the HOT9 file).
+    pub rows: Vec<RowView>,
+    /// Rows of other code systems that carry this code (e.g. the HOT9 rows of a YJ code).
+    pub carried_by: Vec<RowView>,
+    /// Codes of other systems this code's rows carry (HOT9 → HOT7, YJ, レセ電算 …).
+    pub related: Vec<CodeRef>,
+    /// Codes this one is replaced by (移行先).
+    pub successors: Vec<CodeRef>,
+    /// The releases of the master in which the code is present.
+    #[schema(value_type = Vec<Object>)]
+    pub valid_in: Vec<ReleaseRef>,
+    /// Set when the code is not in this release but was in an earlier one: the first release
+    /// without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub removed_in: Option<ReleaseRef>,
+}
+
+fn row_view(row: &ConceptRow) -> Result<RowView, StoreError> {
+    let parse = |s: &str| {
+        serde_json::from_str::<serde_json::Value>(s)
+            .map_err(|e| StoreError::Corrupt(format!("concept {}: {e}", row.id)))
+    };
+    Ok(RowView {
+        system: row.system_key.clone(),
+        code: row.code.clone(),
+        status: row.status.clone(),
+        display: row.display.clone(),
+        attributes: parse(&row.attributes)?,
+        designations: parse(&row.designations)?,
+    })
+}
+
+fn valid_at(release_id: i64) -> impl Fn(&ConceptRow) -> bool {
+    move |r: &ConceptRow| r.valid_from <= release_id && r.valid_to.is_none_or(|to| to > release_id)
+}
+
+/// Every version (any release) of the rows that define `code` or carry it.
+fn all_versions(
+    conn: &mut AnyConnection,
+    master: &str,
+    system: &str,
+    code: &str,
+) -> Result<(Vec<ConceptRow>, Vec<ConceptRow>), StoreError> {
+    let own: Vec<ConceptRow> = concepts::table
+        .filter(concepts::system_key.eq(system))
+        .filter(concepts::code.eq(code))
+        .filter(concepts::master.eq(master))
+        .select(ConceptRow::as_select())
+        .load(conn)?;
+    let ids: Vec<i64> = concept_links::table
+        .filter(concept_links::system_key.eq(system))
+        .filter(concept_links::code.eq(code))
+        .filter(concept_links::relation.eq("code"))
+        .select(concept_links::concept_id)
+        .load(conn)?;
+    let mut carriers = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        let rows: Vec<ConceptRow> = with_backend!(&mut *conn, |c| concepts::table
+            .filter(concepts::id.eq_any(chunk))
+            .filter(concepts::master.eq(master))
+            .select(ConceptRow::as_select())
+            .load(c))?;
+        carriers.extend(rows);
+    }
+    Ok((own, carriers))
+}
+
+impl Store {
+    /// One code of `system` as `release` has it; `None` when the master never had the code.
+    pub fn code_view(
+        &self,
+        release: &ReleaseRow,
+        system: &str,
+        code: &str,
+    ) -> Result<Option<CodeView>, StoreError> {
+        let mut conn = self.conn()?;
+        let (own_all, carriers_all) = all_versions(&mut conn, &release.master, system, code)?;
+        if own_all.is_empty() && carriers_all.is_empty() {
+            return Ok(None);
+        }
+        let history: Vec<ReleaseRow> = releases::table
+            .filter(releases::master.eq(&release.master))
+            .order(releases::id.asc())
+            .select(ReleaseRow::as_select())
+            .load(&mut *conn)?;
+        let present = |id: i64| own_all.iter().chain(&carriers_all).any(valid_at(id));
+        let valid_in: Vec<ReleaseRef> = history
+            .iter()
+            .filter(|r| present(r.id))
+            .map(ReleaseRef::from)
+            .collect();
+
+        let at = valid_at(release.id);
+        let mut own: Vec<&ConceptRow> = own_all.iter().filter(|r| at(r)).collect();
+        let mut carriers: Vec<&ConceptRow> = carriers_all.iter().filter(|r| at(r)).collect();
+        own.sort_by(|a, b| (&a.status, &a.row_key).cmp(&(&b.status, &b.row_key)));
+        carriers.sort_by(|a, b| {
+            (&a.system_key, &a.code, &a.row_key).cmp(&(&b.system_key, &b.code, &b.row_key))
+        });
+
+        let removed_in = if own.is_empty() && carriers.is_empty() {
+            // Absent here: the first release after the last one that had it, if it is not newer.
+            let last = valid_in
+                .iter()
+                .filter(|r| r.id < release.id)
+                .map(|r| r.id)
+                .max();
+            match last {
+                Some(last) => history.iter().find(|r| r.id > last).map(ReleaseRef::from),
+                None => return Ok(None),
+            }
+        } else {
+            None
+        };
+        let mut related = BTreeSet::new();
+        let mut successors = BTreeSet::new();
+        for row in &own {
+            for (relation, sys, c) in row
+                .link_list()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            {
+                let target = CodeRef {
+                    system: sys,
+                    code: c,
+                };
+                if relation == "successor" {
+                    successors.insert(target);
+                } else if !(target.system == system && target.code == code) {
+                    related.insert(target);
+                }
+            }
+        }
+        let active = own.iter().chain(&carriers).any(|r| r.status == "active");
+        let display = own
+            .iter()
+            .chain(&carriers)
+            .find(|r| r.status == "active" && !r.display.is_empty())
+            .or_else(|| own.iter().chain(&carriers).find(|r| !r.display.is_empty()))
+            .map(|r| r.display.clone())
+            .or_else(|| {
+                // A removed code keeps the name it last had.
+                own_all
+                    .iter()
+                    .chain(&carriers_all)
+                    .max_by_key(|r| r.valid_from)
+                    .map(|r| r.display.clone())
+            })
+            .unwrap_or_default();
+        Ok(Some(CodeView {
+            system: system.to_owned(),
+            code: code.to_owned(),
+            display,
+            status: if active { "active" } else { "retired" }.to_owned(),
+            release: release.into(),
+            rows: own.iter().map(|r| row_view(r)).collect::<Result<_, _>>()?,
+            carried_by: carriers
+                .iter()
+                .map(|r| row_view(r))
+                .collect::<Result<_, _>>()?,
+            related: related.into_iter().collect(),
+            successors: successors.into_iter().collect(),
+            valid_in,
+            removed_in,
+        }))
+    }
+}
+
+/// One code to validate.
+#[derive(Debug, Clone, serde::Deserialize, ToSchema)]
+pub struct ValidateItem {
+    /// Code system key, canonical URL or `urn:oid:` alias.
+    pub system: String,
+    pub code: String,
+    /// The display the document carries, checked against the code's names when given.
+    pub display: Option<String>,
+}
+
+/// The answer for one item.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ValidateResult {
+    /// Position of the item in the request.
+    pub index: usize,
+    pub system: String,
+    pub code: String,
+    /// `valid`, `retired`, `unknown`, `invalid_display` or `unknown_system`.
+    pub result: &'static str,
+    /// True only for an active code whose display (if given) matches.
+    pub valid: bool,
+    /// The code's current name, when the code is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_display: Option<String>,
+    /// For retired codes: what replaces them (移行先), when the master says.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub successors: Vec<CodeRef>,
+    /// Label of the release the answer used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+}
+
+/// What validation needs of one code in one release.
+#[derive(Default)]
+struct Known {
+    active: bool,
+    display: Option<String>,
+    names: Vec<String>,
+    successors: BTreeSet<CodeRef>,
+}
+
+/// Folds width and case for display comparison (full-width ＡＢ and half-width AB compare equal).
+pub fn display_key(s: &str) -> String {
+    s.nfkc()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+impl Store {
+    /// Validates codes of one system against one release, in batches.
+    pub fn validate_codes(
+        &self,
+        release: &ReleaseRow,
+        system: &str,
+        items: &[(usize, &ValidateItem)],
+    ) -> Result<Vec<ValidateResult>, StoreError> {
+        let mut conn = self.conn()?;
+        let codes: Vec<&str> = {
+            let set: BTreeSet<&str> = items.iter().map(|(_, i)| i.code.as_str()).collect();
+            set.into_iter().collect()
+        };
+        let at = valid_at(release.id);
+        let mut known: HashMap<String, Known> = HashMap::new();
+        let mut absorb = |code: &str, row: &ConceptRow, own: bool| -> Result<(), StoreError> {
+            let entry = known.entry(code.to_owned()).or_default();
+            entry.active |= row.status == "active";
+            if entry.display.is_none() || (own && row.status == "active") {
+                entry.display = Some(row.display.clone());
+            }
+            entry.names.push(display_key(&row.display));
+            let designations: Vec<serde_json::Value> = serde_json::from_str(&row.designations)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            entry.names.extend(
+                designations
+                    .iter()
+                    .filter_map(|d| d["value"].as_str())
+                    .map(display_key),
+            );
+            if own {
+                for (relation, sys, c) in row
+                    .link_list()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                {
+                    if relation == "successor" {
+                        entry.successors.insert(CodeRef {
+                            system: sys,
+                            code: c,
+                        });
+                    }
+                }
+            }
+            Ok(())
+        };
+        for chunk in codes.chunks(CHUNK) {
+            let own: Vec<ConceptRow> = with_backend!(&mut *conn, |c| concepts::table
+                .filter(concepts::system_key.eq(system))
+                .filter(concepts::code.eq_any(chunk))
+                .filter(concepts::master.eq(&release.master))
+                .filter(concepts::valid_from.le(release.id))
+                .filter(
+                    concepts::valid_to
+                        .is_null()
+                        .or(concepts::valid_to.gt(release.id))
+                )
+                .select(ConceptRow::as_select())
+                .load(c))?;
+            for row in &own {
+                absorb(&row.code.clone(), row, true)?;
+            }
+            let links: Vec<(String, i64)> = with_backend!(&mut *conn, |c| concept_links::table
+                .filter(concept_links::system_key.eq(system))
+                .filter(concept_links::code.eq_any(chunk))
+                .filter(concept_links::relation.eq("code"))
+                .select((concept_links::code, concept_links::concept_id))
+                .load(c))?;
+            let mut code_of: HashMap<i64, Vec<String>> = HashMap::new();
+            for (code, id) in links {
+                code_of.entry(id).or_default().push(code);
+            }
+            let ids: Vec<i64> = code_of.keys().copied().collect();
+            for id_chunk in ids.chunks(CHUNK) {
+                let rows: Vec<ConceptRow> = with_backend!(&mut *conn, |c| concepts::table
+                    .filter(concepts::id.eq_any(id_chunk))
+                    .filter(concepts::master.eq(&release.master))
+                    .select(ConceptRow::as_select())
+                    .load(c))?;
+                for row in rows.iter().filter(|r| at(r)) {
+                    for code in code_of.get(&row.id).into_iter().flatten() {
+                        absorb(code, row, false)?;
+                    }
+                }
+            }
+        }
+        // Codes not in this release: retired if an earlier release had them.
+        let missing: Vec<&str> = codes
+            .iter()
+            .copied()
+            .filter(|c| !known.contains_key(*c))
+            .collect();
+        let mut earlier: BTreeMap<String, String> = BTreeMap::new();
+        for chunk in missing.chunks(CHUNK) {
+            let rows: Vec<(String, String)> = with_backend!(&mut *conn, |c| concepts::table
+                .filter(concepts::system_key.eq(system))
+                .filter(concepts::code.eq_any(chunk))
+                .filter(concepts::master.eq(&release.master))
+                .filter(concepts::valid_from.lt(release.id))
+                .select((concepts::code, concepts::display))
+                .load(c))?;
+            earlier.extend(rows);
+        }
+        Ok(items
+            .iter()
+            .map(|(index, item)| {
+                let base = ValidateResult {
+                    index: *index,
+                    system: system.to_owned(),
+                    code: item.code.clone(),
+                    result: "unknown",
+                    valid: false,
+                    expected_display: None,
+                    successors: Vec::new(),
+                    release: Some(release.label.clone()),
+                };
+                match known.get(&item.code) {
+                    Some(k) => {
+                        let display_ok = item
+                            .display
+                            .as_deref()
+                            .is_none_or(|d| k.names.contains(&display_key(d)));
+                        let result = match (k.active, display_ok) {
+                            (false, _) => "retired",
+                            (true, false) => "invalid_display",
+                            (true, true) => "valid",
+                        };
+                        ValidateResult {
+                            result,
+                            valid: result == "valid",
+                            expected_display: k.display.clone(),
+                            successors: k.successors.iter().cloned().collect(),
+                            ..base
+                        }
+                    }
+                    None => match earlier.get(&item.code) {
+                        Some(display) => ValidateResult {
+                            result: "retired",
+                            expected_display: Some(display.clone()),
+                            ..base
+                        },
+                        None => base,
+                    },
+                }
+            })
+            .collect())
+    }
+}
