@@ -9,6 +9,7 @@ pub mod ops;
 pub mod releases;
 pub mod resolve;
 pub mod systems;
+pub mod uploads;
 pub mod validate;
 
 use std::net::SocketAddr;
@@ -28,10 +29,37 @@ pub use error::{ApiError, ErrorEnvelope};
 use crate::store::Store;
 
 /// Settings of the HTTP API.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ApiConfig {
     /// Let requests without a key read (lookups, search, validate). Off by default.
     pub anonymous_read: bool,
+    /// Where uploads are streamed before their import job reads them.
+    pub upload_dir: std::path::PathBuf,
+    /// Largest upload (all files of one request together), in bytes.
+    pub max_upload_bytes: u64,
+    /// This node's name: jobs run on the node that received their files.
+    pub node: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            anonymous_read: false,
+            upload_dir: std::path::PathBuf::from("data/uploads"),
+            max_upload_bytes: 1024 * 1024 * 1024,
+            node: node_name(),
+        }
+    }
+}
+
+/// `HYOJUN_NODE`, else the host name.
+pub fn node_name() -> String {
+    std::env::var("HYOJUN_NODE")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "local".to_owned())
 }
 
 /// Shared state of every handler.
@@ -98,6 +126,9 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(releases::release_changes)
         .service(releases::diff)
         .service(releases::activate)
+        .service(uploads::upload_release)
+        .service(uploads::get_job)
+        .service(uploads::list_jobs)
         .service(keys::list_keys)
         .service(keys::create_key)
         .service(keys::revoke_key)
@@ -184,8 +215,14 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Serves the API until the process is stopped.
 pub async fn serve(store: Store, config: ApiConfig, bind: SocketAddr) -> std::io::Result<()> {
+    let interrupted = store
+        .fail_interrupted_jobs(&config.node)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    if interrupted > 0 {
+        tracing::warn!(interrupted, node = %config.node, "jobs left unfinished by the last run were marked failed");
+    }
     let state = AppState::new(store, config);
-    tracing::info!(%bind, anonymous_read = state.config.anonymous_read, "hyojun listening");
+    tracing::info!(%bind, anonymous_read = state.config.anonymous_read, node = %state.config.node, "hyojun listening");
     HttpServer::new(move || app(state.clone()))
         .bind(bind)?
         .run()

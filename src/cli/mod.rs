@@ -84,6 +84,12 @@ pub enum Command {
         /// Let requests without an API key read (lookups, validation). Off by default.
         #[arg(long, env = "HYOJUN_ANONYMOUS_READ")]
         anonymous_read: bool,
+        /// Where uploaded release files wait for their import job.
+        #[arg(long, default_value = "data/uploads", env = "HYOJUN_UPLOAD_DIR")]
+        upload_dir: PathBuf,
+        /// Largest upload in bytes (all files of one request).
+        #[arg(long, default_value_t = 1024 * 1024 * 1024, env = "HYOJUN_MAX_UPLOAD_BYTES")]
+        max_upload_bytes: u64,
     },
     /// Manage API keys.
     Keys {
@@ -258,9 +264,16 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve {
             bind,
             anonymous_read,
+            upload_dir,
+            max_upload_bytes,
         } => {
             let store = Store::open(&url, 8)?;
-            let config = crate::api::ApiConfig { anonymous_read };
+            let config = crate::api::ApiConfig {
+                anonymous_read,
+                upload_dir,
+                max_upload_bytes,
+                ..crate::api::ApiConfig::default()
+            };
             actix_web::rt::System::new().block_on(crate::api::serve(store, config, bind))?;
             Ok(())
         }

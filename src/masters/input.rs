@@ -135,6 +135,23 @@ fn collect_path(path: &Path, files: &mut Vec<SourceFile>, problems: &mut Problem
     }
 }
 
+/// Files received some other way (an upload): a zip is expanded into its members, anything
+/// else is one file named `display_name`.
+pub fn from_bytes(display_name: &str, bytes: Vec<u8>) -> Result<Vec<SourceFile>, Problems> {
+    let mut files = Vec::new();
+    let mut problems = Problems::default();
+    if is_zip(display_name, &bytes) {
+        unzip(display_name, &bytes, &mut files, &mut problems);
+    } else {
+        files.push(SourceFile::new(display_name.to_owned(), bytes));
+    }
+    if problems.is_empty() {
+        Ok(files)
+    } else {
+        Err(problems)
+    }
+}
+
 fn is_zip(name: &str, bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04") || name.to_ascii_lowercase().ends_with(".zip")
 }

@@ -10,6 +10,7 @@ pub mod audit;
 mod connection;
 pub mod diff;
 pub mod import;
+pub mod jobs;
 pub mod keys;
 pub mod lookup;
 pub mod migrate;

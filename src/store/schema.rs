@@ -146,6 +146,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        kind -> Text,
+        master -> Text,
+        state -> Text,
+        node -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        request -> Text,
+        progress -> Text,
+        problems -> Text,
+        result -> Nullable<Text>,
+        release_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     store_lock (id) {
         id -> BigInt,
         generation -> BigInt,
@@ -170,5 +189,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     activations,
     api_keys,
     audit_log,
+    jobs,
     store_lock,
 );

@@ -136,6 +136,7 @@ async fn auth_matrix_for_every_write_and_reads() {
             db.store.clone(),
             ApiConfig {
                 anonymous_read: true,
+                ..ApiConfig::default()
             },
         )))
         .await;
@@ -700,4 +701,196 @@ fn committed_openapi_document_is_fresh() {
         committed == generated,
         "openapi/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test --test it openapi` and commit it"
     );
+}
+
+/// A multipart body: text fields, then files.
+fn multipart(fields: &[(&str, &str)], files: &[(&str, Vec<u8>)]) -> (String, Vec<u8>) {
+    let boundary = "hyojun-test-boundary-7d3f";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+    }
+    for (name, bytes) in files {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload<S, B>(
+    service: &S,
+    key: &str,
+    fields: &[(&str, &str)],
+    files: &[(&str, Vec<u8>)],
+) -> (u16, Value)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let (content_type, body) = multipart(fields, files);
+    let request = test::TestRequest::post()
+        .uri("/v1/releases")
+        .insert_header(("Authorization", format!("Bearer {key}")))
+        .insert_header(("Content-Type", content_type))
+        .set_payload(body)
+        .to_request();
+    let response = test::call_service(service, request).await;
+    let status = response.status().as_u16();
+    (
+        status,
+        serde_json::from_slice(&test::read_body(response).await).unwrap_or(Value::Null),
+    )
+}
+
+/// Polls a job until it ends (or 60 s pass).
+async fn wait_for_job<S, B>(service: &S, key: &str, id: i64) -> Value
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    for _ in 0..600 {
+        let (_, job) = call(service, "GET", &format!("/v1/jobs/{id}"), Some(key), None).await;
+        if job["state"] == "succeeded" || job["state"] == "failed" {
+            return job;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("job {id} did not finish");
+}
+
+#[actix_web::test]
+async fn uploads_run_as_jobs_and_bad_files_change_nothing() {
+    for db in databases("api_upload") {
+        let first = repo().join("masters/hot/20260531").display().to_string();
+        assert_eq!(hyojun(&db, &["import", "hot", &first, "--activate"]), 0);
+        let k = keys(&db);
+        let uploads = tempfile::tempdir().expect("tmp");
+        let config = ApiConfig {
+            upload_dir: uploads.path().to_owned(),
+            max_upload_bytes: 200_000,
+            ..ApiConfig::default()
+        };
+        let service = test::init_service(app(AppState::new(db.store.clone(), config))).await;
+        let read = |rel: &str| std::fs::read(repo().join("masters/hot").join(rel)).expect("sample");
+
+        // A broken file: the job fails with the line, nothing changes, the release keeps serving.
+        let before = crate::support::fingerprint(&db);
+        let text = encoding_rs::SHIFT_JIS
+            .decode(&read("20260531/MEDIS20260531.TXT"))
+            .0
+            .into_owned();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        lines[5] = lines[5].replacen(",", "", 1);
+        let broken = encoding_rs::SHIFT_JIS
+            .encode(&lines.join("\r\n"))
+            .0
+            .into_owned();
+        let (status, job) = upload(
+            &service,
+            &k.admin,
+            &[("master", "hot")],
+            &[("MEDIS20260630.TXT", broken)],
+        )
+        .await;
+        assert_eq!(status, 202, "{job}");
+        let job = wait_for_job(&service, &k.admin, job["id"].as_i64().expect("id")).await;
+        assert_eq!(job["state"], "failed", "{job}");
+        let problem = &job["problems"]["items"][0];
+        assert_eq!(
+            (
+                problem["file"].as_str(),
+                problem["line"].as_u64(),
+                problem["kind"].as_str()
+            ),
+            (Some("MEDIS20260630.TXT"), Some(6), Some("column_count"))
+        );
+        assert_eq!(crate::support::fingerprint(&db), before, "{}", db.name);
+        let current = db
+            .store
+            .current_release(hyojun::systems::Master::Hot)
+            .expect("current")
+            .expect("some");
+        assert_eq!(current.label, "20260531");
+
+        // The real distribution: zip plus deletion list, activated on success.
+        let (status, job) = upload(
+            &service,
+            &k.admin,
+            &[("master", "hot"), ("activate", "true")],
+            &[
+                ("h20260630.zip", read("h20260630.zip")),
+                ("h20260630_HOT9del.txt", read("h20260630_HOT9del.txt")),
+            ],
+        )
+        .await;
+        assert_eq!(status, 202, "{job}");
+        let job = wait_for_job(&service, &k.admin, job["id"].as_i64().expect("id")).await;
+        assert_eq!(job["state"], "succeeded", "{} {job}", db.name);
+        assert_eq!(
+            job["result"]["summary"]["hot9"],
+            json!({"added": 1, "removed": 0, "changed": 8})
+        );
+        let current = db
+            .store
+            .current_release(hyojun::systems::Master::Hot)
+            .expect("current")
+            .expect("some");
+        assert_eq!(
+            (current.label.as_str(), Some(current.id)),
+            ("20260630", job["release_id"].as_i64())
+        );
+        assert_eq!(
+            std::fs::read_dir(uploads.path()).expect("dir").count(),
+            0,
+            "upload files are removed"
+        );
+
+        // Refusals: no master, no file, too large, not an admin.
+        assert_eq!(
+            upload(&service, &k.admin, &[], &[("a.txt", b"x".to_vec())])
+                .await
+                .0,
+            400
+        );
+        assert_eq!(
+            upload(&service, &k.admin, &[("master", "hot")], &[])
+                .await
+                .0,
+            400
+        );
+        let (status, body) = upload(
+            &service,
+            &k.admin,
+            &[("master", "hot")],
+            &[("big.txt", vec![b'x'; 300_000])],
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (413, Some("too_large"))
+        );
+        assert_eq!(
+            upload(
+                &service,
+                &k.reader,
+                &[("master", "hot")],
+                &[("a.txt", b"x".to_vec())]
+            )
+            .await
+            .0,
+            403
+        );
+        let (_, jobs) = call(&service, "GET", "/v1/jobs", Some(&k.admin), None).await;
+        assert_eq!(jobs.as_array().expect("jobs").len(), 2);
+        assert_eq!(
+            call(&service, "GET", "/v1/jobs", Some(&k.reader), None)
+                .await
+                .0,
+            403
+        );
+    }
 }

@@ -1,0 +1,472 @@
+//! Release uploads (admin): files are streamed to disk, then imported by a background job
+//! whose state, progress and problems `GET /v1/jobs/{id}` shows.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_multipart::Multipart;
+use actix_web::{get, post, web, HttpResponse};
+use futures_util::TryStreamExt;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Admin;
+use super::error::ApiError;
+use super::resolve::blocking;
+use super::AppState;
+use crate::masters::{self, Problems, Progress, SourceFile};
+use crate::store::import::ImportOptions;
+use crate::store::jobs::{job_state, JobView};
+use crate::store::Store;
+use crate::systems::Master;
+
+/// The multipart form of an upload (for the API documentation).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// hot, byomei, jlac or nursing.
+    master: String,
+    /// Release label; by default taken from the file names.
+    version: Option<String>,
+    /// `true` to make the release current when the import succeeds.
+    activate: Option<bool>,
+    /// The release's files (loose files or the distribution zip); repeat the field.
+    #[schema(value_type = Vec<String>, format = Binary)]
+    file: Vec<Vec<u8>>,
+}
+
+/// A file name safe to create in the upload folder.
+fn safe_name(name: &str) -> Option<String> {
+    let base = name.rsplit(['/', '\\']).next()?.trim();
+    (!base.is_empty() && base != "." && base != ".." && !base.starts_with('.') && base.len() <= 200)
+        .then(|| base.to_owned())
+}
+
+fn new_upload_dir(root: &Path) -> Result<PathBuf, ApiError> {
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let dir = root.join(hex::encode(bytes));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| ApiError::Internal(format!("upload folder {}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
+/// Uploads a release (multipart form: `master`, optional `version` and `activate`, one or more
+/// `file` parts). Answers 202 with the job that imports it.
+#[utoipa::path(
+    tag = "releases",
+    security(("bearer" = [])),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 202, description = "Accepted: the job importing the release", body = JobView),
+        (status = 400, description = "Missing master or files", body = super::ErrorEnvelope),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 403, description = "Not an admin", body = super::ErrorEnvelope),
+        (status = 413, description = "Upload over the size limit", body = super::ErrorEnvelope)
+    )
+)]
+#[post("/v1/releases")]
+pub async fn upload_release(
+    admin: Admin,
+    state: web::Data<AppState>,
+    mut form: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let dir = new_upload_dir(&state.config.upload_dir)?;
+    let received = receive(&mut form, &dir, state.config.max_upload_bytes).await;
+    let (fields, files) = match received {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+    };
+    let outcome = (|| {
+        let master: Master = fields
+            .master
+            .as_deref()
+            .ok_or_else(|| {
+                ApiError::BadRequest(
+                    "the form needs a `master` field (hot, byomei, jlac or nursing)".into(),
+                )
+            })?
+            .parse()
+            .map_err(ApiError::BadRequest)?;
+        if files.is_empty() {
+            return Err(ApiError::BadRequest("the form has no `file` part".into()));
+        }
+        Ok(master)
+    })();
+    let master = match outcome {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+    };
+    let request = json!({
+        "master": master.key(),
+        "version": fields.version,
+        "activate": fields.activate,
+        "files": files.iter().map(|(name, size)| json!({"name": name, "bytes": size})).collect::<Vec<_>>(),
+    });
+    let store = state.store.clone();
+    let node = state.config.node.clone();
+    let actor = admin.0.actor();
+    let job_dir = dir.clone();
+    let job = blocking(move || {
+        let id = store.create_job("import_release", master.key(), &node, &actor, &request)?;
+        store.audit(
+            &actor,
+            "upload_release",
+            &format!("job:{id}"),
+            "ok",
+            &request.to_string(),
+        )?;
+        let runner_store = store.clone();
+        let job = JobSpec {
+            id,
+            master,
+            label: fields.version,
+            activate: fields.activate,
+            dir: job_dir,
+            actor,
+        };
+        std::thread::Builder::new()
+            .name(format!("job-{id}"))
+            .spawn(move || run_job(&runner_store, job))
+            .map_err(|e| ApiError::Internal(format!("cannot start the job: {e}")))?;
+        Ok(store.job(id)?)
+    })
+    .await;
+    if job.is_err() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(HttpResponse::Accepted().json(job?))
+}
+
+#[derive(Default)]
+struct Fields {
+    master: Option<String>,
+    version: Option<String>,
+    activate: bool,
+}
+
+/// Streams the form to `dir`: text fields into [`Fields`], files to disk (never all in memory).
+async fn receive(
+    form: &mut Multipart,
+    dir: &Path,
+    limit: u64,
+) -> Result<(Fields, Vec<(String, u64)>), ApiError> {
+    let mut fields = Fields::default();
+    let mut files = Vec::new();
+    let mut total = 0u64;
+    let bad =
+        |e: actix_multipart::MultipartError| ApiError::BadRequest(format!("multipart form: {e}"));
+    while let Some(mut field) = form.try_next().await.map_err(bad)? {
+        let disposition = field.content_disposition().cloned();
+        let name = disposition
+            .as_ref()
+            .and_then(|d| d.get_name())
+            .unwrap_or("")
+            .to_owned();
+        let file_name = disposition
+            .as_ref()
+            .and_then(|d| d.get_filename())
+            .map(str::to_owned);
+        match file_name {
+            Some(file_name) => {
+                let safe = safe_name(&file_name).ok_or_else(|| {
+                    ApiError::BadRequest(format!("file name `{file_name}` is not usable"))
+                })?;
+                if files.iter().any(|(n, _)| *n == safe) {
+                    return Err(ApiError::BadRequest(format!(
+                        "the file `{safe}` is in the form twice"
+                    )));
+                }
+                let path = dir.join(&safe);
+                let mut out = std::fs::File::create(&path)
+                    .map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))?;
+                let mut size = 0u64;
+                while let Some(chunk) = field.try_next().await.map_err(bad)? {
+                    size += chunk.len() as u64;
+                    total += chunk.len() as u64;
+                    if total > limit {
+                        return Err(ApiError::TooLarge(format!(
+                            "the upload is over the {limit}-byte limit"
+                        )));
+                    }
+                    out.write_all(&chunk)
+                        .map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))?;
+                }
+                files.push((safe, size));
+            }
+            None => {
+                let mut value = Vec::new();
+                while let Some(chunk) = field.try_next().await.map_err(bad)? {
+                    if value.len() + chunk.len() > 1024 {
+                        return Err(ApiError::BadRequest(format!(
+                            "form field `{name}` is too long"
+                        )));
+                    }
+                    value.extend_from_slice(&chunk);
+                }
+                let value = String::from_utf8(value).map_err(|_| {
+                    ApiError::BadRequest(format!("form field `{name}` is not UTF-8"))
+                })?;
+                match name.as_str() {
+                    "master" => fields.master = Some(value.trim().to_owned()),
+                    "version" => {
+                        fields.version = Some(value.trim().to_owned()).filter(|v| !v.is_empty())
+                    }
+                    "activate" => {
+                        fields.activate = matches!(value.trim(), "true" | "1" | "yes" | "on")
+                    }
+                    other => {
+                        return Err(ApiError::BadRequest(format!(
+                            "unknown form field `{other}`"
+                        )))
+                    }
+                }
+            }
+        }
+    }
+    Ok((fields, files))
+}
+
+struct JobSpec {
+    id: i64,
+    master: Master,
+    label: Option<String>,
+    activate: bool,
+    dir: PathBuf,
+    actor: String,
+}
+
+/// Reports parsing progress to the job row, at most twice a second.
+struct JobProgress<'a> {
+    store: &'a Store,
+    id: i64,
+    phase: Mutex<String>,
+    total: AtomicU64,
+    done: AtomicU64,
+    last: Mutex<Instant>,
+}
+
+impl JobProgress<'_> {
+    fn write(&self, force: bool) {
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        if !force && last.elapsed() < Duration::from_millis(500) {
+            return;
+        }
+        *last = Instant::now();
+        let phase = self.phase.lock().map(|p| p.clone()).unwrap_or_default();
+        let progress = json!({
+            "phase": phase,
+            "done": self.done.load(Ordering::Relaxed),
+            "total": self.total.load(Ordering::Relaxed),
+        });
+        if let Err(e) = self.store.job_progress(self.id, &progress) {
+            tracing::warn!(job = self.id, error = %e, "cannot record job progress");
+        }
+    }
+}
+
+impl Progress for JobProgress<'_> {
+    fn start(&self, phase: &str, total: u64) {
+        if let Ok(mut p) = self.phase.lock() {
+            *p = phase.to_owned();
+        }
+        self.total.store(total, Ordering::Relaxed);
+        self.done.store(0, Ordering::Relaxed);
+        self.write(true);
+    }
+    fn advance(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+        self.write(false);
+    }
+    fn finish(&self) {
+        self.done
+            .store(self.total.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.write(true);
+    }
+}
+
+fn read_sources(dir: &Path) -> Result<Vec<SourceFile>, Problems> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    names.sort();
+    let mut sources = Vec::new();
+    let mut problems = Problems::default();
+    for path in names {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("(upload)")
+            .to_owned();
+        match std::fs::read(&path) {
+            Ok(bytes) => match masters::input::from_bytes(&name, bytes) {
+                Ok(files) => sources.extend(files),
+                Err(p) => problems.extend(p),
+            },
+            Err(e) => problems.push(masters::Problem::file(
+                &name,
+                "unreadable",
+                format!("cannot read the upload: {e}"),
+                "upload it again",
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(sources)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Parses and imports an upload; the job row says how it ended. Runs on its own thread.
+fn run_job(store: &Store, job: JobSpec) {
+    let finish = |state: &str,
+                  problems: serde_json::Value,
+                  result: Option<serde_json::Value>,
+                  release: Option<i64>| {
+        if let Err(e) = store.finish_job(job.id, state, &problems, result.as_ref(), release) {
+            tracing::error!(job = job.id, error = %e, "cannot record the end of a job");
+        }
+        let detail = match &result {
+            Some(r) => r["outcome"].to_string(),
+            None => problems["total"].to_string() + " problem(s)",
+        };
+        let _ = store.audit(
+            &job.actor,
+            "import_release",
+            &format!("job:{}", job.id),
+            if state == job_state::SUCCEEDED {
+                "ok"
+            } else {
+                "failed"
+            },
+            &detail,
+        );
+    };
+    if let Err(e) = store.start_job(job.id) {
+        tracing::error!(job = job.id, error = %e, "cannot start job");
+    }
+    let progress = JobProgress {
+        store,
+        id: job.id,
+        phase: Mutex::new("reading".into()),
+        total: AtomicU64::new(0),
+        done: AtomicU64::new(0),
+        last: Mutex::new(Instant::now()),
+    };
+    let parsed = read_sources(&job.dir).and_then(|sources| {
+        masters::parse_sources(job.master, &sources, job.label.as_deref(), &progress)
+    });
+    let _ = std::fs::remove_dir_all(&job.dir);
+    let parsed = match parsed {
+        Ok(parsed) => parsed,
+        Err(problems) => {
+            finish(job_state::FAILED, json!(problems), None, None);
+            return;
+        }
+    };
+    progress.start("writing to the database", parsed.records.len() as u64);
+    let options = ImportOptions {
+        imported_by: job.actor.clone(),
+        activate: job.activate,
+    };
+    match store.import(&parsed, &options) {
+        Ok(report) => {
+            let release = report.release.id;
+            let result = json!({
+                "outcome": report.outcome,
+                "release": report.release,
+                "compared_with": report.compared_with,
+                "summary": report.summary,
+                "revision_summary": report.revision_summary,
+                "activated": report.activated,
+                "ignored": parsed.ignored,
+                "notices": parsed.notices,
+            });
+            finish(
+                job_state::SUCCEEDED,
+                json!({"total": 0, "items": []}),
+                Some(result),
+                Some(release),
+            );
+        }
+        Err(e) => {
+            tracing::warn!(job = job.id, error = %e, "import failed");
+            let message = match e {
+                crate::store::StoreError::Conflict(m) | crate::store::StoreError::Invalid(m) => m,
+                _ => "the database refused the import; nothing was changed (see the server log)"
+                    .to_owned(),
+            };
+            let problems = json!({"total": 1, "items": [{"file": "(release)", "kind": "store", "message": message, "fix": ""}]});
+            finish(job_state::FAILED, problems, None, None);
+        }
+    }
+}
+
+/// Which jobs to list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct JobsQuery {
+    /// How many of the most recent jobs (1–200, default 50).
+    pub limit: Option<i64>,
+}
+
+/// One job: state, progress while running, problems (file, line, column) when it failed, the
+/// import report when it succeeded.
+#[utoipa::path(
+    tag = "releases",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "The job", body = JobView),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 403, description = "Not an admin", body = super::ErrorEnvelope),
+        (status = 404, description = "No such job", body = super::ErrorEnvelope)
+    )
+)]
+#[get("/v1/jobs/{id}")]
+pub async fn get_job(
+    _: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let store = state.store.clone();
+    Ok(HttpResponse::Ok().json(blocking(move || Ok(store.job(id)?)).await?))
+}
+
+/// The most recent jobs, newest first.
+#[utoipa::path(
+    tag = "releases",
+    security(("bearer" = [])),
+    params(JobsQuery),
+    responses(
+        (status = 200, description = "Jobs", body = Vec<JobView>),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 403, description = "Not an admin", body = super::ErrorEnvelope)
+    )
+)]
+#[get("/v1/jobs")]
+pub async fn list_jobs(
+    _: Admin,
+    state: web::Data<AppState>,
+    query: web::Query<JobsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::BadRequest("limit must be 1–200".into()));
+    }
+    let store = state.store.clone();
+    Ok(HttpResponse::Ok().json(blocking(move || Ok(store.recent_jobs(limit)?)).await?))
+}

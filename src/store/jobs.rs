@@ -1,0 +1,227 @@
+//! Background jobs (release uploads): state, progress and outcome, shared by every node.
+
+use chrono::Utc;
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::schema::jobs;
+use super::{Store, StoreError};
+
+/// Job states.
+pub mod job_state {
+    pub const QUEUED: &str = "queued";
+    pub const RUNNING: &str = "running";
+    pub const SUCCEEDED: &str = "succeeded";
+    pub const FAILED: &str = "failed";
+}
+
+/// A job as stored; the JSON columns are decoded in [`JobView`].
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = jobs)]
+pub struct JobRow {
+    pub id: i64,
+    pub kind: String,
+    pub master: String,
+    pub state: String,
+    pub node: String,
+    pub created_by: String,
+    pub created_at: chrono::NaiveDateTime,
+    pub started_at: Option<chrono::NaiveDateTime>,
+    pub finished_at: Option<chrono::NaiveDateTime>,
+    pub request: String,
+    pub progress: String,
+    pub problems: String,
+    pub result: Option<String>,
+    pub release_id: Option<i64>,
+}
+
+/// A job as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JobView {
+    pub id: i64,
+    pub kind: String,
+    pub master: String,
+    /// queued, running, succeeded or failed.
+    pub state: String,
+    pub created_by: String,
+    pub created_at: chrono::NaiveDateTime,
+    pub started_at: Option<chrono::NaiveDateTime>,
+    pub finished_at: Option<chrono::NaiveDateTime>,
+    /// What was asked: master, label, activate, files (name, size).
+    #[schema(value_type = Object)]
+    pub request: serde_json::Value,
+    /// `{phase, done, total}` while running.
+    #[schema(value_type = Object)]
+    pub progress: serde_json::Value,
+    /// Problems that stopped the job: `{total, items: [{file, line, column, column_name, kind, message, fix}]}`.
+    #[schema(value_type = Object)]
+    pub problems: serde_json::Value,
+    /// The import report when the job succeeded.
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<serde_json::Value>,
+    /// The release the job created (or found identical).
+    pub release_id: Option<i64>,
+}
+
+impl TryFrom<JobRow> for JobView {
+    type Error = StoreError;
+    fn try_from(row: JobRow) -> Result<Self, StoreError> {
+        let parse = |s: &str| {
+            serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("job {}: {e}", row.id)))
+        };
+        Ok(JobView {
+            request: parse(&row.request)?,
+            progress: parse(&row.progress)?,
+            problems: parse(&row.problems)?,
+            result: row.result.as_deref().map(parse).transpose()?,
+            id: row.id,
+            kind: row.kind,
+            master: row.master,
+            state: row.state,
+            created_by: row.created_by,
+            created_at: row.created_at,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+            release_id: row.release_id,
+        })
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = jobs)]
+struct NewJob<'a> {
+    kind: &'a str,
+    master: &'a str,
+    state: &'a str,
+    node: &'a str,
+    created_by: &'a str,
+    created_at: chrono::NaiveDateTime,
+    request: &'a str,
+    progress: &'a str,
+    problems: &'a str,
+}
+
+impl Store {
+    /// Records a queued job; returns its id.
+    pub fn create_job(
+        &self,
+        kind: &str,
+        master: &str,
+        node: &str,
+        created_by: &str,
+        request: &serde_json::Value,
+    ) -> Result<i64, StoreError> {
+        let mut conn = self.conn()?;
+        let created_at = Utc::now().naive_utc();
+        let request = request.to_string();
+        diesel::insert_into(jobs::table)
+            .values(NewJob {
+                kind,
+                master,
+                state: job_state::QUEUED,
+                node,
+                created_by,
+                created_at,
+                request: &request,
+                progress: "{}",
+                problems: r#"{"total":0,"items":[]}"#,
+            })
+            .execute(&mut *conn)?;
+        Ok(jobs::table
+            .filter(jobs::node.eq(node))
+            .filter(jobs::created_at.eq(created_at))
+            .order(jobs::id.desc())
+            .select(jobs::id)
+            .first(&mut *conn)?)
+    }
+
+    /// One job.
+    pub fn job(&self, id: i64) -> Result<JobView, StoreError> {
+        let mut conn = self.conn()?;
+        jobs::table
+            .find(id)
+            .select(JobRow::as_select())
+            .first(&mut *conn)
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("no job with id {id}")))?
+            .try_into()
+    }
+
+    /// The most recent jobs, newest first.
+    pub fn recent_jobs(&self, limit: i64) -> Result<Vec<JobView>, StoreError> {
+        let mut conn = self.conn()?;
+        jobs::table
+            .order(jobs::id.desc())
+            .limit(limit)
+            .select(JobRow::as_select())
+            .load(&mut *conn)?
+            .into_iter()
+            .map(JobView::try_from)
+            .collect()
+    }
+
+    /// Marks a job running.
+    pub fn start_job(&self, id: i64) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        diesel::update(jobs::table.find(id))
+            .set((
+                jobs::state.eq(job_state::RUNNING),
+                jobs::started_at.eq(Some(Utc::now().naive_utc())),
+            ))
+            .execute(&mut *conn)?;
+        Ok(())
+    }
+
+    /// Records progress of a running job.
+    pub fn job_progress(&self, id: i64, progress: &serde_json::Value) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        diesel::update(jobs::table.find(id))
+            .set(jobs::progress.eq(progress.to_string()))
+            .execute(&mut *conn)?;
+        Ok(())
+    }
+
+    /// Ends a job: `succeeded` with a result, or `failed` with problems.
+    pub fn finish_job(
+        &self,
+        id: i64,
+        state: &str,
+        problems: &serde_json::Value,
+        result: Option<&serde_json::Value>,
+        release_id: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        diesel::update(jobs::table.find(id))
+            .set((
+                jobs::state.eq(state),
+                jobs::finished_at.eq(Some(Utc::now().naive_utc())),
+                jobs::problems.eq(problems.to_string()),
+                jobs::result.eq(result.map(|r| r.to_string())),
+                jobs::release_id.eq(release_id),
+            ))
+            .execute(&mut *conn)?;
+        Ok(())
+    }
+
+    /// Fails the unfinished jobs of `node` (after a restart their files and worker are gone).
+    pub fn fail_interrupted_jobs(&self, node: &str) -> Result<usize, StoreError> {
+        let mut conn = self.conn()?;
+        let problems = serde_json::json!({"total": 1, "items": [{
+            "file": "(job)", "kind": "interrupted",
+            "message": "the server restarted before the job finished",
+            "fix": "upload the release again"
+        }]});
+        Ok(diesel::update(
+            jobs::table
+                .filter(jobs::node.eq(node))
+                .filter(jobs::state.eq_any([job_state::QUEUED, job_state::RUNNING])),
+        )
+        .set((
+            jobs::state.eq(job_state::FAILED),
+            jobs::finished_at.eq(Some(Utc::now().naive_utc())),
+            jobs::problems.eq(problems.to_string()),
+        ))
+        .execute(&mut *conn)?)
+    }
+}
