@@ -1,8 +1,10 @@
 //! Master file formats: each submodule turns one master's distribution files into a
 //! [`ParsedRelease`]. No database and no HTTP here.
 
+pub mod checks;
 pub mod hot;
 pub mod input;
+pub mod nursing;
 pub mod problem;
 pub mod record;
 pub mod text;
@@ -54,7 +56,8 @@ pub fn parse_sources(
     }
     match master {
         Master::Hot => hot::parse(sources, label, progress),
-        Master::Byomei | Master::Jlac | Master::Nursing => Err(Problem::file(
+        Master::Nursing => nursing::parse(sources, label, progress),
+        Master::Byomei | Master::Jlac => Err(Problem::file(
             "(input)",
             "unsupported_master",
             format!(

@@ -17,6 +17,7 @@ pub mod migrate;
 pub mod models;
 pub mod releases;
 pub mod schema;
+pub mod successors;
 
 use thiserror::Error;
 

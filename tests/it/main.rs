@@ -3,5 +3,6 @@
 mod api;
 mod bad_input;
 mod hot_samples;
+mod nursing;
 mod real_hot9;
 mod support;
