@@ -1,6 +1,7 @@
 //! Master file formats: each submodule turns one master's distribution files into a
 //! [`ParsedRelease`]. No database and no HTTP here.
 
+pub mod byomei;
 pub mod checks;
 pub mod hot;
 pub mod input;
@@ -57,7 +58,8 @@ pub fn parse_sources(
     match master {
         Master::Hot => hot::parse(sources, label, progress),
         Master::Nursing => nursing::parse(sources, label, progress),
-        Master::Byomei | Master::Jlac => Err(Problem::file(
+        Master::Byomei => byomei::parse(sources, label, progress),
+        Master::Jlac => Err(Problem::file(
             "(input)",
             "unsupported_master",
             format!(

@@ -6,7 +6,8 @@
 //! The files carry their own history: deleted rows stay listed with their 移行先, and a
 //! 管理番号 can appear again on rows flagged 7 (管理番号の移行元). Every row is kept; a
 //! row's identity is `action:{管理番号}:{変更区分}` (`observation:` for 観察), with `~2`, `~3`
-//! … for further rows of the same code and flag.
+//! … for further rows of the same code and flag. A row flagged 7 whose 移行先 is its own
+//! 管理番号 records a code that moved within the hierarchy: it gets no successor link.
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 

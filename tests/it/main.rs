@@ -2,6 +2,7 @@
 
 mod api;
 mod bad_input;
+mod byomei;
 mod hot_samples;
 mod nursing;
 mod real_hot9;
