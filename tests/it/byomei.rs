@@ -604,6 +604,28 @@ fn cycle_of_successors() {
 }
 
 #[test]
+fn invalid_codes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let zip = table_edited(dir.path(), "nmain", |t| {
+        let t = edit_line(t, 1, |l| l.replacen("\"ZA01\"", "\"za01\"", 1));
+        edit_line(t, 4, |l| l.replacen("\"29990005\"", "\"2999005\"", 1))
+    });
+    let problems = rejected(&zip);
+    let found: Vec<(&str, Option<u64>, Option<usize>)> = problems
+        .items()
+        .iter()
+        .map(|p| (p.kind, p.line, p.column))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("bad_code", Some(1), Some(6)),
+            ("bad_code", Some(4), Some(2))
+        ]
+    );
+}
+
+#[test]
 fn index_row_for_neither_names_nor_modifiers() {
     let dir = tempfile::tempdir().expect("tmp");
     let zip = table_edited(dir.path(), "index", |t| {

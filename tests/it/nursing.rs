@@ -336,6 +336,16 @@ fn wrong_header_title() {
 }
 
 #[test]
+fn invalid_hierarchy_id() {
+    let dir = release_with("koui", |t| {
+        edit_line(t, 3, |l| l.replacen(",C901,", ",C9O1,", 1))
+    });
+    let p = only(&rejected(dir.path())).clone();
+    assert_eq!((p.kind, p.line, p.column), ("bad_code", Some(3), Some(9)));
+    assert_eq!(p.column_name.as_deref(), Some("第３階層識別番号"));
+}
+
+#[test]
 fn unknown_change_flag() {
     let dir = release_with("kansatsu", |t| edit_line(t, 2, |l| format!("9{}", &l[1..])));
     let p = only(&rejected(dir.path())).clone();
