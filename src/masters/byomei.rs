@@ -597,6 +597,16 @@ fn icd10(raw: &str) -> Option<Icd10> {
     })
 }
 
+/// A code column's value; a lone `-` means none (some copies of the master write empty
+/// values that way). The attributes keep the value as published.
+fn code_value(value: &str) -> &str {
+    if value == "-" {
+        ""
+    } else {
+        value
+    }
+}
+
 fn code_link(links: &mut Vec<Link>, system: &'static str, code: &str) {
     if !code.is_empty() && !links.iter().any(|l| l.system == system && l.code == code) {
         links.push(Link {
@@ -653,7 +663,7 @@ fn parse_names<'a>(
                 "every nmain row names the disease in column 3; check the row against the MEDIS original",
             ));
         }
-        let ex = &f[N_EXCHANGE];
+        let ex = code_value(&f[N_EXCHANGE]);
         if ex.is_empty() {
             notices.push(file.field_problem(
                 row,
@@ -672,7 +682,7 @@ fn parse_names<'a>(
                 "the exchange code is 4 characters of 0-9 and A-Z (e.g. VK0H)",
             ));
         }
-        let successor = &f[N_SUCCESSOR];
+        let successor = code_value(&f[N_SUCCESSOR]);
         if !successor.is_empty() {
             if checks::all_digits(successor, 8) {
                 refs.push(SuccessorRef {
@@ -703,7 +713,7 @@ fn parse_names<'a>(
         let mut derived: Vec<(&str, String)> = Vec::new();
         code_link(&mut links, "byomei_exchange", ex);
         for (col, prefix) in [(N_ICD, "icd10"), (N_ICD_2, "icd10_secondary")] {
-            let raw = &f[col];
+            let raw = code_value(&f[col]);
             if raw.is_empty() {
                 continue;
             }
@@ -733,7 +743,7 @@ fn parse_names<'a>(
                 )),
             }
         }
-        let receipt = &f[N_RECEIPT];
+        let receipt = code_value(&f[N_RECEIPT]);
         if checks::all_digits(receipt, 7) {
             code_link(&mut links, "receipt_disease", receipt);
         } else if !receipt.is_empty() {
@@ -855,7 +865,7 @@ fn parse_modifiers(
             ));
             continue;
         }
-        let ex = &f[M_EXCHANGE];
+        let ex = code_value(&f[M_EXCHANGE]);
         if ex.is_empty() {
             notices.push(file.field_problem(
                 row,
@@ -876,7 +886,7 @@ fn parse_modifiers(
         }
         let mut links = Vec::new();
         code_link(&mut links, "modifier_exchange", ex);
-        let receipt = &f[M_RECEIPT];
+        let receipt = code_value(&f[M_RECEIPT]);
         if checks::all_digits(receipt, 4) {
             code_link(&mut links, "receipt_modifier", receipt);
         } else if !receipt.is_empty() {
@@ -1129,6 +1139,8 @@ mod tests {
             ("T08-1", None, "T08")
         );
         assert_eq!(icd10("G01*").expect("icd").code, "G01");
+        assert_eq!(code_value("-"), "");
+        assert_eq!(code_value("K859"), "K859");
         assert!(icd10("K8").is_none());
         assert!(icd10("膵炎").is_none());
         assert!(icd10("K85900").is_none());
