@@ -1,5 +1,6 @@
 //! One code, and a code of unknown kind.
 
+use actix_web::web::Bytes;
 use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -50,20 +51,53 @@ pub async fn get_code(
     let system = resolve::system(&system_name)?;
     let date = query.date.as_deref().map(resolve::date).transpose()?;
     let release_spec = query.release.clone();
-    let store = state.store.clone();
-    let view = blocking(move || {
-        let release = resolve::release(&store, system.master, release_spec.as_deref(), date)?;
-        store
+    let json = |body: Bytes| {
+        HttpResponse::Ok()
+            .content_type("application/json")
+            .body(body)
+    };
+    // Fast path: the current release's answer is already in memory.
+    if release_spec.is_none() && date.is_none() {
+        if let Some(Some(release)) = state.cache.current_cached(system.master) {
+            if let Some(body) = state
+                .cache
+                .response(&(release.id, system.key, code.clone()))
+            {
+                return Ok(json(body));
+            }
+        }
+    }
+    let state = state.into_inner();
+    let body = blocking(move || {
+        let release = match (&release_spec, date) {
+            (None, None) => state
+                .cache
+                .current_release(&state.store, system.master)?
+                .ok_or_else(|| {
+                    ApiError::NotFound(format!("{} serves no release yet", system.master))
+                })?,
+            (spec, date) => resolve::release(&state.store, system.master, spec.as_deref(), date)?,
+        };
+        let key = (release.id, system.key, code.clone());
+        if let Some(body) = state.cache.response(&key) {
+            return Ok(body);
+        }
+        let view = state
+            .store
             .code_view(&release, system.key, &code)?
             .ok_or_else(|| {
                 ApiError::NotFound(format!(
                     "{} has no code `{code}` (release {} of {})",
                     system.key, release.label, system.master
                 ))
-            })
+            })?;
+        let body =
+            Bytes::from(serde_json::to_vec(&view).map_err(|e| ApiError::Internal(e.to_string()))?);
+        state.cache.put_response(key, body.clone());
+        Ok(body)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(json(body))
 }
 
 /// A code to find across every code system.

@@ -1,6 +1,7 @@
 //! The HTTP API: actix handlers, documented with utoipa. One file per resource.
 
 pub mod auth;
+pub mod cache;
 pub mod codes;
 pub mod error;
 pub mod health;
@@ -69,15 +70,21 @@ pub struct AppState {
     pub config: ApiConfig,
     pub keys: auth::KeyCache,
     pub metrics: Arc<ops::Metrics>,
+    pub cache: Arc<cache::ReadCache>,
 }
 
 impl AppState {
+    /// State for one node; starts the poller that keeps cached answers in step with the store.
     pub fn new(store: Store, config: ApiConfig) -> Self {
+        let cache = Arc::new(cache::ReadCache::new(100_000, 1_000_000));
+        cache.check_generation(&store);
+        cache::ReadCache::start_polling(&cache, store.clone());
         AppState {
             store,
             config,
             keys: auth::KeyCache::default(),
             metrics: Arc::new(ops::Metrics::default()),
+            cache,
         }
     }
 }
@@ -187,17 +194,23 @@ pub fn app(
             let metrics = metrics.clone();
             let response = srv.call(req);
             async move {
-                let response = response.await?;
+                let mut response = response.await?;
+                let elapsed = started.elapsed();
                 let route = response
                     .request()
                     .match_pattern()
                     .unwrap_or_else(|| "unmatched".to_owned());
-                metrics.observe(
-                    &method,
-                    &route,
-                    response.status().as_u16(),
-                    started.elapsed(),
-                );
+                metrics.observe(&method, &route, response.status().as_u16(), elapsed);
+                // Server time for clients and benchmarks (the W3C Server-Timing header).
+                if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&format!(
+                    "app;dur={:.3}",
+                    elapsed.as_secs_f64() * 1000.0
+                )) {
+                    response.headers_mut().insert(
+                        actix_web::http::header::HeaderName::from_static("server-timing"),
+                        value,
+                    );
+                }
                 Ok(response)
             }
         })

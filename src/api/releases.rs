@@ -265,9 +265,12 @@ pub async fn activate(
     let effective_from = body.and_then(|b| b.into_inner().effective_from);
     let store = state.store.clone();
     let actor = admin.0.actor();
+    let cache = state.cache.clone();
     let result = blocking(move || {
         let outcome = store.release_by_id(id).and_then(|release| {
             let from = store.activate_release(&release, effective_from, &actor)?;
+            // This node answers from the new release at once; others follow their poller.
+            cache.clear();
             Ok(Activated {
                 release,
                 effective_from: from,

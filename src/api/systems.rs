@@ -37,11 +37,19 @@ pub struct SystemView {
 )]
 #[get("/v1/systems")]
 pub async fn list_systems(_: Reader, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
+    let state = state.into_inner();
     let current = blocking(move || {
         Master::ALL
             .into_iter()
-            .map(|m| Ok((m, store.current_release(m)?.map(|r| ReleaseRef::from(&r)))))
+            .map(|m| {
+                Ok((
+                    m,
+                    state
+                        .cache
+                        .current_release(&state.store, m)?
+                        .map(|r| ReleaseRef::from(&r)),
+                ))
+            })
             .collect::<Result<Vec<_>, ApiError>>()
     })
     .await?;

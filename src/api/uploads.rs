@@ -117,6 +117,7 @@ pub async fn upload_release(
     let node = state.config.node.clone();
     let actor = admin.0.actor();
     let job_dir = dir.clone();
+    let cache = state.cache.clone();
     let job = blocking(move || {
         let id = store.create_job("import_release", master.key(), &node, &actor, &request)?;
         store.audit(
@@ -137,7 +138,10 @@ pub async fn upload_release(
         };
         std::thread::Builder::new()
             .name(format!("job-{id}"))
-            .spawn(move || run_job(&runner_store, job))
+            .spawn(move || {
+                run_job(&runner_store, job);
+                cache.clear();
+            })
             .map_err(|e| ApiError::Internal(format!("cannot start the job: {e}")))?;
         Ok(store.job(id)?)
     })

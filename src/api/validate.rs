@@ -1,6 +1,7 @@
 //! Batch validation of codes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use actix_web::{post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -10,11 +11,21 @@ use super::auth::Reader;
 use super::error::ApiError;
 use super::resolve::{self, blocking};
 use super::AppState;
-use crate::store::lookup::{ValidateItem, ValidateResult};
+use crate::store::lookup::{CodeRef, CodeStatus};
 use crate::systems::Master;
 
 /// Most items one request may carry.
 pub const MAX_ITEMS: usize = 10_000;
+
+/// One code to validate.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ValidateItem {
+    /// Code system key, canonical URL or `urn:oid:` alias.
+    pub system: String,
+    pub code: String,
+    /// The display the document carries, checked against the code's names when given.
+    pub display: Option<String>,
+}
 
 /// Codes to validate, optionally against one release or the releases in force on a date.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -26,12 +37,67 @@ pub struct ValidateRequest {
     pub date: Option<String>,
 }
 
+/// The answer for one item.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ValidateResult {
+    /// Position of the item in the request.
+    pub index: usize,
+    pub system: String,
+    pub code: String,
+    /// `valid`, `retired`, `unknown`, `invalid_display` or `unknown_system`.
+    pub result: &'static str,
+    /// True only for an active code whose display (if given) matches.
+    pub valid: bool,
+    /// The code's name, when the code is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_display: Option<String>,
+    /// For retired codes: what replaces them (移行先), when the master says.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub successors: Vec<CodeRef>,
+    /// Label of the release the answer used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+}
+
 /// The answer for every item, in request order, and the release used per master.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ValidateResponse {
     pub results: Vec<ValidateResult>,
     /// master → release label used.
     pub releases: BTreeMap<String, String>,
+}
+
+fn judge(
+    index: usize,
+    system: &str,
+    item: &ValidateItem,
+    status: Option<&CodeStatus>,
+    release: &str,
+) -> ValidateResult {
+    let base = ValidateResult {
+        index,
+        system: system.to_owned(),
+        code: item.code.clone(),
+        result: "unknown",
+        valid: false,
+        expected_display: None,
+        successors: Vec::new(),
+        release: Some(release.to_owned()),
+    };
+    let Some(status) = status else { return base };
+    let display_ok = item.display.as_deref().is_none_or(|d| status.has_name(d));
+    let result = match (status.present && status.active, display_ok) {
+        (false, _) => "retired",
+        (true, false) => "invalid_display",
+        (true, true) => "valid",
+    };
+    ValidateResult {
+        result,
+        valid: result == "valid",
+        expected_display: status.display.clone(),
+        successors: status.successors.clone(),
+        ..base
+    }
 }
 
 /// Validates up to 10,000 `{system, code, display?}` items: `valid`, `unknown`, `retired`
@@ -62,13 +128,14 @@ pub async fn validate(
         )));
     }
     let date = request.date.as_deref().map(resolve::date).transpose()?;
-    let store = state.store.clone();
+    let state = state.into_inner();
     let response = blocking(move || {
-        let mut by_system: BTreeMap<&'static str, Vec<(usize, &ValidateItem)>> = BTreeMap::new();
+        let store = &state.store;
+        let mut by_system: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
         let mut results: Vec<Option<ValidateResult>> = vec![None; request.items.len()];
         for (index, item) in request.items.iter().enumerate() {
             match crate::systems::find(&item.system) {
-                Some(system) => by_system.entry(system.key).or_default().push((index, item)),
+                Some(system) => by_system.entry(system.key).or_default().push(index),
                 None => {
                     results[index] = Some(ValidateResult {
                         index,
@@ -83,7 +150,7 @@ pub async fn validate(
                 }
             }
         }
-        let masters: std::collections::BTreeSet<Master> = by_system
+        let masters: BTreeSet<Master> = by_system
             .keys()
             .filter_map(|k| crate::systems::find(k).map(|s| s.master))
             .collect();
@@ -95,14 +162,39 @@ pub async fn validate(
         }
         let mut releases = BTreeMap::new();
         for master in masters {
-            let release = resolve::release(&store, master, request.release.as_deref(), date)?;
-            for (system, items) in by_system
+            let release = match (&request.release, date) {
+                (None, None) => state
+                    .cache
+                    .current_release(store, master)?
+                    .ok_or_else(|| ApiError::NotFound(format!("{master} serves no release yet")))?,
+                (spec, date) => resolve::release(store, master, spec.as_deref(), date)?,
+            };
+            for (system, indexes) in by_system
                 .iter()
                 .filter(|(k, _)| crate::systems::find(k).is_some_and(|s| s.master == master))
             {
-                for result in store.validate_codes(&release, system, items)? {
-                    let index = result.index;
-                    results[index] = Some(result);
+                let codes: Vec<&str> = {
+                    let set: BTreeSet<&str> = indexes
+                        .iter()
+                        .map(|i| request.items[*i].code.as_str())
+                        .collect();
+                    set.into_iter().collect()
+                };
+                let mut found: HashMap<String, Option<Arc<CodeStatus>>> = HashMap::new();
+                let missing = state.cache.statuses(release.id, system, &codes, &mut found);
+                if !missing.is_empty() {
+                    let mut fetched = store.code_statuses(&release, system, &missing)?;
+                    let fresh: HashMap<String, Option<Arc<CodeStatus>>> = missing
+                        .iter()
+                        .map(|c| ((*c).to_owned(), fetched.remove(*c).map(Arc::new)))
+                        .collect();
+                    state.cache.put_statuses(release.id, system, &fresh);
+                    found.extend(fresh);
+                }
+                for &index in indexes {
+                    let item = &request.items[index];
+                    let status = found.get(&item.code).and_then(|s| s.as_deref());
+                    results[index] = Some(judge(index, system, item, status, &release.label));
                 }
             }
             releases.insert(master.key().to_owned(), release.label.clone());

@@ -4,9 +4,18 @@ use chrono::{NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::models::{state, ActivationRow, NewActivation, ReleaseRow};
-use super::schema::{activations, releases};
+use super::schema::{activations, releases, store_lock};
 use super::{AnyConnection, Store, StoreError};
 use crate::systems::Master;
+
+/// Marks that what the store serves changed (imports and activations call it first in their
+/// transaction: it also serialises writers). Nodes poll the counter to drop cached answers.
+pub(crate) fn bump_generation(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    diesel::update(store_lock::table.filter(store_lock::id.eq(1)))
+        .set(store_lock::generation.eq(store_lock::generation + 1))
+        .execute(conn)?;
+    Ok(())
+}
 
 /// Records that `master` serves `release_id` from `effective_from` on.
 pub(crate) fn record_activation(
@@ -92,6 +101,7 @@ impl Store {
         let from = effective_from.unwrap_or(now).max(now);
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
+            bump_generation(conn)?;
             if effective_from.is_some() {
                 diesel::update(releases::table.filter(releases::id.eq(release.id)))
                     .set(releases::effective_date.eq(from.date()))
@@ -100,6 +110,29 @@ impl Store {
             record_activation(conn, master, release.id, from, by)
         })?;
         Ok(from)
+    }
+
+    /// The store's generation: it changes whenever a release is imported or activated.
+    pub fn generation(&self) -> Result<i64, StoreError> {
+        let mut conn = self.conn()?;
+        Ok(store_lock::table
+            .filter(store_lock::id.eq(1))
+            .select(store_lock::generation)
+            .first(&mut *conn)?)
+    }
+
+    /// When the next activation of `master` after `at` takes effect, if one is pending.
+    pub fn next_activation_after(
+        &self,
+        master: Master,
+        at: NaiveDateTime,
+    ) -> Result<Option<NaiveDateTime>, StoreError> {
+        let mut conn = self.conn()?;
+        Ok(activations::table
+            .filter(activations::master.eq(master.key()))
+            .filter(activations::effective_from.gt(at))
+            .select(diesel::dsl::min(activations::effective_from))
+            .first(&mut *conn)?)
     }
 
     /// Every activation of a master, newest first.

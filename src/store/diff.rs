@@ -350,7 +350,6 @@ fn carried_in_both<'a>(
             let own: Vec<String> = with_backend!(&mut *conn, |c| concepts::table
                 .filter(concepts::system_key.eq(system))
                 .filter(concepts::code.eq_any(chunk))
-                .filter(concepts::master.eq(master.key()))
                 .filter(concepts::valid_from.le(low))
                 .filter(concepts::valid_to.is_null().or(concepts::valid_to.gt(high)))
                 .select(concepts::code)

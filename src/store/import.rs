@@ -15,7 +15,7 @@ use super::models::{
     state, ChangeRow, NewConcept, NewLink, ReleaseFileRow, ReleaseNoticeRow, ReleaseRow,
     ReleaseStatRow,
 };
-use super::schema::{concept_links, concepts, releases, store_lock};
+use super::schema::{concept_links, concepts, releases};
 use super::{AnyConnection, Store, StoreError};
 use crate::masters::{Link, ParsedRelease, Record};
 use crate::systems::Master;
@@ -77,6 +77,19 @@ impl Store {
     }
 }
 
+/// Refreshes the planner's statistics after a bulk load, so that lookups keep using the
+/// (system, code) indexes (without statistics SQLite may prefer a per-master scan).
+fn refresh_statistics(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    use diesel::connection::SimpleConnection;
+    match conn {
+        AnyConnection::Sqlite(c) => c.batch_execute(
+            "PRAGMA analysis_limit = 4000; ANALYZE concepts; ANALYZE concept_links;",
+        )?,
+        AnyConnection::Postgres(c) => c.batch_execute("ANALYZE concepts, concept_links")?,
+    }
+    Ok(())
+}
+
 fn import_in_transaction(
     conn: &mut AnyConnection,
     parsed: &ParsedRelease,
@@ -84,9 +97,7 @@ fn import_in_transaction(
 ) -> Result<ImportReport, StoreError> {
     // Serialise writers: the first statement is a write, so SQLite takes its write lock
     // (waiting on the busy timeout) and PostgreSQL a row lock held to commit.
-    diesel::update(store_lock::table.filter(store_lock::id.eq(1)))
-        .set(store_lock::generation.eq(store_lock::generation + 1))
-        .execute(conn)?;
+    activation::bump_generation(conn)?;
 
     let master = parsed.master;
     let content_sha256 = parsed.content_sha256();
@@ -200,6 +211,10 @@ fn import_in_transaction(
     let activated = options.activate || was_current;
     if activated {
         activation::record_activation(conn, master, release_id, now, &options.imported_by)?;
+    }
+
+    if rows_written > 0 {
+        refresh_statistics(conn)?;
     }
 
     let compared_with = previous_release_id

@@ -1,6 +1,6 @@
 //! Reading codes: one code in a release, a code of unknown kind, and batch validation.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use diesel::prelude::*;
 use serde::Serialize;
@@ -95,7 +95,6 @@ fn all_versions(
     let own: Vec<ConceptRow> = concepts::table
         .filter(concepts::system_key.eq(system))
         .filter(concepts::code.eq(code))
-        .filter(concepts::master.eq(master))
         .select(ConceptRow::as_select())
         .load(conn)?;
     let ids: Vec<i64> = concept_links::table
@@ -216,45 +215,28 @@ impl Store {
     }
 }
 
-/// One code to validate.
-#[derive(Debug, Clone, serde::Deserialize, ToSchema)]
-pub struct ValidateItem {
-    /// Code system key, canonical URL or `urn:oid:` alias.
-    pub system: String,
-    pub code: String,
-    /// The display the document carries, checked against the code's names when given.
+/// What validation needs to know of one code in one release.
+#[derive(Debug, Clone, Default)]
+pub struct CodeStatus {
+    /// The code is in the release (defined or carried by a row valid there).
+    pub present: bool,
+    /// Some row carrying it is active.
+    pub active: bool,
+    /// Its name (the last one it had, for codes no longer present).
     pub display: Option<String>,
-}
-
-/// The answer for one item.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ValidateResult {
-    /// Position of the item in the request.
-    pub index: usize,
-    pub system: String,
-    pub code: String,
-    /// `valid`, `retired`, `unknown`, `invalid_display` or `unknown_system`.
-    pub result: &'static str,
-    /// True only for an active code whose display (if given) matches.
-    pub valid: bool,
-    /// The code's current name, when the code is known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expected_display: Option<String>,
-    /// For retired codes: what replaces them (移行先), when the master says.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Every name it is known by, exactly as the master has it.
+    pub names: rustc_hash::FxHashSet<String>,
+    /// The same names folded with [`display_key`].
+    pub folded_names: rustc_hash::FxHashSet<String>,
+    /// What replaces it (移行先), when the master says.
     pub successors: Vec<CodeRef>,
-    /// Label of the release the answer used.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub release: Option<String>,
 }
 
-/// What validation needs of one code in one release.
-#[derive(Default)]
-struct Known {
-    active: bool,
-    display: Option<String>,
-    names: Vec<String>,
-    successors: BTreeSet<CodeRef>,
+impl CodeStatus {
+    /// Whether `display` is one of the code's names, ignoring width, case and spaces.
+    pub fn has_name(&self, display: &str) -> bool {
+        self.names.contains(display) || self.folded_names.contains(&display_key(display))
+    }
 }
 
 /// Folds width and case for display comparison (full-width ＡＢ and half-width AB compare equal).
@@ -266,45 +248,45 @@ pub fn display_key(s: &str) -> String {
 }
 
 impl Store {
-    /// Validates codes of one system against one release, in batches.
-    pub fn validate_codes(
+    /// The status of each of `codes` of `system` in `release`, in batches. Codes the master
+    /// never had are absent from the answer; codes an earlier release had come back with
+    /// `present: false`.
+    pub fn code_statuses(
         &self,
         release: &ReleaseRow,
         system: &str,
-        items: &[(usize, &ValidateItem)],
-    ) -> Result<Vec<ValidateResult>, StoreError> {
+        codes: &[&str],
+    ) -> Result<HashMap<String, CodeStatus>, StoreError> {
         let mut conn = self.conn()?;
-        let codes: Vec<&str> = {
-            let set: BTreeSet<&str> = items.iter().map(|(_, i)| i.code.as_str()).collect();
-            set.into_iter().collect()
-        };
         let at = valid_at(release.id);
-        let mut known: HashMap<String, Known> = HashMap::new();
+        let mut known: HashMap<String, CodeStatus> = HashMap::new();
         let mut absorb = |code: &str, row: &ConceptRow, own: bool| -> Result<(), StoreError> {
             let entry = known.entry(code.to_owned()).or_default();
+            entry.present = true;
             entry.active |= row.status == "active";
             if entry.display.is_none() || (own && row.status == "active") {
                 entry.display = Some(row.display.clone());
             }
-            entry.names.push(display_key(&row.display));
             let designations: Vec<serde_json::Value> = serde_json::from_str(&row.designations)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            entry.names.extend(
-                designations
-                    .iter()
-                    .filter_map(|d| d["value"].as_str())
-                    .map(display_key),
-            );
+            let names = std::iter::once(row.display.as_str())
+                .chain(designations.iter().filter_map(|d| d["value"].as_str()));
+            for name in names {
+                if entry.names.insert(name.to_owned()) {
+                    entry.folded_names.insert(display_key(name));
+                }
+            }
             if own {
                 for (relation, sys, c) in row
                     .link_list()
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?
                 {
-                    if relation == "successor" {
-                        entry.successors.insert(CodeRef {
-                            system: sys,
-                            code: c,
-                        });
+                    let target = CodeRef {
+                        system: sys,
+                        code: c,
+                    };
+                    if relation == "successor" && !entry.successors.contains(&target) {
+                        entry.successors.push(target);
                     }
                 }
             }
@@ -314,7 +296,6 @@ impl Store {
             let own: Vec<ConceptRow> = with_backend!(&mut *conn, |c| concepts::table
                 .filter(concepts::system_key.eq(system))
                 .filter(concepts::code.eq_any(chunk))
-                .filter(concepts::master.eq(&release.master))
                 .filter(concepts::valid_from.le(release.id))
                 .filter(
                     concepts::valid_to
@@ -350,65 +331,27 @@ impl Store {
                 }
             }
         }
-        // Codes not in this release: retired if an earlier release had them.
+        // Codes not in this release: known (retired) if an earlier release had them.
         let missing: Vec<&str> = codes
             .iter()
             .copied()
             .filter(|c| !known.contains_key(*c))
             .collect();
-        let mut earlier: BTreeMap<String, String> = BTreeMap::new();
         for chunk in missing.chunks(CHUNK) {
             let rows: Vec<(String, String)> = with_backend!(&mut *conn, |c| concepts::table
                 .filter(concepts::system_key.eq(system))
                 .filter(concepts::code.eq_any(chunk))
-                .filter(concepts::master.eq(&release.master))
                 .filter(concepts::valid_from.lt(release.id))
+                .filter(concepts::master.eq(&release.master))
                 .select((concepts::code, concepts::display))
                 .load(c))?;
-            earlier.extend(rows);
+            for (code, display) in rows {
+                known.entry(code).or_insert_with(|| CodeStatus {
+                    display: Some(display),
+                    ..CodeStatus::default()
+                });
+            }
         }
-        Ok(items
-            .iter()
-            .map(|(index, item)| {
-                let base = ValidateResult {
-                    index: *index,
-                    system: system.to_owned(),
-                    code: item.code.clone(),
-                    result: "unknown",
-                    valid: false,
-                    expected_display: None,
-                    successors: Vec::new(),
-                    release: Some(release.label.clone()),
-                };
-                match known.get(&item.code) {
-                    Some(k) => {
-                        let display_ok = item
-                            .display
-                            .as_deref()
-                            .is_none_or(|d| k.names.contains(&display_key(d)));
-                        let result = match (k.active, display_ok) {
-                            (false, _) => "retired",
-                            (true, false) => "invalid_display",
-                            (true, true) => "valid",
-                        };
-                        ValidateResult {
-                            result,
-                            valid: result == "valid",
-                            expected_display: k.display.clone(),
-                            successors: k.successors.iter().cloned().collect(),
-                            ..base
-                        }
-                    }
-                    None => match earlier.get(&item.code) {
-                        Some(display) => ValidateResult {
-                            result: "retired",
-                            expected_display: Some(display.clone()),
-                            ..base
-                        },
-                        None => base,
-                    },
-                }
-            })
-            .collect())
+        Ok(known)
     }
 }

@@ -178,7 +178,6 @@ impl Store {
                 .or(concepts::valid_to.gt(release.id)),
         );
         let mut rows: Vec<ConceptRow> = concepts::table
-            .filter(concepts::master.eq(&release.master))
             .filter(concepts::system_key.eq(system))
             .filter(concepts::code.eq(code))
             .filter(valid)
@@ -189,7 +188,6 @@ impl Store {
             .filter(concept_links::relation.eq("code"))
             .filter(concept_links::system_key.eq(system))
             .filter(concept_links::code.eq(code))
-            .filter(concepts::master.eq(&release.master))
             .filter(valid)
             .select(ConceptRow::as_select())
             .load(&mut *conn)?;

@@ -894,3 +894,52 @@ async fn uploads_run_as_jobs_and_bad_files_change_nothing() {
         );
     }
 }
+
+#[actix_web::test]
+async fn a_second_node_follows_an_activation_within_its_poll_interval() {
+    for db in databases("api_nodes") {
+        sample_db(&db);
+        let k = keys(&db);
+        let node_a =
+            test::init_service(app(AppState::new(db.store.clone(), ApiConfig::default()))).await;
+        let node_b =
+            test::init_service(app(AppState::new(db.store.clone(), ApiConfig::default()))).await;
+        let key = Some(k.reader.as_str());
+        let uri = "/v1/systems/hot9/codes/900507501";
+        // Node B answers (and caches) from the serving release.
+        assert_eq!(
+            call(&node_b, "GET", uri, key, None).await.1["release"]["label"],
+            "20260531"
+        );
+        let second = db
+            .store
+            .find_release(hyojun::systems::Master::Hot, "20260630")
+            .expect("release")
+            .id;
+        let (status, _) = call(
+            &node_a,
+            "POST",
+            &format!("/v1/releases/{second}/activate"),
+            Some(&k.admin),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            call(&node_a, "GET", uri, key, None).await.1["release"]["label"],
+            "20260630"
+        );
+        let mut seen = String::new();
+        for _ in 0..40 {
+            seen = call(&node_b, "GET", uri, key, None).await.1["release"]["label"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            if seen == "20260630" {
+                break;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(seen, "20260630", "{}: node B kept the old release", db.name);
+    }
+}
