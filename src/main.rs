@@ -5,8 +5,24 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Output piped into `head` and the like ends quietly, as for other command-line tools.
+/// Only for the short-lived commands: the server must not die when a client goes away.
+#[cfg(unix)]
+fn default_sigpipe() {
+    // SAFETY: called once at start-up, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn default_sigpipe() {}
+
 fn main() {
     let cli = hyojun::cli::Cli::parse();
+    if !matches!(cli.command, hyojun::cli::Command::Serve { .. }) {
+        default_sigpipe();
+    }
     let default_level = match cli.command {
         hyojun::cli::Command::Serve { .. } => "info",
         _ => "warn",

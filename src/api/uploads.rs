@@ -387,7 +387,20 @@ fn run_job(store: &Store, job: JobSpec) {
         activate: job.activate,
     };
     match store.import(&parsed, &options) {
-        Ok(report) => {
+        Ok(mut report) => {
+            if job.activate && report.outcome == crate::store::import::ImportOutcome::Unchanged {
+                let current = store
+                    .current_release(job.master)
+                    .ok()
+                    .flatten()
+                    .map(|r| r.id);
+                if current != Some(report.release.id) {
+                    match store.activate_release(&report.release, None, &job.actor) {
+                        Ok(_) => report.activated = true,
+                        Err(e) => tracing::warn!(job = job.id, error = %e, "cannot activate"),
+                    }
+                }
+            }
             let release = report.release.id;
             let result = json!({
                 "outcome": report.outcome,

@@ -208,7 +208,22 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 status,
                 &detail,
             )?;
-            let report = report?;
+            let mut report = report?;
+            // Identical files are not imported again, but --activate still means "serve it".
+            if activate && report.outcome == crate::store::import::ImportOutcome::Unchanged {
+                let current = store.current_release(master)?;
+                if current.as_ref().map(|r| r.id) != Some(report.release.id) {
+                    store.activate_release(&report.release, None, &actor)?;
+                    store.audit(
+                        &actor,
+                        "activate_release",
+                        &format!("{master}:{}", report.release.label),
+                        "ok",
+                        "",
+                    )?;
+                    report.activated = true;
+                }
+            }
             tracing::debug!(elapsed = ?started.elapsed(), "imported");
             if json {
                 output::print_json(&serde_json::json!({

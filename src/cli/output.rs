@@ -38,9 +38,12 @@ pub fn print_import(parsed: &ParsedRelease, report: &ImportReport) {
     match report.outcome {
         ImportOutcome::Unchanged => {
             println!(
-                "{} release {} (revision {}) is already imported with identical files: nothing changed",
+                "{} release {} (revision {}) is already imported with identical files: nothing imported",
                 r.master, r.label, r.revision
             );
+            if report.activated {
+                println!("{} now serves release {} (revision {})", r.master, r.label, r.revision);
+            }
             return;
         }
         ImportOutcome::Created => println!(

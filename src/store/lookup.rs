@@ -54,8 +54,13 @@ pub struct CodeView {
     pub carried_by: Vec<RowView>,
     /// Codes of other systems this code's rows carry (HOT9 → HOT7, YJ, レセ電算 …).
     pub related: Vec<CodeRef>,
-    /// Codes this one is replaced by (移行先).
+    /// Codes this one is replaced by directly (移行先).
     pub successors: Vec<CodeRef>,
+    /// Where following the successors transitively ends (the codes to use instead), with the
+    /// walk itself; present only when the code has successors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub successor_chain: Option<super::successors::SuccessorChain>,
     /// The releases of the master in which the code is present.
     #[schema(value_type = Vec<Object>)]
     pub valid_in: Vec<ReleaseRef>,
@@ -180,6 +185,12 @@ impl Store {
                 }
             }
         }
+        let successor_chain = if successors.is_empty() {
+            None
+        } else {
+            drop(conn);
+            Some(self.successor_chain(release, system, code)?)
+        };
         let active = own.iter().chain(&carriers).any(|r| r.status == "active");
         let display = own
             .iter()
@@ -209,6 +220,7 @@ impl Store {
                 .collect::<Result<_, _>>()?,
             related: related.into_iter().collect(),
             successors: successors.into_iter().collect(),
+            successor_chain,
             valid_in,
             removed_in,
         }))
@@ -228,7 +240,7 @@ pub struct CodeStatus {
     pub names: rustc_hash::FxHashSet<String>,
     /// The same names folded with [`display_key`].
     pub folded_names: rustc_hash::FxHashSet<String>,
-    /// What replaces it (移行先), when the master says.
+    /// What replaces it: where its 移行先 chain ends, when the master says.
     pub successors: Vec<CodeRef>,
 }
 
@@ -331,6 +343,22 @@ impl Store {
                 }
             }
         }
+        // Replace direct successors by where their chain ends (abolished names are few).
+        drop(conn);
+        for status in known.values_mut().filter(|s| !s.successors.is_empty()) {
+            let mut ends = Vec::new();
+            for start in std::mem::take(&mut status.successors) {
+                let chain = self.successor_chain(release, &start.system, &start.code)?;
+                for (system, code) in chain.resolved {
+                    let end = CodeRef { system, code };
+                    if !ends.contains(&end) {
+                        ends.push(end);
+                    }
+                }
+            }
+            status.successors = ends;
+        }
+        let mut conn = self.conn()?;
         // Codes not in this release: known (retired) if an earlier release had them.
         let missing: Vec<&str> = codes
             .iter()

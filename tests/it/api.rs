@@ -943,3 +943,59 @@ async fn a_second_node_follows_an_activation_within_its_poll_interval() {
         assert_eq!(seen, "20260630", "{}: node B kept the old release", db.name);
     }
 }
+
+#[actix_web::test]
+async fn retired_names_answer_with_their_resolved_successors() {
+    for db in databases("api_successors") {
+        for zip in ["byomei518.zip", "byomei519.zip"] {
+            let path = repo()
+                .join("masters/byomei")
+                .join(zip)
+                .display()
+                .to_string();
+            assert_eq!(
+                hyojun(&db, &["import", "byomei", &path, "--activate"]),
+                0,
+                "{zip}"
+            );
+        }
+        let k = keys(&db);
+        let service =
+            test::init_service(app(AppState::new(db.store.clone(), ApiConfig::default()))).await;
+        let key = Some(k.reader.as_str());
+        // 29990008 → 29990009 → 29990010 in 5.19: the chain ends at 29990010.
+        let (status, code) = call(
+            &service,
+            "GET",
+            "/v1/systems/byomei/codes/29990008",
+            key,
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, code["status"].as_str()),
+            (200, Some("retired")),
+            "{} {code}",
+            db.name
+        );
+        assert_eq!(
+            code["successors"],
+            json!([{"system": "byomei", "code": "29990009"}])
+        );
+        assert_eq!(
+            code["successor_chain"]["resolved"],
+            json!([["byomei", "29990010"]])
+        );
+        let (_, body) = call(&service, "POST", "/v1/validate", key, Some(json!({"items": [
+            {"system": "byomei", "code": "29990008"},
+            {"system": "http://medis.or.jp/CodeSystem/master-disease-keyNumber", "code": "29990010"}
+        ]}))).await;
+        assert_eq!(body["results"][0]["result"], "retired", "{body}");
+        assert_eq!(
+            body["results"][0]["successors"],
+            json!([{"system": "byomei", "code": "29990010"}])
+        );
+        assert_eq!(body["results"][1]["result"], "valid");
+        assert_eq!(body["releases"]["byomei"], "5.19");
+    }
+}

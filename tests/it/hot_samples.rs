@@ -419,3 +419,45 @@ fn failing_hot7_check_digits_are_imported_and_reported() {
         );
     }
 }
+
+#[test]
+fn activate_on_an_identical_reimport_serves_that_release() {
+    for db in databases("reactivate") {
+        import_first(&db);
+        import_second(&db);
+        assert_eq!(
+            db.store
+                .current_release(Master::Hot)
+                .expect("current")
+                .expect("some")
+                .label,
+            "20260531"
+        );
+        let args = [
+            "import",
+            "hot",
+            &masters("h20260630.zip"),
+            &masters("h20260630_HOT9del.txt"),
+            "--activate",
+        ];
+        assert_eq!(hyojun(&db, &args), 0);
+        assert_eq!(
+            db.store
+                .releases(Some(Master::Hot))
+                .expect("releases")
+                .len(),
+            2,
+            "nothing imported again"
+        );
+        assert_eq!(
+            db.store
+                .current_release(Master::Hot)
+                .expect("current")
+                .expect("some")
+                .label,
+            "20260630",
+            "{}",
+            db.name
+        );
+    }
+}
