@@ -5,6 +5,7 @@ pub mod byomei;
 pub mod checks;
 pub mod hot;
 pub mod input;
+pub mod jlac;
 pub mod nursing;
 pub mod problem;
 pub mod record;
@@ -59,16 +60,7 @@ pub fn parse_sources(
         Master::Hot => hot::parse(sources, label, progress),
         Master::Nursing => nursing::parse(sources, label, progress),
         Master::Byomei => byomei::parse(sources, label, progress),
-        Master::Jlac => Err(Problem::file(
-            "(input)",
-            "unsupported_master",
-            format!(
-                "the {} importer is not available in this build yet",
-                master.name()
-            ),
-            "import HOT releases for now; this master's importer is tracked as its own issue",
-        )
-        .into()),
+        Master::Jlac => jlac::parse(sources, label, progress),
     }
 }
 
