@@ -4,6 +4,7 @@ mod api;
 mod bad_input;
 mod byomei;
 mod hot_samples;
+mod jlac;
 mod nursing;
 mod real_hot9;
 mod support;

@@ -72,6 +72,37 @@ pub fn is_jlac11(code: &str) -> bool {
         && b[16].is_ascii_digit()
 }
 
+/// The file is published as UTF-8 (a BOM is accepted); a CP932 re-save that decodes cleanly
+/// is accepted too. Otherwise the first byte that is not UTF-8 is reported (a CP932 decode
+/// of a UTF-8 file would flag every Japanese character).
+fn decode(source: &SourceFile) -> Result<text::DecodedText, Problems> {
+    let body = source
+        .bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&source.bytes);
+    match std::str::from_utf8(body) {
+        Ok(_) => text::decode(source),
+        Err(err) => text::decode(source).map_err(|_| {
+            let at = source.bytes.len() - body.len() + err.valid_up_to();
+            let before = &source.bytes[..at];
+            let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+            let start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+            Problem::line(
+                &source.display_name,
+                line,
+                "invalid_encoding",
+                format!(
+                    "byte {:02X} at byte {} of the line is not valid UTF-8",
+                    source.bytes[at],
+                    at - start + 1
+                ),
+                "the 共有項目JLACコードマスタ is UTF-8; the file may be corrupt or re-saved in another encoding",
+            )
+            .into()
+        }),
+    }
+}
+
 /// The file decoded and split, its header checked.
 pub struct Table<'a> {
     pub source: &'a SourceFile,
@@ -81,7 +112,7 @@ pub struct Table<'a> {
 
 pub fn read(source: &SourceFile) -> Result<Table<'_>, Problems> {
     let name = source.display_name.as_str();
-    let decoded = text::decode(source)?;
+    let decoded = decode(source)?;
     let mut rows = text::csv_rows(name, &decoded.text)?;
     let fix = "use the 共有項目JLACコードマスタ CSV as published: a header row `区分名称,予備区分名称,…,適用終了日` (32 columns) and one row per product";
     let Some(first) = rows.first() else {

@@ -51,6 +51,11 @@ impl Grid {
     }
 }
 
+/// Does a normalised title contain `word` (normalised the same way: `ー` compares as `-`)?
+fn has(title: &str, word: &str) -> bool {
+    title.contains(&normalise_title(word))
+}
+
 /// Spreadsheet column letters: 0 → A, 23 → X, 26 → AA.
 pub fn column_letter(col: usize) -> String {
     let mut n = col + 1;
@@ -256,7 +261,7 @@ pub fn read_component(
             .map(|c| normalise_title(&c.text))
             .collect();
         let find = |pred: &dyn Fn(&str) -> bool| titles.iter().position(|t| pred(t));
-        let code = find(&|t| t.contains("コード"));
+        let code = find(&|t| has(t, "コード"));
         let en = find(&|t| t.contains("英") || t.contains("ENGLISH"));
         let ja = find(&|t| {
             (t.contains("名称") || t.contains("日本語"))
@@ -414,7 +419,7 @@ pub fn locate_columns(grid: &Grid) -> (CodeColumns, usize) {
         let slot = &mut columns.groups[g];
         if sub.contains("拡張") || sub.contains("フラグ") {
             slot.0.get_or_insert(c);
-        } else if sub.contains("コード") {
+        } else if has(sub, "コード") {
             slot.1.get_or_insert(c);
         } else if sub.contains("名") {
             slot.2.get_or_insert(c);
