@@ -152,8 +152,14 @@ pub fn from_bytes(display_name: &str, bytes: Vec<u8>) -> Result<Vec<SourceFile>,
     }
 }
 
+/// Whether a file is an archive to expand. Office documents (.xlsx, .xlsm) are zips too, but
+/// they are one file each: kept whole, so their sha256 is the file's own.
 fn is_zip(name: &str, bytes: &[u8]) -> bool {
-    bytes.starts_with(b"PK\x03\x04") || name.to_ascii_lowercase().ends_with(".zip")
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".xlsx") || lower.ends_with(".xlsm") {
+        return false;
+    }
+    bytes.starts_with(b"PK\x03\x04") || lower.ends_with(".zip")
 }
 
 /// Expands a zip archive's file members (folders inside are flattened into member paths).

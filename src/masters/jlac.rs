@@ -16,8 +16,6 @@ mod codes;
 mod kyoyu;
 mod sheets;
 
-use std::io::{Cursor, Write};
-
 use chrono::NaiveDate;
 use rustc_hash::FxHashSet as HashSet;
 
@@ -60,13 +58,12 @@ pub fn parse(
     label_override: Option<&str>,
     progress: &dyn Progress,
 ) -> Result<ParsedRelease, Problems> {
-    let sources = reassemble_workbooks(sources);
     let mut problems = Problems::default();
     let mut notices = Problems::default();
     let mut ignored = Vec::new();
     let mut workbooks = Vec::new();
     let mut csvs = Vec::new();
-    for source in &sources {
+    for source in sources {
         match kind_of(source) {
             Some(Kind::Workbook) => workbooks.push(source),
             Some(Kind::Kyoyu) => csvs.push(source),
@@ -441,49 +438,6 @@ fn parse_date_text(t: &str) -> Option<NaiveDate> {
             .then(|| NaiveDate::from_ymd_opt(w[0] as i32, w[1], w[2]))
             .flatten()
     })
-}
-
-/// A loose `.xlsx` is a zip, and the generic input reader expands zips into their members
-/// (`book.xlsx:xl/workbook.xml`, …). Put such members back together into one workbook file.
-fn reassemble_workbooks(sources: &[SourceFile]) -> Vec<SourceFile> {
-    let mut out: Vec<SourceFile> = Vec::new();
-    let mut groups: Vec<(String, Vec<&SourceFile>)> = Vec::new();
-    for source in sources {
-        let parent = source.display_name.rsplit_once(':').and_then(|(p, _)| {
-            let lower = p.to_ascii_lowercase();
-            (lower.ends_with(".xlsx") || lower.ends_with(".xlsm")).then(|| p.to_owned())
-        });
-        match parent {
-            Some(p) => match groups.iter_mut().find(|(g, _)| *g == p) {
-                Some((_, members)) => members.push(source),
-                None => groups.push((p, vec![source])),
-            },
-            None => out.push(source.clone()),
-        }
-    }
-    for (parent, members) in groups {
-        let prefix = format!("{parent}:");
-        match rezip(&prefix, &members) {
-            Ok(bytes) => out.push(SourceFile::new(parent, bytes)),
-            Err(_) => out.extend(members.into_iter().cloned()),
-        }
-    }
-    out
-}
-
-fn rezip(prefix: &str, members: &[&SourceFile]) -> zip::result::ZipResult<Vec<u8>> {
-    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let options =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    for member in members {
-        let name = member
-            .display_name
-            .strip_prefix(prefix)
-            .unwrap_or(&member.file_name);
-        writer.start_file(name, options)?;
-        writer.write_all(&member.bytes)?;
-    }
-    Ok(writer.finish()?.into_inner())
 }
 
 #[cfg(test)]

@@ -659,3 +659,29 @@ fn a_workbook_of_the_real_jlac10_codes() {
         );
     }
 }
+
+#[test]
+fn a_loose_workbook_is_recorded_with_its_own_sha256() {
+    use sha2::Digest;
+    let path = sample("902/902_matome.xlsx");
+    let expected = hex::encode(sha2::Sha256::digest(
+        std::fs::read(&path).expect("workbook"),
+    ));
+    for db in databases("jlac_sha") {
+        assert_eq!(
+            hyojun(&db, &["import", "jlac", &path.display().to_string()]),
+            0
+        );
+        let releases = db
+            .store
+            .releases(Some(hyojun::systems::Master::Jlac))
+            .expect("releases");
+        let file = &releases[0].files[0];
+        assert_eq!(
+            (file.name.as_str(), file.sha256.as_str()),
+            (path.display().to_string().as_str(), expected.as_str()),
+            "{}",
+            db.name
+        );
+    }
+}
