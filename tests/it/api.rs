@@ -884,6 +884,30 @@ async fn uploads_run_as_jobs_and_bad_files_change_nothing() {
             .0,
             403
         );
+        assert_eq!(
+            upload(
+                &service,
+                &k.mapper,
+                &[("master", "hot")],
+                &[("a.txt", b"x".to_vec())]
+            )
+            .await
+            .0,
+            403
+        );
+        let (content_type, body) = multipart(&[("master", "hot")], &[("a.txt", b"x".to_vec())]);
+        let anonymous = test::TestRequest::post()
+            .uri("/v1/releases")
+            .insert_header(("Content-Type", content_type))
+            .set_payload(body)
+            .to_request();
+        assert_eq!(
+            test::call_service(&service, anonymous)
+                .await
+                .status()
+                .as_u16(),
+            401
+        );
         let (_, jobs) = call(&service, "GET", "/v1/jobs", Some(&k.admin), None).await;
         assert_eq!(jobs.as_array().expect("jobs").len(), 2);
         assert_eq!(
