@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use actix_web::web::Bytes;
@@ -38,11 +38,12 @@ pub struct ReadCache {
     responses: Mutex<LruCache<CodeKey, Bytes>>,
     /// Validation statuses per (release, system), looked up by code without allocating;
     /// `None` records a code the master never had.
-    statuses: Mutex<StatusMaps>,
+    statuses: RwLock<StatusMaps>,
     max_statuses: usize,
 }
 
-type StatusMap = FxHashMap<Box<str>, Option<Arc<CodeStatus>>>;
+/// Statuses of one (release, system) by code; `None` for a code the master never had.
+pub type StatusMap = FxHashMap<Box<str>, Option<Arc<CodeStatus>>>;
 
 #[derive(Default)]
 struct StatusMaps {
@@ -54,6 +55,14 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl ReadCache {
     /// A cache holding up to `responses` code answers and `statuses` validation entries.
     pub fn new(responses: usize, statuses: usize) -> Self {
@@ -62,7 +71,7 @@ impl ReadCache {
             generation: Mutex::new(None),
             current: Mutex::new(HashMap::new()),
             responses: Mutex::new(LruCache::new(cap(responses))),
-            statuses: Mutex::new(StatusMaps::default()),
+            statuses: RwLock::new(StatusMaps::default()),
             max_statuses: statuses,
         }
     }
@@ -71,7 +80,7 @@ impl ReadCache {
     pub fn clear(&self) {
         locked(&self.current).clear();
         locked(&self.responses).clear();
-        *locked(&self.statuses) = StatusMaps::default();
+        *write(&self.statuses) = StatusMaps::default();
     }
 
     /// Compares the store's generation with the last one seen; clears on change.
@@ -149,28 +158,33 @@ impl ReadCache {
         locked(&self.responses).put(key, body);
     }
 
-    /// Validation statuses from memory; returns the codes that still need the database.
-    pub fn statuses<'a>(
+    /// The codes whose status is not in memory yet.
+    pub fn missing_statuses<'a>(
         &self,
         release: i64,
         system: &'static str,
         codes: &[&'a str],
-        found: &mut HashMap<String, Option<Arc<CodeStatus>>>,
     ) -> Vec<&'a str> {
-        let cache = locked(&self.statuses);
-        let Some(map) = cache.maps.get(&(release, system)) else {
-            return codes.to_vec();
-        };
-        let mut missing = Vec::new();
-        for code in codes {
-            match map.get(*code) {
-                Some(status) => {
-                    found.insert((*code).to_owned(), status.clone());
-                }
-                None => missing.push(*code),
-            }
+        let cache = read(&self.statuses);
+        match cache.maps.get(&(release, system)) {
+            Some(map) => codes
+                .iter()
+                .copied()
+                .filter(|c| !map.contains_key(*c))
+                .collect(),
+            None => codes.to_vec(),
         }
-        missing
+    }
+
+    /// Runs `f` with the cached statuses of (release, system), if any (read-locked).
+    pub fn with_statuses<R>(
+        &self,
+        release: i64,
+        system: &'static str,
+        f: impl FnOnce(Option<&StatusMap>) -> R,
+    ) -> R {
+        let cache = read(&self.statuses);
+        f(cache.maps.get(&(release, system)))
     }
 
     /// Keeps statuses; past the size limit everything cached so far is dropped first (a
@@ -181,7 +195,7 @@ impl ReadCache {
         system: &'static str,
         statuses: &HashMap<String, Option<Arc<CodeStatus>>>,
     ) {
-        let mut cache = locked(&self.statuses);
+        let mut cache = write(&self.statuses);
         if cache.entries + statuses.len() > self.max_statuses {
             *cache = StatusMaps::default();
         }

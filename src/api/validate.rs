@@ -180,22 +180,30 @@ pub async fn validate(
                         .collect();
                     set.into_iter().collect()
                 };
-                let mut found: HashMap<String, Option<Arc<CodeStatus>>> = HashMap::new();
-                let missing = state.cache.statuses(release.id, system, &codes, &mut found);
+                let missing = state.cache.missing_statuses(release.id, system, &codes);
+                let mut fresh: HashMap<String, Option<Arc<CodeStatus>>> = HashMap::new();
                 if !missing.is_empty() {
                     let mut fetched = store.code_statuses(&release, system, &missing)?;
-                    let fresh: HashMap<String, Option<Arc<CodeStatus>>> = missing
+                    fresh = missing
                         .iter()
                         .map(|c| ((*c).to_owned(), fetched.remove(*c).map(Arc::new)))
                         .collect();
                     state.cache.put_statuses(release.id, system, &fresh);
-                    found.extend(fresh);
                 }
-                for &index in indexes {
-                    let item = &request.items[index];
-                    let status = found.get(&item.code).and_then(|s| s.as_deref());
-                    results[index] = Some(judge(index, system, item, status, &release.label));
-                }
+                // Judge from the cache without copying; what was just fetched covers a cache
+                // cleared in between by a new generation.
+                state.cache.with_statuses(release.id, system, |cached| {
+                    let cached =
+                        |code: &str| cached.and_then(|m| m.get(code)).map(|s| s.as_deref());
+                    for &index in indexes {
+                        let item = &request.items[index];
+                        let status = match fresh.get(&item.code) {
+                            Some(status) => status.as_deref(),
+                            None => cached(&item.code).flatten(),
+                        };
+                        results[index] = Some(judge(index, system, item, status, &release.label));
+                    }
+                });
             }
             releases.insert(master.key().to_owned(), release.label.clone());
         }
