@@ -6,13 +6,14 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use hyojun::masters::{self, Link, NoProgress, Problems, Relation};
-use hyojun::store::diff::ChangeKind;
 use hyojun::store::import::ImportOptions;
 use hyojun::store::models::{ConceptRow, ReleaseRow};
 use hyojun::systems::Master;
 use unicode_normalization::UnicodeNormalization;
 
-use crate::support::{databases, fingerprint, hyojun, repo, shared_data, TestDb};
+use crate::support::{
+    assert_expected_changes, databases, fingerprint, hyojun, repo, shared_data, TestDb,
+};
 
 const SYSTEMS: [&str; 7] = [
     "byomei",
@@ -89,25 +90,7 @@ fn sample_releases_give_the_expected_change_set() {
     for db in databases("byomei_samples") {
         import_samples(&db);
         let (_, to, diff) = db.store.diff(Master::Byomei, "5.18", "5.19").expect("diff");
-        for system in SYSTEMS {
-            for kind in [ChangeKind::Added, ChangeKind::Removed, ChangeKind::Changed] {
-                let got: Vec<&str> = diff
-                    .changes
-                    .iter()
-                    .filter(|c| c.system == system && c.kind == kind)
-                    .map(|c| c.code.as_str())
-                    .collect();
-                let want: Vec<&str> = expected[system][kind.as_str()]
-                    .as_array()
-                    .expect("list")
-                    .iter()
-                    .map(|v| v.as_str().expect("code"))
-                    .collect();
-                assert_eq!(got, want, "{} {system} {}", db.name, kind.as_str());
-            }
-        }
-        let stored = db.store.change_set(&to).expect("change set");
-        assert_eq!(stored.len(), diff.changes.len(), "{}", db.name);
+        assert_expected_changes(&db, &diff, &to, &expected, &SYSTEMS);
 
         // The abolished name's change shows the new successor link.
         let abolished = diff

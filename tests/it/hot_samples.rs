@@ -7,7 +7,9 @@ use std::path::Path;
 use hyojun::store::diff::ChangeKind;
 use hyojun::systems::Master;
 
-use crate::support::{databases, fingerprint, hyojun, repo, write_cp932, TestDb};
+use crate::support::{
+    assert_expected_changes, databases, fingerprint, hyojun, repo, write_cp932, TestDb,
+};
 
 fn masters(rel: &str) -> String {
     repo().join("masters/hot").join(rel).display().to_string()
@@ -49,23 +51,7 @@ fn sample_releases_give_the_expected_change_set() {
             (from.label.as_str(), to.label.as_str()),
             ("20260531", "20260630")
         );
-        for system in ["hot13", "hot9", "hot7", "yj"] {
-            for kind in [ChangeKind::Added, ChangeKind::Removed, ChangeKind::Changed] {
-                let got: Vec<&str> = diff
-                    .changes
-                    .iter()
-                    .filter(|c| c.system == system && c.kind == kind)
-                    .map(|c| c.code.as_str())
-                    .collect();
-                let want: Vec<&str> = expected[system][kind.as_str()]
-                    .as_array()
-                    .expect("list")
-                    .iter()
-                    .map(|v| v.as_str().expect("code"))
-                    .collect();
-                assert_eq!(got, want, "{} {system} {}", db.name, kind.as_str());
-            }
-        }
+        assert_expected_changes(&db, &diff, &to, &expected, &["hot13", "hot9", "hot7", "yj"]);
 
         // The stored change set is the same as the computed one.
         let stored = db.store.change_set(&to).expect("change set");

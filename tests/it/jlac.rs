@@ -7,11 +7,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use hyojun::masters::{self, NoProgress, Problems, SourceFile};
-use hyojun::store::diff::ChangeKind;
 use hyojun::store::models::{ConceptRow, ReleaseRow};
 use hyojun::systems::Master;
 
-use crate::support::{databases, fingerprint, hyojun, repo, shared_data, TestDb};
+use crate::support::{
+    assert_expected_changes, databases, fingerprint, hyojun, repo, shared_data, TestDb,
+};
 
 fn sample(rel: &str) -> PathBuf {
     repo().join("masters/jlac").join(rel)
@@ -49,31 +50,7 @@ fn sample_releases_give_the_expected_change_set() {
         import(&db, &sample("901"), &["--activate"]);
         import(&db, &sample("902"), &[]);
         let (from, to, diff) = db.store.diff(Master::Jlac, "901", "902").expect("diff");
-        for system in ["jlac10", "jlac11"] {
-            for kind in [ChangeKind::Added, ChangeKind::Removed, ChangeKind::Changed] {
-                let got: Vec<&str> = diff
-                    .changes
-                    .iter()
-                    .filter(|c| c.system == system && c.kind == kind)
-                    .map(|c| c.code.as_str())
-                    .collect();
-                let want: Vec<&str> = expected[system][kind.as_str()]
-                    .as_array()
-                    .expect("list")
-                    .iter()
-                    .map(|v| v.as_str().expect("code"))
-                    .collect();
-                assert_eq!(got, want, "{} {system} {}", db.name, kind.as_str());
-            }
-        }
-        let stored: BTreeMap<(String, String), String> = db
-            .store
-            .change_set(&to)
-            .expect("change set")
-            .into_iter()
-            .map(|c| ((c.system_key, c.code), c.kind))
-            .collect();
-        assert_eq!(stored.len(), diff.changes.len(), "{}", db.name);
+        assert_expected_changes(&db, &diff, &to, &expected, &["jlac10", "jlac11"]);
 
         // Components decoded to names, Japanese and English, from the component sheets.
         let tp = rows(&db, &from, "jlac10", "3Z901000092397191");

@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use hyojun::masters::{self, NoProgress, Problems};
-use hyojun::store::diff::ChangeKind;
 use hyojun::store::models::{ConceptRow, ReleaseRow};
 use hyojun::systems::Master;
 
-use crate::support::{databases, fingerprint, hyojun, repo, shared_data, write_cp932, TestDb};
+use crate::support::{
+    assert_expected_changes, databases, fingerprint, hyojun, repo, shared_data, write_cp932, TestDb,
+};
 
 const SYSTEMS: [&str; 3] = ["nursing_action", "nursing_action16", "nursing_observation"];
 
@@ -55,31 +56,7 @@ fn sample_releases_give_the_expected_change_set() {
         import(&db, &sample("4.0"), &["--activate"]);
         import(&db, &sample("4.1"), &[]);
         let (from, to, diff) = db.store.diff(Master::Nursing, "4.0", "4.1").expect("diff");
-        for system in SYSTEMS {
-            for kind in [ChangeKind::Added, ChangeKind::Removed, ChangeKind::Changed] {
-                let got: Vec<&str> = diff
-                    .changes
-                    .iter()
-                    .filter(|c| c.system == system && c.kind == kind)
-                    .map(|c| c.code.as_str())
-                    .collect();
-                let want: Vec<&str> = expected[system][kind.as_str()]
-                    .as_array()
-                    .expect("list")
-                    .iter()
-                    .map(|v| v.as_str().expect("code"))
-                    .collect();
-                assert_eq!(got, want, "{} {system} {}", db.name, kind.as_str());
-            }
-        }
-        let stored: BTreeMap<(String, String), String> = db
-            .store
-            .change_set(&to)
-            .expect("change set")
-            .into_iter()
-            .map(|c| ((c.system_key, c.code), c.kind))
-            .collect();
-        assert_eq!(stored.len(), diff.changes.len(), "{}", db.name);
+        assert_expected_changes(&db, &diff, &to, &expected, &SYSTEMS);
 
         // 今版削除 with a successor: active before, retired with its 移行先 after.
         let before = rows(&db, &from, "nursing_action", "12990006");

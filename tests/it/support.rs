@@ -213,3 +213,35 @@ pub fn write_cp932(path: &Path, text: &str) {
     );
     std::fs::write(path, bytes).expect("write test file");
 }
+
+/// Asserts that `diff` lists, for each of `systems`, exactly the codes `expected` (an
+/// `EXPECTED.json` written by a sample generator) gives as added, removed and changed, and
+/// that the change set stored with `to` has one entry per change.
+pub fn assert_expected_changes(
+    db: &TestDb,
+    diff: &hyojun::store::diff::Diff,
+    to: &hyojun::store::models::ReleaseRow,
+    expected: &serde_json::Value,
+    systems: &[&str],
+) {
+    use hyojun::store::diff::ChangeKind;
+    for system in systems {
+        for kind in [ChangeKind::Added, ChangeKind::Removed, ChangeKind::Changed] {
+            let got: Vec<&str> = diff
+                .changes
+                .iter()
+                .filter(|c| c.system == *system && c.kind == kind)
+                .map(|c| c.code.as_str())
+                .collect();
+            let want: Vec<&str> = expected[*system][kind.as_str()]
+                .as_array()
+                .expect("list")
+                .iter()
+                .map(|v| v.as_str().expect("code"))
+                .collect();
+            assert_eq!(got, want, "{} {system} {}", db.name, kind.as_str());
+        }
+    }
+    let stored = db.store.change_set(to).expect("change set");
+    assert_eq!(stored.len(), diff.changes.len(), "{}", db.name);
+}
