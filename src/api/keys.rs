@@ -65,19 +65,12 @@ pub async fn create_key(
     let actor = admin.0.actor();
     let created = blocking(move || {
         let outcome = store.create_key(&request.name, request.role, &actor);
-        let (status, detail) = match &outcome {
-            Ok(k) => (
-                "ok",
-                format!("key {} ({}) role {}", k.row.id, k.row.name, k.row.role),
-            ),
-            Err(e) => ("failed", e.to_string()),
-        };
-        store.audit(
+        store.audit_outcome(
             &actor,
             "create_key",
             &format!("key:{}", request.name),
-            status,
-            &detail,
+            &outcome,
+            |k| format!("key {} ({}) role {}", k.row.id, k.row.name, k.row.role),
         )?;
         Ok(outcome?)
     })
@@ -111,11 +104,9 @@ pub async fn revoke_key(
     let actor = admin.0.actor();
     let row = blocking(move || {
         let outcome = store.revoke_key(id);
-        let (status, detail) = match &outcome {
-            Ok(_) => ("ok", String::new()),
-            Err(e) => ("failed", e.to_string()),
-        };
-        store.audit(&actor, "revoke_key", &format!("key:{id}"), status, &detail)?;
+        store.audit_outcome(&actor, "revoke_key", &format!("key:{id}"), &outcome, |_| {
+            String::new()
+        })?;
         Ok(outcome?)
     })
     .await?;

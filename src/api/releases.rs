@@ -276,22 +276,17 @@ pub async fn activate(
                 effective_from: from,
             })
         });
-        let (status, detail) = match &outcome {
-            Ok(a) => (
-                "ok",
-                format!(
-                    "{} {} from {}",
-                    a.release.master, a.release.label, a.effective_from
-                ),
-            ),
-            Err(e) => ("failed", e.to_string()),
-        };
-        store.audit(
+        store.audit_outcome(
             &actor,
             "activate_release",
             &format!("release:{id}"),
-            status,
-            &detail,
+            &outcome,
+            |a| {
+                format!(
+                    "{} {} from {}",
+                    a.release.master, a.release.label, a.effective_from
+                )
+            },
         )?;
         Ok(outcome?)
     })

@@ -191,22 +191,17 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                     activate,
                 },
             );
-            let (status, detail) = match &report {
-                Ok(r) => (
-                    "ok",
-                    format!(
-                        "{:?} release id {} revision {}",
-                        r.outcome, r.release.id, r.release.revision
-                    ),
-                ),
-                Err(e) => ("failed", e.to_string()),
-            };
-            store.audit(
+            store.audit_outcome(
                 &actor,
                 "import_release",
                 &format!("{master}:{}", parsed.label),
-                status,
-                &detail,
+                &report,
+                |r| {
+                    format!(
+                        "{:?} release id {} revision {}",
+                        r.outcome, r.release.id, r.release.revision
+                    )
+                },
             )?;
             let mut report = report?;
             // Identical files are not imported again, but --activate still means "serve it".
@@ -298,16 +293,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             match command {
                 KeysCommand::Create { role, name } => {
                     let created = store.create_key(&name, role, &actor);
-                    let (status, detail) = match &created {
-                        Ok(k) => ("ok", format!("key {} role {}", k.row.id, k.row.role)),
-                        Err(e) => ("failed", e.to_string()),
-                    };
-                    store.audit(
+                    store.audit_outcome(
                         &actor,
                         "create_key",
                         &format!("key:{name}"),
-                        status,
-                        &detail,
+                        &created,
+                        |k| format!("key {} role {}", k.row.id, k.row.role),
                     )?;
                     let created = created?;
                     println!(
@@ -340,11 +331,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 }
                 KeysCommand::Revoke { id } => {
                     let revoked = store.revoke_key(id);
-                    let (status, detail) = match &revoked {
-                        Ok(_) => ("ok", String::new()),
-                        Err(e) => ("failed", e.to_string()),
-                    };
-                    store.audit(&actor, "revoke_key", &format!("key:{id}"), status, &detail)?;
+                    store.audit_outcome(
+                        &actor,
+                        "revoke_key",
+                        &format!("key:{id}"),
+                        &revoked,
+                        |_| String::new(),
+                    )?;
                     let k = revoked?;
                     println!("key {} \"{}\" is revoked", k.id, k.name);
                 }

@@ -369,25 +369,14 @@ fn read_file(source: &SourceFile, kind: Kind) -> Result<File<'_>, Problems> {
     let table = match kind {
         Kind::Data(t) | Kind::Titles(t) => t,
     };
-    if source
-        .bytes
-        .iter()
-        .all(|b| b.is_ascii_whitespace() || *b == 0x1A)
-    {
-        return Err(Problem::file(
-            name,
-            "empty_file",
-            "the file is empty".into(),
-            "the download or copy failed; fetch byomei{NNN}.zip again from MEDIS",
-        )
-        .into());
-    }
-    let decoded = text::decode(source)?;
-    let rows = text::csv_rows(name, &decoded.text)?;
+    let (encoding, rows) = text::read_rows(
+        source,
+        "the download or copy failed; fetch byomei{NNN}.zip again from MEDIS",
+    )?;
     let file = File {
         source,
         kind,
-        encoding: decoded.encoding.as_str(),
+        encoding: encoding.as_str(),
         rows,
     };
     let layout = table.layout();

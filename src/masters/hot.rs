@@ -278,21 +278,10 @@ fn read_text_file(
     in_zip: bool,
 ) -> Result<Option<TextFile<'_>>, Problems> {
     let name = source.display_name.as_str();
-    if source
-        .bytes
-        .iter()
-        .all(|b| b.is_ascii_whitespace() || *b == 0x1A)
-    {
-        return Err(Problem::file(
-            name,
-            "empty_file",
-            "the file is empty".into(),
-            "the download or copy failed; fetch the file again from MEDIS",
-        )
-        .into());
-    }
-    let decoded = text::decode(source)?;
-    let mut rows = text::csv_rows(name, &decoded.text)?;
+    let (encoding, mut rows) = text::read_rows(
+        source,
+        "the download or copy failed; fetch the file again from MEDIS",
+    )?;
     if rows.is_empty() {
         return Err(Problem::file(
             name,
@@ -307,7 +296,7 @@ fn read_text_file(
         return Ok(Some(TextFile {
             source,
             role: Role::Deletions,
-            encoding: decoded.encoding.as_str(),
+            encoding: encoding.as_str(),
             header: header.fields.iter().map(str::to_owned).collect(),
             rows,
         }));
@@ -358,7 +347,7 @@ fn read_text_file(
     Ok(Some(TextFile {
         source,
         role,
-        encoding: decoded.encoding.as_str(),
+        encoding: encoding.as_str(),
         header: header.fields.iter().map(str::to_owned).collect(),
         rows,
     }))
@@ -521,7 +510,7 @@ fn parse_deletions(
                 .iter()
                 .position(|t| t.contains("告示名称") || t.contains("名称"))
         });
-    let mut seen: HashMap<String, u64> = HashMap::default();
+    let mut seen: HashSet<String> = HashSet::default();
     for row in &file.rows {
         if row.fields.len() != file.header.len() {
             problems.push(Problem::line(
@@ -550,9 +539,8 @@ fn parse_deletions(
             ));
             continue;
         }
-        if let Some(first) = seen.insert(code.to_owned(), row.line) {
+        if !seen.insert(code.to_owned()) {
             // A code listed twice says the same thing twice: keep the first, nothing is lost.
-            let _ = first;
             continue;
         }
         let attributes = Attributes::from_pairs(

@@ -338,24 +338,13 @@ fn read_table(source: &SourceFile) -> Result<Option<Table<'_>>, Problems> {
         return Ok(None);
     }
     let name = source.display_name.as_str();
-    if source
-        .bytes
-        .iter()
-        .all(|b| b.is_ascii_whitespace() || *b == 0x1A)
-    {
-        if named.is_none() {
-            return Ok(None);
-        }
-        return Err(Problem::file(
-            name,
-            "empty_file",
-            "the file is empty".into(),
-            "the download or copy failed; fetch the file again from MEDIS",
-        )
-        .into());
+    if named.is_none() && text::is_blank(source) {
+        return Ok(None);
     }
-    let decoded = text::decode(source)?;
-    let mut rows = text::csv_rows(name, &decoded.text)?;
+    let (encoding, mut rows) = text::read_rows(
+        source,
+        "the download or copy failed; fetch the file again from MEDIS",
+    )?;
     let Some(first) = rows.first() else {
         return Err(Problem::file(
             name,
@@ -442,7 +431,7 @@ fn read_table(source: &SourceFile) -> Result<Option<Table<'_>>, Problems> {
     Ok(Some(Table {
         source,
         role,
-        encoding: decoded.encoding.as_str(),
+        encoding: encoding.as_str(),
         rows,
     }))
 }

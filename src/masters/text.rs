@@ -111,6 +111,33 @@ fn invalid_bytes(file: &SourceFile, offset: usize, encoding: &str) -> Problem {
     )
 }
 
+/// Whether a file holds nothing but blanks and an end-of-file marker.
+pub fn is_blank(file: &SourceFile) -> bool {
+    file.bytes
+        .iter()
+        .all(|b| b.is_ascii_whitespace() || *b == 0x1A)
+}
+
+/// Decodes a file and splits it into CSV rows; a blank file is a problem whose fix is
+/// `fix_when_empty` (e.g. where to fetch the file again).
+pub fn read_rows(
+    file: &SourceFile,
+    fix_when_empty: &str,
+) -> Result<(Encoding, Vec<Row>), Problems> {
+    if is_blank(file) {
+        return Err(Problem::file(
+            &file.display_name,
+            "empty_file",
+            "the file is empty".into(),
+            fix_when_empty,
+        )
+        .into());
+    }
+    let decoded = decode(file)?;
+    let rows = csv_rows(&file.display_name, &decoded.text)?;
+    Ok((decoded.encoding, rows))
+}
+
 /// One CSV row with the line it started on.
 #[derive(Debug, Clone)]
 pub struct Row {

@@ -42,6 +42,22 @@ impl Store {
         Ok(())
     }
 
+    /// Records how a write ended: `ok` with the detail `detail` gives, or `failed` with the
+    /// error.
+    pub fn audit_outcome<T, E: std::fmt::Display>(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        outcome: &Result<T, E>,
+        detail: impl FnOnce(&T) -> String,
+    ) -> Result<(), StoreError> {
+        match outcome {
+            Ok(value) => self.audit(actor, action, target, "ok", &detail(value)),
+            Err(e) => self.audit(actor, action, target, "failed", &e.to_string()),
+        }
+    }
+
     /// Audit entries, newest first, `limit` from `offset`.
     pub fn audit_entries(
         &self,

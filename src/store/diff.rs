@@ -10,8 +10,9 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::carriers::{carrier_ids, CHUNK};
 use super::models::{ConceptRow, ReleaseRow};
-use super::schema::{concept_links, concepts};
+use super::schema::concepts;
 use super::{AnyConnection, StoreError};
 use crate::systems::{Master, CODE_SYSTEMS};
 use crate::with_backend;
@@ -164,8 +165,6 @@ impl Diff {
         }
     }
 }
-
-const CHUNK: usize = 500;
 
 /// A row version with its parsed content and the codes it carries.
 struct Carrier {
@@ -354,16 +353,7 @@ fn carried_in_both<'a>(
                 .filter(concepts::valid_to.is_null().or(concepts::valid_to.gt(high)))
                 .select(concepts::code)
                 .load(c))?;
-            let carriers: Vec<(String, i64)> = with_backend!(&mut *conn, |c| concept_links::table
-                .filter(concept_links::system_key.eq(system))
-                .filter(concept_links::code.eq_any(chunk))
-                .filter(concept_links::relation.eq("code"))
-                .select((concept_links::code, concept_links::concept_id))
-                .load(c))?;
-            let mut code_of: HashMap<i64, Vec<String>> = HashMap::new();
-            for (code, id) in carriers {
-                code_of.entry(id).or_default().push(code);
-            }
+            let mut code_of = carrier_ids(conn, system, chunk)?;
             let ids: Vec<i64> = code_of.keys().copied().collect();
             for id_chunk in ids.chunks(CHUNK) {
                 let still_valid: Vec<i64> = with_backend!(&mut *conn, |c| concepts::table

@@ -167,7 +167,7 @@ fn import_in_transaction(
     diesel::insert_into(releases::table)
         .values(&release)
         .execute(conn)?;
-    if let Some(old) = replaced {
+    if replaced.is_some() {
         diesel::update(
             releases::table
                 .filter(releases::master.eq(master.key()))
@@ -176,7 +176,6 @@ fn import_in_transaction(
         )
         .set(releases::state.eq(state::SUPERSEDED))
         .execute(conn)?;
-        let _ = old;
     }
 
     let started = std::time::Instant::now();

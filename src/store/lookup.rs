@@ -7,13 +7,12 @@ use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
 use utoipa::ToSchema;
 
+use super::carriers::{carrier_ids, rows_by_id, CHUNK};
 use super::diff::ReleaseRef;
 use super::models::{ConceptRow, ReleaseRow};
-use super::schema::{concept_links, concepts, releases};
+use super::schema::{concepts, releases};
 use super::{AnyConnection, Store, StoreError};
 use crate::with_backend;
-
-const CHUNK: usize = 500;
 
 /// One stored row of a code, as an API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -102,21 +101,8 @@ fn all_versions(
         .filter(concepts::code.eq(code))
         .select(ConceptRow::as_select())
         .load(conn)?;
-    let ids: Vec<i64> = concept_links::table
-        .filter(concept_links::system_key.eq(system))
-        .filter(concept_links::code.eq(code))
-        .filter(concept_links::relation.eq("code"))
-        .select(concept_links::concept_id)
-        .load(conn)?;
-    let mut carriers = Vec::new();
-    for chunk in ids.chunks(CHUNK) {
-        let rows: Vec<ConceptRow> = with_backend!(&mut *conn, |c| concepts::table
-            .filter(concepts::id.eq_any(chunk))
-            .filter(concepts::master.eq(master))
-            .select(ConceptRow::as_select())
-            .load(c))?;
-        carriers.extend(rows);
-    }
+    let ids: Vec<i64> = carrier_ids(conn, system, &[code])?.into_keys().collect();
+    let carriers = rows_by_id(conn, master, &ids)?;
     Ok((own, carriers))
 }
 
@@ -319,27 +305,12 @@ impl Store {
             for row in &own {
                 absorb(&row.code.clone(), row, true)?;
             }
-            let links: Vec<(String, i64)> = with_backend!(&mut *conn, |c| concept_links::table
-                .filter(concept_links::system_key.eq(system))
-                .filter(concept_links::code.eq_any(chunk))
-                .filter(concept_links::relation.eq("code"))
-                .select((concept_links::code, concept_links::concept_id))
-                .load(c))?;
-            let mut code_of: HashMap<i64, Vec<String>> = HashMap::new();
-            for (code, id) in links {
-                code_of.entry(id).or_default().push(code);
-            }
+            let code_of = carrier_ids(&mut conn, system, chunk)?;
             let ids: Vec<i64> = code_of.keys().copied().collect();
-            for id_chunk in ids.chunks(CHUNK) {
-                let rows: Vec<ConceptRow> = with_backend!(&mut *conn, |c| concepts::table
-                    .filter(concepts::id.eq_any(id_chunk))
-                    .filter(concepts::master.eq(&release.master))
-                    .select(ConceptRow::as_select())
-                    .load(c))?;
-                for row in rows.iter().filter(|r| at(r)) {
-                    for code in code_of.get(&row.id).into_iter().flatten() {
-                        absorb(code, row, false)?;
-                    }
+            let rows = rows_by_id(&mut conn, &release.master, &ids)?;
+            for row in rows.iter().filter(|r| at(r)) {
+                for code in code_of.get(&row.id).into_iter().flatten() {
+                    absorb(code, row, false)?;
                 }
             }
         }

@@ -7,6 +7,7 @@
 
 pub mod activation;
 pub mod audit;
+mod carriers;
 mod connection;
 pub mod diff;
 pub mod import;

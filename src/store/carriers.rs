@@ -1,0 +1,55 @@
+//! Rows that carry a code of another system (relation `code` in `concept_links`), read in
+//! two index look-ups: codes → carrying row ids → rows. (A single join lets the SQLite
+//! planner start from the wrong side.)
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use super::models::ConceptRow;
+use super::schema::{concept_links, concepts};
+use super::{AnyConnection, StoreError};
+use crate::with_backend;
+
+/// Rows per `IN` list.
+pub(crate) const CHUNK: usize = 500;
+
+/// The ids of the row versions (any release) carrying any of `codes` of `system`, each with
+/// the codes it carries.
+pub(crate) fn carrier_ids(
+    conn: &mut AnyConnection,
+    system: &str,
+    codes: &[&str],
+) -> Result<HashMap<i64, Vec<String>>, StoreError> {
+    let mut code_of: HashMap<i64, Vec<String>> = HashMap::new();
+    for chunk in codes.chunks(CHUNK) {
+        let links: Vec<(String, i64)> = with_backend!(&mut *conn, |c| concept_links::table
+            .filter(concept_links::system_key.eq(system))
+            .filter(concept_links::code.eq_any(chunk))
+            .filter(concept_links::relation.eq("code"))
+            .select((concept_links::code, concept_links::concept_id))
+            .load(c))?;
+        for (code, id) in links {
+            code_of.entry(id).or_default().push(code);
+        }
+    }
+    Ok(code_of)
+}
+
+/// The row versions with these ids, of `master`.
+pub(crate) fn rows_by_id(
+    conn: &mut AnyConnection,
+    master: &str,
+    ids: &[i64],
+) -> Result<Vec<ConceptRow>, StoreError> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let found: Vec<ConceptRow> = with_backend!(&mut *conn, |c| concepts::table
+            .filter(concepts::id.eq_any(chunk))
+            .filter(concepts::master.eq(master))
+            .select(ConceptRow::as_select())
+            .load(c))?;
+        rows.extend(found);
+    }
+    Ok(rows)
+}
