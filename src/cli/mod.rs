@@ -264,7 +264,16 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             by,
         } => {
             let store = Store::open(&url, 1)?;
-            let r = store.activate(master, &release, &who(by))?;
+            let actor = who(by);
+            let outcome = store.activate(master, &release, &actor);
+            store.audit_outcome(
+                &actor,
+                "activate_release",
+                &format!("{master}:{release}"),
+                &outcome,
+                |r| format!("release id {} revision {}", r.id, r.revision),
+            )?;
+            let r = outcome?;
             println!(
                 "{master} now serves release {} (revision {})",
                 r.label, r.revision

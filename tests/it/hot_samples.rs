@@ -105,6 +105,21 @@ fn sample_releases_give_the_expected_change_set() {
             .expect("some");
         assert_eq!(current.label, "20260531");
         assert_eq!(hyojun(&db, &["activate", "hot", "20260630"]), 0);
+        let (_, audit) = db.store.audit_entries(10, 0).expect("audit");
+        assert_eq!(
+            (
+                audit[0].action.as_str(),
+                audit[0].target.as_str(),
+                audit[0].outcome.as_str()
+            ),
+            ("activate_release", "hot:20260630", "ok")
+        );
+        assert_eq!(hyojun(&db, &["activate", "hot", "19990101"]), 4);
+        let (_, audit) = db.store.audit_entries(1, 0).expect("audit");
+        assert_eq!(
+            (audit[0].action.as_str(), audit[0].outcome.as_str()),
+            ("activate_release", "failed")
+        );
         let current = db
             .store
             .current_release(Master::Hot)
