@@ -7,5 +7,6 @@ pub mod access;
 pub mod api;
 pub mod cli;
 pub mod masters;
+pub mod search;
 pub mod store;
 pub mod systems;

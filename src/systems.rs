@@ -258,6 +258,11 @@ pub fn find(name: &str) -> Option<&'static CodeSystem> {
         .find(|s| s.key == name || s.canonical_url == Some(name) || s.oids.contains(&name))
 }
 
+/// A code system by its key only.
+pub fn by_key(key: &str) -> Option<&'static CodeSystem> {
+    CODE_SYSTEMS.iter().find(|s| s.key == key)
+}
+
 /// Whether `code` has the shape of a code of `system` (used to find a code whatever its kind).
 pub fn plausible(system: &str, code: &str) -> bool {
     let digits = |n: usize| code.len() == n && code.bytes().all(|b| b.is_ascii_digit());

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod ops;
 pub mod releases;
 pub mod resolve;
+pub mod search;
 pub mod systems;
 pub mod uploads;
 pub mod validate;
@@ -27,6 +28,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::{ApiError, ErrorEnvelope};
 
+use crate::search::{Location, SearchIndex};
 use crate::store::Store;
 
 /// Settings of the HTTP API.
@@ -40,6 +42,8 @@ pub struct ApiConfig {
     pub max_upload_bytes: u64,
     /// This node's name: jobs run on the node that received their files.
     pub node: String,
+    /// Where this node keeps its search index (each node keeps its own).
+    pub search_index: crate::search::Location,
 }
 
 impl Default for ApiConfig {
@@ -49,6 +53,7 @@ impl Default for ApiConfig {
             upload_dir: std::path::PathBuf::from("data/uploads"),
             max_upload_bytes: 1024 * 1024 * 1024,
             node: node_name(),
+            search_index: crate::search::Location::Memory,
         }
     }
 }
@@ -71,6 +76,7 @@ pub struct AppState {
     pub keys: auth::KeyCache,
     pub metrics: Arc<ops::Metrics>,
     pub cache: Arc<cache::ReadCache>,
+    pub search: Arc<SearchIndex>,
 }
 
 impl AppState {
@@ -79,12 +85,30 @@ impl AppState {
         let cache = Arc::new(cache::ReadCache::new(100_000, 1_000_000));
         cache.check_generation(&store);
         cache::ReadCache::start_polling(&cache, store.clone());
+        let search = Arc::new(open_search_index(&config.search_index));
+        SearchIndex::start_syncing(&search, store.clone());
         AppState {
             store,
             config,
             keys: auth::KeyCache::default(),
             metrics: Arc::new(ops::Metrics::default()),
             cache,
+            search,
+        }
+    }
+}
+
+/// Opens the node's search index; an unusable directory falls back to memory (logged), so
+/// a node still serves.
+fn open_search_index(location: &Location) -> SearchIndex {
+    match SearchIndex::open(location.clone()) {
+        Ok(index) => index,
+        Err(e) => {
+            tracing::error!(error = %e, ?location, "cannot open the search index: keeping it in memory");
+            match SearchIndex::open(Location::Memory) {
+                Ok(index) => index,
+                Err(e) => panic!("an in-memory search index cannot be created: {e}"),
+            }
         }
     }
 }
@@ -128,6 +152,7 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(codes::get_code)
         .service(codes::lookup)
         .service(validate::validate)
+        .service(search::search)
         .service(releases::list_releases)
         .service(releases::get_release)
         .service(releases::release_changes)

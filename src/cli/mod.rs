@@ -90,12 +90,67 @@ pub enum Command {
         /// Largest upload in bytes (all files of one request).
         #[arg(long, default_value_t = 1024 * 1024 * 1024, env = "HYOJUN_MAX_UPLOAD_BYTES")]
         max_upload_bytes: u64,
+        #[command(flatten)]
+        index: IndexDir,
+    },
+    /// Search every master's names, readings, synonyms and codes.
+    Search {
+        /// Part of a name, reading, synonym or code.
+        query: String,
+        /// Only these code systems (keys, canonical URLs or urn:oid: aliases; comma-separated).
+        #[arg(long)]
+        system: Option<String>,
+        /// Only these masters (comma-separated).
+        #[arg(long)]
+        master: Option<String>,
+        /// Search this release (LABEL or LABEL@REVISION) of the one master given.
+        #[arg(long)]
+        release: Option<String>,
+        /// Search each master's release in force on this date (YYYY-MM-DD).
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// active, retired or all.
+        #[arg(long, default_value = "all")]
+        status: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        index: IndexDir,
+    },
+    /// Rebuild the search index from the database.
+    Reindex {
+        #[command(flatten)]
+        index: IndexDir,
     },
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
     },
+}
+
+/// Where the search index lives.
+#[derive(Debug, clap::Args)]
+pub struct IndexDir {
+    /// Search index directory. Default: beside a SQLite database (`<file>.search`), else
+    /// data/search-index.
+    #[arg(long = "index-dir", env = "HYOJUN_INDEX_DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+impl IndexDir {
+    /// The directory given, or the default for `url`.
+    pub fn location(&self, url: &DatabaseUrl) -> crate::search::Location {
+        let dir = self.dir.clone().unwrap_or_else(|| match url.backend {
+            crate::store::Backend::Sqlite => PathBuf::from(format!("{}.search", url.target)),
+            crate::store::Backend::Postgres => PathBuf::from("data/search-index"),
+        });
+        crate::search::Location::Dir(dir)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,6 +181,8 @@ pub enum CliError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Search(#[from] crate::search::SearchError),
 }
 
 impl CliError {
@@ -137,6 +194,8 @@ impl CliError {
             CliError::Store(StoreError::Conflict(_)) => 3,
             CliError::Store(StoreError::NotFound(_)) => 4,
             CliError::Store(StoreError::Connect(_) | StoreError::Config(_)) => 5,
+            CliError::Search(crate::search::SearchError::BadQuery(_)) => 1,
+            CliError::Search(crate::search::SearchError::Store(StoreError::NotFound(_))) => 4,
             _ => 6,
         }
     }
@@ -285,15 +344,55 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             anonymous_read,
             upload_dir,
             max_upload_bytes,
+            index,
         } => {
             let store = Store::open(&url, 8)?;
             let config = crate::api::ApiConfig {
                 anonymous_read,
                 upload_dir,
                 max_upload_bytes,
+                search_index: index.location(&url),
                 ..crate::api::ApiConfig::default()
             };
             actix_web::rt::System::new().block_on(crate::api::serve(store, config, bind))?;
+            Ok(())
+        }
+        Command::Search {
+            query,
+            system,
+            master,
+            release,
+            date,
+            status,
+            limit,
+            offset,
+            json,
+            index,
+        } => {
+            let store = Store::open(&url, 2)?;
+            let search = crate::search::SearchIndex::open(index.location(&url))?;
+            let request = search_request(&store, query, system, master, release, date, &status, limit, offset)?;
+            let results = search.search(&store, &request)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&results).map_err(std::io::Error::other)?);
+            } else {
+                output::print_search(&results);
+            }
+            Ok(())
+        }
+        Command::Reindex { index } => {
+            let store = Store::open(&url, 2)?;
+            let location = index.location(&url);
+            let search = crate::search::SearchIndex::open(location.clone())?;
+            let report = search.rebuild(&store)?;
+            let snapshot = search.snapshot();
+            println!(
+                "search index rebuilt in {:.2} s: {} concept versions of {} releases ({:?})",
+                report.seconds,
+                snapshot.documents(),
+                report.releases_added,
+                location
+            );
             Ok(())
         }
         Command::Keys { command } => {
@@ -354,4 +453,66 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// A search request from command-line options (the same rules as `GET /v1/search`).
+#[allow(clippy::too_many_arguments)]
+fn search_request(
+    store: &Store,
+    query: String,
+    system: Option<String>,
+    master: Option<String>,
+    release: Option<String>,
+    date: Option<chrono::NaiveDate>,
+    status: &str,
+    limit: usize,
+    offset: usize,
+) -> Result<crate::search::SearchRequest, CliError> {
+    use crate::search::{SearchError, StatusFilter};
+    let bad = |m: String| CliError::Search(SearchError::BadQuery(m));
+    let list = |v: &Option<String>| -> Vec<String> {
+        v.as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut systems = Vec::new();
+    for name in list(&system) {
+        systems.push(
+            crate::systems::find(&name)
+                .ok_or_else(|| bad(format!("unknown code system `{name}`")))?,
+        );
+    }
+    let mut masters: Vec<Master> = Vec::new();
+    for name in list(&master) {
+        masters.push(name.parse().map_err(bad)?);
+    }
+    if masters.is_empty() {
+        masters = Master::ALL.to_vec();
+    }
+    if !systems.is_empty() {
+        masters.retain(|m| systems.iter().any(|s| s.master == *m));
+    }
+    let status = match status {
+        "all" => StatusFilter::All,
+        "active" => StatusFilter::Active,
+        "retired" => StatusFilter::Retired,
+        other => return Err(bad(format!("status `{other}`: use active, retired or all"))),
+    };
+    let releases = crate::search::releases_to_search(store, &masters, release.as_deref(), date)?;
+    Ok(crate::search::SearchRequest {
+        query,
+        releases: releases
+            .iter()
+            .filter_map(|r| r.master.parse::<Master>().ok().map(|m| (m, r.id)))
+            .collect(),
+        systems: systems.iter().map(|s| s.key).collect(),
+        status,
+        attributes: Vec::new(),
+        limit: limit.clamp(1, crate::search::query::MAX_LIMIT),
+        offset,
+    })
 }

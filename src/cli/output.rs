@@ -195,3 +195,33 @@ pub fn print_diff(master: Master, from: &ReleaseRow, to: &ReleaseRow, diff: &Dif
         }
     }
 }
+
+/// Prints search results: one line per concept, the matching part in 【】.
+pub fn print_search(results: &crate::search::SearchResults) {
+    println!(
+        "{} match(es); showing {}–{}",
+        results.total,
+        (results.offset + 1).min(results.total),
+        (results.offset + results.items.len()).min(results.total)
+    );
+    for hit in &results.items {
+        let m = &hit.matched;
+        let chars: Vec<char> = m.value.chars().collect();
+        let (start, end) = (m.start as usize, (m.end as usize).min(chars.len()));
+        let marked: String = if start < end {
+            format!(
+                "{}【{}】{}",
+                chars[..start].iter().collect::<String>(),
+                chars[start..end].iter().collect::<String>(),
+                chars[end..].iter().collect::<String>()
+            )
+        } else {
+            m.value.clone()
+        };
+        let retired = if hit.status == "active" { "" } else { " (retired)" };
+        println!(
+            "{:<14} {:<17} {}{retired}\n{:33}{} {marked} [{}]",
+            hit.system, hit.code, hit.display, "", m.field, m.kind
+        );
+    }
+}

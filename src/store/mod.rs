@@ -18,6 +18,7 @@ pub mod migrate;
 pub mod models;
 pub mod releases;
 pub mod schema;
+pub mod search_feed;
 pub mod successors;
 
 use thiserror::Error;

@@ -1,0 +1,544 @@
+//! Running one search: the query, the release filter, ranking and highlights.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
+
+use super::document::{filter_term, Entry, Fields, Meta};
+use super::normalize::{normalize, normalize_code, Normalized};
+use super::tokens::{query_grams, START};
+use super::{SearchError, SegmentData, Snapshot};
+use crate::systems::{Master, CODE_SYSTEMS};
+
+/// Longest query accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 200;
+/// Largest page.
+pub const MAX_LIMIT: usize = 1000;
+
+/// How a concept matched, best first; the score is the sum of the weights of every way it
+/// matched, so a better way always outranks any number of worse ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchKind {
+    ExactCode = 64,
+    ExactName = 32,
+    NamePrefix = 16,
+    CodePrefix = 8,
+    OtherPrefix = 4,
+    NameSubstring = 2,
+    OtherSubstring = 1,
+}
+
+impl MatchKind {
+    const ALL: [MatchKind; 7] = [
+        MatchKind::ExactCode,
+        MatchKind::ExactName,
+        MatchKind::NamePrefix,
+        MatchKind::CodePrefix,
+        MatchKind::OtherPrefix,
+        MatchKind::NameSubstring,
+        MatchKind::OtherSubstring,
+    ];
+
+    /// Stable name in answers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchKind::ExactCode => "exact_code",
+            MatchKind::ExactName => "exact_name",
+            MatchKind::NamePrefix => "name_prefix",
+            MatchKind::CodePrefix => "code_prefix",
+            MatchKind::OtherPrefix => "synonym_prefix",
+            MatchKind::NameSubstring => "name_substring",
+            MatchKind::OtherSubstring => "synonym_substring",
+        }
+    }
+
+    /// The best way a score says a concept matched.
+    fn best(score: u8) -> MatchKind {
+        MatchKind::ALL
+            .into_iter()
+            .find(|k| score & (*k as u8) != 0)
+            .unwrap_or(MatchKind::OtherSubstring)
+    }
+}
+
+/// Which statuses to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusFilter {
+    Active,
+    Retired,
+    #[default]
+    All,
+}
+
+/// A search, with its filters already resolved to releases.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub query: String,
+    /// The release each master is searched in; masters without one are not searched.
+    pub releases: HashMap<Master, i64>,
+    /// Only these code systems (all when empty).
+    pub systems: Vec<&'static str>,
+    pub status: StatusFilter,
+    /// (filter name, value) attribute filters, all required.
+    pub attributes: Vec<(String, String)>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+/// Where the query was found in a concept.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Matched {
+    /// How the concept matched (`exact_code`, `exact_name`, `name_prefix`, `code_prefix`,
+    /// `synonym_prefix`, `name_substring`, `synonym_substring`).
+    #[serde(rename = "match")]
+    pub kind: &'static str,
+    /// The designation kind that matched (`display`, `kana`, `short`, an index-term kind, …),
+    /// or `code:<system>` for a code.
+    pub field: String,
+    /// The matching designation or code, as stored.
+    pub value: String,
+    /// Highlight: character offsets `[start, end)` in `value` (Unicode scalar values).
+    pub start: u32,
+    pub end: u32,
+}
+
+/// One result.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SearchHit {
+    pub system: String,
+    pub code: String,
+    pub display: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reading: Option<String>,
+    /// `active` or `retired`.
+    pub status: String,
+    pub master: String,
+    /// The release the concept was found in.
+    pub release_id: i64,
+    pub matched: Matched,
+    /// Rank score in 0–1 (1: an exact code match).
+    pub score: f32,
+}
+
+/// A page of results.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SearchResults {
+    /// Every concept that matches, over all pages.
+    pub total: usize,
+    pub offset: usize,
+    pub limit: usize,
+    pub items: Vec<SearchHit>,
+}
+
+/// Checks a query and normalises it.
+pub fn checked_query(query: &str) -> Result<(Normalized, String), SearchError> {
+    let count = query.chars().count();
+    if count > MAX_QUERY_CHARS {
+        return Err(SearchError::BadQuery(format!(
+            "the query is {count} characters long; at most {MAX_QUERY_CHARS} are searched"
+        )));
+    }
+    let normalized = normalize(query);
+    if normalized.is_empty() {
+        return Err(SearchError::BadQuery(
+            "the query is empty (or only spaces): type part of a name, a reading or a code".into(),
+        ));
+    }
+    Ok((normalized, normalize_code(query)))
+}
+
+/// Runs `request` on a snapshot of the index.
+pub fn run(snapshot: &Snapshot, request: &SearchRequest) -> Result<SearchResults, SearchError> {
+    let (normalized, code) = checked_query(&request.query)?;
+    let fields = &snapshot.fields;
+    let query = build_query(fields, &normalized, &code, &request.attributes);
+    let filter = Arc::new(Filter::new(request));
+    let collector = RankCollector {
+        filter,
+        segments: snapshot.segments.clone(),
+    };
+    let mut hits = snapshot.searcher.search(&query, &collector)?;
+    let total = hits.len();
+    let wanted = request.offset.saturating_add(request.limit).min(total);
+    let segments = &snapshot.segments_by_ord;
+    let order = |a: &Hit, b: &Hit| -> Ordering {
+        a.key()
+            .cmp(&b.key())
+            .then_with(|| {
+                let ea = &segments[a.segment as usize].entries[a.doc as usize];
+                let eb = &segments[b.segment as usize].entries[b.doc as usize];
+                ea.code.cmp(&eb.code).then(ea.id.cmp(&eb.id))
+            })
+    };
+    if wanted > 0 && wanted < total {
+        hits.select_nth_unstable_by(wanted - 1, order);
+        hits.truncate(wanted);
+    }
+    hits.sort_unstable_by(order);
+    let items = hits
+        .iter()
+        .skip(request.offset)
+        .take(request.limit)
+        .map(|hit| {
+            let entry = &segments[hit.segment as usize].entries[hit.doc as usize];
+            answer(entry, hit.score, &normalized, &code, &request.releases)
+        })
+        .collect();
+    Ok(SearchResults {
+        total,
+        offset: request.offset,
+        limit: request.limit,
+        items,
+    })
+}
+
+fn term(field: tantivy::schema::Field, text: &str) -> Term {
+    Term::from_field_text(field, text)
+}
+
+fn scored(query: Box<dyn Query>, kind: MatchKind) -> (Occur, Box<dyn Query>) {
+    (
+        Occur::Should,
+        Box::new(ConstScoreQuery::new(query, kind as u8 as Score)),
+    )
+}
+
+/// Terms at consecutive positions: one term query, or a phrase.
+fn grams_query(field: tantivy::schema::Field, grams: &[String]) -> Box<dyn Query> {
+    if grams.len() == 1 {
+        Box::new(TermQuery::new(
+            term(field, &grams[0]),
+            IndexRecordOption::Basic,
+        ))
+    } else {
+        Box::new(PhraseQuery::new(
+            grams.iter().map(|g| term(field, g)).collect(),
+        ))
+    }
+}
+
+/// The grams after the start marker: "the value starts with the query".
+fn prefix_query(field: tantivy::schema::Field, grams: &[String]) -> Box<dyn Query> {
+    let mut terms = vec![(0, term(field, START))];
+    terms.extend(grams.iter().enumerate().map(|(i, g)| (i + 1, term(field, g))));
+    Box::new(PhraseQuery::new_with_offset(terms))
+}
+
+fn build_query(
+    fields: &Fields,
+    normalized: &Normalized,
+    code: &str,
+    attributes: &[(String, String)],
+) -> Box<dyn Query> {
+    let grams = query_grams(&normalized.chars);
+    let mut ways = vec![
+        scored(grams_query(fields.display, &grams), MatchKind::NameSubstring),
+        scored(grams_query(fields.names, &grams), MatchKind::OtherSubstring),
+        scored(prefix_query(fields.display, &grams), MatchKind::NamePrefix),
+        scored(prefix_query(fields.names, &grams), MatchKind::OtherPrefix),
+        scored(
+            Box::new(TermQuery::new(
+                term(fields.display_exact, &normalized.text()),
+                IndexRecordOption::Basic,
+            )),
+            MatchKind::ExactName,
+        ),
+    ];
+    if !code.is_empty() {
+        ways.push(scored(
+            Box::new(TermQuery::new(
+                term(fields.code_prefix, code),
+                IndexRecordOption::Basic,
+            )),
+            MatchKind::CodePrefix,
+        ));
+        ways.push(scored(
+            Box::new(TermQuery::new(
+                term(fields.code, code),
+                IndexRecordOption::Basic,
+            )),
+            MatchKind::ExactCode,
+        ));
+    }
+    let any_way: Box<dyn Query> = Box::new(BooleanQuery::new(ways));
+    if attributes.is_empty() {
+        return any_way;
+    }
+    let mut clauses = vec![(Occur::Must, any_way)];
+    for (name, value) in attributes {
+        clauses.push((
+            Occur::Must,
+            Box::new(ConstScoreQuery::new(
+                Box::new(TermQuery::new(
+                    term(fields.filter, &filter_term(name, value)),
+                    IndexRecordOption::Basic,
+                )),
+                0.0,
+            )),
+        ));
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
+/// Which versions a search sees: per master the release, plus system and status filters.
+struct Filter {
+    release_of_master: [Option<i64>; Master::ALL.len()],
+    systems: u64,
+    status: StatusFilter,
+}
+
+impl Filter {
+    fn new(request: &SearchRequest) -> Filter {
+        let mut release_of_master = [None; Master::ALL.len()];
+        for (i, m) in Master::ALL.iter().enumerate() {
+            release_of_master[i] = request.releases.get(m).copied();
+        }
+        let systems = if request.systems.is_empty() {
+            u64::MAX
+        } else {
+            CODE_SYSTEMS
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| request.systems.contains(&s.key))
+                .fold(0u64, |mask, (i, _)| mask | (1 << i))
+        };
+        Filter {
+            release_of_master,
+            systems,
+            status: request.status,
+        }
+    }
+
+    #[inline]
+    fn admits(&self, meta: &Meta) -> bool {
+        let Some(Some(release)) = self.release_of_master.get(meta.master as usize) else {
+            return false;
+        };
+        meta.valid_from <= *release
+            && *release < meta.valid_to
+            && meta.system < 64
+            && self.systems & (1 << meta.system) != 0
+            && match self.status {
+                StatusFilter::All => true,
+                StatusFilter::Active => meta.active,
+                StatusFilter::Retired => !meta.active,
+            }
+    }
+}
+
+/// One matching, admitted document.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    score: u8,
+    active: bool,
+    len: u16,
+    system: u8,
+    segment: u32,
+    doc: DocId,
+}
+
+impl Hit {
+    /// Best first: higher score, active, shorter display, registry order of systems.
+    fn key(&self) -> (std::cmp::Reverse<u8>, bool, u16, u8) {
+        (
+            std::cmp::Reverse(self.score),
+            !self.active,
+            self.len,
+            self.system,
+        )
+    }
+}
+
+/// Collects every admitted match with its rank key (the count is the total).
+struct RankCollector {
+    filter: Arc<Filter>,
+    segments: Arc<HashMap<tantivy::index::SegmentId, Arc<SegmentData>>>,
+}
+
+struct RankSegmentCollector {
+    filter: Arc<Filter>,
+    data: Arc<SegmentData>,
+    segment: u32,
+    hits: Vec<Hit>,
+}
+
+impl Collector for RankCollector {
+    type Fruit = Vec<Hit>;
+    type Child = RankSegmentCollector;
+
+    fn for_segment(
+        &self,
+        segment_local_id: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<RankSegmentCollector> {
+        let data = self
+            .segments
+            .get(&segment.segment_id())
+            .cloned()
+            .ok_or_else(|| {
+                tantivy::TantivyError::InternalError(format!(
+                    "segment {} has no decoded entries",
+                    segment.segment_id()
+                ))
+            })?;
+        Ok(RankSegmentCollector {
+            filter: self.filter.clone(),
+            data,
+            segment: segment_local_id,
+            hits: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        true
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<Hit>>) -> tantivy::Result<Vec<Hit>> {
+        let mut all = Vec::with_capacity(fruits.iter().map(Vec::len).sum());
+        for fruit in fruits {
+            all.extend(fruit);
+        }
+        Ok(all)
+    }
+}
+
+impl SegmentCollector for RankSegmentCollector {
+    type Fruit = Vec<Hit>;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        let Some(meta) = self.data.metas.get(doc as usize) else {
+            return;
+        };
+        if self.filter.admits(meta) {
+            self.hits.push(Hit {
+                score: score.round().clamp(0.0, 255.0) as u8,
+                active: meta.active,
+                len: meta.len,
+                system: meta.system,
+                segment: self.segment,
+                doc,
+            });
+        }
+    }
+
+    fn harvest(self) -> Vec<Hit> {
+        self.hits
+    }
+}
+
+/// The answer for one hit: which designation or code matched, and where.
+fn answer(
+    entry: &Entry,
+    score: u8,
+    query: &Normalized,
+    code: &str,
+    releases: &HashMap<Master, i64>,
+) -> SearchHit {
+    let best = MatchKind::best(score);
+    let matched = match best {
+        MatchKind::ExactCode | MatchKind::CodePrefix => entry
+            .all_codes()
+            .find(|(_, c)| normalize_code(c).starts_with(code))
+            .map(|(system, c)| Matched {
+                kind: best.as_str(),
+                field: format!("code:{system}"),
+                value: c.to_owned(),
+                start: 0,
+                end: code_span(c, code),
+            }),
+        _ => None,
+    }
+    .or_else(|| designation_match(entry, best, query))
+    .unwrap_or_else(|| Matched {
+        kind: best.as_str(),
+        field: "display".into(),
+        value: entry.display.clone(),
+        start: 0,
+        end: 0,
+    });
+    let master = crate::systems::by_key(&entry.system).map(|s| s.master);
+    let release_id = master
+        .and_then(|m| releases.get(&m).copied())
+        .unwrap_or(entry.valid_from);
+    SearchHit {
+        system: entry.system.clone(),
+        code: entry.code.clone(),
+        display: entry.display.clone(),
+        reading: entry.reading.clone(),
+        status: entry.status.clone(),
+        master: master.map(Master::key).unwrap_or_default().to_owned(),
+        release_id,
+        matched,
+        score: score as f32 / 127.0,
+    }
+}
+
+/// How many characters of `code` a normalised code prefix covers.
+fn code_span(code: &str, prefix: &str) -> u32 {
+    let mut covered = 0;
+    for (i, _) in code.char_indices().skip(1).chain(std::iter::once((code.len(), ' '))) {
+        covered += 1;
+        if normalize_code(&code[..i]).len() >= prefix.len() {
+            return covered;
+        }
+    }
+    covered
+}
+
+/// The designation the query was found in: the display when the best way was through it,
+/// else the first other designation, preferring one that starts with the query.
+fn designation_match(entry: &Entry, best: MatchKind, query: &Normalized) -> Option<Matched> {
+    let display_first = matches!(
+        best,
+        MatchKind::ExactName | MatchKind::NamePrefix | MatchKind::NameSubstring
+    );
+    let candidates = std::iter::once(("display", entry.display.as_str()))
+        .chain(entry.names.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let mut found: Option<(u8, Matched)> = None;
+    for (kind, value) in candidates {
+        let norm = normalize(value);
+        let Some(at) = find(&norm.chars, &query.chars) else {
+            continue;
+        };
+        let is_display = kind == "display";
+        let rank = match (is_display == display_first, at == 0) {
+            (true, true) => 3,
+            (true, false) => 2,
+            (false, true) => 1,
+            (false, false) => 0,
+        };
+        if found.as_ref().is_some_and(|(r, _)| *r >= rank) {
+            continue;
+        }
+        let original_len = value.chars().count() as u32;
+        let (start, end) = norm.original_span(at, at + query.len(), original_len);
+        found = Some((
+            rank,
+            Matched {
+                kind: best.as_str(),
+                field: kind.to_owned(),
+                value: value.to_owned(),
+                start,
+                end,
+            },
+        ));
+        if rank == 3 {
+            break;
+        }
+    }
+    found.map(|(_, m)| m)
+}
+
+/// First position of `needle` in `haystack`.
+pub fn find(haystack: &[char], needle: &[char]) -> Option<usize> {
+    if needle.is_empty() || needle.len() > haystack.len() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
