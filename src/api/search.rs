@@ -136,9 +136,7 @@ fn scope(query: &SearchQuery) -> Result<Scope, ApiError> {
     }
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::BadRequest(format!(
-            "limit must be 1–{MAX_LIMIT}"
-        )));
+        return Err(ApiError::BadRequest(format!("limit must be 1–{MAX_LIMIT}")));
     }
     Ok(Scope {
         systems,

@@ -371,10 +371,15 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         } => {
             let store = Store::open(&url, 2)?;
             let search = crate::search::SearchIndex::open(index.location(&url))?;
-            let request = search_request(&store, query, system, master, release, date, &status, limit, offset)?;
+            let request = search_request(
+                &store, query, system, master, release, date, &status, limit, offset,
+            )?;
             let results = search.search(&store, &request)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&results).map_err(std::io::Error::other)?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&results).map_err(std::io::Error::other)?
+                );
             } else {
                 output::print_search(&results);
             }

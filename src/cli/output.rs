@@ -218,7 +218,11 @@ pub fn print_search(results: &crate::search::SearchResults) {
         } else {
             m.value.clone()
         };
-        let retired = if hit.status == "active" { "" } else { " (retired)" };
+        let retired = if hit.status == "active" {
+            ""
+        } else {
+            " (retired)"
+        };
         println!(
             "{:<14} {:<17} {}{retired}\n{:33}{} {marked} [{}]",
             hit.system, hit.code, hit.display, "", m.field, m.kind

@@ -13,7 +13,7 @@ use crate::systems::{self, Master, CODE_SYSTEMS};
 
 /// Bumped whenever the schema, the tokens or the normalisation change: an index written with
 /// another version is rebuilt at start.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Attribute filters a search can ask for, as (filter name, master, attribute key).
 pub const ATTRIBUTE_FILTERS: [(&str, Master, &str); 2] = [
@@ -36,6 +36,8 @@ pub struct Fields {
     pub names: Field,
     /// The normalised display name, whole.
     pub display_exact: Field,
+    /// The concept's own code, normalised.
+    pub own_code: Field,
     /// Every code the concept has or carries, normalised.
     pub code: Field,
     /// Every prefix of those codes.
@@ -60,6 +62,7 @@ impl Fields {
             display: builder.add_text_field("display", grams.clone()),
             names: builder.add_text_field("names", grams),
             display_exact: builder.add_text_field("display_exact", STRING),
+            own_code: builder.add_text_field("own_code", STRING),
             code: builder.add_text_field("code", STRING),
             code_prefix: builder.add_text_field("code_prefix", STRING),
             filter: builder.add_text_field("filter", STRING),
@@ -89,6 +92,8 @@ pub struct Entry {
 /// What the collector needs of an entry, packed.
 #[derive(Debug, Clone, Copy)]
 pub struct Meta {
+    /// The (system, code) this version is of, interned: results list each code once.
+    pub key: u32,
     pub valid_from: i64,
     /// `i64::MAX` while open.
     pub valid_to: i64,
@@ -150,8 +155,8 @@ impl Entry {
         }))
     }
 
-    /// The packed form the collector reads.
-    pub fn meta(&self) -> Meta {
+    /// The packed form the collector reads; `key` identifies (system, code).
+    pub fn meta(&self, key: u32) -> Meta {
         let system = CODE_SYSTEMS
             .iter()
             .position(|s| s.key == self.system)
@@ -161,6 +166,7 @@ impl Entry {
             .and_then(|s| Master::ALL.iter().position(|m| *m == s.master))
             .unwrap_or(usize::MAX);
         Meta {
+            key,
             valid_from: self.valid_from,
             valid_to: self.valid_to.unwrap_or(i64::MAX),
             master: master.min(u8::MAX as usize) as u8,
@@ -209,6 +215,9 @@ impl Entry {
         prefixes.dedup();
         for prefix in prefixes {
             doc.add_text(fields.code_prefix, prefix);
+        }
+        if let Some(own) = codes.first() {
+            doc.add_text(fields.own_code, own);
         }
         for code in &codes {
             doc.add_text(fields.code, code);

@@ -73,6 +73,8 @@ pub struct SegmentData {
 pub struct Snapshot {
     pub searcher: Searcher,
     pub fields: Fields,
+    /// Number of distinct (system, code) keys the segments use.
+    pub key_count: usize,
     pub segments: Arc<HashMap<SegmentId, Arc<SegmentData>>>,
     /// The same, by segment ordinal of `searcher`.
     pub segments_by_ord: Vec<Arc<SegmentData>>,
@@ -121,6 +123,24 @@ pub struct SearchIndex {
     snapshot: RwLock<Arc<Snapshot>>,
     /// Serialises writers within the process (tantivy's lock guards across processes).
     writing: Mutex<()>,
+    /// Interned (system, code) keys, stable for the life of the process.
+    keys: Mutex<KeyInterner>,
+}
+
+/// Numbers each (system, code) once.
+#[derive(Default)]
+struct KeyInterner {
+    ids: rustc_hash::FxHashMap<(String, String), u32>,
+}
+
+impl KeyInterner {
+    fn key(&mut self, system: &str, code: &str) -> u32 {
+        let next = self.ids.len() as u32;
+        *self
+            .ids
+            .entry((system.to_owned(), code.to_owned()))
+            .or_insert(next)
+    }
 }
 
 fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -145,6 +165,7 @@ impl SearchIndex {
         let empty = Snapshot {
             searcher: reader.searcher(),
             fields,
+            key_count: 0,
             segments: Arc::new(HashMap::new()),
             segments_by_ord: Vec::new(),
             releases: Vec::new(),
@@ -156,6 +177,7 @@ impl SearchIndex {
             location,
             snapshot: RwLock::new(Arc::new(empty)),
             writing: Mutex::new(()),
+            keys: Mutex::new(KeyInterner::default()),
         };
         search.refresh()?;
         Ok(search)
@@ -262,12 +284,10 @@ impl SearchIndex {
                         return;
                     };
                     match store.generation() {
-                        Ok(generation) if seen != Some(generation) => {
-                            match index.sync(&store) {
-                                Ok(_) => seen = Some(generation),
-                                Err(e) => tracing::error!(error = %e, "search index sync failed"),
-                            }
-                        }
+                        Ok(generation) if seen != Some(generation) => match index.sync(&store) {
+                            Ok(_) => seen = Some(generation),
+                            Err(e) => tracing::error!(error = %e, "search index sync failed"),
+                        },
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "cannot read the store generation"),
                     }
@@ -288,12 +308,12 @@ impl SearchIndex {
     fn writer(&self) -> Result<tantivy::IndexWriter<TantivyDocument>, SearchError> {
         match self.index.writer_with_num_threads(1, WRITER_BUDGET) {
             Ok(writer) => Ok(writer),
-            Err(tantivy::TantivyError::LockFailure(_, _)) => Err(SearchError::Busy(
-                match &self.location {
+            Err(tantivy::TantivyError::LockFailure(_, _)) => {
+                Err(SearchError::Busy(match &self.location {
                     Location::Dir(dir) => dir.clone(),
                     Location::Memory => PathBuf::from("(memory)"),
-                },
-            )),
+                }))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -328,29 +348,32 @@ impl SearchIndex {
         };
         let mut written = 0u64;
         let mut failure: Option<SearchError> = None;
-        store.for_each_concept_page(versions, |page| {
-            for row in page {
-                let entry = match Entry::from_row(&row) {
-                    Ok(Some(entry)) => entry,
-                    Ok(None) => continue,
-                    Err(e) => {
-                        failure = Some(SearchError::Corrupt(format!("concept {}: {e}", row.id)));
-                        return Err(StoreError::Corrupt(format!("concept {}", row.id)));
+        store
+            .for_each_concept_page(versions, |page| {
+                for row in page {
+                    let entry = match Entry::from_row(&row) {
+                        Ok(Some(entry)) => entry,
+                        Ok(None) => continue,
+                        Err(e) => {
+                            failure =
+                                Some(SearchError::Corrupt(format!("concept {}: {e}", row.id)));
+                            return Err(StoreError::Corrupt(format!("concept {}", row.id)));
+                        }
+                    };
+                    if !rebuild {
+                        writer.delete_term(Term::from_field_u64(self.fields.id, row.id as u64));
                     }
-                };
-                if !rebuild {
-                    writer.delete_term(Term::from_field_u64(self.fields.id, row.id as u64));
+                    if let Err(e) =
+                        writer.add_document(entry.document(&self.fields, &row.attributes))
+                    {
+                        failure = Some(e.into());
+                        return Err(StoreError::Corrupt("search index write".into()));
+                    }
+                    written += 1;
                 }
-                if let Err(e) = writer.add_document(entry.document(&self.fields, &row.attributes))
-                {
-                    failure = Some(e.into());
-                    return Err(StoreError::Corrupt("search index write".into()));
-                }
-                written += 1;
-            }
-            Ok(())
-        })
-        .map_err(|e| failure.take().unwrap_or(SearchError::Store(e)))?;
+                Ok(())
+            })
+            .map_err(|e| failure.take().unwrap_or(SearchError::Store(e)))?;
         let state = IndexState {
             schema_version: SCHEMA_VERSION,
             releases: stamps.to_vec(),
@@ -376,14 +399,24 @@ impl SearchIndex {
             let id = segment.segment_id();
             let data = match previous.segments.get(&id) {
                 Some(data) => data.clone(),
-                None => Arc::new(decode_segment(segment, &self.fields)?),
+                None => {
+                    let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+                    Arc::new(decode_segment(segment, &self.fields, &mut keys)?)
+                }
             };
             segments.insert(id, data.clone());
             by_ord.push(data);
         }
+        let key_count = self
+            .keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .ids
+            .len();
         let snapshot = Snapshot {
             searcher,
             fields: self.fields,
+            key_count,
             segments: Arc::new(segments),
             segments_by_ord: by_ord,
             releases: if state.schema_version == SCHEMA_VERSION {
@@ -401,6 +434,7 @@ impl SearchIndex {
 fn decode_segment(
     segment: &tantivy::SegmentReader,
     fields: &Fields,
+    keys: &mut KeyInterner,
 ) -> Result<SegmentData, SearchError> {
     let store = segment.get_store_reader(0)?;
     let mut entries = Vec::with_capacity(segment.max_doc() as usize);
@@ -414,7 +448,10 @@ fn decode_segment(
             .map_err(|e| SearchError::Corrupt(format!("entry: {e}")))?;
         entries.push(entry);
     }
-    let metas = entries.iter().map(Entry::meta).collect();
+    let metas = entries
+        .iter()
+        .map(|e| e.meta(keys.key(&e.system, &e.code)))
+        .collect();
     Ok(SegmentData { entries, metas })
 }
 
@@ -431,8 +468,12 @@ fn open_dir(dir: &Path, schema: tantivy::schema::Schema) -> Result<Index, Search
     if recorded == Some(SCHEMA_VERSION) {
         match Index::open_in_dir(dir) {
             Ok(index) if index.schema() == schema => return Ok(index),
-            Ok(_) => tracing::warn!(dir = %dir.display(), "search index schema differs: rebuilding"),
-            Err(e) => tracing::warn!(dir = %dir.display(), error = %e, "search index unreadable: rebuilding"),
+            Ok(_) => {
+                tracing::warn!(dir = %dir.display(), "search index schema differs: rebuilding")
+            }
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "search index unreadable: rebuilding")
+            }
         }
     } else if dir.join("meta.json").exists() {
         tracing::info!(dir = %dir.display(), found = ?recorded, expected = SCHEMA_VERSION,

@@ -21,11 +21,12 @@ pub const MAX_QUERY_CHARS: usize = 200;
 /// Largest page.
 pub const MAX_LIMIT: usize = 1000;
 
-/// How a concept matched, best first; the score is the sum of the weights of every way it
-/// matched, so a better way always outranks any number of worse ones.
+/// How a concept matched, best first. Each way is one bit of the collected score, so the
+/// highest bit set is the best way a concept matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatchKind {
-    ExactCode = 64,
+    ExactCode = 128,
+    ExactCarriedCode = 64,
     ExactName = 32,
     NamePrefix = 16,
     CodePrefix = 8,
@@ -35,8 +36,9 @@ pub enum MatchKind {
 }
 
 impl MatchKind {
-    const ALL: [MatchKind; 7] = [
+    const ALL: [MatchKind; 8] = [
         MatchKind::ExactCode,
+        MatchKind::ExactCarriedCode,
         MatchKind::ExactName,
         MatchKind::NamePrefix,
         MatchKind::CodePrefix,
@@ -49,6 +51,7 @@ impl MatchKind {
     pub fn as_str(self) -> &'static str {
         match self {
             MatchKind::ExactCode => "exact_code",
+            MatchKind::ExactCarriedCode => "exact_related_code",
             MatchKind::ExactName => "exact_name",
             MatchKind::NamePrefix => "name_prefix",
             MatchKind::CodePrefix => "code_prefix",
@@ -56,6 +59,11 @@ impl MatchKind {
             MatchKind::NameSubstring => "name_substring",
             MatchKind::OtherSubstring => "synonym_substring",
         }
+    }
+
+    /// Rank of the best way a score says a concept matched (0 = best).
+    fn tier(score: u8) -> u8 {
+        score.leading_zeros() as u8
     }
 
     /// The best way a score says a concept matched.
@@ -94,8 +102,9 @@ pub struct SearchRequest {
 /// Where the query was found in a concept.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Matched {
-    /// How the concept matched (`exact_code`, `exact_name`, `name_prefix`, `code_prefix`,
-    /// `synonym_prefix`, `name_substring`, `synonym_substring`).
+    /// The best way the concept matched, best first: `exact_code` (its own code),
+    /// `exact_related_code` (a code it carries, e.g. a HOT13's YJ code), `exact_name`,
+    /// `name_prefix`, `code_prefix`, `synonym_prefix`, `name_substring`, `synonym_substring`.
     #[serde(rename = "match")]
     pub kind: &'static str,
     /// The designation kind that matched (`display`, `kana`, `short`, an index-term kind, …),
@@ -122,7 +131,8 @@ pub struct SearchHit {
     /// The release the concept was found in.
     pub release_id: i64,
     pub matched: Matched,
-    /// Rank score in 0–1 (1: an exact code match).
+    /// Rank score in 0–1 from the best way the concept matched: 1 for `exact_code`, then
+    /// 1/8 less for each way down the list in `matched.match`.
     pub score: f32,
 }
 
@@ -164,18 +174,17 @@ pub fn run(snapshot: &Snapshot, request: &SearchRequest) -> Result<SearchResults
         segments: snapshot.segments.clone(),
     };
     let mut hits = snapshot.searcher.search(&query, &collector)?;
-    let total = hits.len();
-    let wanted = request.offset.saturating_add(request.limit).min(total);
     let segments = &snapshot.segments_by_ord;
     let order = |a: &Hit, b: &Hit| -> Ordering {
-        a.key()
-            .cmp(&b.key())
-            .then_with(|| {
-                let ea = &segments[a.segment as usize].entries[a.doc as usize];
-                let eb = &segments[b.segment as usize].entries[b.doc as usize];
-                ea.code.cmp(&eb.code).then(ea.id.cmp(&eb.id))
-            })
+        a.key().cmp(&b.key()).then_with(|| {
+            let ea = &segments[a.segment as usize].entries[a.doc as usize];
+            let eb = &segments[b.segment as usize].entries[b.doc as usize];
+            ea.code.cmp(&eb.code).then(ea.id.cmp(&eb.id))
+        })
     };
+    best_version_per_code(&mut hits, snapshot.key_count, order);
+    let total = hits.len();
+    let wanted = request.offset.saturating_add(request.limit).min(total);
     if wanted > 0 && wanted < total {
         hits.select_nth_unstable_by(wanted - 1, order);
         hits.truncate(wanted);
@@ -196,6 +205,52 @@ pub fn run(snapshot: &Snapshot, request: &SearchRequest) -> Result<SearchResults
         limit: request.limit,
         items,
     })
+}
+
+thread_local! {
+    /// Per-thread scratch for [`best_version_per_code`]: (query stamp, hit index) by key.
+    static SEEN: std::cell::RefCell<(u32, Vec<(u32, u32)>)> = const {
+        std::cell::RefCell::new((0, Vec::new()))
+    };
+}
+
+/// Keeps one hit per (system, code): the best-ranked of its versions (a code may have several
+/// rows in one release, e.g. a HOT9 with one row per package).
+fn best_version_per_code(
+    hits: &mut Vec<Hit>,
+    key_count: usize,
+    order: impl Fn(&Hit, &Hit) -> Ordering,
+) {
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        let (stamp, slots) = &mut *seen;
+        *stamp = stamp.wrapping_add(1);
+        if *stamp == 0 {
+            slots.iter_mut().for_each(|s| s.0 = 0);
+            *stamp = 1;
+        }
+        if slots.len() < key_count {
+            slots.resize(key_count, (0, 0));
+        }
+        let mut kept = 0usize;
+        for i in 0..hits.len() {
+            let hit = hits[i];
+            let Some(slot) = slots.get_mut(hit.code_key as usize) else {
+                continue;
+            };
+            if slot.0 == *stamp {
+                let best = &mut hits[slot.1 as usize];
+                if order(&hit, best) == Ordering::Less {
+                    *best = hit;
+                }
+            } else {
+                *slot = (*stamp, kept as u32);
+                hits[kept] = hit;
+                kept += 1;
+            }
+        }
+        hits.truncate(kept);
+    });
 }
 
 fn term(field: tantivy::schema::Field, text: &str) -> Term {
@@ -226,7 +281,12 @@ fn grams_query(field: tantivy::schema::Field, grams: &[String]) -> Box<dyn Query
 /// The grams after the start marker: "the value starts with the query".
 fn prefix_query(field: tantivy::schema::Field, grams: &[String]) -> Box<dyn Query> {
     let mut terms = vec![(0, term(field, START))];
-    terms.extend(grams.iter().enumerate().map(|(i, g)| (i + 1, term(field, g))));
+    terms.extend(
+        grams
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (i + 1, term(field, g))),
+    );
     Box::new(PhraseQuery::new_with_offset(terms))
 }
 
@@ -238,7 +298,10 @@ fn build_query(
 ) -> Box<dyn Query> {
     let grams = query_grams(&normalized.chars);
     let mut ways = vec![
-        scored(grams_query(fields.display, &grams), MatchKind::NameSubstring),
+        scored(
+            grams_query(fields.display, &grams),
+            MatchKind::NameSubstring,
+        ),
         scored(grams_query(fields.names, &grams), MatchKind::OtherSubstring),
         scored(prefix_query(fields.display, &grams), MatchKind::NamePrefix),
         scored(prefix_query(fields.names, &grams), MatchKind::OtherPrefix),
@@ -261,6 +324,13 @@ fn build_query(
         ways.push(scored(
             Box::new(TermQuery::new(
                 term(fields.code, code),
+                IndexRecordOption::Basic,
+            )),
+            MatchKind::ExactCarriedCode,
+        ));
+        ways.push(scored(
+            Box::new(TermQuery::new(
+                term(fields.own_code, code),
                 IndexRecordOption::Basic,
             )),
             MatchKind::ExactCode,
@@ -335,6 +405,7 @@ impl Filter {
 /// One matching, admitted document.
 #[derive(Debug, Clone, Copy)]
 struct Hit {
+    code_key: u32,
     score: u8,
     active: bool,
     len: u16,
@@ -344,10 +415,10 @@ struct Hit {
 }
 
 impl Hit {
-    /// Best first: higher score, active, shorter display, registry order of systems.
-    fn key(&self) -> (std::cmp::Reverse<u8>, bool, u16, u8) {
+    /// Best first: best way of matching, active, shorter display, registry order of systems.
+    fn key(&self) -> (u8, bool, u16, u8) {
         (
-            std::cmp::Reverse(self.score),
+            MatchKind::tier(self.score),
             !self.active,
             self.len,
             self.system,
@@ -417,6 +488,7 @@ impl SegmentCollector for RankSegmentCollector {
         };
         if self.filter.admits(meta) {
             self.hits.push(Hit {
+                code_key: meta.key,
                 score: score.round().clamp(0.0, 255.0) as u8,
                 active: meta.active,
                 len: meta.len,
@@ -442,7 +514,7 @@ fn answer(
 ) -> SearchHit {
     let best = MatchKind::best(score);
     let matched = match best {
-        MatchKind::ExactCode | MatchKind::CodePrefix => entry
+        MatchKind::ExactCode | MatchKind::ExactCarriedCode | MatchKind::CodePrefix => entry
             .all_codes()
             .find(|(_, c)| normalize_code(c).starts_with(code))
             .map(|(system, c)| Matched {
@@ -475,14 +547,18 @@ fn answer(
         master: master.map(Master::key).unwrap_or_default().to_owned(),
         release_id,
         matched,
-        score: score as f32 / 127.0,
+        score: 1.0 - MatchKind::tier(score) as f32 / MatchKind::ALL.len() as f32,
     }
 }
 
 /// How many characters of `code` a normalised code prefix covers.
 fn code_span(code: &str, prefix: &str) -> u32 {
     let mut covered = 0;
-    for (i, _) in code.char_indices().skip(1).chain(std::iter::once((code.len(), ' '))) {
+    for (i, _) in code
+        .char_indices()
+        .skip(1)
+        .chain(std::iter::once((code.len(), ' ')))
+    {
         covered += 1;
         if normalize_code(&code[..i]).len() >= prefix.len() {
             return covered;

@@ -4,9 +4,9 @@
 use diesel::prelude::*;
 
 use super::models::ConceptRow;
-use crate::with_backend;
 use super::schema::{concepts, releases};
 use super::{Store, StoreError};
+use crate::with_backend;
 
 /// Concept versions are read in pages of this many rows.
 const PAGE: i64 = 5_000;

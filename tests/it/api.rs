@@ -12,7 +12,7 @@ use hyojun::api::{app, ApiConfig, AppState};
 use crate::support::{databases, hyojun, repo, TestDb};
 
 /// A database with both sample HOT releases imported and the first one serving.
-fn sample_db(db: &TestDb) {
+pub(crate) fn sample_db(db: &TestDb) {
     let first = repo().join("masters/hot/20260531").display().to_string();
     let zip = repo()
         .join("masters/hot/h20260630.zip")
@@ -26,13 +26,13 @@ fn sample_db(db: &TestDb) {
     assert_eq!(hyojun(db, &["import", "hot", &zip, &del]), 0);
 }
 
-struct Keys {
-    reader: String,
-    mapper: String,
-    admin: String,
+pub(crate) struct Keys {
+    pub(crate) reader: String,
+    pub(crate) mapper: String,
+    pub(crate) admin: String,
 }
 
-fn keys(db: &TestDb) -> Keys {
+pub(crate) fn keys(db: &TestDb) -> Keys {
     let key = |role, name| db.store.create_key(name, role, "test").expect("key").key;
     Keys {
         reader: key(Role::Reader, "reader"),
@@ -41,7 +41,7 @@ fn keys(db: &TestDb) -> Keys {
     }
 }
 
-async fn call<S, B>(
+pub(crate) async fn call<S, B>(
     service: &S,
     method: &str,
     uri: &str,

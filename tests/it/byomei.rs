@@ -749,6 +749,25 @@ fn write_release(dir: &Path, v: &str, nmain: &str, mdfy: &str, index: &str) -> P
     dir.join(format!("byomei{v}"))
 }
 
+/// The real 5.07-shaped release (26,704 names with their ICD-10 codes, readings and short
+/// names, 2,408 modifiers, the index terms derived from the real index-word list), written in
+/// the real layout under `dir`; returns its folder.
+pub(crate) fn real_release_507(dir: &Path) -> PathBuf {
+    let names = real_names();
+    let modifiers = two_columns("jpcore-ext_medis-byomei-v5.11_modifier-kanri-no.tsv");
+    let terms = real_index_terms(&names);
+    let nmain: String = names.iter().map(nmain_line).collect();
+    let mdfy: String = modifiers
+        .iter()
+        .map(|(code, name)| quoted_line(&["0", code, name, "", "", "", "", "", "", ""]))
+        .collect();
+    let index: String = terms
+        .iter()
+        .map(|(term, code, kana)| quoted_line(&[term, code, "1", kana, "", "", "", "", ""]))
+        .collect();
+    write_release(dir, "507", &nmain, &mdfy, &index)
+}
+
 #[test]
 fn real_v507_and_v511_shaped_releases() {
     let names = real_names();

@@ -502,7 +502,7 @@ fn real_ecs_kyoyu_rows_import() {
 }
 
 /// The 8,108 real JLAC10 codes of the JP Core まとめ表 list, as (code, display).
-fn real_codes() -> Vec<(String, String)> {
+pub(crate) fn real_codes() -> Vec<(String, String)> {
     let path = shared_data().join("jlac-hs014/jpcore-ext_medis-jlac10-17digit_matome.tsv");
     let text = std::fs::read_to_string(path).expect("jpcore tsv");
     text.lines()
@@ -512,10 +512,9 @@ fn real_codes() -> Vec<(String, String)> {
         .collect()
 }
 
-#[test]
-fn a_workbook_of_the_real_jlac10_codes() {
-    let codes = real_codes();
-    assert_eq!(codes.len(), 8108);
+/// A まとめ表 workbook of the real JLAC10 codes: names from the JP Core display for the row
+/// cells and the component sheets, the second half in an appended 新コード block.
+pub(crate) fn real_workbook(codes: &[(String, String)]) -> Vec<u8> {
     // The JP Core display is 分析物_材料_測定法_結果識別: names for the row cells and the
     // component sheets (first name seen per component code).
     let mut tables: [BTreeMap<String, String>; 5] = Default::default();
@@ -558,14 +557,22 @@ fn a_workbook_of_the_real_jlac10_codes() {
     let entries = |t: &BTreeMap<String, String>| -> Vec<(String, String)> {
         t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     };
-    let book = xlsx(&[
+    xlsx(&[
         sheet("17桁コード表", sheet_rows),
         component("分析物", "分析物", &entries(&tables[0])),
         component("識別", "識別", &entries(&tables[1])),
         component("材料", "材料", &entries(&tables[2])),
         component("測定法", "測定法", &entries(&tables[3])),
         component("結果識別（共通）", "結果識別", &entries(&tables[4])),
-    ]);
+    ])
+}
+
+#[test]
+fn a_workbook_of_the_real_jlac10_codes() {
+    let codes = real_codes();
+    assert_eq!(codes.len(), 8108);
+    let book = real_workbook(&codes);
+    let half = codes.len() / 2;
 
     let started = std::time::Instant::now();
     let parsed = parse(vec![("2023_matome.xlsx", book.clone())], None).expect("real codes");

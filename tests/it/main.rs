@@ -7,4 +7,5 @@ mod hot_samples;
 mod jlac;
 mod nursing;
 mod real_hot9;
+mod search;
 mod support;

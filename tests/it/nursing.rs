@@ -401,14 +401,14 @@ fn utf8_sample(name: &str) -> Vec<String> {
 /// one 行為 row per JP Core 16-character action code and one 観察 row per JP Core vital-sign
 /// and body-measurement code. Columns the extracts lack are left empty; 管理番号 the
 /// extracts do not give are numbered from 13000001 (outside the real range).
-struct RealRelease {
-    dir: tempfile::TempDir,
+pub(crate) struct RealRelease {
+    pub(crate) dir: tempfile::TempDir,
     action16: BTreeMap<String, String>,
     actions: usize,
     observations: BTreeMap<String, String>,
 }
 
-fn real_release() -> RealRelease {
+pub(crate) fn real_release() -> RealRelease {
     let data = shared_data().join("nursing-hs024");
     let dir = tempfile::tempdir().expect("tmp");
     let mut koui = utf8_sample("fhir-client_nursing_acts_sample_koui-layout.utf8.txt");
