@@ -286,8 +286,8 @@ fn recall_is_exactly_the_brute_force_substring_set_on_real_data() {
         for (q, want) in expected.iter() {
             let got = all_pages(&index, &db.store, q);
             if got != *want {
-                let missing: Vec<_> = want.keys().filter(|k| !got.contains(*k)).take(5).collect();
-                let extra: Vec<_> = got.keys().filter(|k| !want.contains(*k)).take(5).collect();
+                let missing: Vec<_> = want.iter().filter(|k| !got.contains(*k)).take(5).collect();
+                let extra: Vec<_> = got.iter().filter(|k| !want.contains(*k)).take(5).collect();
                 panic!(
                     "{} query {q:?}: {} expected, {} found; missing {missing:?}, extra {extra:?}",
                     db.name,
