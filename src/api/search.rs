@@ -221,12 +221,21 @@ pub async fn search(
     let state = state.into_inner();
     let body = blocking(move || {
         let date = query.date.as_deref().map(resolve::date).transpose()?;
-        let releases = crate::search::releases_to_search(
-            &state.store,
-            &scope.masters,
-            query.release.as_deref(),
-            date,
-        )?;
+        let releases = if query.release.is_none() && date.is_none() {
+            // Current releases through the cache, so the next search takes the fast path.
+            let mut current = Vec::new();
+            for &master in &scope.masters {
+                current.extend(state.cache.current_release(&state.store, master)?);
+            }
+            current
+        } else {
+            crate::search::releases_to_search(
+                &state.store,
+                &scope.masters,
+                query.release.as_deref(),
+                date,
+            )?
+        };
         let ids: Vec<(Master, i64)> = releases
             .iter()
             .filter_map(|r| r.master.parse::<Master>().ok().map(|m| (m, r.id)))

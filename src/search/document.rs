@@ -13,7 +13,7 @@ use crate::systems::{self, Master, CODE_SYSTEMS};
 
 /// Bumped whenever the schema, the tokens or the normalisation change: an index written with
 /// another version is rebuilt at start.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Attribute filters a search can ask for, as (filter name, master, attribute key).
 pub const ATTRIBUTE_FILTERS: [(&str, Master, &str); 2] = [
@@ -30,12 +30,10 @@ pub struct Fields {
     pub id: Field,
     /// The [`Entry`], as JSON.
     pub entry: Field,
-    /// Tokens of the display name.
-    pub display: Field,
-    /// Tokens of every other designation (readings, short names, synonyms, components).
+    /// Tokens of the display name and of every other designation (readings, short names,
+    /// synonyms, components), one value each. How the display matched is decided from its
+    /// normalised text when collecting (see `query.rs`).
     pub names: Field,
-    /// The normalised display name, whole.
-    pub display_exact: Field,
     /// The concept's own code, normalised.
     pub own_code: Field,
     /// Every code the concept has or carries, normalised.
@@ -59,9 +57,7 @@ impl Fields {
         let fields = Fields {
             id: builder.add_u64_field("id", INDEXED),
             entry: builder.add_bytes_field("entry", STORED),
-            display: builder.add_text_field("display", grams.clone()),
             names: builder.add_text_field("names", grams),
-            display_exact: builder.add_text_field("display_exact", STRING),
             own_code: builder.add_text_field("own_code", STRING),
             code: builder.add_text_field("code", STRING),
             code_prefix: builder.add_text_field("code_prefix", STRING),
@@ -188,13 +184,9 @@ impl Entry {
         doc.add_u64(fields.id, self.id as u64);
         let json = serde_json::to_vec(self).unwrap_or_default();
         doc.add_bytes(fields.entry, &json);
-        let display = normalize(&self.display);
-        if !display.is_empty() {
-            doc.add_pre_tokenized_text(fields.display, value_tokens(&display.chars));
-            doc.add_text(fields.display_exact, display.text());
-        }
-        let mut seen: Vec<String> = vec![display.text()];
-        for (_, value) in &self.names {
+        let mut seen: Vec<String> = Vec::new();
+        let values = std::iter::once(&self.display).chain(self.names.iter().map(|(_, v)| v));
+        for value in values {
             let norm = normalize(value);
             let text = norm.text();
             if norm.is_empty() || seen.contains(&text) {

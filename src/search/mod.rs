@@ -32,7 +32,7 @@ pub use query::{SearchHit, SearchRequest, SearchResults, StatusFilter};
 /// The file beside the index that names its schema version.
 const VERSION_FILE: &str = "hyojun-search.json";
 /// Memory the writer may use before it flushes a segment.
-const WRITER_BUDGET: usize = 200 * 1024 * 1024;
+const WRITER_BUDGET: usize = 64 * 1024 * 1024;
 /// How often a serving node checks whether the store changed.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -67,6 +67,24 @@ struct IndexState {
 pub struct SegmentData {
     pub entries: Vec<Entry>,
     pub metas: Vec<Meta>,
+    /// Normalised display names, end to end in document order (the collector reads them in
+    /// that order: one contiguous buffer keeps those reads sequential).
+    display_text: String,
+    /// Where document `i`'s display is in `display_text`: `display_ends[i - 1]..display_ends[i]`.
+    display_ends: Vec<u32>,
+}
+
+impl SegmentData {
+    /// The normalised display of document `doc`.
+    #[inline]
+    pub fn display(&self, doc: u32) -> Option<&str> {
+        let end = *self.display_ends.get(doc as usize)? as usize;
+        let start = match doc {
+            0 => 0,
+            _ => self.display_ends[doc as usize - 1] as usize,
+        };
+        self.display_text.get(start..end)
+    }
 }
 
 /// One consistent view: a searcher and the releases it holds.
@@ -452,7 +470,18 @@ fn decode_segment(
         .iter()
         .map(|e| e.meta(keys.key(&e.system, &e.code)))
         .collect();
-    Ok(SegmentData { entries, metas })
+    let mut display_text = String::new();
+    let mut display_ends = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        display_text.extend(normalize::normalize(&entry.display).chars);
+        display_ends.push(display_text.len() as u32);
+    }
+    Ok(SegmentData {
+        entries,
+        metas,
+        display_text,
+        display_ends,
+    })
 }
 
 /// Opens the index in `dir`; wipes and recreates it when it was written with another schema

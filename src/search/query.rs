@@ -12,7 +12,7 @@ use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
 use super::document::{filter_term, Entry, Fields, Meta};
 use super::normalize::{normalize, normalize_code, Normalized};
-use super::tokens::{query_grams, START};
+use super::tokens::{marked, query_grams};
 use super::{SearchError, SegmentData, Snapshot};
 use crate::systems::{Master, CODE_SYSTEMS};
 
@@ -168,20 +168,14 @@ pub fn run(snapshot: &Snapshot, request: &SearchRequest) -> Result<SearchResults
     let (normalized, code) = checked_query(&request.query)?;
     let fields = &snapshot.fields;
     let query = build_query(fields, &normalized, &code, &request.attributes);
-    let filter = Arc::new(Filter::new(request));
+    let filter = Arc::new(Filter::new(request, &normalized));
     let collector = RankCollector {
         filter,
         segments: snapshot.segments.clone(),
     };
     let mut hits = snapshot.searcher.search(&query, &collector)?;
     let segments = &snapshot.segments_by_ord;
-    let order = |a: &Hit, b: &Hit| -> Ordering {
-        a.key().cmp(&b.key()).then_with(|| {
-            let ea = &segments[a.segment as usize].entries[a.doc as usize];
-            let eb = &segments[b.segment as usize].entries[b.doc as usize];
-            ea.code.cmp(&eb.code).then(ea.id.cmp(&eb.id))
-        })
-    };
+    let order = |a: &Hit, b: &Hit| -> Ordering { a.rank.cmp(&b.rank) };
     best_version_per_code(&mut hits, snapshot.key_count, order);
     let total = hits.len();
     let wanted = request.offset.saturating_add(request.limit).min(total);
@@ -278,18 +272,25 @@ fn grams_query(field: tantivy::schema::Field, grams: &[String]) -> Box<dyn Query
     }
 }
 
-/// The grams after the start marker: "the value starts with the query".
+/// The grams with the first one marked: "a value starts with the query".
 fn prefix_query(field: tantivy::schema::Field, grams: &[String]) -> Box<dyn Query> {
-    let mut terms = vec![(0, term(field, START))];
+    let first = term(field, &marked(&grams[0]));
+    if grams.len() == 1 {
+        return Box::new(TermQuery::new(first, IndexRecordOption::Basic));
+    }
+    let mut terms = vec![(0, first)];
     terms.extend(
         grams
             .iter()
             .enumerate()
-            .map(|(i, g)| (i + 1, term(field, g))),
+            .skip(1)
+            .map(|(i, g)| (i, term(field, g))),
     );
     Box::new(PhraseQuery::new_with_offset(terms))
 }
 
+/// Recall (any designation contains the query, or a code starts with it) plus the ways of
+/// matching that the index decides; the display's ways are added when collecting.
 fn build_query(
     fields: &Fields,
     normalized: &Normalized,
@@ -298,20 +299,8 @@ fn build_query(
 ) -> Box<dyn Query> {
     let grams = query_grams(&normalized.chars);
     let mut ways = vec![
-        scored(
-            grams_query(fields.display, &grams),
-            MatchKind::NameSubstring,
-        ),
         scored(grams_query(fields.names, &grams), MatchKind::OtherSubstring),
-        scored(prefix_query(fields.display, &grams), MatchKind::NamePrefix),
         scored(prefix_query(fields.names, &grams), MatchKind::OtherPrefix),
-        scored(
-            Box::new(TermQuery::new(
-                term(fields.display_exact, &normalized.text()),
-                IndexRecordOption::Basic,
-            )),
-            MatchKind::ExactName,
-        ),
     ];
     if !code.is_empty() {
         ways.push(scored(
@@ -358,13 +347,15 @@ fn build_query(
 
 /// Which versions a search sees: per master the release, plus system and status filters.
 struct Filter {
+    /// The normalised query, to tell how the display matched.
+    query: Box<str>,
     release_of_master: [Option<i64>; Master::ALL.len()],
     systems: u64,
     status: StatusFilter,
 }
 
 impl Filter {
-    fn new(request: &SearchRequest) -> Filter {
+    fn new(request: &SearchRequest, query: &Normalized) -> Filter {
         let mut release_of_master = [None; Master::ALL.len()];
         for (i, m) in Master::ALL.iter().enumerate() {
             release_of_master[i] = request.releases.get(m).copied();
@@ -379,6 +370,7 @@ impl Filter {
                 .fold(0u64, |mask, (i, _)| mask | (1 << i))
         };
         Filter {
+            query: query.text().into_boxed_str(),
             release_of_master,
             systems,
             status: request.status,
@@ -405,24 +397,23 @@ impl Filter {
 /// One matching, admitted document.
 #[derive(Debug, Clone, Copy)]
 struct Hit {
+    /// Best first when ascending: the best way of matching, active before retired, shorter
+    /// display first, registry order of systems, then (system, code) in index order — packed
+    /// into one integer so ranking thousands of hits compares integers only.
+    rank: u64,
     code_key: u32,
     score: u8,
-    active: bool,
-    len: u16,
-    system: u8,
     segment: u32,
     doc: DocId,
 }
 
 impl Hit {
-    /// Best first: best way of matching, active, shorter display, registry order of systems.
-    fn key(&self) -> (u8, bool, u16, u8) {
-        (
-            MatchKind::tier(self.score),
-            !self.active,
-            self.len,
-            self.system,
-        )
+    fn rank(score: u8, meta: &Meta) -> u64 {
+        (u64::from(MatchKind::tier(score)) << 60)
+            | (u64::from(!meta.active) << 59)
+            | (u64::from(meta.len) << 40)
+            | (u64::from(meta.system.min(63)) << 32)
+            | u64::from(meta.key)
     }
 }
 
@@ -487,12 +478,25 @@ impl SegmentCollector for RankSegmentCollector {
             return;
         };
         if self.filter.admits(meta) {
+            let mut score = score.round().clamp(0.0, 255.0) as u8;
+            if let Some(display) = self.data.display(doc) {
+                let query = &*self.filter.query;
+                score |= if display == query {
+                    MatchKind::ExactName as u8
+                        | MatchKind::NamePrefix as u8
+                        | MatchKind::NameSubstring as u8
+                } else if display.starts_with(query) {
+                    MatchKind::NamePrefix as u8 | MatchKind::NameSubstring as u8
+                } else if display.contains(query) {
+                    MatchKind::NameSubstring as u8
+                } else {
+                    0
+                };
+            }
             self.hits.push(Hit {
+                rank: Hit::rank(score, meta),
                 code_key: meta.key,
-                score: score.round().clamp(0.0, 255.0) as u8,
-                active: meta.active,
-                len: meta.len,
-                system: meta.system,
+                score,
                 segment: self.segment,
                 doc,
             });
@@ -568,47 +572,41 @@ fn code_span(code: &str, prefix: &str) -> u32 {
 }
 
 /// The designation the query was found in: the display when the best way was through it,
-/// else the first other designation, preferring one that starts with the query.
+/// else the first other designation that starts with (or, failing that, contains) the query.
 fn designation_match(entry: &Entry, best: MatchKind, query: &Normalized) -> Option<Matched> {
-    let display_first = matches!(
+    let matched = |field: &str, value: &str, norm: &Normalized, at: usize| {
+        let original_len = value.chars().count() as u32;
+        let (start, end) = norm.original_span(at, at + query.len(), original_len);
+        Matched {
+            kind: best.as_str(),
+            field: field.to_owned(),
+            value: value.to_owned(),
+            start,
+            end,
+        }
+    };
+    if matches!(
         best,
         MatchKind::ExactName | MatchKind::NamePrefix | MatchKind::NameSubstring
-    );
-    let candidates = std::iter::once(("display", entry.display.as_str()))
-        .chain(entry.names.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let mut found: Option<(u8, Matched)> = None;
-    for (kind, value) in candidates {
+    ) {
+        let norm = normalize(&entry.display);
+        let at = find(&norm.chars, &query.chars)?;
+        return Some(matched("display", &entry.display, &norm, at));
+    }
+    let mut first_containing: Option<Matched> = None;
+    for (kind, value) in &entry.names {
         let norm = normalize(value);
         let Some(at) = find(&norm.chars, &query.chars) else {
             continue;
         };
-        let is_display = kind == "display";
-        let rank = match (is_display == display_first, at == 0) {
-            (true, true) => 3,
-            (true, false) => 2,
-            (false, true) => 1,
-            (false, false) => 0,
-        };
-        if found.as_ref().is_some_and(|(r, _)| *r >= rank) {
-            continue;
+        if at == 0 || best != MatchKind::OtherPrefix {
+            return Some(matched(kind, value, &norm, at));
         }
-        let original_len = value.chars().count() as u32;
-        let (start, end) = norm.original_span(at, at + query.len(), original_len);
-        found = Some((
-            rank,
-            Matched {
-                kind: best.as_str(),
-                field: kind.to_owned(),
-                value: value.to_owned(),
-                start,
-                end,
-            },
-        ));
-        if rank == 3 {
-            break;
+        if first_containing.is_none() {
+            first_containing = Some(matched(kind, value, &norm, at));
         }
     }
-    found.map(|(_, m)| m)
+    first_containing
 }
 
 /// First position of `needle` in `haystack`.

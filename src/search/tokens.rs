@@ -1,37 +1,48 @@
 //! Index tokens of a normalised text and the terms a query looks for.
 //!
-//! A value `c0 c1 … cn-1` is indexed as a start marker at position 0, then at position `i + 1`
-//! the bigram `ci ci+1` (for every `i < n - 1`) and the unigram `ci` (for every `i`). Bigrams
-//! at consecutive positions spell a substring exactly, so a query of two characters or more is
-//! a phrase of its bigrams, a one-character query is its unigram, and "starts with" is the same
-//! phrase after the start marker. Every script is treated alike (kanji, kana, Latin, digits),
-//! which is what makes recall exact for any substring.
+//! A value `c0 c1 … cn-1` is indexed, at position `i`, as the bigram `ci ci+1` (for every
+//! `i < n - 1`) and the unigram `ci`; its first bigram and unigram are indexed once more with
+//! a start mark. Bigrams at consecutive positions spell a substring exactly, so a query of two
+//! characters or more is a phrase of its bigrams, a one-character query is its unigram, and
+//! "starts with" is the same phrase with the first term marked — a rare term, so prefix
+//! queries stay cheap. Every script is treated alike (kanji, kana, Latin, digits), which is
+//! what makes recall exact for any substring.
 
 use tantivy::tokenizer::{PreTokenizedString, Token};
 
-/// The token before the first character of every value (never produced by normalisation,
-/// which drops control characters).
-pub const START: &str = "\u{1}";
+/// Marks the first unigram and bigram of every value (normalisation drops control
+/// characters, so no text token starts with it).
+pub const START: char = '\u{1}';
 
 /// The tokens of one normalised value.
 pub fn value_tokens(chars: &[char]) -> PreTokenizedString {
-    let mut tokens = Vec::with_capacity(chars.len() * 2 + 1);
-    tokens.push(token(START.to_owned(), 0));
-    let mut buf = [0u8; 4];
+    let mut tokens = Vec::with_capacity(chars.len() * 2 + 2);
     for (i, &c) in chars.iter().enumerate() {
-        let position = i + 1;
+        let unigram = c.to_string();
         if let Some(&next) = chars.get(i + 1) {
-            let mut bigram = String::with_capacity(8);
-            bigram.push(c);
-            bigram.push(next);
-            tokens.push(token(bigram, position));
+            let bigram: String = [c, next].iter().collect();
+            if i == 0 {
+                tokens.push(token(marked(&bigram), 0));
+            }
+            tokens.push(token(bigram, i));
         }
-        tokens.push(token(c.encode_utf8(&mut buf).to_owned(), position));
+        if i == 0 {
+            tokens.push(token(marked(&unigram), 0));
+        }
+        tokens.push(token(unigram, i));
     }
     PreTokenizedString {
         text: String::new(),
         tokens,
     }
+}
+
+/// A term with the start mark.
+pub fn marked(term: &str) -> String {
+    let mut out = String::with_capacity(term.len() + 1);
+    out.push(START);
+    out.push_str(term);
+    out
 }
 
 fn token(text: String, position: usize) -> Token {
@@ -77,12 +88,13 @@ mod tests {
             .map(|t| (t.text, t.position))
             .collect();
         let expected = [
-            (START, 0),
-            ("胃炎", 1),
-            ("胃", 1),
-            ("炎症", 2),
-            ("炎", 2),
-            ("症", 3),
+            ("\u{1}胃炎", 0),
+            ("胃炎", 0),
+            ("\u{1}胃", 0),
+            ("胃", 0),
+            ("炎症", 1),
+            ("炎", 1),
+            ("症", 2),
         ];
         let expected: Vec<(String, usize)> =
             expected.iter().map(|(t, p)| (t.to_string(), *p)).collect();
