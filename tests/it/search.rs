@@ -409,6 +409,28 @@ async fn endpoint_ranks_filters_highlights_and_follows_activation() {
         let (_, page) = get(format!("/v1/search?q={added}&master=hot&release=20260531")).await;
         assert_eq!(page["total"], 0, "{page}");
 
+        // Attribute filters: HOT 区分 (the one 外 product), and filters of another master
+        // leave HOT out.
+        let (_, page) = get(format!(
+            "/v1/search?q={}&category={}",
+            enc("サンプリン"),
+            enc("外")
+        ))
+        .await;
+        let codes: Vec<&str> = page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["code"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            codes,
+            ["901208001", "9012080010101", "9012080010102"],
+            "{page}"
+        );
+        let (_, page) = get(format!("/v1/search?q={}&material=023", enc("サンプリン"))).await;
+        assert_eq!(page["total"], 0, "{page}");
+
         // Retired codes: the status filter, and active before retired.
         let (_, page) = get(format!("/v1/search?q={}&status=retired", "9009035")).await;
         let statuses: Vec<&str> = page["items"]
