@@ -423,9 +423,10 @@ async fn endpoint_ranks_filters_highlights_and_follows_activation() {
             .iter()
             .map(|i| i["code"].as_str().unwrap_or(""))
             .collect();
+        // Equal names: registry order of systems (hot13 before hot9), then index order.
         assert_eq!(
             codes,
-            ["901208001", "9012080010101", "9012080010102"],
+            ["9012080010101", "9012080010102", "901208001"],
             "{page}"
         );
         let (_, page) = get(format!("/v1/search?q={}&material=023", enc("サンプリン"))).await;
