@@ -12,6 +12,8 @@ pub mod resolve;
 pub mod systems;
 pub mod uploads;
 pub mod validate;
+pub mod validate_json;
+pub mod warm;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +42,10 @@ pub struct ApiConfig {
     pub max_upload_bytes: u64,
     /// This node's name: jobs run on the node that received their files.
     pub node: String,
+    /// Load the validation statuses of every code of the current releases in the background
+    /// (at start and after each import or activation), so that validation does not wait for
+    /// the database. On by default; costs memory (~100 MB for HOT and 病名).
+    pub warm_up: bool,
 }
 
 impl Default for ApiConfig {
@@ -49,6 +55,7 @@ impl Default for ApiConfig {
             upload_dir: std::path::PathBuf::from("data/uploads"),
             max_upload_bytes: 1024 * 1024 * 1024,
             node: node_name(),
+            warm_up: true,
         }
     }
 }
@@ -78,7 +85,7 @@ impl AppState {
     pub fn new(store: Store, config: ApiConfig) -> Self {
         let cache = Arc::new(cache::ReadCache::new(100_000, 1_000_000));
         cache.check_generation(&store);
-        cache::ReadCache::start_polling(&cache, store.clone());
+        cache::ReadCache::start_polling(&cache, store.clone(), config.warm_up);
         AppState {
             store,
             config,
@@ -154,6 +161,12 @@ fn json_config() -> web::JsonConfig {
         .error_handler(|err, _| ApiError::BadRequest(format!("request body: {err}")).into())
 }
 
+/// Bodies read whole (validation parses its JSON itself, borrowing the strings) have the
+/// JSON limit.
+fn payload_config() -> web::PayloadConfig {
+    web::PayloadConfig::default().limit(16 * 1024 * 1024)
+}
+
 fn query_config() -> web::QueryConfig {
     web::QueryConfig::default()
         .error_handler(|err, _| ApiError::BadRequest(format!("query string: {err}")).into())
@@ -182,6 +195,7 @@ pub fn app(
         .openapi(ApiDoc::openapi())
         .app_data(web::Data::new(state))
         .app_data(json_config())
+        .app_data(payload_config())
         .app_data(query_config())
         .app_data(path_config())
         .configure(routes)
