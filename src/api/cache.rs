@@ -14,6 +14,7 @@ use chrono::{NaiveDateTime, Utc};
 use lru::LruCache;
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::code_key::CodeKey;
 use super::error::ApiError;
 use crate::store::lookup::CodeStatus;
 use crate::store::models::ReleaseRow;
@@ -42,67 +43,6 @@ pub struct ReadCache {
     max_statuses: usize,
     /// Set while a warm-up thread runs (see [`super::warm`]).
     pub(super) warming: AtomicBool,
-}
-
-/// A code as a map key: held in the map's own slot when short (as the codes of every system
-/// are), so that finding a code reads no other memory.
-#[derive(Debug, Clone)]
-pub struct CodeKey(KeyText);
-
-#[derive(Debug, Clone)]
-enum KeyText {
-    Inline(u8, [u8; INLINE]),
-    Heap(Box<str>),
-}
-
-/// Longest code held inline.
-const INLINE: usize = 22;
-
-impl CodeKey {
-    /// The code.
-    pub fn as_str(&self) -> &str {
-        match &self.0 {
-            // Only ever copied from a `&str`, whole.
-            KeyText::Inline(len, bytes) => {
-                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
-            }
-            KeyText::Heap(text) => text,
-        }
-    }
-}
-
-impl From<&str> for CodeKey {
-    fn from(code: &str) -> Self {
-        match u8::try_from(code.len()) {
-            Ok(len) if code.len() <= INLINE => {
-                let mut bytes = [0; INLINE];
-                bytes[..code.len()].copy_from_slice(code.as_bytes());
-                CodeKey(KeyText::Inline(len, bytes))
-            }
-            _ => CodeKey(KeyText::Heap(code.into())),
-        }
-    }
-}
-
-impl std::borrow::Borrow<str> for CodeKey {
-    fn borrow(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl PartialEq for CodeKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for CodeKey {}
-
-/// Hashes as the `str` it holds (required by `Borrow<str>`).
-impl std::hash::Hash for CodeKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
 }
 
 /// Statuses by code, held in the map itself; `None` records a code the master never had.

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod code_key;
 pub mod codes;
 pub mod error;
 pub mod health;

@@ -12,7 +12,8 @@ use std::time::Instant;
 
 use rustc_hash::FxHashMap;
 
-use super::cache::{CodeKey, ReadCache};
+use super::cache::ReadCache;
+use super::code_key::CodeKey;
 use crate::store::lookup::CodeStatus;
 use crate::store::models::ReleaseRow;
 use crate::store::{Store, StoreError};
