@@ -142,6 +142,12 @@ done
 # ------------------------------------------------------------------------------------------
 
 log "building hyojun (release)"
+if [[ -n ${CARGO_TARGET_DIR:-} ]]; then
+    # Checkouts of hyojun with the same dependencies sharing one target directory share their
+    # build artifacts too, and cargo may take the one another checkout built last as fresh:
+    # make it compile this checkout's sources.
+    touch src/lib.rs src/main.rs
+fi
 timeout "$BUILD_TIMEOUT" cargo build --release --bin hyojun
 
 mkdir -p "$DIR"
