@@ -49,7 +49,9 @@ TARGET_VALIDATE_MS=20
 
 HOT_GZ="$SHARED/hot-hs001/jp-medicine-master-data_hot9_2001-2003/MEDIS20030228_HOT9.utf8.csv.gz"
 BYOMEI_SRC="$SHARED/byomei-hs005"
-HYOJUN="$REPO/target/release/hyojun"
+# cargo puts the binary under CARGO_TARGET_DIR when set (relative to the repository).
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+[[ $TARGET_DIR == /* ]] || TARGET_DIR="$REPO/$TARGET_DIR"
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() {
@@ -140,10 +142,19 @@ done
 # ------------------------------------------------------------------------------------------
 
 log "building hyojun (release)"
+if [[ -n ${CARGO_TARGET_DIR:-} ]]; then
+    # Checkouts of hyojun with the same dependencies sharing one target directory share their
+    # build artifacts too, and cargo may take the one another checkout built last as fresh:
+    # make it compile this checkout's sources.
+    touch src/lib.rs src/main.rs
+fi
 timeout "$BUILD_TIMEOUT" cargo build --release --bin hyojun
 
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
+# A copy: a target directory shared with other checkouts may get their binary meanwhile.
+HYOJUN="$DIR/hyojun"
+cp "$TARGET_DIR/release/hyojun" "$HYOJUN"
 LOG_DIR="$DIR/logs"
 rm -rf "$LOG_DIR" "$DIR/up" "$DIR/nginx" "$DIR/wrk"
 mkdir -p "$LOG_DIR" "$DIR/up" "$DIR/wrk"

@@ -5,14 +5,16 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, Weak};
 use std::time::Duration;
 
 use actix_web::web::Bytes;
 use chrono::{NaiveDateTime, Utc};
 use lru::LruCache;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::code_key::CodeKey;
 use super::error::ApiError;
 use crate::store::lookup::CodeStatus;
 use crate::store::models::ReleaseRow;
@@ -23,7 +25,7 @@ use crate::systems::Master;
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// (release id, code system key, code).
-type CodeKey = (i64, &'static str, String);
+type AnswerKey = (i64, &'static str, String);
 
 struct Current {
     release: Option<ReleaseRow>,
@@ -35,20 +37,78 @@ struct Current {
 pub struct ReadCache {
     generation: Mutex<Option<i64>>,
     current: Mutex<HashMap<Master, Current>>,
-    responses: Mutex<LruCache<CodeKey, Bytes>>,
-    /// Validation statuses per (release, system), looked up by code without allocating;
-    /// `None` records a code the master never had.
+    responses: Mutex<LruCache<AnswerKey, Bytes>>,
+    /// Validation statuses per (release, system), looked up by code without allocating.
     statuses: RwLock<StatusMaps>,
     max_statuses: usize,
+    /// Set while a warm-up thread runs (see [`super::warm`]).
+    pub(super) warming: AtomicBool,
 }
 
-/// Statuses of one (release, system) by code; `None` for a code the master never had.
-pub type StatusMap = FxHashMap<Box<str>, Option<Arc<CodeStatus>>>;
+/// Statuses by code, held in the map itself; `None` records a code the master never had.
+pub type Statuses = FxHashMap<CodeKey, Option<CodeStatus>>;
+
+/// The cached statuses of one (release, system).
+#[derive(Default)]
+pub struct StatusMap {
+    codes: Statuses,
+    /// Every code the system can know in the release is in `codes` (a warm-up loaded them
+    /// all): a code not there is one the master never had.
+    complete: bool,
+}
+
+impl StatusMap {
+    /// What the cache knows of `code`: `Some(None)` for a code the master never had, `None`
+    /// when it does not know yet.
+    pub fn get(&self, code: &str) -> Option<Option<&CodeStatus>> {
+        match self.codes.get(code) {
+            Some(status) => Some(status.as_ref()),
+            None if self.complete => Some(None),
+            None => None,
+        }
+    }
+}
+
+/// Statuses just read from the database for one request (the cache keeps copies).
+#[derive(Default)]
+pub struct Fetched {
+    codes: Statuses,
+}
+
+impl Fetched {
+    /// The statuses found for `asked`; the codes among them the master never had get `None`.
+    pub fn new(asked: &[&str], mut found: HashMap<String, CodeStatus>) -> Self {
+        let codes = asked
+            .iter()
+            .map(|c| (CodeKey::from(*c), found.remove(*c)))
+            .collect();
+        Fetched { codes }
+    }
+
+    /// What was read of `code`, as [`StatusMap::get`].
+    pub fn get(&self, code: &str) -> Option<Option<&CodeStatus>> {
+        self.codes.get(code).map(Option::as_ref)
+    }
+}
 
 #[derive(Default)]
 struct StatusMaps {
     maps: FxHashMap<(i64, &'static str), StatusMap>,
     entries: usize,
+    /// Counts the clears: a warm-up keeps its result only if none happened meanwhile.
+    epoch: u64,
+    /// The (release, system) pairs a warm-up has dealt with since the last clear.
+    warmed: FxHashSet<(i64, &'static str)>,
+}
+
+/// The cached statuses, read-locked (see [`ReadCache::statuses`]).
+pub struct StatusesRead<'a>(RwLockReadGuard<'a, StatusMaps>);
+
+impl StatusesRead<'_> {
+    /// The statuses of (release, system), if any are cached.
+    pub fn map(&self, release: i64, system: &'static str) -> Option<&StatusMap> {
+        self.0.maps.get(&(release, system))
+    }
 }
 
 fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -73,6 +133,7 @@ impl ReadCache {
             responses: Mutex::new(LruCache::new(cap(responses))),
             statuses: RwLock::new(StatusMaps::default()),
             max_statuses: statuses,
+            warming: AtomicBool::new(false),
         }
     }
 
@@ -80,7 +141,11 @@ impl ReadCache {
     pub fn clear(&self) {
         locked(&self.current).clear();
         locked(&self.responses).clear();
-        *write(&self.statuses) = StatusMaps::default();
+        let mut statuses = write(&self.statuses);
+        *statuses = StatusMaps {
+            epoch: statuses.epoch + 1,
+            ..StatusMaps::default()
+        };
     }
 
     /// Compares the store's generation with the last one seen; clears on change.
@@ -99,16 +164,24 @@ impl ReadCache {
         }
     }
 
-    /// Starts the poller thread; it ends when the cache is dropped.
-    pub fn start_polling(cache: &Arc<ReadCache>, store: Store) {
+    /// Starts the poller thread; it ends when the cache is dropped. With `warm_up`, each
+    /// poll also starts a warm-up of the validation statuses when needed
+    /// ([`super::warm`]), the first one right away.
+    pub fn start_polling(cache: &Arc<ReadCache>, store: Store, warm_up: bool) {
         let weak: Weak<ReadCache> = Arc::downgrade(cache);
         let spawned = std::thread::Builder::new()
             .name("cache-poller".into())
-            .spawn(move || loop {
-                std::thread::sleep(POLL_INTERVAL);
-                match weak.upgrade() {
-                    Some(cache) => cache.check_generation(&store),
-                    None => return,
+            .spawn(move || {
+                if let Some(cache) = weak.upgrade().filter(|_| warm_up) {
+                    super::warm::start(&cache, &store);
+                }
+                loop {
+                    std::thread::sleep(POLL_INTERVAL);
+                    let Some(cache) = weak.upgrade() else { return };
+                    cache.check_generation(&store);
+                    if warm_up {
+                        super::warm::start(&cache, &store);
+                    }
                 }
             });
         if let Err(e) = spawned {
@@ -150,61 +223,90 @@ impl ReadCache {
     }
 
     /// A stored code answer.
-    pub fn response(&self, key: &CodeKey) -> Option<Bytes> {
+    pub fn response(&self, key: &AnswerKey) -> Option<Bytes> {
         locked(&self.responses).get(key).cloned()
     }
 
-    pub fn put_response(&self, key: CodeKey, body: Bytes) {
+    pub fn put_response(&self, key: AnswerKey, body: Bytes) {
         locked(&self.responses).put(key, body);
     }
 
-    /// The codes whose status is not in memory yet.
-    pub fn missing_statuses<'a>(
-        &self,
-        release: i64,
-        system: &'static str,
-        codes: &[&'a str],
-    ) -> Vec<&'a str> {
-        let cache = read(&self.statuses);
-        match cache.maps.get(&(release, system)) {
-            Some(map) => codes
-                .iter()
-                .copied()
-                .filter(|c| !map.contains_key(*c))
-                .collect(),
-            None => codes.to_vec(),
-        }
+    /// The cached statuses, read-locked while the answer lives: look everything up, then
+    /// drop it (writers wait meanwhile).
+    pub fn statuses(&self) -> StatusesRead<'_> {
+        StatusesRead(read(&self.statuses))
     }
 
-    /// Runs `f` with the cached statuses of (release, system), if any (read-locked).
-    pub fn with_statuses<R>(
-        &self,
-        release: i64,
-        system: &'static str,
-        f: impl FnOnce(Option<&StatusMap>) -> R,
-    ) -> R {
-        let cache = read(&self.statuses);
-        f(cache.maps.get(&(release, system)))
-    }
-
-    /// Keeps statuses; past the size limit everything cached so far is dropped first (a
-    /// release's statuses are rebuilt from the database in large batches).
-    pub fn put_statuses(
-        &self,
-        release: i64,
-        system: &'static str,
-        statuses: &HashMap<String, Option<Arc<CodeStatus>>>,
-    ) {
+    /// Keeps statuses read for a request; past the size limit, the statuses no warm-up
+    /// loaded are dropped first, and everything if that is not enough (a release's statuses
+    /// are rebuilt from the database in large batches).
+    pub fn put_statuses(&self, release: i64, system: &'static str, fetched: &Fetched) {
         let mut cache = write(&self.statuses);
-        if cache.entries + statuses.len() > self.max_statuses {
-            *cache = StatusMaps::default();
+        if cache.entries + fetched.codes.len() > self.max_statuses {
+            cache.maps.retain(|_, m| m.complete);
+            cache.entries = cache.maps.values().map(|m| m.codes.len()).sum();
+            if cache.entries + fetched.codes.len() > self.max_statuses {
+                *cache = StatusMaps {
+                    epoch: cache.epoch,
+                    warmed: std::mem::take(&mut cache.warmed),
+                    ..StatusMaps::default()
+                };
+            }
         }
         let map = cache.maps.entry((release, system)).or_default();
-        let before = map.len();
-        for (code, status) in statuses {
-            map.insert(code.as_str().into(), status.clone());
+        let before = map.codes.len();
+        for (code, status) in &fetched.codes {
+            map.codes.insert(code.clone(), status.clone());
         }
-        let added = map.len() - before;
+        let added = map.codes.len() - before;
         cache.entries += added;
+    }
+
+    /// The current epoch (see [`ReadCache::put_warmed`]).
+    pub(super) fn epoch(&self) -> u64 {
+        read(&self.statuses).epoch
+    }
+
+    /// Whether a warm-up has dealt with (release, system) since the last clear.
+    pub(super) fn warmed(&self, release: i64, system: &'static str) -> bool {
+        read(&self.statuses).warmed.contains(&(release, system))
+    }
+
+    /// Records a warm-up of (release, system) begun in `epoch`, with every code the system
+    /// can know there (`None` when it failed); either way it is not tried again until the
+    /// next clear. Ignored if the cache was cleared meanwhile; the statuses are not kept
+    /// (false) past the size limit.
+    pub(super) fn put_warmed(
+        &self,
+        epoch: u64,
+        release: i64,
+        system: &'static str,
+        statuses: Option<FxHashMap<CodeKey, CodeStatus>>,
+    ) -> bool {
+        let mut cache = write(&self.statuses);
+        if cache.epoch != epoch {
+            return true;
+        }
+        cache.warmed.insert((release, system));
+        let Some(statuses) = statuses else {
+            return true;
+        };
+        let old = cache
+            .maps
+            .get(&(release, system))
+            .map_or(0, |m| m.codes.len());
+        if cache.entries - old + statuses.len() > self.max_statuses {
+            return false;
+        }
+        let codes: Statuses = statuses.into_iter().map(|(c, s)| (c, Some(s))).collect();
+        cache.entries = cache.entries - old + codes.len();
+        cache.maps.insert(
+            (release, system),
+            StatusMap {
+                codes,
+                complete: true,
+            },
+        );
+        true
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod code_key;
 pub mod codes;
 pub mod error;
 pub mod health;
@@ -13,6 +14,8 @@ pub mod search;
 pub mod systems;
 pub mod uploads;
 pub mod validate;
+pub mod validate_json;
+pub mod warm;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,6 +45,10 @@ pub struct ApiConfig {
     pub max_upload_bytes: u64,
     /// This node's name: jobs run on the node that received their files.
     pub node: String,
+    /// Load the validation statuses of every code of the current releases in the background
+    /// (at start and after each import or activation), so that validation does not wait for
+    /// the database. On by default; costs memory (60–70 MB for real HOT9 + 病名 data).
+    pub warm_up: bool,
     /// Where this node keeps its search index (each node keeps its own).
     pub search_index: crate::search::Location,
 }
@@ -53,6 +60,7 @@ impl Default for ApiConfig {
             upload_dir: std::path::PathBuf::from("data/uploads"),
             max_upload_bytes: 1024 * 1024 * 1024,
             node: node_name(),
+            warm_up: true,
             search_index: crate::search::Location::Memory,
         }
     }
@@ -84,7 +92,7 @@ impl AppState {
     pub fn new(store: Store, config: ApiConfig) -> Self {
         let cache = Arc::new(cache::ReadCache::new(100_000, 1_000_000));
         cache.check_generation(&store);
-        cache::ReadCache::start_polling(&cache, store.clone());
+        cache::ReadCache::start_polling(&cache, store.clone(), config.warm_up);
         let search = Arc::new(open_search_index(&config.search_index));
         SearchIndex::start_syncing(&search, store.clone());
         AppState {
@@ -179,6 +187,12 @@ fn json_config() -> web::JsonConfig {
         .error_handler(|err, _| ApiError::BadRequest(format!("request body: {err}")).into())
 }
 
+/// Bodies read whole (validation parses its JSON itself, borrowing the strings) have the
+/// JSON limit.
+fn payload_config() -> web::PayloadConfig {
+    web::PayloadConfig::default().limit(16 * 1024 * 1024)
+}
+
 fn query_config() -> web::QueryConfig {
     web::QueryConfig::default()
         .error_handler(|err, _| ApiError::BadRequest(format!("query string: {err}")).into())
@@ -207,6 +221,7 @@ pub fn app(
         .openapi(ApiDoc::openapi())
         .app_data(web::Data::new(state))
         .app_data(json_config())
+        .app_data(payload_config())
         .app_data(query_config())
         .app_data(path_config())
         .configure(routes)

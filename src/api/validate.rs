@@ -1,36 +1,89 @@
 //! Batch validation of codes.
+//!
+//! A request carries up to 10,000 items and should answer within a few milliseconds, so the
+//! handler does no per-item allocation on the warm path: the body is parsed borrowing its
+//! strings ([`Text`]), each item's status is looked up once in the cache under one read lock,
+//! and the answer is written straight into one JSON buffer ([`super::validate_json`]), in the
+//! shape of [`ValidateResponse`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
-use actix_web::{post, web, HttpResponse};
+use actix_web::http::header::ContentType;
+use actix_web::{post, web, HttpMessage, HttpRequest, HttpResponse};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::Reader;
+use super::cache::{Fetched, StatusesRead};
 use super::error::ApiError;
 use super::resolve::{self, blocking};
+use super::validate_json::ResultWriter;
 use super::AppState;
 use crate::store::lookup::{CodeRef, CodeStatus};
-use crate::systems::Master;
+use crate::store::models::ReleaseRow;
+use crate::systems::{CodeSystem, Master};
 
 /// Most items one request may carry.
 pub const MAX_ITEMS: usize = 10_000;
 
+/// A string of the request body: borrowed from the body unless it holds escapes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl Text<'_> {
+    /// The string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor<'a>(std::marker::PhantomData<&'a str>);
+        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor(std::marker::PhantomData))
+    }
+}
+
 /// One code to validate.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
-pub struct ValidateItem {
+pub struct ValidateItem<'a> {
     /// Code system key, canonical URL or `urn:oid:` alias.
-    pub system: String,
-    pub code: String,
+    #[serde(borrow)]
+    #[schema(value_type = String)]
+    pub system: Text<'a>,
+    #[serde(borrow)]
+    #[schema(value_type = String)]
+    pub code: Text<'a>,
     /// The display the document carries, checked against the code's names when given.
-    pub display: Option<String>,
+    #[serde(borrow)]
+    #[schema(value_type = Option<String>)]
+    pub display: Option<Text<'a>>,
 }
 
 /// Codes to validate, optionally against one release or the releases in force on a date.
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct ValidateRequest {
-    pub items: Vec<ValidateItem>,
+pub struct ValidateRequest<'a> {
+    #[serde(borrow)]
+    pub items: Vec<ValidateItem<'a>>,
     /// Release label (LABEL or LABEL@REVISION); only when every item is of one master.
     pub release: Option<String>,
     /// Answer as of this date (YYYY-MM-DD).
@@ -67,37 +120,239 @@ pub struct ValidateResponse {
     pub releases: BTreeMap<String, String>,
 }
 
-fn judge(
-    index: usize,
-    system: &str,
-    item: &ValidateItem,
-    status: Option<&CodeStatus>,
-    release: &str,
-) -> ValidateResult {
-    let base = ValidateResult {
-        index,
-        system: system.to_owned(),
-        code: item.code.clone(),
-        result: "unknown",
-        valid: false,
-        expected_display: None,
-        successors: Vec::new(),
-        release: Some(release.to_owned()),
+/// The verdict on one item of a known system.
+pub(crate) fn verdict(status: Option<&CodeStatus>, display: Option<&str>) -> &'static str {
+    let Some(status) = status else {
+        return "unknown";
     };
-    let Some(status) = status else { return base };
-    let display_ok = item.display.as_deref().is_none_or(|d| status.has_name(d));
-    let result = match (status.present && status.active, display_ok) {
+    let display_ok = display.is_none_or(|d| status.has_name(d));
+    match (status.present && status.active, display_ok) {
         (false, _) => "retired",
         (true, false) => "invalid_display",
         (true, true) => "valid",
-    };
-    ValidateResult {
-        result,
-        valid: result == "valid",
-        expected_display: status.display.clone(),
-        successors: status.successors.clone(),
-        ..base
     }
+}
+
+/// The code systems a request names, each with the release its answers come from.
+struct Plan {
+    /// The distinct systems, in order of first appearance.
+    systems: Vec<&'static CodeSystem>,
+    /// Per system: index into `releases`.
+    release_of: Vec<usize>,
+    /// Per item: index into `systems`; `None` for an unknown system.
+    slot_of: Vec<Option<usize>>,
+    /// The release used per master.
+    releases: Vec<(Master, ReleaseRow)>,
+}
+
+impl Plan {
+    fn new(state: &AppState, request: &ValidateRequest<'_>) -> Result<Plan, ApiError> {
+        // Items name few systems, in few spellings: find each spelling once.
+        let mut spelled: FxHashMap<&str, Option<usize>> = FxHashMap::default();
+        let mut systems: Vec<&'static CodeSystem> = Vec::new();
+        let slot_of = request
+            .items
+            .iter()
+            .map(|item| {
+                let name = item.system.as_str();
+                *spelled.entry(name).or_insert_with(|| {
+                    let system = crate::systems::find(name)?;
+                    Some(match systems.iter().position(|s| s.key == system.key) {
+                        Some(slot) => slot,
+                        None => {
+                            systems.push(system);
+                            systems.len() - 1
+                        }
+                    })
+                })
+            })
+            .collect();
+        let masters: BTreeSet<Master> = systems.iter().map(|s| s.master).collect();
+        if request.release.is_some() && masters.len() > 1 {
+            return Err(ApiError::BadRequest(
+                "`release` names one master's release: every item must then be of that master"
+                    .into(),
+            ));
+        }
+        let date = request.date.as_deref().map(resolve::date).transpose()?;
+        let store = &state.store;
+        let mut releases = Vec::with_capacity(masters.len());
+        for master in masters {
+            let release = match (&request.release, date) {
+                (None, None) => state
+                    .cache
+                    .current_release(store, master)?
+                    .ok_or_else(|| ApiError::NotFound(format!("{master} serves no release yet")))?,
+                (spec, date) => resolve::release(store, master, spec.as_deref(), date)?,
+            };
+            releases.push((master, release));
+        }
+        let release_of = systems
+            .iter()
+            .map(|s| releases.iter().position(|(m, _)| *m == s.master))
+            .collect::<Option<Vec<usize>>>()
+            .ok_or_else(|| ApiError::Internal("a system's master has no release".into()))?;
+        Ok(Plan {
+            systems,
+            release_of,
+            slot_of,
+            releases,
+        })
+    }
+
+    fn release(&self, slot: usize) -> &ReleaseRow {
+        &self.releases[self.release_of[slot]].1
+    }
+}
+
+/// What the look-up found for one item.
+enum Looked<'a> {
+    /// The item's system is not one hyojun knows.
+    UnknownSystem,
+    /// The code's status; `None` for a code the master never had.
+    Known(Option<&'a CodeStatus>),
+    /// Neither the cache nor what was read for the request knows the code yet.
+    Missing,
+}
+
+/// Looks every item up in the cache (and in `fetched`, for what was read from the database
+/// for this request); also returns, per system, the codes neither knows.
+fn look_up<'a>(
+    plan: &Plan,
+    request: &ValidateRequest<'_>,
+    cached: &'a StatusesRead<'_>,
+    fetched: &'a [Fetched],
+) -> (Vec<Looked<'a>>, Vec<FxHashSet<String>>) {
+    let maps: Vec<_> = plan
+        .systems
+        .iter()
+        .enumerate()
+        .map(|(slot, s)| cached.map(plan.release(slot).id, s.key))
+        .collect();
+    let mut missing: Vec<FxHashSet<String>> = vec![FxHashSet::default(); plan.systems.len()];
+    let looked = request
+        .items
+        .iter()
+        .zip(&plan.slot_of)
+        .map(|(item, slot)| {
+            let Some(slot) = *slot else {
+                return Looked::UnknownSystem;
+            };
+            let code = item.code.as_str();
+            let known = maps[slot]
+                .and_then(|m| m.get(code))
+                .or_else(|| fetched.get(slot).and_then(|f| f.get(code)));
+            match known {
+                Some(status) => Looked::Known(status),
+                None => {
+                    if !missing[slot].contains(code) {
+                        missing[slot].insert(code.to_owned());
+                    }
+                    Looked::Missing
+                }
+            }
+        })
+        .collect();
+    (looked, missing)
+}
+
+/// Writes the answer (the shape of [`ValidateResponse`]).
+fn answer(
+    plan: &Plan,
+    request: &ValidateRequest<'_>,
+    looked: &[Looked<'_>],
+) -> Result<Vec<u8>, ApiError> {
+    let labels: Vec<&str> = (0..plan.systems.len())
+        .map(|slot| plan.release(slot).label.as_str())
+        .collect();
+    let mut out = ResultWriter::new(request.items.len());
+    for (index, ((item, slot), status)) in request
+        .items
+        .iter()
+        .zip(&plan.slot_of)
+        .zip(looked)
+        .enumerate()
+    {
+        match (slot, status) {
+            (Some(slot), Looked::Known(status)) => {
+                let result = verdict(*status, item.display.as_ref().map(Text::as_str));
+                out.result(
+                    index,
+                    plan.systems[*slot].key,
+                    item.code.as_str(),
+                    result,
+                    *status,
+                    Some(labels[*slot]),
+                );
+            }
+            (None, _) | (_, Looked::UnknownSystem) => out.result(
+                index,
+                item.system.as_str(),
+                item.code.as_str(),
+                "unknown_system",
+                None,
+                None,
+            ),
+            (Some(_), Looked::Missing) => {
+                return Err(ApiError::Internal(format!(
+                    "validation: no status for item {index} after reading the database"
+                )))
+            }
+        }
+    }
+    let releases = plan
+        .releases
+        .iter()
+        .map(|(master, release)| (master.key(), release.label.as_str()));
+    Ok(out.finish(releases))
+}
+
+/// Validates a parsed request (on a blocking thread: it may read the database).
+fn run(state: &AppState, request: &ValidateRequest<'_>) -> Result<Vec<u8>, ApiError> {
+    let plan = Plan::new(state, request)?;
+    let missing = {
+        // The warm path: everything is in the cache.
+        let cached = state.cache.statuses();
+        let (looked, missing) = look_up(&plan, request, &cached, &[]);
+        if missing.iter().all(FxHashSet::is_empty) {
+            return answer(&plan, request, &looked);
+        }
+        missing
+    };
+    // Some codes are new: read them, keep them, and answer from the cache and what was read
+    // (which covers a cache cleared in between by a new generation).
+    let mut fetched = Vec::with_capacity(plan.systems.len());
+    for (slot, codes) in missing.iter().enumerate() {
+        let system = plan.systems[slot].key;
+        let release = plan.release(slot);
+        let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+        let statuses = if codes.is_empty() {
+            Fetched::default()
+        } else {
+            let found = state.store.code_statuses(release, system, &codes)?;
+            Fetched::new(&codes, found)
+        };
+        state.cache.put_statuses(release.id, system, &statuses);
+        fetched.push(statuses);
+    }
+    let cached = state.cache.statuses();
+    let (looked, _) = look_up(&plan, request, &cached, &fetched);
+    answer(&plan, request, &looked)
+}
+
+/// The request body, checked like `web::Json` does (content type, size limit).
+fn body_bytes(
+    req: &HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> Result<web::Bytes, ApiError> {
+    let is_json = matches!(req.mime_type(), Ok(Some(mime))
+        if mime.subtype() == actix_web::mime::JSON || mime.suffix() == Some(actix_web::mime::JSON));
+    if !is_json {
+        return Err(ApiError::BadRequest(
+            "request body: Content type error".into(),
+        ));
+    }
+    body.map_err(|e| ApiError::BadRequest(format!("request body: {e}")))
 }
 
 /// Validates up to 10,000 `{system, code, display?}` items: `valid`, `unknown`, `retired`
@@ -118,100 +373,25 @@ fn judge(
 pub async fn validate(
     _: Reader,
     state: web::Data<AppState>,
-    body: web::Json<ValidateRequest>,
+    req: HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = body.into_inner();
-    if request.items.len() > MAX_ITEMS {
-        return Err(ApiError::BadRequest(format!(
-            "{} items: at most {MAX_ITEMS} per request",
-            request.items.len()
-        )));
-    }
-    let date = request.date.as_deref().map(resolve::date).transpose()?;
+    let body = body_bytes(&req, body)?;
     let state = state.into_inner();
-    let response = blocking(move || {
-        let store = &state.store;
-        let mut by_system: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
-        let mut results: Vec<Option<ValidateResult>> = vec![None; request.items.len()];
-        for (index, item) in request.items.iter().enumerate() {
-            match crate::systems::find(&item.system) {
-                Some(system) => by_system.entry(system.key).or_default().push(index),
-                None => {
-                    results[index] = Some(ValidateResult {
-                        index,
-                        system: item.system.clone(),
-                        code: item.code.clone(),
-                        result: "unknown_system",
-                        valid: false,
-                        expected_display: None,
-                        successors: Vec::new(),
-                        release: None,
-                    })
-                }
-            }
+    let json = blocking(move || {
+        let request: ValidateRequest<'_> = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::BadRequest(format!("request body: Json deserialize error: {e}"))
+        })?;
+        if request.items.len() > MAX_ITEMS {
+            return Err(ApiError::BadRequest(format!(
+                "{} items: at most {MAX_ITEMS} per request",
+                request.items.len()
+            )));
         }
-        let masters: BTreeSet<Master> = by_system
-            .keys()
-            .filter_map(|k| crate::systems::find(k).map(|s| s.master))
-            .collect();
-        if request.release.is_some() && masters.len() > 1 {
-            return Err(ApiError::BadRequest(
-                "`release` names one master's release: every item must then be of that master"
-                    .into(),
-            ));
-        }
-        let mut releases = BTreeMap::new();
-        for master in masters {
-            let release = match (&request.release, date) {
-                (None, None) => state
-                    .cache
-                    .current_release(store, master)?
-                    .ok_or_else(|| ApiError::NotFound(format!("{master} serves no release yet")))?,
-                (spec, date) => resolve::release(store, master, spec.as_deref(), date)?,
-            };
-            for (system, indexes) in by_system
-                .iter()
-                .filter(|(k, _)| crate::systems::find(k).is_some_and(|s| s.master == master))
-            {
-                let codes: Vec<&str> = {
-                    let set: BTreeSet<&str> = indexes
-                        .iter()
-                        .map(|i| request.items[*i].code.as_str())
-                        .collect();
-                    set.into_iter().collect()
-                };
-                let missing = state.cache.missing_statuses(release.id, system, &codes);
-                let mut fresh: HashMap<String, Option<Arc<CodeStatus>>> = HashMap::new();
-                if !missing.is_empty() {
-                    let mut fetched = store.code_statuses(&release, system, &missing)?;
-                    fresh = missing
-                        .iter()
-                        .map(|c| ((*c).to_owned(), fetched.remove(*c).map(Arc::new)))
-                        .collect();
-                    state.cache.put_statuses(release.id, system, &fresh);
-                }
-                // Judge from the cache without copying; what was just fetched covers a cache
-                // cleared in between by a new generation.
-                state.cache.with_statuses(release.id, system, |cached| {
-                    let cached =
-                        |code: &str| cached.and_then(|m| m.get(code)).map(|s| s.as_deref());
-                    for &index in indexes {
-                        let item = &request.items[index];
-                        let status = match fresh.get(&item.code) {
-                            Some(status) => status.as_deref(),
-                            None => cached(&item.code).flatten(),
-                        };
-                        results[index] = Some(judge(index, system, item, status, &release.label));
-                    }
-                });
-            }
-            releases.insert(master.key().to_owned(), release.label.clone());
-        }
-        Ok(ValidateResponse {
-            results: results.into_iter().flatten().collect(),
-            releases,
-        })
+        run(&state, &request)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(response))
+    Ok(HttpResponse::Ok()
+        .insert_header(ContentType::json())
+        .body(json))
 }

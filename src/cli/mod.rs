@@ -90,6 +90,11 @@ pub enum Command {
         /// Largest upload in bytes (all files of one request).
         #[arg(long, default_value_t = 1024 * 1024 * 1024, env = "HYOJUN_MAX_UPLOAD_BYTES")]
         max_upload_bytes: u64,
+        /// Do not load the validation statuses of the current releases into memory in the
+        /// background (saves memory; validation then reads the database for codes it has not
+        /// seen yet).
+        #[arg(long, env = "HYOJUN_NO_WARM_UP")]
+        no_warm_up: bool,
         #[command(flatten)]
         index: IndexDir,
     },
@@ -344,6 +349,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             anonymous_read,
             upload_dir,
             max_upload_bytes,
+            no_warm_up,
             index,
         } => {
             let store = Store::open(&url, 8)?;
@@ -351,6 +357,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 anonymous_read,
                 upload_dir,
                 max_upload_bytes,
+                warm_up: !no_warm_up,
                 search_index: index.location(&url),
                 ..crate::api::ApiConfig::default()
             };

@@ -4,13 +4,13 @@ use std::collections::{BTreeSet, HashMap};
 
 use diesel::prelude::*;
 use serde::Serialize;
-use unicode_normalization::UnicodeNormalization;
 use utoipa::ToSchema;
 
 use super::carriers::{carrier_ids, rows_by_id, CHUNK};
 use super::diff::ReleaseRef;
 use super::models::{ConceptRow, ReleaseRow};
-use super::schema::{concepts, releases};
+use super::names::Names;
+use super::schema::{concept_links, concepts, releases};
 use super::{AnyConnection, Store, StoreError};
 use crate::with_backend;
 
@@ -220,29 +220,23 @@ pub struct CodeStatus {
     pub present: bool,
     /// Some row carrying it is active.
     pub active: bool,
-    /// Its name (the last one it had, for codes no longer present).
-    pub display: Option<String>,
-    /// Every name it is known by, exactly as the master has it.
-    pub names: rustc_hash::FxHashSet<String>,
-    /// The same names folded with [`display_key`].
-    pub folded_names: rustc_hash::FxHashSet<String>,
+    /// Its display (the last name it had, for codes no longer present) and every name it is
+    /// known by.
+    pub names: Names,
     /// What replaces it: where its 移行先 chain ends, when the master says.
     pub successors: Vec<CodeRef>,
 }
 
 impl CodeStatus {
+    /// Its name (the last one it had, for codes no longer present).
+    pub fn display(&self) -> Option<&str> {
+        self.names.display()
+    }
+
     /// Whether `display` is one of the code's names, ignoring width, case and spaces.
     pub fn has_name(&self, display: &str) -> bool {
-        self.names.contains(display) || self.folded_names.contains(&display_key(display))
+        self.names.matches(display)
     }
-}
-
-/// Folds width and case for display comparison (full-width ＡＢ and half-width AB compare equal).
-pub fn display_key(s: &str) -> String {
-    s.nfkc()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_lowercase)
-        .collect()
 }
 
 impl Store {
@@ -262,17 +256,15 @@ impl Store {
             let entry = known.entry(code.to_owned()).or_default();
             entry.present = true;
             entry.active |= row.status == "active";
-            if entry.display.is_none() || (own && row.status == "active") {
-                entry.display = Some(row.display.clone());
+            if entry.display().is_none() || (own && row.status == "active") {
+                entry.names.set_display(&row.display);
             }
             let designations: Vec<serde_json::Value> = serde_json::from_str(&row.designations)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let names = std::iter::once(row.display.as_str())
                 .chain(designations.iter().filter_map(|d| d["value"].as_str()));
             for name in names {
-                if entry.names.insert(name.to_owned()) {
-                    entry.folded_names.insert(display_key(name));
-                }
+                entry.names.insert(name);
             }
             if own {
                 for (relation, sys, c) in row
@@ -345,12 +337,43 @@ impl Store {
                 .select((concepts::code, concepts::display))
                 .load(c))?;
             for (code, display) in rows {
-                known.entry(code).or_insert_with(|| CodeStatus {
-                    display: Some(display),
-                    ..CodeStatus::default()
+                known.entry(code).or_insert_with(|| {
+                    let mut status = CodeStatus::default();
+                    status.names.set_display(&display);
+                    status
                 });
             }
         }
+        for status in known.values_mut() {
+            status.names.shrink_to_fit();
+        }
         Ok(known)
+    }
+
+    /// Every code [`Store::code_statuses`] can know of `system` in `release` (and possibly a
+    /// few more): the codes of its rows up to that release, and the codes rows carry. Warms
+    /// the validation cache up.
+    pub fn system_codes(
+        &self,
+        release: &ReleaseRow,
+        system: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn()?;
+        let mut own: Vec<String> = with_backend!(&mut *conn, |c| concepts::table
+            .filter(concepts::system_key.eq(system))
+            .filter(concepts::valid_from.le(release.id))
+            .select(concepts::code)
+            .distinct()
+            .load(c))?;
+        let carried: Vec<String> = with_backend!(&mut *conn, |c| concept_links::table
+            .filter(concept_links::system_key.eq(system))
+            .filter(concept_links::relation.eq("code"))
+            .select(concept_links::code)
+            .distinct()
+            .load(c))?;
+        own.extend(carried);
+        own.sort_unstable();
+        own.dedup();
+        Ok(own)
     }
 }

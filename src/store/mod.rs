@@ -16,6 +16,7 @@ pub mod keys;
 pub mod lookup;
 pub mod migrate;
 pub mod models;
+pub mod names;
 pub mod releases;
 pub mod schema;
 pub mod search_feed;

@@ -419,6 +419,99 @@ async fn batch_validation() {
     }
 }
 
+/// Validation answers alike from statuses a warm-up loaded for whole systems and from
+/// statuses read for the request's codes: every code of every HOT system, with and without
+/// displays, unknown codes, in the current release before and after an activation.
+#[actix_web::test]
+async fn warmed_up_validation_answers_as_reading_the_database_does() {
+    use hyojun::systems::{of_master, Master};
+    for db in databases("api_warm_up") {
+        sample_db(&db);
+        let k = keys(&db);
+        let key = Some(k.reader.as_str());
+        let config = ApiConfig {
+            warm_up: false,
+            ..ApiConfig::default()
+        };
+        let reading = AppState::new(db.store.clone(), config.clone());
+        let warmed = AppState::new(db.store.clone(), config);
+        let reading_service = test::init_service(app(reading.clone())).await;
+        let warmed_service = test::init_service(app(warmed.clone())).await;
+        for round in ["20260531", "20260630"] {
+            if round == "20260630" {
+                assert_eq!(hyojun(&db, &["activate", "hot", "20260630"]), 0);
+                reading.cache.clear();
+                warmed.cache.clear();
+            }
+            let release = db.store.find_release(Master::Hot, round).expect("release");
+            let mut codes: Vec<(&str, String)> = Vec::new();
+            for system in of_master(Master::Hot) {
+                for code in db.store.system_codes(&release, system.key).expect("codes") {
+                    codes.push((system.key, code));
+                }
+            }
+            codes.push(("hot9", "999999999".into()));
+            codes.push(("hot7", "9001183010201".into()));
+            codes.push(("urn:oid:1.2.392.100495.20.2.73", "2646901M1035".into()));
+            assert!(codes.len() > 50, "{} codes", codes.len());
+            hyojun::api::warm::warm_up(&warmed.cache, &warmed.store);
+            let bare: Vec<Value> = codes
+                .iter()
+                .map(|(system, code)| json!({"system": system, "code": code}))
+                .collect();
+            let (status, first) = call(
+                &reading_service,
+                "POST",
+                "/v1/validate",
+                key,
+                Some(json!({ "items": bare })),
+            )
+            .await;
+            assert_eq!(status, 200, "{first}");
+            // Each code again with its expected display, a folded one and a wrong one.
+            let mut items = bare.clone();
+            for (item, result) in bare
+                .iter()
+                .zip(first["results"].as_array().expect("results"))
+            {
+                if let Some(display) = result["expected_display"].as_str() {
+                    for shown in [
+                        display.to_owned(),
+                        display.to_lowercase() + " ",
+                        "違う名前".into(),
+                    ] {
+                        let mut item = item.clone();
+                        item["display"] = json!(shown);
+                        items.push(item);
+                    }
+                }
+            }
+            let body = Some(json!({ "items": items }));
+            let (_, read) = call(&reading_service, "POST", "/v1/validate", key, body.clone()).await;
+            let (_, warm) = call(&warmed_service, "POST", "/v1/validate", key, body).await;
+            assert_eq!(read["releases"]["hot"], round, "{}", db.name);
+            assert_eq!(read, warm, "{} {round}", db.name);
+            let kinds: std::collections::BTreeSet<&str> = read["results"]
+                .as_array()
+                .expect("results")
+                .iter()
+                .filter_map(|r| r["result"].as_str())
+                .collect();
+            let expected: &[&str] = if round == "20260531" {
+                &["invalid_display", "unknown", "valid"]
+            } else {
+                &["invalid_display", "retired", "unknown", "valid"]
+            };
+            assert_eq!(
+                kinds.into_iter().collect::<Vec<_>>(),
+                expected,
+                "{}",
+                db.name
+            );
+        }
+    }
+}
+
 #[actix_web::test]
 async fn releases_changes_diff_and_activation() {
     for db in databases("api_releases") {
