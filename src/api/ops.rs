@@ -95,7 +95,8 @@ impl Metrics {
     }
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers and the search index is in step with it (the first probe
+/// after a start waits for the index).
 #[utoipa::path(
     tag = "operations",
     responses(
@@ -105,11 +106,17 @@ impl Metrics {
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
+    let state = state.into_inner();
     blocking(move || {
-        let mut conn = store.conn().map_err(|_| ApiError::Unavailable)?;
+        let mut conn = state.store.conn().map_err(|_| ApiError::Unavailable)?;
         conn.batch_execute("SELECT 1")
-            .map_err(|_| ApiError::Unavailable)
+            .map_err(|_| ApiError::Unavailable)?;
+        // Ready means search can answer too: the first probe waits for the index (built in
+        // the background at start; seconds for all the real masters).
+        if !state.search.is_synced() {
+            state.search.sync(&state.store).map_err(ApiError::from)?;
+        }
+        Ok(())
     })
     .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"})))

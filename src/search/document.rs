@@ -13,7 +13,7 @@ use crate::systems::{self, Master, CODE_SYSTEMS};
 
 /// Bumped whenever the schema, the tokens or the normalisation change: an index written with
 /// another version is rebuilt at start.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Attribute filters a search can ask for, as (filter name, master, attribute key).
 pub const ATTRIBUTE_FILTERS: [(&str, Master, &str); 2] = [

@@ -143,6 +143,8 @@ pub struct SearchIndex {
     writing: Mutex<()>,
     /// Interned (system, code) keys, stable for the life of the process.
     keys: Mutex<KeyInterner>,
+    /// Whether a sync has completed since the index was opened.
+    synced: std::sync::atomic::AtomicBool,
 }
 
 /// Numbers each (system, code) once.
@@ -196,6 +198,7 @@ impl SearchIndex {
             snapshot: RwLock::new(Arc::new(empty)),
             writing: Mutex::new(()),
             keys: Mutex::new(KeyInterner::default()),
+            synced: std::sync::atomic::AtomicBool::new(false),
         };
         search.refresh()?;
         Ok(search)
@@ -247,6 +250,8 @@ impl SearchIndex {
         let consistent = indexed.schema_version == SCHEMA_VERSION
             && indexed.releases.iter().all(|r| stamps.contains(r));
         if consistent && indexed.releases.len() == stamps.len() {
+            self.synced
+                .store(true, std::sync::atomic::Ordering::Release);
             return Ok(SyncReport::default());
         }
         let started = Instant::now();
@@ -258,6 +263,8 @@ impl SearchIndex {
             .collect();
         let written = self.write(store, &stamps, &new, rebuild)?;
         self.refresh()?;
+        self.synced
+            .store(true, std::sync::atomic::Ordering::Release);
         let report = SyncReport {
             rebuilt: rebuild,
             releases_added: new.len(),
@@ -316,6 +323,11 @@ impl SearchIndex {
         if let Err(e) = spawned {
             tracing::error!(error = %e, "cannot start the search index sync thread");
         }
+    }
+
+    /// Whether the index has been brought in step with the store since it was opened.
+    pub fn is_synced(&self) -> bool {
+        self.synced.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Where the index lives.

@@ -6,7 +6,8 @@
 //! - NFKC (full-width ↔ half-width, ｶﾞ → ガ, ① → 1, ㎎ → mg, …);
 //! - lower case (ＨｂＡ１ｃ → hba1c);
 //! - hiragana → katakana (とうにょう → トウニョウ), small kana → large (ニョ → ニヨ);
-//! - dashes: after kana every dash variant is the long-vowel mark ー, elsewhere `-`;
+//! - dashes: after kana every dash variant is the long-vowel mark ー, elsewhere `-` (ー and
+//!   ｰ themselves always stay ー, so a query may start with one);
 //!   〜 and ～ are `~`;
 //! - white space and control characters are dropped (急性 胃炎 finds 急性胃炎).
 //!
@@ -112,7 +113,10 @@ fn push_cluster(cluster: &str, origin: u32, out: &mut Normalized) {
         }
         for lower in ch.to_lowercase() {
             let folded = fold_kana(lower);
-            let folded = if is_dash(folded) {
+            let folded = if folded == 'ー' {
+                // The long-vowel mark itself stays one, even first (a query may start with it).
+                'ー'
+            } else if is_dash(folded) {
                 match out.chars.last() {
                     Some(&prev) if is_kana(prev) => 'ー',
                     _ => '-',
@@ -272,6 +276,9 @@ mod tests {
         assert_eq!(n("B-12"), "b-12");
         assert_eq!(n("Ｂ－１２"), "b-12");
         assert_eq!(n("1〜2"), "1~2");
+        assert_eq!(n("ール"), "ール");
+        assert_eq!(n("ｰﾙ"), "ール");
+        assert_eq!(n("-ル"), "-ル");
     }
 
     #[test]
