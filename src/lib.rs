@@ -6,6 +6,7 @@
 pub mod access;
 pub mod api;
 pub mod cli;
+pub mod mapping;
 pub mod masters;
 pub mod search;
 pub mod store;

@@ -1,0 +1,369 @@
+//! A hospital's local code list (CSV, UTF-8 or CP932) and how a new upload merges with the
+//! codes a project already has.
+//!
+//! The first row is a header. Columns are recognised by name (Japanese or English, see
+//! [`COLUMNS`]); a local code and a local name column are required, every other column is kept
+//! as an extra column under its header and exported again.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::masters::input::SourceFile;
+use crate::masters::text::read_rows;
+use crate::masters::{Problem, Problems};
+
+/// The columns hyojun understands, with the header names it recognises (compared after
+/// trimming, case-insensitively).
+pub const COLUMNS: [(&str, &[&str]); 6] = [
+    (
+        "code",
+        &[
+            "code",
+            "local_code",
+            "コード",
+            "ローカルコード",
+            "院内コード",
+            "項目コード",
+        ],
+    ),
+    (
+        "name",
+        &[
+            "name",
+            "local_name",
+            "名称",
+            "ローカル名称",
+            "院内名称",
+            "項目名称",
+            "項目名",
+        ],
+    ),
+    ("unit", &["unit", "単位"]),
+    (
+        "specimen",
+        &["specimen", "material", "材料", "検体", "検体材料"],
+    ),
+    (
+        "frequency",
+        &["frequency", "count", "件数", "頻度", "使用頻度"],
+    ),
+    ("category", &["category", "区分", "分類", "カテゴリ"]),
+];
+
+/// One local code as uploaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LocalCode {
+    pub code: String,
+    pub name: String,
+    pub unit: Option<String>,
+    pub specimen: Option<String>,
+    /// How often the code occurs (review goes most frequent first).
+    pub frequency: Option<i64>,
+    pub category: Option<String>,
+    /// Other columns, by header, in file order.
+    pub extra: Vec<(String, String)>,
+    /// 1-based line in the uploaded file.
+    pub line: u64,
+}
+
+/// Parses an upload; every problem (file, line, column, fix) is reported, and nothing is
+/// returned when there is any.
+pub fn parse(file: &SourceFile) -> Result<Vec<LocalCode>, Problems> {
+    let name = &file.display_name;
+    let (_, rows) = read_rows(
+        file,
+        "export the local code list again: a header row, then one row per local code",
+    )?;
+    let Some((header, data)) = rows.split_first() else {
+        return Err(Problem::file(
+            name,
+            "empty_file",
+            "the file has no rows".into(),
+            "export the local code list again",
+        )
+        .into());
+    };
+    let headers: Vec<String> = header.fields.iter().map(|h| h.trim().to_owned()).collect();
+    let known = |h: &str| {
+        COLUMNS.iter().find_map(|(key, names)| {
+            names
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(h.trim_start_matches('\u{FEFF}')))
+                .then_some(*key)
+        })
+    };
+    let mut at: HashMap<&str, usize> = HashMap::new();
+    let mut problems = Problems::default();
+    for (i, h) in headers.iter().enumerate() {
+        if let Some(key) = known(h) {
+            if at.insert(key, i).is_some() {
+                problems.push(Problem::field(
+                    name,
+                    header.line,
+                    i + 1,
+                    h,
+                    "duplicate_column",
+                    format!("two columns mean `{key}`"),
+                    "keep one of them, or rename the other (it is then kept as an extra column)",
+                ));
+            }
+        }
+    }
+    for required in ["code", "name"] {
+        if !at.contains_key(required) {
+            let names = COLUMNS
+                .iter()
+                .find(|(k, _)| *k == required)
+                .map(|(_, n)| n.join(", "))
+                .unwrap_or_default();
+            problems.push(Problem::line(
+                name,
+                header.line,
+                "missing_column",
+                format!("no `{required}` column in the header row"),
+                format!("name one column of the header row one of: {names}"),
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let (code_at, name_at) = (at["code"], at["name"]);
+    let mut first_line: HashMap<String, u64> = HashMap::new();
+    let mut out = Vec::with_capacity(data.len());
+    for row in data {
+        let f = |i: usize| row.fields.get(i).map(str::trim).unwrap_or("");
+        let optional = |key: &str| at.get(key).map(|&i| f(i)).filter(|v| !v.is_empty());
+        if row.fields.len() != headers.len() {
+            problems.push(Problem::line(
+                name,
+                row.line,
+                "column_count",
+                format!(
+                    "{} fields where the header has {}",
+                    row.fields.len(),
+                    headers.len()
+                ),
+                "quote fields that contain commas, and give every row the header's columns",
+            ));
+            continue;
+        }
+        let code = f(code_at);
+        if code.is_empty() {
+            problems.push(Problem::field(
+                name,
+                row.line,
+                code_at + 1,
+                &headers[code_at],
+                "missing_code",
+                "the local code is empty".into(),
+                "fill in the code, or delete the row",
+            ));
+            continue;
+        }
+        if let Some(first) = first_line.insert(code.to_owned(), row.line) {
+            first_line.insert(code.to_owned(), first);
+            problems.push(Problem::field(
+                name,
+                row.line,
+                code_at + 1,
+                &headers[code_at],
+                "duplicate_code",
+                format!("local code {code} is already on line {first}"),
+                "each local code appears once: merge the two rows or give one another code",
+            ));
+            continue;
+        }
+        let frequency = match optional("frequency") {
+            None => None,
+            Some(v) => match v.replace(',', "").parse::<i64>() {
+                Ok(n) if n >= 0 => Some(n),
+                _ => {
+                    let i = at["frequency"];
+                    problems.push(Problem::field(
+                        name,
+                        row.line,
+                        i + 1,
+                        &headers[i],
+                        "bad_frequency",
+                        format!("frequency `{v}` is not a whole number ≥ 0"),
+                        "write the count as digits, or leave it empty",
+                    ));
+                    continue;
+                }
+            },
+        };
+        let extra = headers
+            .iter()
+            .enumerate()
+            .filter(|(i, h)| !at.values().any(|a| a == i) && !h.is_empty())
+            .map(|(i, h)| (h.clone(), f(i).to_owned()))
+            .collect();
+        out.push(LocalCode {
+            code: code.to_owned(),
+            name: f(name_at).to_owned(),
+            unit: optional("unit").map(str::to_owned),
+            specimen: optional("specimen").map(str::to_owned),
+            frequency,
+            category: optional("category").map(str::to_owned),
+            extra,
+            line: row.line,
+        });
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+/// A local code as a project holds it, for merging.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub name: String,
+    pub withdrawn: bool,
+}
+
+/// What merging an upload into a project's codes does; no mapping is ever dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MergePlan {
+    /// Codes new to the project (get an unmapped mapping).
+    pub added: Vec<String>,
+    /// Codes whose local name changed: their mappings are flagged for review.
+    pub renamed: Vec<String>,
+    /// Codes missing from the upload: marked withdrawn, mappings kept.
+    pub withdrawn: Vec<String>,
+    /// Withdrawn codes that are back.
+    pub restored: Vec<String>,
+    /// Codes present and named as before (other columns may still be updated).
+    pub unchanged: usize,
+}
+
+/// Plans merging `upload` into `held` (code → what the project has).
+pub fn plan_merge(held: &BTreeMap<String, Held>, upload: &[LocalCode]) -> MergePlan {
+    let mut plan = MergePlan::default();
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    for local in upload {
+        seen.insert(&local.code);
+        match held.get(&local.code) {
+            None => plan.added.push(local.code.clone()),
+            Some(h) => {
+                if h.withdrawn {
+                    plan.restored.push(local.code.clone());
+                }
+                if h.name != local.name {
+                    plan.renamed.push(local.code.clone());
+                } else if !h.withdrawn {
+                    plan.unchanged += 1;
+                }
+            }
+        }
+    }
+    plan.withdrawn = held
+        .iter()
+        .filter(|(code, h)| !h.withdrawn && !seen.contains(code.as_str()))
+        .map(|(code, _)| code.clone())
+        .collect();
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, text: &str) -> SourceFile {
+        SourceFile::new(name.to_owned(), text.as_bytes().to_vec())
+    }
+
+    fn cp932(text: &str) -> Vec<u8> {
+        encoding_rs::SHIFT_JIS.encode(text).0.into_owned()
+    }
+
+    #[test]
+    fn japanese_headers_extra_columns_and_cp932() {
+        let text = "項目コード,項目名称,単位,材料,件数,備考,区分\r\n\
+                    L001,ＡＳＴ（ＧＯＴ）,U/L,血清,\"1,204\",至急可,生化学\r\n\
+                    L002,HbA1c,%,全血,,,\r\n";
+        let parsed = parse(&SourceFile::new("lab.csv".to_owned(), cp932(text))).expect("parse");
+        assert_eq!(parsed.len(), 2);
+        assert_eq!(
+            parsed[0],
+            LocalCode {
+                code: "L001".into(),
+                name: "ＡＳＴ（ＧＯＴ）".into(),
+                unit: Some("U/L".into()),
+                specimen: Some("血清".into()),
+                frequency: Some(1204),
+                category: Some("生化学".into()),
+                extra: vec![("備考".into(), "至急可".into())],
+                line: 2,
+            }
+        );
+        assert_eq!(parsed[1].frequency, None);
+        assert_eq!(parsed[1].extra, vec![("備考".into(), String::new())]);
+    }
+
+    #[test]
+    fn duplicates_and_bad_rows_are_reported_with_lines_and_columns() {
+        let text = "code,name,frequency\nA,one,1\nB,two,x\nA,again,3\n,nameless,4\nC,short\n";
+        let problems = parse(&file("local.csv", text)).expect_err("refused");
+        let found: Vec<(Option<u64>, Option<usize>, &str)> = problems
+            .items()
+            .iter()
+            .map(|p| (p.line, p.column, p.kind))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (Some(3), Some(3), "bad_frequency"),
+                (Some(4), Some(1), "duplicate_code"),
+                (Some(5), Some(1), "missing_code"),
+                (Some(6), None, "column_count"),
+            ]
+        );
+        assert!(problems.items()[1].message.contains("already on line 2"));
+    }
+
+    #[test]
+    fn a_header_without_code_or_name_is_refused() {
+        let problems = parse(&file("x.csv", "id,label\n1,a\n")).expect_err("refused");
+        let kinds: Vec<&str> = problems.items().iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, ["missing_column", "missing_column"]);
+        assert!(problems.items()[0].fix.contains("コード"));
+    }
+
+    #[test]
+    fn a_reupload_adds_flags_withdraws_and_restores() {
+        let held: BTreeMap<String, Held> = [
+            ("A", "one", false),
+            ("B", "two", false),
+            ("C", "three", false),
+            ("D", "four", true),
+        ]
+        .into_iter()
+        .map(|(c, n, w)| {
+            (
+                c.to_owned(),
+                Held {
+                    name: n.into(),
+                    withdrawn: w,
+                },
+            )
+        })
+        .collect();
+        let upload =
+            parse(&file("x.csv", "code,name\nA,one\nB,TWO\nD,four\nE,five\n")).expect("parse");
+        let plan = plan_merge(&held, &upload);
+        assert_eq!(
+            plan,
+            MergePlan {
+                added: vec!["E".into()],
+                renamed: vec!["B".into()],
+                withdrawn: vec!["C".into()],
+                restored: vec!["D".into()],
+                unchanged: 1,
+            }
+        );
+    }
+}

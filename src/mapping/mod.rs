@@ -1,0 +1,5 @@
+//! Local-to-standard mapping (issue 6), first part: the review workflow's rules and the local
+//! code lists hospitals upload. Storage, candidates, translation and export build on these.
+
+pub mod local_codes;
+pub mod state;
