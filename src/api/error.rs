@@ -15,6 +15,12 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// Bad input with structured problems (e.g. every line of a file that is wrong): 400.
+    #[error("{message}")]
+    Invalid {
+        message: String,
+        details: serde_json::Value,
+    },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -48,10 +54,11 @@ pub struct ErrorBody {
 }
 
 impl ApiError {
-    fn code(&self) -> &'static str {
+    /// The stable error code of the envelope.
+    pub fn code(&self) -> &'static str {
         match self {
             ApiError::NotFound(_) => "not_found",
-            ApiError::BadRequest(_) => "bad_request",
+            ApiError::BadRequest(_) | ApiError::Invalid { .. } => "bad_request",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::Conflict(_) => "conflict",
@@ -66,7 +73,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -88,7 +95,10 @@ impl ResponseError for ApiError {
             error: ErrorBody {
                 code: self.code(),
                 message: self.to_string(),
-                details: None,
+                details: match self {
+                    ApiError::Invalid { details, .. } => Some(details.clone()),
+                    _ => None,
+                },
             },
         })
     }

@@ -7,6 +7,7 @@ pub mod codes;
 pub mod error;
 pub mod health;
 pub mod keys;
+pub mod mapping;
 pub mod ops;
 pub mod releases;
 pub mod resolve;
@@ -172,7 +173,16 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(keys::list_keys)
         .service(keys::create_key)
         .service(keys::revoke_key)
-        .service(keys::audit_log);
+        .service(keys::audit_log)
+        .service(mapping::create_project)
+        .service(mapping::list_projects)
+        .service(mapping::get_project)
+        .service(mapping::upload_local_codes)
+        .service(mapping::list_mappings)
+        .service(mapping::get_mapping)
+        .service(mapping::change_mapping)
+        .service(mapping::bulk_change)
+        .service(mapping::mapping_history);
 }
 
 /// JSON 404 for every path no endpoint serves.

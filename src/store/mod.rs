@@ -14,6 +14,7 @@ pub mod import;
 pub mod jobs;
 pub mod keys;
 pub mod lookup;
+pub mod mapping;
 pub mod migrate;
 pub mod models;
 pub mod names;

@@ -171,12 +171,79 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mapping_projects (id) {
+        id -> BigInt,
+        name -> Text,
+        description -> Text,
+        local_system -> Text,
+        target_systems -> Text,
+        four_eyes -> Bool,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    local_codes (project_id, code) {
+        project_id -> BigInt,
+        code -> Text,
+        name -> Text,
+        unit -> Nullable<Text>,
+        specimen -> Nullable<Text>,
+        frequency -> Nullable<BigInt>,
+        category -> Nullable<Text>,
+        extra -> Text,
+        withdrawn -> Bool,
+        previous_name -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    mappings (project_id, local_code) {
+        project_id -> BigInt,
+        local_code -> Text,
+        state -> Text,
+        target_system -> Nullable<Text>,
+        target_code -> Nullable<Text>,
+        target_display -> Nullable<Text>,
+        equivalence -> Nullable<Text>,
+        comment -> Text,
+        author -> Nullable<Text>,
+        reviewer -> Nullable<Text>,
+        assignee -> Nullable<Text>,
+        flag_reason -> Nullable<Text>,
+        target_release -> Nullable<Text>,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    mapping_history (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        local_code -> Text,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        from_state -> Text,
+        to_state -> Text,
+        changes -> Text,
+    }
+}
+
 diesel::joinable!(concept_links -> concepts (concept_id));
 diesel::joinable!(release_files -> releases (release_id));
 diesel::joinable!(release_stats -> releases (release_id));
 diesel::joinable!(activations -> releases (release_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    mapping_projects,
+    local_codes,
+    mappings,
+    mapping_history,
     code_systems,
     code_system_aliases,
     releases,

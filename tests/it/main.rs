@@ -5,6 +5,7 @@ mod bad_input;
 mod byomei;
 mod hot_samples;
 mod jlac;
+mod mapping;
 mod nursing;
 mod real_hot9;
 mod search;

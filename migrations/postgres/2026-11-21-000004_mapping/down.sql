@@ -1,0 +1,4 @@
+DROP TABLE mapping_history;
+DROP TABLE mappings;
+DROP TABLE local_codes;
+DROP TABLE mapping_projects;

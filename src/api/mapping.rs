@@ -1,0 +1,472 @@
+//! Mapping projects: local code uploads, review of each mapping, bulk review, history.
+//! Admins manage projects, mappers upload and review, readers read.
+
+use actix_web::web::Bytes;
+use actix_web::{get, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::{Admin, Mapper, Reader};
+use super::error::ApiError;
+use super::resolve::blocking;
+use super::AppState;
+use crate::mapping::local_codes::{self, MergePlan};
+use crate::mapping::state::{Action, Equivalence, State};
+use crate::masters::SourceFile;
+use crate::store::mapping::{Change, HistoryEntry, MappingPage, MappingView, NewProject, Project};
+
+/// Largest local code upload, in bytes.
+pub const MAX_LOCAL_CODES_BYTES: usize = 32 * 1024 * 1024;
+/// Most local codes one bulk request may change.
+pub const MAX_BULK: usize = 10_000;
+
+/// A project to create.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewProjectRequest {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// URI or OID (urn:oid:…) of the hospital's local code system.
+    pub local_system: String,
+    /// Standard code systems to map to (keys, canonical URLs or urn:oid: aliases).
+    pub target_systems: Vec<String>,
+    /// Whether an approver must differ from the author (default: yes).
+    #[serde(default = "yes")]
+    pub four_eyes: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Creates a mapping project.
+#[utoipa::path(
+    tag = "mapping",
+    security(("bearer" = [])),
+    request_body = NewProjectRequest,
+    responses(
+        (status = 201, description = "Created", body = Project),
+        (status = 400, description = "Bad name or systems", body = super::ErrorEnvelope),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 403, description = "Not an admin", body = super::ErrorEnvelope),
+        (status = 409, description = "The name is taken", body = super::ErrorEnvelope)
+    )
+)]
+#[post("/v1/mapping/projects")]
+pub async fn create_project(
+    admin: Admin,
+    state: web::Data<AppState>,
+    body: web::Json<NewProjectRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let request = body.into_inner();
+    let store = state.store.clone();
+    let actor = admin.0.actor();
+    let project = blocking(move || {
+        let new = NewProject {
+            name: request.name,
+            description: request.description,
+            local_system: request.local_system,
+            target_systems: request.target_systems,
+            four_eyes: request.four_eyes,
+        };
+        let outcome = store.create_project(&new, &actor);
+        store.audit_outcome(
+            &actor,
+            "create_mapping_project",
+            &format!("mapping_project:{}", new.name),
+            &outcome,
+            |p| format!("project {}", p.id),
+        )?;
+        Ok(outcome?)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(project))
+}
+
+/// Every mapping project.
+#[utoipa::path(
+    tag = "mapping",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Projects", body = Vec<Project>),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope)
+    )
+)]
+#[get("/v1/mapping/projects")]
+pub async fn list_projects(
+    _: Reader,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    Ok(HttpResponse::Ok().json(blocking(move || Ok(store.projects()?)).await?))
+}
+
+/// One mapping project.
+#[utoipa::path(
+    tag = "mapping",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id")),
+    responses(
+        (status = 200, description = "The project", body = Project),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 404, description = "No such project", body = super::ErrorEnvelope)
+    )
+)]
+#[get("/v1/mapping/projects/{id}")]
+pub async fn get_project(
+    _: Reader,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let id = path.into_inner();
+    Ok(HttpResponse::Ok().json(blocking(move || Ok(store.project(id)?)).await?))
+}
+
+/// Uploads the project's local code list (CSV, UTF-8 or CP932, header row; columns: local code
+/// and name required, unit, specimen/material, frequency, category optional, any others kept).
+/// A re-upload merges: new codes are added, renamed codes' mappings are flagged, missing codes
+/// are marked withdrawn; no mapping is lost. A bad file changes nothing and answers 400 with
+/// every problem (line, column, fix) in `details`.
+#[utoipa::path(
+    tag = "mapping",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id")),
+    request_body(content = String, content_type = "text/csv", description = "The local code list"),
+    responses(
+        (status = 200, description = "What the merge did", body = MergePlan),
+        (status = 400, description = "Problems in the file", body = super::ErrorEnvelope),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 403, description = "Not a mapper", body = super::ErrorEnvelope),
+        (status = 404, description = "No such project", body = super::ErrorEnvelope),
+        (status = 413, description = "Too large", body = super::ErrorEnvelope)
+    )
+)]
+#[post("/v1/mapping/projects/{id}/local-codes")]
+pub async fn upload_local_codes(
+    mapper: Mapper,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    if body.len() > MAX_LOCAL_CODES_BYTES {
+        return Err(ApiError::TooLarge(format!(
+            "a local code list may have at most {MAX_LOCAL_CODES_BYTES} bytes"
+        )));
+    }
+    let id = path.into_inner();
+    let store = state.store.clone();
+    let actor = mapper.0.actor();
+    let plan = blocking(move || {
+        let file = SourceFile::new("local-codes.csv".to_owned(), body.to_vec());
+        let codes = local_codes::parse(&file).map_err(|problems| ApiError::Invalid {
+            message: format!(
+                "{} problem(s) in the local code list; nothing was changed",
+                problems.total()
+            ),
+            details: serde_json::to_value(&problems).unwrap_or_default(),
+        })?;
+        let outcome = store.merge_local_codes(id, &codes, &actor);
+        store.audit_outcome(
+            &actor,
+            "upload_local_codes",
+            &format!("mapping_project:{id}"),
+            &outcome,
+            |p| {
+                format!(
+                    "{} added, {} renamed, {} withdrawn, {} restored",
+                    p.added.len(),
+                    p.renamed.len(),
+                    p.withdrawn.len(),
+                    p.restored.len()
+                )
+            },
+        )?;
+        Ok(outcome?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(plan))
+}
+
+/// Which mappings to list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct MappingsQuery {
+    /// Only mappings in this state.
+    pub state: Option<State>,
+    /// Page size (default 100, at most 1000).
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// A project's mappings with their local codes, most frequent local codes first.
+#[utoipa::path(
+    tag = "mapping",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id"), MappingsQuery),
+    responses(
+        (status = 200, description = "A page of mappings", body = MappingPage),
+        (status = 400, description = "Bad paging or state", body = super::ErrorEnvelope),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 404, description = "No such project", body = super::ErrorEnvelope)
+    )
+)]
+#[get("/v1/mapping/projects/{id}/mappings")]
+pub async fn list_mappings(
+    _: Reader,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    query: web::Query<MappingsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let limit = query.limit.unwrap_or(100);
+    let offset = query.offset.unwrap_or(0);
+    if !(1..=1000).contains(&limit) || offset < 0 {
+        return Err(ApiError::BadRequest(
+            "limit must be 1–1000 and offset ≥ 0".into(),
+        ));
+    }
+    let filter = query.state;
+    let store = state.store.clone();
+    let page = blocking(move || Ok(store.mappings(id, filter, limit, offset)?)).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One local code and its mapping.
+#[utoipa::path(
+    tag = "mapping",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "Project id"),
+        ("code" = String, Path, description = "Local code")
+    ),
+    responses(
+        (status = 200, description = "The mapping", body = MappingView),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 404, description = "No such project or local code", body = super::ErrorEnvelope)
+    )
+)]
+#[get("/v1/mapping/projects/{id}/mappings/{code}")]
+pub async fn get_mapping(
+    _: Reader,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, code) = path.into_inner();
+    let store = state.store.clone();
+    Ok(HttpResponse::Ok().json(blocking(move || Ok(store.mapping(id, &code)?)).await?))
+}
+
+/// A review step on one mapping.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ChangeRequest {
+    /// propose, approve, reject, flag, no_match or reset; may be left out to only re-assign.
+    pub action: Option<Action>,
+    /// With propose: the target's code system (one of the project's) and code, valid in the
+    /// current release.
+    pub target_system: Option<String>,
+    pub target_code: Option<String>,
+    /// With propose (default equivalent).
+    pub equivalence: Option<Equivalence>,
+    pub comment: Option<String>,
+    /// Who should look at it next (empty string: nobody).
+    pub assignee: Option<String>,
+    /// With flag: why.
+    pub reason: Option<String>,
+    /// The version last seen: refused with 409 if the mapping changed since.
+    pub version: Option<i64>,
+}
+
+impl ChangeRequest {
+    fn change(&self) -> Result<Change, ApiError> {
+        let target = match (&self.target_system, &self.target_code) {
+            (Some(s), Some(c)) => Some((s.clone(), c.clone())),
+            (None, None) => None,
+            _ => {
+                return Err(ApiError::BadRequest(
+                    "give target_system and target_code together".into(),
+                ))
+            }
+        };
+        Ok(Change {
+            action: self.action,
+            target,
+            equivalence: self.equivalence,
+            comment: self.comment.clone(),
+            assignee: self.assignee.clone(),
+            reason: self.reason.clone(),
+            expected_version: self.version,
+        })
+    }
+}
+
+/// Applies a review step to one mapping (409 when the review rules refuse it, e.g. four-eyes:
+/// the author of a proposal cannot approve it).
+#[utoipa::path(
+    tag = "mapping",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "Project id"),
+        ("code" = String, Path, description = "Local code")
+    ),
+    request_body = ChangeRequest,
+    responses(
+        (status = 200, description = "The mapping after the change", body = MappingView),
+        (status = 400, description = "Bad target or request", body = super::ErrorEnvelope),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 403, description = "Not a mapper", body = super::ErrorEnvelope),
+        (status = 404, description = "No such project or local code", body = super::ErrorEnvelope),
+        (status = 409, description = "Refused by the review rules, or changed meanwhile", body = super::ErrorEnvelope)
+    )
+)]
+#[post("/v1/mapping/projects/{id}/mappings/{code}")]
+pub async fn change_mapping(
+    mapper: Mapper,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, String)>,
+    body: web::Json<ChangeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, code) = path.into_inner();
+    let change = body.into_inner().change()?;
+    let store = state.store.clone();
+    let actor = mapper.0.actor();
+    let view = blocking(move || Ok(store.change_mapping(id, &code, &change, &actor)?)).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// The same review step on a selection of mappings.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct BulkRequest {
+    /// Local codes (at most 10,000).
+    pub codes: Vec<String>,
+    #[serde(flatten)]
+    pub change: ChangeRequest,
+}
+
+/// What happened to one mapping of a bulk request.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BulkOutcome {
+    pub code: String,
+    /// `ok`, or the error code (`conflict`, `not_found`, `bad_request`).
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<State>,
+}
+
+/// Bulk result: each mapping is changed on its own (one refused change does not stop the
+/// others).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BulkResult {
+    pub changed: usize,
+    pub refused: usize,
+    pub items: Vec<BulkOutcome>,
+}
+
+/// Applies one review step (approve, reject, no_match, flag, re-assign, …) to many mappings.
+#[utoipa::path(
+    tag = "mapping",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id")),
+    request_body = BulkRequest,
+    responses(
+        (status = 200, description = "Per-mapping outcomes", body = BulkResult),
+        (status = 400, description = "Bad request", body = super::ErrorEnvelope),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 403, description = "Not a mapper", body = super::ErrorEnvelope),
+        (status = 404, description = "No such project", body = super::ErrorEnvelope)
+    )
+)]
+#[post("/v1/mapping/projects/{id}/bulk")]
+pub async fn bulk_change(
+    mapper: Mapper,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: web::Json<BulkRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let request = body.into_inner();
+    if request.codes.is_empty() || request.codes.len() > MAX_BULK {
+        return Err(ApiError::BadRequest(format!(
+            "codes lists 1–{MAX_BULK} local codes"
+        )));
+    }
+    let change = request.change.change()?;
+    let store = state.store.clone();
+    let actor = mapper.0.actor();
+    let result = blocking(move || {
+        store.project(id)?;
+        let mut items = Vec::with_capacity(request.codes.len());
+        for code in request.codes {
+            let outcome = match store.change_mapping(id, &code, &change, &actor) {
+                Ok(view) => BulkOutcome {
+                    code,
+                    outcome: "ok",
+                    message: None,
+                    state: Some(view.state),
+                },
+                Err(e) => {
+                    let e = ApiError::from(e);
+                    if let ApiError::Internal(_) | ApiError::Unavailable = e {
+                        return Err(e);
+                    }
+                    BulkOutcome {
+                        code,
+                        outcome: e.code(),
+                        message: Some(e.to_string()),
+                        state: None,
+                    }
+                }
+            };
+            items.push(outcome);
+        }
+        let changed = items.iter().filter(|i| i.outcome == "ok").count();
+        Ok(BulkResult {
+            changed,
+            refused: items.len() - changed,
+            items,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+/// Every change of one mapping, oldest first (append-only).
+#[utoipa::path(
+    tag = "mapping",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "Project id"),
+        ("code" = String, Path, description = "Local code")
+    ),
+    responses(
+        (status = 200, description = "History", body = Vec<HistoryEntry>),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 404, description = "No such project or local code", body = super::ErrorEnvelope)
+    )
+)]
+#[get("/v1/mapping/projects/{id}/mappings/{code}/history")]
+pub async fn mapping_history(
+    _: Reader,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, code) = path.into_inner();
+    let store = state.store.clone();
+    let history = blocking(move || Ok(store.mapping_history(id, &code)?)).await?;
+    let body: Vec<serde_json::Value> = history
+        .into_iter()
+        .map(|h| {
+            serde_json::json!({
+                "id": h.id,
+                "at": h.at,
+                "actor": h.actor,
+                "action": h.action,
+                "from_state": h.from_state,
+                "to_state": h.to_state,
+                "changes": serde_json::from_str::<serde_json::Value>(&h.changes).unwrap_or_default(),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(body))
+}

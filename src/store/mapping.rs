@@ -1,0 +1,783 @@
+//! Mapping projects, their local codes, one mapping per local code with its review state, and
+//! the append-only history of every change.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::schema::{local_codes, mapping_history, mapping_projects, mappings};
+use super::{AnyConnection, Store, StoreError};
+use crate::mapping::local_codes::{plan_merge, Held, LocalCode, MergePlan};
+use crate::mapping::state::{self, Action, Equivalence, Review, State};
+use crate::systems::{self, Master};
+
+/// A project as created.
+#[derive(Debug, Clone)]
+pub struct NewProject {
+    pub name: String,
+    pub description: String,
+    /// URI or OID of the hospital's local code system.
+    pub local_system: String,
+    /// Target code systems (keys, canonical URLs or urn:oid: aliases).
+    pub target_systems: Vec<String>,
+    pub four_eyes: bool,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = mapping_projects)]
+struct ProjectRow {
+    id: i64,
+    name: String,
+    description: String,
+    local_system: String,
+    target_systems: String,
+    four_eyes: bool,
+    created_at: NaiveDateTime,
+    created_by: String,
+}
+
+/// A mapping project.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Project {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub local_system: String,
+    /// Code system keys mappings may target.
+    pub target_systems: Vec<String>,
+    /// Whether an approver must differ from the author.
+    pub four_eyes: bool,
+    pub created_at: NaiveDateTime,
+    pub created_by: String,
+}
+
+impl TryFrom<ProjectRow> for Project {
+    type Error = StoreError;
+    fn try_from(r: ProjectRow) -> Result<Self, StoreError> {
+        Ok(Project {
+            target_systems: serde_json::from_str(&r.target_systems)
+                .map_err(|e| StoreError::Corrupt(format!("project {}: {e}", r.id)))?,
+            id: r.id,
+            name: r.name,
+            description: r.description,
+            local_system: r.local_system,
+            four_eyes: r.four_eyes,
+            created_at: r.created_at,
+            created_by: r.created_by,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = local_codes, treat_none_as_null = true)]
+struct LocalCodeRow {
+    project_id: i64,
+    code: String,
+    name: String,
+    unit: Option<String>,
+    specimen: Option<String>,
+    frequency: Option<i64>,
+    category: Option<String>,
+    extra: String,
+    withdrawn: bool,
+    previous_name: Option<String>,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = mappings, treat_none_as_null = true)]
+struct MappingRow {
+    project_id: i64,
+    local_code: String,
+    state: String,
+    target_system: Option<String>,
+    target_code: Option<String>,
+    target_display: Option<String>,
+    equivalence: Option<String>,
+    comment: String,
+    author: Option<String>,
+    reviewer: Option<String>,
+    assignee: Option<String>,
+    flag_reason: Option<String>,
+    target_release: Option<String>,
+    version: i64,
+    updated_at: NaiveDateTime,
+}
+
+/// A local code and its mapping.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MappingView {
+    pub local_code: String,
+    pub local_name: String,
+    pub unit: Option<String>,
+    pub specimen: Option<String>,
+    pub frequency: Option<i64>,
+    pub category: Option<String>,
+    /// The upload's other columns, as (header, value).
+    #[schema(value_type = Vec<Vec<String>>)]
+    pub extra: Vec<(String, String)>,
+    /// Missing from the latest upload.
+    pub withdrawn: bool,
+    /// The local name before the latest upload changed it.
+    pub previous_name: Option<String>,
+    pub state: State,
+    pub target_system: Option<String>,
+    pub target_code: Option<String>,
+    pub target_display: Option<String>,
+    pub equivalence: Option<Equivalence>,
+    pub comment: String,
+    pub author: Option<String>,
+    pub reviewer: Option<String>,
+    pub assignee: Option<String>,
+    pub flag_reason: Option<String>,
+    /// The release the target was chosen in.
+    pub target_release: Option<String>,
+    /// Send it back with a change to refuse it if someone changed the mapping meanwhile.
+    pub version: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+/// One entry of a mapping's history.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
+#[diesel(table_name = mapping_history)]
+pub struct HistoryEntry {
+    pub id: i64,
+    #[serde(skip)]
+    pub project_id: i64,
+    #[serde(skip)]
+    pub local_code: String,
+    pub at: NaiveDateTime,
+    pub actor: String,
+    pub action: String,
+    pub from_state: String,
+    pub to_state: String,
+    /// Field → [old, new] for every field the change touched.
+    #[schema(value_type = Object)]
+    pub changes: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = mapping_history)]
+struct NewHistory<'a> {
+    project_id: i64,
+    local_code: &'a str,
+    at: NaiveDateTime,
+    actor: &'a str,
+    action: &'a str,
+    from_state: &'a str,
+    to_state: &'a str,
+    changes: &'a str,
+}
+
+/// A change a person asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    pub action: Option<Action>,
+    /// The target of a proposal: (system, code).
+    pub target: Option<(String, String)>,
+    pub equivalence: Option<Equivalence>,
+    pub comment: Option<String>,
+    /// Who should look at it next (any action, or alone without an action).
+    pub assignee: Option<String>,
+    /// Why it is flagged.
+    pub reason: Option<String>,
+    /// The version the person saw; a different current version refuses the change.
+    pub expected_version: Option<i64>,
+}
+
+/// Page of mappings.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MappingPage {
+    pub total: i64,
+    pub items: Vec<MappingView>,
+}
+
+fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+fn view(code: LocalCodeRow, m: MappingRow) -> MappingView {
+    MappingView {
+        extra: serde_json::from_str(&code.extra).unwrap_or_default(),
+        local_code: code.code,
+        local_name: code.name,
+        unit: code.unit,
+        specimen: code.specimen,
+        frequency: code.frequency,
+        category: code.category,
+        withdrawn: code.withdrawn,
+        previous_name: code.previous_name,
+        state: State::parse(&m.state).unwrap_or(State::Flagged),
+        target_system: m.target_system,
+        target_code: m.target_code,
+        target_display: m.target_display,
+        equivalence: m.equivalence.as_deref().and_then(Equivalence::parse),
+        comment: m.comment,
+        author: m.author,
+        reviewer: m.reviewer,
+        assignee: m.assignee,
+        flag_reason: m.flag_reason,
+        target_release: m.target_release,
+        version: m.version,
+        updated_at: m.updated_at,
+    }
+}
+
+/// `name: [old, new]` for every field that differs.
+fn changes(before: &MappingRow, after: &MappingRow) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    let mut field = |name: &str, a: Option<&str>, b: Option<&str>| {
+        if a != b {
+            out.insert(name.into(), serde_json::json!([a, b]));
+        }
+    };
+    field("state", Some(&before.state), Some(&after.state));
+    field(
+        "target_system",
+        before.target_system.as_deref(),
+        after.target_system.as_deref(),
+    );
+    field(
+        "target_code",
+        before.target_code.as_deref(),
+        after.target_code.as_deref(),
+    );
+    field(
+        "equivalence",
+        before.equivalence.as_deref(),
+        after.equivalence.as_deref(),
+    );
+    field("comment", Some(&before.comment), Some(&after.comment));
+    field("author", before.author.as_deref(), after.author.as_deref());
+    field(
+        "reviewer",
+        before.reviewer.as_deref(),
+        after.reviewer.as_deref(),
+    );
+    field(
+        "assignee",
+        before.assignee.as_deref(),
+        after.assignee.as_deref(),
+    );
+    field(
+        "flag_reason",
+        before.flag_reason.as_deref(),
+        after.flag_reason.as_deref(),
+    );
+    serde_json::Value::Object(out)
+}
+
+fn record(
+    conn: &mut AnyConnection,
+    before: &MappingRow,
+    after: &MappingRow,
+    actor: &str,
+    action: &str,
+) -> Result<(), StoreError> {
+    let changes = changes(before, after).to_string();
+    diesel::insert_into(mapping_history::table)
+        .values(NewHistory {
+            project_id: after.project_id,
+            local_code: &after.local_code,
+            at: after.updated_at,
+            actor,
+            action,
+            from_state: &before.state,
+            to_state: &after.state,
+            changes: &changes,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+fn unmapped(project_id: i64, code: &str, at: NaiveDateTime) -> MappingRow {
+    MappingRow {
+        project_id,
+        local_code: code.to_owned(),
+        state: State::Unmapped.as_str().to_owned(),
+        target_system: None,
+        target_code: None,
+        target_display: None,
+        equivalence: None,
+        comment: String::new(),
+        author: None,
+        reviewer: None,
+        assignee: None,
+        flag_reason: None,
+        target_release: None,
+        version: 0,
+        updated_at: at,
+    }
+}
+
+impl Store {
+    /// Creates a project; names are unique.
+    pub fn create_project(&self, new: &NewProject, by: &str) -> Result<Project, StoreError> {
+        let name = new.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(StoreError::Invalid(
+                "a project needs a name of 1–200 characters".into(),
+            ));
+        }
+        if new.local_system.trim().is_empty() {
+            return Err(StoreError::Invalid(
+                "local_system names the hospital's code system (a URI or urn:oid:…)".into(),
+            ));
+        }
+        if new.target_systems.is_empty() {
+            return Err(StoreError::Invalid(
+                "target_systems lists the standard code systems to map to (e.g. jlac10)".into(),
+            ));
+        }
+        let mut targets: Vec<&str> = Vec::new();
+        for t in &new.target_systems {
+            let system = systems::find(t).ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "unknown target system `{t}`: use a key from GET /v1/systems"
+                ))
+            })?;
+            if !targets.contains(&system.key) {
+                targets.push(system.key);
+            }
+        }
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            let taken: i64 = mapping_projects::table
+                .filter(mapping_projects::name.eq(name))
+                .count()
+                .get_result(conn)?;
+            if taken > 0 {
+                return Err(StoreError::Conflict(format!(
+                    "a project named `{name}` exists already"
+                )));
+            }
+            diesel::insert_into(mapping_projects::table)
+                .values((
+                    mapping_projects::name.eq(name),
+                    mapping_projects::description.eq(new.description.trim()),
+                    mapping_projects::local_system.eq(new.local_system.trim()),
+                    mapping_projects::target_systems
+                        .eq(serde_json::to_string(&targets).unwrap_or_default()),
+                    mapping_projects::four_eyes.eq(new.four_eyes),
+                    mapping_projects::created_at.eq(now()),
+                    mapping_projects::created_by.eq(by),
+                ))
+                .execute(conn)?;
+            mapping_projects::table
+                .filter(mapping_projects::name.eq(name))
+                .select(ProjectRow::as_select())
+                .first(conn)?
+                .try_into()
+        })
+    }
+
+    /// Every project, oldest first.
+    pub fn projects(&self) -> Result<Vec<Project>, StoreError> {
+        let mut conn = self.conn()?;
+        mapping_projects::table
+            .order(mapping_projects::id.asc())
+            .select(ProjectRow::as_select())
+            .load(&mut *conn)?
+            .into_iter()
+            .map(Project::try_from)
+            .collect()
+    }
+
+    /// One project.
+    pub fn project(&self, id: i64) -> Result<Project, StoreError> {
+        let mut conn = self.conn()?;
+        project_in(&mut conn, id)
+    }
+
+    /// Merges an uploaded local code list into a project in one transaction: new codes get an
+    /// unmapped mapping, codes whose name changed are flagged (unless still unmapped), codes
+    /// missing from the upload are marked withdrawn; no mapping is ever dropped.
+    pub fn merge_local_codes(
+        &self,
+        project_id: i64,
+        upload: &[LocalCode],
+        actor: &str,
+    ) -> Result<MergePlan, StoreError> {
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            project_in(conn, project_id)?;
+            let held_rows: Vec<LocalCodeRow> = local_codes::table
+                .filter(local_codes::project_id.eq(project_id))
+                .select(LocalCodeRow::as_select())
+                .load(conn)?;
+            let held: BTreeMap<String, Held> = held_rows
+                .iter()
+                .map(|r| {
+                    (
+                        r.code.clone(),
+                        Held {
+                            name: r.name.clone(),
+                            withdrawn: r.withdrawn,
+                        },
+                    )
+                })
+                .collect();
+            let plan = plan_merge(&held, upload);
+            let at = now();
+            let old: BTreeMap<&str, &LocalCodeRow> =
+                held_rows.iter().map(|r| (r.code.as_str(), r)).collect();
+            for local in upload {
+                let previous = old.get(local.code.as_str());
+                let renamed = previous.is_some_and(|p| p.name != local.name);
+                let row = LocalCodeRow {
+                    project_id,
+                    code: local.code.clone(),
+                    name: local.name.clone(),
+                    unit: local.unit.clone(),
+                    specimen: local.specimen.clone(),
+                    frequency: local.frequency,
+                    category: local.category.clone(),
+                    extra: serde_json::to_string(&local.extra).unwrap_or_else(|_| "[]".into()),
+                    withdrawn: false,
+                    previous_name: match previous {
+                        Some(p) if renamed => Some(p.name.clone()),
+                        Some(p) => p.previous_name.clone(),
+                        None => None,
+                    },
+                    updated_at: at,
+                };
+                match previous {
+                    None => {
+                        diesel::insert_into(local_codes::table)
+                            .values(&row)
+                            .execute(conn)?;
+                        diesel::insert_into(mappings::table)
+                            .values(&unmapped(project_id, &local.code, at))
+                            .execute(conn)?;
+                    }
+                    Some(_) => {
+                        diesel::update(
+                            local_codes::table
+                                .filter(local_codes::project_id.eq(project_id))
+                                .filter(local_codes::code.eq(&local.code)),
+                        )
+                        .set(&row)
+                        .execute(conn)?;
+                    }
+                }
+                if renamed {
+                    let reason = format!(
+                        "the local name changed: {} → {}",
+                        previous.map(|p| p.name.as_str()).unwrap_or(""),
+                        local.name
+                    );
+                    flag_in(
+                        conn,
+                        project_id,
+                        &local.code,
+                        &reason,
+                        actor,
+                        "local_renamed",
+                    )?;
+                }
+            }
+            for code in &plan.withdrawn {
+                diesel::update(
+                    local_codes::table
+                        .filter(local_codes::project_id.eq(project_id))
+                        .filter(local_codes::code.eq(code)),
+                )
+                .set((
+                    local_codes::withdrawn.eq(true),
+                    local_codes::updated_at.eq(at),
+                ))
+                .execute(conn)?;
+            }
+            Ok(plan)
+        })
+    }
+
+    /// A page of a project's mappings, most frequent local codes first, optionally of one
+    /// state.
+    pub fn mappings(
+        &self,
+        project_id: i64,
+        state: Option<State>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<MappingPage, StoreError> {
+        let mut conn = self.conn()?;
+        project_in(&mut conn, project_id)?;
+        let mut count = mappings::table
+            .filter(mappings::project_id.eq(project_id))
+            .count()
+            .into_boxed();
+        let mut page = mappings::table
+            .inner_join(
+                local_codes::table.on(local_codes::project_id
+                    .eq(mappings::project_id)
+                    .and(local_codes::code.eq(mappings::local_code))),
+            )
+            .filter(mappings::project_id.eq(project_id))
+            .select((LocalCodeRow::as_select(), MappingRow::as_select()))
+            .order((
+                local_codes::frequency.is_null(),
+                local_codes::frequency.desc(),
+                local_codes::code.asc(),
+            ))
+            .limit(limit)
+            .offset(offset)
+            .into_boxed();
+        if let Some(state) = state {
+            count = count.filter(mappings::state.eq(state.as_str()));
+            page = page.filter(mappings::state.eq(state.as_str()));
+        }
+        let total: i64 = count.get_result(&mut *conn)?;
+        let rows: Vec<(LocalCodeRow, MappingRow)> = page.load(&mut *conn)?;
+        Ok(MappingPage {
+            total,
+            items: rows.into_iter().map(|(c, m)| view(c, m)).collect(),
+        })
+    }
+
+    /// One local code and its mapping.
+    pub fn mapping(&self, project_id: i64, code: &str) -> Result<MappingView, StoreError> {
+        let mut conn = self.conn()?;
+        let (c, m) = mapping_in(&mut conn, project_id, code)?;
+        Ok(view(c, m))
+    }
+
+    /// Applies a change (an action and/or a new assignee), checking the review rules, and
+    /// records it in the history. A proposal's target must be a code of one of the project's
+    /// target systems in its master's current release.
+    pub fn change_mapping(
+        &self,
+        project_id: i64,
+        code: &str,
+        change: &Change,
+        actor: &str,
+    ) -> Result<MappingView, StoreError> {
+        if change.action.is_none() && change.assignee.is_none() {
+            return Err(StoreError::Invalid(
+                "give an action (propose, approve, reject, flag, no_match, reset) or an assignee"
+                    .into(),
+            ));
+        }
+        let project = self.project(project_id)?;
+        let target = match (change.action, &change.target) {
+            (Some(Action::Propose), Some((system, target_code))) => {
+                Some(self.mapping_target(&project, system, target_code)?)
+            }
+            (Some(Action::Propose), None) => {
+                return Err(StoreError::Invalid(
+                    "a proposal needs target_system and target_code".into(),
+                ))
+            }
+            (_, Some(_)) => {
+                return Err(StoreError::Invalid(
+                    "a target is given only with the propose action".into(),
+                ))
+            }
+            _ => None,
+        };
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            let (local, before) = mapping_in(conn, project_id, code)?;
+            if let Some(expected) = change.expected_version {
+                if expected != before.version {
+                    return Err(StoreError::Conflict(format!(
+                        "mapping {code} changed meanwhile (version {} now, {expected} seen): reload it and try again",
+                        before.version
+                    )));
+                }
+            }
+            let mut after = before.clone();
+            if let Some(action) = change.action {
+                let review = Review {
+                    state: State::parse(&before.state).unwrap_or(State::Flagged),
+                    author: before.author.clone(),
+                    reviewer: before.reviewer.clone(),
+                    has_target: before.target_code.is_some(),
+                };
+                let next = state::next(&review, action, actor, project.four_eyes)
+                    .map_err(|e| StoreError::Conflict(e.to_string()))?;
+                after.state = next.state.as_str().to_owned();
+                after.author = next.author;
+                after.reviewer = next.reviewer;
+                match action {
+                    Action::Propose => {
+                        if let Some((system, target_code, display, release)) = &target {
+                            after.target_system = Some(system.clone());
+                            after.target_code = Some(target_code.clone());
+                            after.target_display = Some(display.clone());
+                            after.target_release = Some(release.clone());
+                        }
+                        after.equivalence = Some(
+                            change
+                                .equivalence
+                                .unwrap_or(Equivalence::Equivalent)
+                                .as_str()
+                                .to_owned(),
+                        );
+                        after.flag_reason = None;
+                    }
+                    Action::NoMatch | Action::Reset => {
+                        after.target_system = None;
+                        after.target_code = None;
+                        after.target_display = None;
+                        after.target_release = None;
+                        after.equivalence = None;
+                        after.flag_reason = None;
+                    }
+                    Action::Flag => {
+                        after.flag_reason = Some(
+                            change
+                                .reason
+                                .clone()
+                                .unwrap_or_else(|| format!("flagged by {actor}")),
+                        );
+                    }
+                    Action::Approve | Action::Reject => after.flag_reason = None,
+                }
+            }
+            if let Some(comment) = &change.comment {
+                after.comment = comment.trim().to_owned();
+            }
+            if let Some(assignee) = &change.assignee {
+                after.assignee = Some(assignee.trim().to_owned()).filter(|a| !a.is_empty());
+            }
+            after.version = before.version + 1;
+            after.updated_at = now();
+            save(conn, &before, &after)?;
+            let action = change.action.map_or("assign", Action::as_str);
+            record(conn, &before, &after, actor, action)?;
+            Ok(view(local, after))
+        })
+    }
+
+    /// The history of one mapping, oldest first.
+    pub fn mapping_history(
+        &self,
+        project_id: i64,
+        code: &str,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        let mut conn = self.conn()?;
+        mapping_in(&mut conn, project_id, code)?;
+        Ok(mapping_history::table
+            .filter(mapping_history::project_id.eq(project_id))
+            .filter(mapping_history::local_code.eq(code))
+            .order(mapping_history::id.asc())
+            .select(HistoryEntry::as_select())
+            .load(&mut *conn)?)
+    }
+
+    /// (system key, code, display, release label) of a proposal's target.
+    fn mapping_target(
+        &self,
+        project: &Project,
+        system: &str,
+        code: &str,
+    ) -> Result<(String, String, String, String), StoreError> {
+        let system = systems::find(system)
+            .ok_or_else(|| StoreError::Invalid(format!("unknown target system `{system}`")))?;
+        if !project.target_systems.iter().any(|t| t == system.key) {
+            return Err(StoreError::Invalid(format!(
+                "project {} maps to {}, not {}",
+                project.name,
+                project.target_systems.join(", "),
+                system.key
+            )));
+        }
+        let master: Master = system.master;
+        let release = self.current_release(master)?.ok_or_else(|| {
+            StoreError::Invalid(format!("{master} serves no release: nothing to map to yet"))
+        })?;
+        let view = self.code_view(&release, system.key, code)?.ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "{} has no code `{code}` in its current release {}",
+                system.key, release.label
+            ))
+        })?;
+        Ok((
+            system.key.to_owned(),
+            view.code,
+            view.display,
+            release.label,
+        ))
+    }
+}
+
+fn project_in(conn: &mut AnyConnection, id: i64) -> Result<Project, StoreError> {
+    mapping_projects::table
+        .filter(mapping_projects::id.eq(id))
+        .select(ProjectRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("no mapping project {id}")))?
+        .try_into()
+}
+
+fn mapping_in(
+    conn: &mut AnyConnection,
+    project_id: i64,
+    code: &str,
+) -> Result<(LocalCodeRow, MappingRow), StoreError> {
+    project_in(conn, project_id)?;
+    mappings::table
+        .inner_join(
+            local_codes::table.on(local_codes::project_id
+                .eq(mappings::project_id)
+                .and(local_codes::code.eq(mappings::local_code))),
+        )
+        .filter(mappings::project_id.eq(project_id))
+        .filter(mappings::local_code.eq(code))
+        .select((LocalCodeRow::as_select(), MappingRow::as_select()))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| {
+            StoreError::NotFound(format!("project {project_id} has no local code `{code}`"))
+        })
+}
+
+/// Writes `after` if the row still has `before`'s version.
+fn save(
+    conn: &mut AnyConnection,
+    before: &MappingRow,
+    after: &MappingRow,
+) -> Result<(), StoreError> {
+    let updated = diesel::update(
+        mappings::table
+            .filter(mappings::project_id.eq(before.project_id))
+            .filter(mappings::local_code.eq(&before.local_code))
+            .filter(mappings::version.eq(before.version)),
+    )
+    .set(after)
+    .execute(conn)?;
+    if updated != 1 {
+        return Err(StoreError::Conflict(format!(
+            "mapping {} changed meanwhile: reload it and try again",
+            before.local_code
+        )));
+    }
+    Ok(())
+}
+
+/// Flags a mapping that has something to review (not an unmapped one: nothing to check).
+fn flag_in(
+    conn: &mut AnyConnection,
+    project_id: i64,
+    code: &str,
+    reason: &str,
+    actor: &str,
+    action: &str,
+) -> Result<(), StoreError> {
+    let (_, before) = mapping_in(conn, project_id, code)?;
+    if before.state == State::Unmapped.as_str() {
+        return Ok(());
+    }
+    let mut after = before.clone();
+    after.state = State::Flagged.as_str().to_owned();
+    after.flag_reason = Some(reason.to_owned());
+    after.version += 1;
+    after.updated_at = now();
+    save(conn, &before, &after)?;
+    record(conn, &before, &after, actor, action)
+}

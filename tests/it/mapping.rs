@@ -1,0 +1,302 @@
+//! Mapping projects through the app: roles, local code uploads and their merge, the review
+//! workflow with four-eyes, bulk review, history — on SQLite and PostgreSQL.
+
+use actix_http::Request;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::test::{self as web_test, init_service};
+use hyojun::access::Role;
+use hyojun::api::{app, ApiConfig, AppState};
+use serde_json::{json, Value};
+
+use crate::api::{call, keys, sample_db};
+use crate::support::databases;
+
+/// Posts a CSV body (bytes as given: CP932 or UTF-8).
+async fn upload<S, B>(service: &S, project: i64, key: &str, body: Vec<u8>) -> (u16, Value)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let request = web_test::TestRequest::post()
+        .uri(&format!("/v1/mapping/projects/{project}/local-codes"))
+        .insert_header(("Authorization", format!("Bearer {key}")))
+        .insert_header(("Content-Type", "text/csv"))
+        .set_payload(body)
+        .to_request();
+    let response = web_test::call_service(service, request).await;
+    let status = response.status().as_u16();
+    let bytes = web_test::read_body(response).await;
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn cp932(text: &str) -> Vec<u8> {
+    encoding_rs::SHIFT_JIS.encode(text).0.into_owned()
+}
+
+#[actix_web::test]
+async fn review_workflow_with_four_eyes_merge_bulk_and_history() {
+    for db in databases("mapping_api") {
+        sample_db(&db);
+        let k = keys(&db);
+        let second_mapper = db
+            .store
+            .create_key("mapper2", Role::Mapper, "test")
+            .expect("key")
+            .key;
+        let service =
+            init_service(app(AppState::new(db.store.clone(), ApiConfig::default()))).await;
+        let (admin, mapper, reader) = (k.admin.as_str(), k.mapper.as_str(), k.reader.as_str());
+
+        // Projects: admin only.
+        let project = json!({
+            "name": "薬剤部 院内コード",
+            "local_system": "urn:oid:1.2.392.100495.20.3.99",
+            "target_systems": ["hot9", "yj"],
+        });
+        for (key, status) in [(None, 401), (Some(reader), 403), (Some(mapper), 403)] {
+            let (got, _) = call(
+                &service,
+                "POST",
+                "/v1/mapping/projects",
+                key,
+                Some(project.clone()),
+            )
+            .await;
+            assert_eq!(got, status, "{}", db.name);
+        }
+        let (status, created) = call(
+            &service,
+            "POST",
+            "/v1/mapping/projects",
+            Some(admin),
+            Some(project.clone()),
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(created["four_eyes"], true);
+        assert_eq!(created["target_systems"], json!(["hot9", "yj"]));
+        let id = created["id"].as_i64().expect("id");
+        let (status, _) = call(
+            &service,
+            "POST",
+            "/v1/mapping/projects",
+            Some(admin),
+            Some(project),
+        )
+        .await;
+        assert_eq!(status, 409);
+
+        // Local codes: a mapper uploads (CP932, Japanese headers, an extra column).
+        let csv = "院内コード,院内名称,単位,件数,備考\r\n\
+                   D001,ﾃｽﾀﾐﾄﾞ錠,錠,1200,採用\r\n\
+                   D002,ケンショウ軟膏,g,30,\r\n\
+                   D003,院内製剤Ａ,mL,5,院内\r\n";
+        let (status, _) = upload(&service, id, reader, cp932(csv)).await;
+        assert_eq!(status, 403);
+        let (status, plan) = upload(&service, id, mapper, cp932(csv)).await;
+        assert_eq!(status, 200, "{plan}");
+        assert_eq!(plan["added"], json!(["D001", "D002", "D003"]));
+
+        // A bad upload names its lines and changes nothing.
+        let bad = "院内コード,院内名称\nD001,a\nD009,b\nD001,c\n";
+        let (status, body) = upload(&service, id, mapper, bad.as_bytes().to_vec()).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"]["details"]["items"][0]["line"], 4);
+        assert_eq!(
+            body["error"]["details"]["items"][0]["kind"],
+            "duplicate_code"
+        );
+        let uri = format!("/v1/mapping/projects/{id}/mappings");
+        let (_, page) = call(&service, "GET", &uri, Some(reader), None).await;
+        assert_eq!(page["total"], 3, "{page}");
+        // Most frequent first, extra columns kept.
+        assert_eq!(page["items"][0]["local_code"], "D001");
+        assert_eq!(page["items"][0]["extra"], json!([["備考", "採用"]]));
+        assert_eq!(page["items"][0]["state"], "unmapped");
+
+        // Propose: the target must be a code of a target system in the current release.
+        let d001 = format!("/v1/mapping/projects/{id}/mappings/D001");
+        for (target, status) in [
+            (
+                json!({"action": "propose", "target_system": "hot9", "target_code": "999999999"}),
+                400,
+            ),
+            (
+                json!({"action": "propose", "target_system": "hot13", "target_code": "9003095010101"}),
+                400,
+            ),
+            (json!({"action": "propose"}), 400),
+            (json!({"action": "approve"}), 409),
+        ] {
+            let (got, body) = call(&service, "POST", &d001, Some(mapper), Some(target)).await;
+            assert_eq!(got, status, "{body}");
+        }
+        let (status, body) = call(
+            &service,
+            "POST",
+            &d001,
+            Some(reader),
+            Some(json!({"action": "propose", "target_system": "hot9", "target_code": "900309501"})),
+        )
+        .await;
+        assert_eq!(status, 403, "{body}");
+        let (status, proposed) = call(
+            &service,
+            "POST",
+            &d001,
+            Some(mapper),
+            Some(
+                json!({"action": "propose", "target_system": "hot9", "target_code": "900309501",
+                        "equivalence": "narrower", "comment": "錠剤のみ"}),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200, "{proposed}");
+        assert_eq!(proposed["state"], "proposed");
+        assert_eq!(proposed["target_release"], "20260531");
+        assert_eq!(proposed["equivalence"], "narrower");
+        assert!(proposed["author"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with(":mapper"));
+
+        // Four-eyes: the author may not approve; another mapper may. A stale version is refused.
+        let (status, body) = call(
+            &service,
+            "POST",
+            &d001,
+            Some(mapper),
+            Some(json!({"action": "approve"})),
+        )
+        .await;
+        assert_eq!(status, 409, "{body}");
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("four-eyes"));
+        let (status, _) = call(
+            &service,
+            "POST",
+            &d001,
+            Some(second_mapper.as_str()),
+            Some(json!({"action": "approve", "version": 0})),
+        )
+        .await;
+        assert_eq!(status, 409, "stale version");
+        let (status, approved) = call(
+            &service,
+            "POST",
+            &d001,
+            Some(second_mapper.as_str()),
+            Some(json!({"action": "approve", "version": proposed["version"]})),
+        )
+        .await;
+        assert_eq!(status, 200, "{approved}");
+        assert_eq!(approved["state"], "approved");
+        assert!(approved["reviewer"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with(":mapper2"));
+
+        // Bulk: no-match for two codes; an unknown code is refused on its own.
+        let (status, bulk) = call(
+            &service,
+            "POST",
+            &format!("/v1/mapping/projects/{id}/bulk"),
+            Some(mapper),
+            Some(json!({"codes": ["D002", "D003", "NOPE"], "action": "no_match", "comment": "院内のみ"})),
+        )
+        .await;
+        assert_eq!(status, 200, "{bulk}");
+        assert_eq!(
+            (bulk["changed"].as_u64(), bulk["refused"].as_u64()),
+            (Some(2), Some(1))
+        );
+        assert_eq!(bulk["items"][2]["outcome"], "not_found");
+
+        // History: append-only, who and what changed.
+        let (_, history) = call(
+            &service,
+            "GET",
+            &format!("{d001}/history"),
+            Some(reader),
+            None,
+        )
+        .await;
+        let steps: Vec<(&str, &str, &str)> = history
+            .as_array()
+            .expect("history")
+            .iter()
+            .map(|h| {
+                (
+                    h["action"].as_str().unwrap_or(""),
+                    h["from_state"].as_str().unwrap_or(""),
+                    h["to_state"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                ("propose", "unmapped", "proposed"),
+                ("approve", "proposed", "approved")
+            ]
+        );
+        assert_eq!(
+            history[0]["changes"]["target_code"],
+            json!([null, "900309501"])
+        );
+
+        // Re-upload: D001 renamed (its approved mapping is flagged), D003 missing (withdrawn,
+        // its no-match decision kept), D004 new.
+        let again = "院内コード,院内名称,単位,件数,備考\n\
+                     D001,テスタミド錠10mg,錠,1300,採用\n\
+                     D002,ケンショウ軟膏,g,30,\n\
+                     D004,新規薬,錠,1,\n";
+        let (status, plan) = upload(&service, id, mapper, again.as_bytes().to_vec()).await;
+        assert_eq!(status, 200, "{plan}");
+        assert_eq!(plan["added"], json!(["D004"]));
+        assert_eq!(plan["renamed"], json!(["D001"]));
+        assert_eq!(plan["withdrawn"], json!(["D003"]));
+        let (_, d1) = call(&service, "GET", &d001, Some(reader), None).await;
+        assert_eq!(d1["state"], "flagged", "{d1}");
+        assert_eq!(d1["previous_name"], "ﾃｽﾀﾐﾄﾞ錠");
+        assert_eq!(d1["target_code"], "900309501", "the target is kept");
+        assert!(d1["flag_reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("テスタミド錠10mg"));
+        let (_, d3) = call(
+            &service,
+            "GET",
+            &format!("/v1/mapping/projects/{id}/mappings/D003"),
+            Some(reader),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (d3["withdrawn"].as_bool(), d3["state"].as_str()),
+            (Some(true), Some("no_match"))
+        );
+        let (_, flagged) = call(
+            &service,
+            "GET",
+            &format!("{uri}?state=flagged"),
+            Some(reader),
+            None,
+        )
+        .await;
+        assert_eq!(flagged["total"], 1);
+        let (_, all) = call(&service, "GET", &uri, Some(reader), None).await;
+        assert_eq!(all["total"], 4, "no mapping lost");
+
+        // The audit log has the writes.
+        let (_, audit) = call(&service, "GET", "/v1/audit", Some(admin), None).await;
+        let text = audit.to_string();
+        assert!(text.contains("create_mapping_project") && text.contains("upload_local_codes"));
+    }
+}
