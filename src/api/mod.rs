@@ -13,6 +13,7 @@ pub mod releases;
 pub mod resolve;
 pub mod search;
 pub mod systems;
+pub mod translate;
 pub mod uploads;
 pub mod validate;
 pub mod validate_json;
@@ -86,6 +87,7 @@ pub struct AppState {
     pub metrics: Arc<ops::Metrics>,
     pub cache: Arc<cache::ReadCache>,
     pub search: Arc<SearchIndex>,
+    pub translations: Arc<translate::TranslationCache>,
 }
 
 impl AppState {
@@ -103,6 +105,7 @@ impl AppState {
             metrics: Arc::new(ops::Metrics::default()),
             cache,
             search,
+            translations: Arc::default(),
         }
     }
 }
@@ -182,7 +185,8 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(mapping::get_mapping)
         .service(mapping::change_mapping)
         .service(mapping::bulk_change)
-        .service(mapping::mapping_history);
+        .service(mapping::mapping_history)
+        .service(translate::translate);
 }
 
 /// JSON 404 for every path no endpoint serves.

@@ -35,6 +35,7 @@ struct ProjectRow {
     local_system: String,
     target_systems: String,
     four_eyes: bool,
+    revision: i64,
     created_at: NaiveDateTime,
     created_by: String,
 }
@@ -50,6 +51,8 @@ pub struct Project {
     pub target_systems: Vec<String>,
     /// Whether an approver must differ from the author.
     pub four_eyes: bool,
+    /// Bumped by every change to the project's local codes or mappings.
+    pub revision: i64,
     pub created_at: NaiveDateTime,
     pub created_by: String,
 }
@@ -65,6 +68,7 @@ impl TryFrom<ProjectRow> for Project {
             description: r.description,
             local_system: r.local_system,
             four_eyes: r.four_eyes,
+            revision: r.revision,
             created_at: r.created_at,
             created_by: r.created_by,
         })
@@ -491,6 +495,7 @@ impl Store {
                 ))
                 .execute(conn)?;
             }
+            bump_revision(conn, project_id)?;
             Ok(plan)
         })
     }
@@ -757,6 +762,14 @@ fn save(
             before.local_code
         )));
     }
+    bump_revision(conn, before.project_id)
+}
+
+/// Marks the project changed (translation caches compare the revision).
+fn bump_revision(conn: &mut AnyConnection, project_id: i64) -> Result<(), StoreError> {
+    diesel::update(mapping_projects::table.filter(mapping_projects::id.eq(project_id)))
+        .set(mapping_projects::revision.eq(mapping_projects::revision + 1))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -780,4 +793,62 @@ fn flag_in(
     after.updated_at = now();
     save(conn, &before, &after)?;
     record(conn, &before, &after, actor, action)
+}
+
+/// One local code as translation sees it.
+#[derive(Debug, Clone)]
+pub struct TranslationRow {
+    pub local_code: String,
+    pub state: State,
+    pub target_system: Option<String>,
+    pub target_code: Option<String>,
+    pub target_display: Option<String>,
+    pub equivalence: Option<Equivalence>,
+    pub withdrawn: bool,
+}
+
+impl Store {
+    /// The revision of a project (bumped by every change to its codes or mappings).
+    pub fn project_revision(&self, project_id: i64) -> Result<i64, StoreError> {
+        let mut conn = self.conn()?;
+        mapping_projects::table
+            .filter(mapping_projects::id.eq(project_id))
+            .select(mapping_projects::revision)
+            .first(&mut *conn)
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("no mapping project {project_id}")))
+    }
+
+    /// Every mapping of a project as translation needs it, with the revision they are of.
+    pub fn translation_table(
+        &self,
+        project_id: i64,
+    ) -> Result<(i64, Vec<TranslationRow>), StoreError> {
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            let project = project_in(conn, project_id)?;
+            let rows: Vec<(LocalCodeRow, MappingRow)> = mappings::table
+                .inner_join(
+                    local_codes::table.on(local_codes::project_id
+                        .eq(mappings::project_id)
+                        .and(local_codes::code.eq(mappings::local_code))),
+                )
+                .filter(mappings::project_id.eq(project_id))
+                .select((LocalCodeRow::as_select(), MappingRow::as_select()))
+                .load(conn)?;
+            let table = rows
+                .into_iter()
+                .map(|(c, m)| TranslationRow {
+                    local_code: m.local_code,
+                    state: State::parse(&m.state).unwrap_or(State::Flagged),
+                    target_system: m.target_system,
+                    target_code: m.target_code,
+                    target_display: m.target_display,
+                    equivalence: m.equivalence.as_deref().and_then(Equivalence::parse),
+                    withdrawn: c.withdrawn,
+                })
+                .collect();
+            Ok((project.revision, table))
+        })
+    }
 }

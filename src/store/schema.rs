@@ -179,6 +179,7 @@ diesel::table! {
         local_system -> Text,
         target_systems -> Text,
         four_eyes -> Bool,
+        revision -> BigInt,
         created_at -> Timestamp,
         created_by -> Text,
     }

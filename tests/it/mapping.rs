@@ -251,6 +251,33 @@ async fn review_workflow_with_four_eyes_merge_bulk_and_history() {
             json!([null, "900309501"])
         );
 
+        // Translate: approved mappings only by default, with the target's current status.
+        let translate = format!("/v1/mapping/projects/{id}/translate");
+        let (status, out) = call(
+            &service,
+            "POST",
+            &translate,
+            Some(reader),
+            Some(json!({"codes": ["D001", "D002", "NOPE"]})),
+        )
+        .await;
+        assert_eq!(status, 200, "{out}");
+        assert_eq!(out["items"][0]["result"], "translated");
+        assert_eq!(out["items"][0]["targets"][0]["code"], "900309501");
+        assert_eq!(out["items"][0]["targets"][0]["status"], "active");
+        assert_eq!(out["items"][0]["targets"][0]["equivalence"], "narrower");
+        assert_eq!(out["items"][1]["result"], "no_match");
+        assert_eq!(out["items"][2]["result"], "unknown");
+        let (status, _) = call(
+            &service,
+            "POST",
+            &translate,
+            Some(reader),
+            Some(json!({"codes": []})),
+        )
+        .await;
+        assert_eq!(status, 400);
+
         // Re-upload: D001 renamed (its approved mapping is flagged), D003 missing (withdrawn,
         // its no-match decision kept), D004 new.
         let again = "院内コード,院内名称,単位,件数,備考\n\

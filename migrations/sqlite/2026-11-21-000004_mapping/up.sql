@@ -9,6 +9,8 @@ CREATE TABLE mapping_projects (
     -- JSON array of the target code system keys.
     target_systems TEXT NOT NULL,
     four_eyes BOOLEAN NOT NULL,
+    -- Bumped by every change to the project's local codes or mappings (caches compare it).
+    revision BIGINT NOT NULL DEFAULT 0,
     created_at TIMESTAMP NOT NULL,
     created_by TEXT NOT NULL
 );

@@ -1,0 +1,266 @@
+//! Translation of local codes through a project's mappings, with each target's status in its
+//! master's current release.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use actix_web::{post, web, HttpResponse};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::Reader;
+use super::cache::Fetched;
+use super::error::ApiError;
+use super::resolve::blocking;
+use super::AppState;
+use crate::mapping::state::{Equivalence, State};
+use crate::store::lookup::CodeRef;
+use crate::store::mapping::TranslationRow;
+use crate::systems;
+
+/// Most codes one request translates.
+pub const MAX_TRANSLATE: usize = 10_000;
+
+/// Each project's mappings by local code, kept while the project's revision stays the same.
+#[derive(Default)]
+pub struct TranslationCache {
+    tables: Mutex<HashMap<i64, (i64, Arc<FxHashMap<String, TranslationRow>>)>>,
+}
+
+impl TranslationCache {
+    fn table(
+        &self,
+        state: &AppState,
+        project_id: i64,
+    ) -> Result<Arc<FxHashMap<String, TranslationRow>>, ApiError> {
+        let revision = state.store.project_revision(project_id)?;
+        let lock = || self.tables.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((seen, table)) = lock().get(&project_id) {
+            if *seen == revision {
+                return Ok(table.clone());
+            }
+        }
+        let (revision, rows) = state.store.translation_table(project_id)?;
+        let table: Arc<FxHashMap<String, TranslationRow>> = Arc::new(
+            rows.into_iter()
+                .map(|r| (r.local_code.clone(), r))
+                .collect(),
+        );
+        lock().insert(project_id, (revision, table.clone()));
+        Ok(table)
+    }
+}
+
+/// Local codes to translate.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TranslateRequest {
+    /// Up to 10,000 local codes.
+    pub codes: Vec<String>,
+    /// `approved` (default): only approved mappings; `all`: also proposed and flagged ones
+    /// (each answer says its state).
+    #[serde(default)]
+    pub include: Include,
+}
+
+/// Which mappings translation uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Include {
+    #[default]
+    Approved,
+    All,
+}
+
+/// A standard code a local code translates to.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TranslatedTarget {
+    pub system: String,
+    pub code: String,
+    /// The display recorded with the mapping.
+    pub display: Option<String>,
+    pub equivalence: Option<Equivalence>,
+    /// The target in its master's current release: `active`, `retired` or `unknown` (the
+    /// master no longer has it).
+    pub status: &'static str,
+    /// The current display, when it differs from the recorded one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_display: Option<String>,
+    /// What replaces a retired target (end of its 移行先 chain).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub successors: Vec<CodeRef>,
+}
+
+/// The translation of one local code.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Translation {
+    pub code: String,
+    /// `translated`, `no_match` (reviewed: no standard code exists), `not_approved` (a
+    /// mapping exists but is not approved), `unmapped` or `unknown` (not a local code of the
+    /// project).
+    pub result: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<State>,
+    /// The local code is missing from the latest upload.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub withdrawn: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<TranslatedTarget>,
+}
+
+/// The translations, in request order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TranslateResult {
+    pub project: i64,
+    pub items: Vec<Translation>,
+}
+
+/// Translates local codes to standard codes through the project's approved mappings (or all,
+/// with `include: all`), answering with each target's status in the current release.
+#[utoipa::path(
+    tag = "mapping",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id")),
+    request_body = TranslateRequest,
+    responses(
+        (status = 200, description = "Translations in request order", body = TranslateResult),
+        (status = 400, description = "No codes or more than 10,000", body = super::ErrorEnvelope),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 404, description = "No such project", body = super::ErrorEnvelope)
+    )
+)]
+#[post("/v1/mapping/projects/{id}/translate")]
+pub async fn translate(
+    _: Reader,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: web::Json<TranslateRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let request = body.into_inner();
+    if request.codes.is_empty() || request.codes.len() > MAX_TRANSLATE {
+        return Err(ApiError::BadRequest(format!(
+            "codes lists 1–{MAX_TRANSLATE} local codes"
+        )));
+    }
+    let state = state.into_inner();
+    let result = blocking(move || run(&state, id, &request)).await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+fn run(state: &AppState, id: i64, request: &TranslateRequest) -> Result<TranslateResult, ApiError> {
+    let table = state.translations.table(state, id)?;
+    let usable = |row: &TranslationRow| match request.include {
+        Include::Approved => row.state == State::Approved,
+        Include::All => row.target_code.is_some(),
+    };
+    // The targets' statuses, per system, from the cache or the database.
+    let mut wanted: FxHashMap<&'static str, FxHashSet<&str>> = FxHashMap::default();
+    for code in &request.codes {
+        if let Some(row) = table.get(code).filter(|r| usable(r)) {
+            if let (Some(system), Some(target)) = (
+                row.target_system.as_deref().and_then(systems::by_key),
+                row.target_code.as_deref(),
+            ) {
+                wanted.entry(system.key).or_default().insert(target);
+            }
+        }
+    }
+    let mut releases = FxHashMap::default();
+    let mut fetched: FxHashMap<&'static str, Fetched> = FxHashMap::default();
+    for (&system, codes) in &wanted {
+        let master = systems::by_key(system).map(|s| s.master);
+        let Some(release) = master
+            .map(|m| state.cache.current_release(&state.store, m))
+            .transpose()?
+            .flatten()
+        else {
+            continue;
+        };
+        let missing: Vec<&str> = {
+            let cached = state.cache.statuses();
+            let map = cached.map(release.id, system);
+            codes
+                .iter()
+                .copied()
+                .filter(|c| map.and_then(|m| m.get(c)).is_none())
+                .collect()
+        };
+        if !missing.is_empty() {
+            let found = state.store.code_statuses(&release, system, &missing)?;
+            let statuses = Fetched::new(&missing, found);
+            state.cache.put_statuses(release.id, system, &statuses);
+            fetched.insert(system, statuses);
+        }
+        releases.insert(system, release.id);
+    }
+    let cached = state.cache.statuses();
+    let items = request
+        .codes
+        .iter()
+        .map(|code| {
+            let Some(row) = table.get(code) else {
+                return Translation {
+                    code: code.clone(),
+                    result: "unknown",
+                    state: None,
+                    withdrawn: false,
+                    targets: Vec::new(),
+                };
+            };
+            let (result, targets) = if row.state == State::NoMatch {
+                ("no_match", Vec::new())
+            } else if !usable(row) {
+                let result = if row.state == State::Unmapped {
+                    "unmapped"
+                } else {
+                    "not_approved"
+                };
+                (result, Vec::new())
+            } else {
+                let system = row.target_system.as_deref().and_then(systems::by_key);
+                let target = row.target_code.clone().unwrap_or_default();
+                let status = system.and_then(|s| {
+                    let release = releases.get(s.key)?;
+                    cached
+                        .map(*release, s.key)
+                        .and_then(|m| m.get(&target))
+                        .or_else(|| fetched.get(s.key).and_then(|f| f.get(&target)))
+                });
+                let (status_name, current_display, successors) = match status {
+                    Some(Some(s)) if s.present && s.active => {
+                        ("active", s.display().map(str::to_owned), Vec::new())
+                    }
+                    Some(Some(s)) => (
+                        "retired",
+                        s.display().map(str::to_owned),
+                        s.successors.clone(),
+                    ),
+                    _ => ("unknown", None, Vec::new()),
+                };
+                let current_display =
+                    current_display.filter(|d| Some(d.as_str()) != row.target_display.as_deref());
+                (
+                    "translated",
+                    vec![TranslatedTarget {
+                        system: row.target_system.clone().unwrap_or_default(),
+                        code: target,
+                        display: row.target_display.clone(),
+                        equivalence: row.equivalence,
+                        status: status_name,
+                        current_display,
+                        successors,
+                    }],
+                )
+            };
+            Translation {
+                code: code.clone(),
+                result,
+                state: Some(row.state),
+                withdrawn: row.withdrawn,
+                targets,
+            }
+        })
+        .collect();
+    Ok(TranslateResult { project: id, items })
+}
