@@ -22,10 +22,14 @@ use crate::systems;
 /// Most codes one request translates.
 pub const MAX_TRANSLATE: usize = 10_000;
 
+/// A project's mappings by local code.
+type Table = Arc<FxHashMap<String, TranslationRow>>;
+
 /// Each project's mappings by local code, kept while the project's revision stays the same.
 #[derive(Default)]
 pub struct TranslationCache {
-    tables: Mutex<HashMap<i64, (i64, Arc<FxHashMap<String, TranslationRow>>)>>,
+    /// Project id → (revision, table).
+    tables: Mutex<HashMap<i64, (i64, Table)>>,
 }
 
 impl TranslationCache {
@@ -33,7 +37,7 @@ impl TranslationCache {
         &self,
         state: &AppState,
         project_id: i64,
-    ) -> Result<Arc<FxHashMap<String, TranslationRow>>, ApiError> {
+    ) -> Result<Table, ApiError> {
         let revision = state.store.project_revision(project_id)?;
         let lock = || self.tables.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((seen, table)) = lock().get(&project_id) {
@@ -42,7 +46,7 @@ impl TranslationCache {
             }
         }
         let (revision, rows) = state.store.translation_table(project_id)?;
-        let table: Arc<FxHashMap<String, TranslationRow>> = Arc::new(
+        let table: Table = Arc::new(
             rows.into_iter()
                 .map(|r| (r.local_code.clone(), r))
                 .collect(),

@@ -959,6 +959,7 @@ mod tests {
             local_system: "http://hospital.example.jp/CodeSystem/lab".into(),
             target_systems: vec!["jlac10".into(), "jlac11".into()],
             four_eyes,
+            revision: 3,
             created_at: at(1_700_000_000),
             created_by: "alice".into(),
         }
