@@ -470,3 +470,94 @@ pub async fn mapping_history(
         .collect();
     Ok(HttpResponse::Ok().json(body))
 }
+
+/// Re-checks mappings whenever a master's current release changes (an activation on any node,
+/// or a dated one taking effect), from a background thread that ends with the cache.
+pub fn start_rechecking(
+    cache: &std::sync::Arc<super::cache::ReadCache>,
+    store: crate::store::Store,
+) {
+    let weak = std::sync::Arc::downgrade(cache);
+    let spawned = std::thread::Builder::new()
+        .name("mapping-recheck".into())
+        .spawn(move || loop {
+            std::thread::sleep(RECHECK_INTERVAL);
+            if weak.upgrade().is_none() {
+                return;
+            }
+            if let Err(e) = store.recheck_if_current_changed() {
+                tracing::warn!(error = %e, "mapping re-check failed; retrying");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the mapping re-check thread");
+    }
+}
+
+/// How often a node looks for a changed current release.
+const RECHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What needs attention in a project.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttentionReport {
+    pub project: i64,
+    /// Mapping counts by state.
+    pub states: std::collections::BTreeMap<String, i64>,
+    /// Flagged mappings with their reasons (retired targets, renamed local codes, …).
+    pub flagged: Vec<MappingView>,
+    /// Approved mappings whose target's display changed in the current release (cosmetic).
+    pub cosmetic: Vec<crate::store::recheck::Attention>,
+}
+
+/// What needs attention in a project: flagged mappings (with reasons and successors) and
+/// cosmetic display changes of approved targets; counts by state.
+#[utoipa::path(
+    tag = "mapping",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id")),
+    responses(
+        (status = 200, description = "The report", body = AttentionReport),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 404, description = "No such project", body = super::ErrorEnvelope)
+    )
+)]
+#[get("/v1/mapping/projects/{id}/attention")]
+pub async fn attention(
+    _: Reader,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let store = state.store.clone();
+    let report = blocking(move || {
+        // A change of current release not yet seen by the background thread is applied first.
+        store.recheck_if_current_changed()?;
+        let mut states = std::collections::BTreeMap::new();
+        for s in State::ALL {
+            states.insert(
+                s.as_str().to_owned(),
+                store.mappings(id, Some(s), 1, 0)?.total,
+            );
+        }
+        let mut flagged = Vec::new();
+        loop {
+            let page = store.mappings(id, Some(State::Flagged), 1000, flagged.len() as i64)?;
+            let done = page.items.len() < 1000;
+            flagged.extend(page.items);
+            if done {
+                break;
+            }
+        }
+        let cosmetic = store
+            .recheck_mappings(Some(id), &crate::systems::Master::ALL, false)?
+            .cosmetic;
+        Ok(AttentionReport {
+            project: id,
+            states,
+            flagged,
+            cosmetic,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(report))
+}

@@ -96,6 +96,7 @@ impl AppState {
         let cache = Arc::new(cache::ReadCache::new(100_000, 1_000_000));
         cache.check_generation(&store);
         cache::ReadCache::start_polling(&cache, store.clone(), config.warm_up);
+        mapping::start_rechecking(&cache, store.clone());
         let search = Arc::new(open_search_index(&config.search_index));
         SearchIndex::start_syncing(&search, store.clone());
         AppState {
@@ -186,7 +187,8 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(mapping::change_mapping)
         .service(mapping::bulk_change)
         .service(mapping::mapping_history)
-        .service(translate::translate);
+        .service(translate::translate)
+        .service(mapping::attention);
 }
 
 /// JSON 404 for every path no endpoint serves.

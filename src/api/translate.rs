@@ -33,11 +33,7 @@ pub struct TranslationCache {
 }
 
 impl TranslationCache {
-    fn table(
-        &self,
-        state: &AppState,
-        project_id: i64,
-    ) -> Result<Table, ApiError> {
+    fn table(&self, state: &AppState, project_id: i64) -> Result<Table, ApiError> {
         let revision = state.store.project_revision(project_id)?;
         let lock = || self.tables.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((seen, table)) = lock().get(&project_id) {

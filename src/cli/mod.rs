@@ -294,6 +294,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             } else {
                 output::print_import(&parsed, &report);
             }
+            if report.activated {
+                if json {
+                    store.recheck_if_current_changed()?;
+                } else {
+                    print_rechecks(&store)?;
+                }
+            }
             Ok(())
         }
         Command::Releases { master, json } => {
@@ -342,6 +349,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 "{master} now serves release {} (revision {})",
                 r.label, r.revision
             );
+            print_rechecks(&store)?;
             Ok(())
         }
         Command::Serve {
@@ -527,4 +535,26 @@ fn search_request(
         limit: limit.clamp(1, crate::search::query::MAX_LIMIT),
         offset,
     })
+}
+
+/// Re-checks mapping targets after a release became current, and says what was flagged.
+fn print_rechecks(store: &Store) -> Result<(), CliError> {
+    for (master, report) in store.recheck_if_current_changed()? {
+        if report.needs_review.is_empty() && report.cosmetic.is_empty() {
+            continue;
+        }
+        println!(
+            "mappings re-checked against {master}: {} approved, {} flagged for review, {} with a changed display",
+            report.checked,
+            report.needs_review.len(),
+            report.cosmetic.len()
+        );
+        for item in &report.needs_review {
+            println!(
+                "  project {} {} → {} {} ({})",
+                item.project_id, item.local_code, item.target_system, item.target_code, item.kind
+            );
+        }
+    }
+    Ok(())
 }

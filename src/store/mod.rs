@@ -18,6 +18,7 @@ pub mod mapping;
 pub mod migrate;
 pub mod models;
 pub mod names;
+pub mod recheck;
 pub mod releases;
 pub mod schema;
 pub mod search_feed;

@@ -222,6 +222,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    mapping_checks (master) {
+        master -> Text,
+        release_id -> BigInt,
+        checked_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     mapping_history (id) {
         id -> BigInt,
         project_id -> BigInt,
@@ -245,6 +253,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     local_codes,
     mappings,
     mapping_history,
+    mapping_checks,
     code_systems,
     code_system_aliases,
     releases,

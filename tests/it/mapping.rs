@@ -321,6 +321,106 @@ async fn review_workflow_with_four_eyes_merge_bulk_and_history() {
         let (_, all) = call(&service, "GET", &uri, Some(reader), None).await;
         assert_eq!(all["total"], 4, "no mapping lost");
 
+        // Re-check: D002 maps to a HOT9 that the next release retires. Activating that
+        // release flags the approved mapping with the reason; translation says retired.
+        let d002 = format!("/v1/mapping/projects/{id}/mappings/D002");
+        let (status, body) = call(
+            &service,
+            "POST",
+            &d002,
+            Some(mapper),
+            Some(json!({"action": "propose", "target_system": "hot9", "target_code": "900903501"})),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, _) = call(
+            &service,
+            "POST",
+            &d002,
+            Some(second_mapper.as_str()),
+            Some(json!({"action": "approve"})),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (_, report) = call(
+            &service,
+            "GET",
+            &format!("/v1/mapping/projects/{id}/attention"),
+            Some(reader),
+            None,
+        )
+        .await;
+        assert_eq!(report["states"]["approved"], 1, "{report}");
+        let second = db
+            .store
+            .find_release(hyojun::systems::Master::Hot, "20260630")
+            .expect("release")
+            .id;
+        let (status, _) = call(
+            &service,
+            "POST",
+            &format!("/v1/releases/{second}/activate"),
+            Some(admin),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (_, report) = call(
+            &service,
+            "GET",
+            &format!("/v1/mapping/projects/{id}/attention"),
+            Some(reader),
+            None,
+        )
+        .await;
+        let flagged: Vec<(&str, &str)> = report["flagged"]
+            .as_array()
+            .expect("flagged")
+            .iter()
+            .map(|m| {
+                (
+                    m["local_code"].as_str().unwrap_or(""),
+                    m["flag_reason"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(flagged.len(), 2, "{report}");
+        assert_eq!(flagged[1].0, "D002");
+        assert!(
+            flagged[1]
+                .1
+                .contains("hot9 900903501 is retired in release 20260630"),
+            "{}",
+            flagged[1].1
+        );
+        assert_eq!(report["states"]["approved"], 0);
+        let (_, history) = call(
+            &service,
+            "GET",
+            &format!("{d002}/history"),
+            Some(reader),
+            None,
+        )
+        .await;
+        let last = history
+            .as_array()
+            .and_then(|h| h.last())
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            (last["actor"].as_str(), last["to_state"].as_str()),
+            (Some("system:recheck"), Some("flagged"))
+        );
+        let (_, out) = call(
+            &service,
+            "POST",
+            &format!("/v1/mapping/projects/{id}/translate"),
+            Some(reader),
+            Some(json!({"codes": ["D002"], "include": "all"})),
+        )
+        .await;
+        assert_eq!(out["items"][0]["targets"][0]["status"], "retired", "{out}");
+
         // The audit log has the writes.
         let (_, audit) = call(&service, "GET", "/v1/audit", Some(admin), None).await;
         let text = audit.to_string();

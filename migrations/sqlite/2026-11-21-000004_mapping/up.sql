@@ -70,3 +70,11 @@ CREATE TABLE mapping_history (
     changes TEXT NOT NULL
 );
 CREATE INDEX mapping_history_code ON mapping_history (project_id, local_code, id);
+
+-- The release each master's mapping targets were last re-checked against: when a master's
+-- current release differs, the approved mappings targeting it are checked again.
+CREATE TABLE mapping_checks (
+    master TEXT PRIMARY KEY NOT NULL,
+    release_id BIGINT NOT NULL,
+    checked_at TIMESTAMP NOT NULL
+);

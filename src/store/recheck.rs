@@ -1,0 +1,266 @@
+//! Re-checking approved mappings when a master's current release changes: a target that is
+//! retired (or gone) flags its mapping, with the reason and the successor its 移行先 chain
+//! gives; a target whose display changed is listed as cosmetic.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::lookup::CodeRef;
+use super::mapping::MappingView;
+use super::models::ReleaseRow;
+use super::schema::{mapping_checks, mapping_projects, mappings};
+use super::{Store, StoreError};
+use crate::mapping::state::{Action, State};
+use crate::store::mapping::Change;
+use crate::systems::{self, Master};
+
+/// Who the re-check acts as in mapping histories.
+pub const RECHECK_ACTOR: &str = "system:recheck";
+
+/// One approved mapping whose target needs a look.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Attention {
+    pub project_id: i64,
+    pub local_code: String,
+    pub target_system: String,
+    pub target_code: String,
+    /// The display recorded when the target was chosen.
+    pub recorded_display: Option<String>,
+    /// `retired`, `gone` (the release no longer has the code) or `display_changed`.
+    pub kind: &'static str,
+    pub current_display: Option<String>,
+    /// What replaces a retired target.
+    pub successors: Vec<CodeRef>,
+    /// The release checked against.
+    pub release: String,
+}
+
+/// What a re-check found (and, when applied, flagged).
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct RecheckReport {
+    /// Approved mappings checked.
+    pub checked: usize,
+    /// Retired or gone targets (flagged when applied).
+    pub needs_review: Vec<Attention>,
+    /// Targets whose display changed (cosmetic: nothing flagged).
+    pub cosmetic: Vec<Attention>,
+}
+
+/// (project, local code, target system, target code, recorded display) of an approved mapping.
+type ApprovedTarget = (i64, String, Option<String>, Option<String>, Option<String>);
+
+impl Store {
+    /// Checks the approved mappings of `project` (all projects when `None`) whose targets
+    /// belong to `masters`, against each master's current release. With `apply`, mappings
+    /// whose target was retired or dropped are flagged (the reason names the release and the
+    /// successors).
+    pub fn recheck_mappings(
+        &self,
+        project: Option<i64>,
+        masters: &[Master],
+        apply: bool,
+    ) -> Result<RecheckReport, StoreError> {
+        let mut report = RecheckReport::default();
+        let mut current: BTreeMap<Master, ReleaseRow> = BTreeMap::new();
+        for &m in masters {
+            if let Some(r) = self.current_release(m)? {
+                current.insert(m, r);
+            }
+        }
+        let approved: Vec<ApprovedTarget> = {
+            let mut conn = self.conn()?;
+            let mut query = mappings::table
+                .filter(mappings::state.eq(State::Approved.as_str()))
+                .filter(mappings::target_code.is_not_null())
+                .select((
+                    mappings::project_id,
+                    mappings::local_code,
+                    mappings::target_system,
+                    mappings::target_code,
+                    mappings::target_display,
+                ))
+                .order((mappings::project_id, mappings::local_code))
+                .into_boxed();
+            if let Some(p) = project {
+                query = query.filter(mappings::project_id.eq(p));
+            }
+            query.load(&mut *conn)?
+        };
+        // Targets by system, to read their statuses in batches.
+        let mut by_system: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
+        for (i, (_, _, system, _, _)) in approved.iter().enumerate() {
+            if let Some(s) = system.as_deref().and_then(systems::by_key) {
+                if current.contains_key(&s.master) {
+                    by_system.entry(s.key).or_default().push(i);
+                }
+            }
+        }
+        for (system, rows) in by_system {
+            let Some(release) = systems::by_key(system).and_then(|s| current.get(&s.master)) else {
+                continue;
+            };
+            let codes: Vec<&str> = rows
+                .iter()
+                .filter_map(|&i| approved[i].3.as_deref())
+                .collect();
+            let statuses = self.code_statuses(release, system, &codes)?;
+            for &i in &rows {
+                let (project_id, local_code, _, target, recorded) = &approved[i];
+                let target = target.clone().unwrap_or_default();
+                report.checked += 1;
+                let status = statuses.get(&target);
+                let (kind, current_display, successors) = match status {
+                    None => ("gone", None, Vec::new()),
+                    Some(s) if !s.present => {
+                        ("gone", s.display().map(str::to_owned), s.successors.clone())
+                    }
+                    Some(s) if !s.active => (
+                        "retired",
+                        s.display().map(str::to_owned),
+                        s.successors.clone(),
+                    ),
+                    Some(s) if s.display() != recorded.as_deref() => (
+                        "display_changed",
+                        s.display().map(str::to_owned),
+                        Vec::new(),
+                    ),
+                    Some(_) => continue,
+                };
+                let item = Attention {
+                    project_id: *project_id,
+                    local_code: local_code.clone(),
+                    target_system: system.to_owned(),
+                    target_code: target,
+                    recorded_display: recorded.clone(),
+                    kind,
+                    current_display,
+                    successors,
+                    release: release.label.clone(),
+                };
+                if kind == "display_changed" {
+                    report.cosmetic.push(item);
+                    continue;
+                }
+                if apply {
+                    self.flag_for_recheck(&item)?;
+                }
+                report.needs_review.push(item);
+            }
+        }
+        Ok(report)
+    }
+
+    fn flag_for_recheck(&self, item: &Attention) -> Result<Option<MappingView>, StoreError> {
+        let successors = if item.successors.is_empty() {
+            "no successor is given".to_owned()
+        } else {
+            let list: Vec<String> = item
+                .successors
+                .iter()
+                .map(|s| format!("{} {}", s.system, s.code))
+                .collect();
+            format!("successor: {}", list.join(", "))
+        };
+        let what = if item.kind == "retired" {
+            "is retired"
+        } else {
+            "is no longer listed"
+        };
+        let reason = format!(
+            "target {} {} {what} in release {}; {successors}",
+            item.target_system, item.target_code, item.release
+        );
+        let change = Change {
+            action: Some(Action::Flag),
+            reason: Some(reason),
+            ..Change::default()
+        };
+        match self.change_mapping(item.project_id, &item.local_code, &change, RECHECK_ACTOR) {
+            Ok(view) => Ok(Some(view)),
+            // Another node flagged it first, or someone changed it meanwhile.
+            Err(StoreError::Conflict(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Re-checks the mappings of every master whose current release differs from the one its
+    /// mappings were last checked against, and records the new one. Every node may call it
+    /// (the poller does, each second): the record is claimed in a transaction, so one node
+    /// does the work.
+    pub fn recheck_if_current_changed(&self) -> Result<Vec<(Master, RecheckReport)>, StoreError> {
+        let any_project: i64 = {
+            let mut conn = self.conn()?;
+            mapping_projects::table.count().get_result(&mut *conn)?
+        };
+        if any_project == 0 {
+            return Ok(Vec::new());
+        }
+        let mut done = Vec::new();
+        for master in Master::ALL {
+            let Some(release) = self.current_release(master)? else {
+                continue;
+            };
+            let claimed = {
+                let mut conn = self.conn()?;
+                conn.transaction(|conn| -> Result<bool, StoreError> {
+                    let seen: Option<i64> = mapping_checks::table
+                        .filter(mapping_checks::master.eq(master.key()))
+                        .select(mapping_checks::release_id)
+                        .first(conn)
+                        .optional()?;
+                    if seen == Some(release.id) {
+                        return Ok(false);
+                    }
+                    let now = Utc::now().naive_utc();
+                    let updated = match seen {
+                        Some(old) => diesel::update(
+                            mapping_checks::table
+                                .filter(mapping_checks::master.eq(master.key()))
+                                .filter(mapping_checks::release_id.eq(old)),
+                        )
+                        .set((
+                            mapping_checks::release_id.eq(release.id),
+                            mapping_checks::checked_at.eq(now),
+                        ))
+                        .execute(conn)?,
+                        None => diesel::insert_into(mapping_checks::table)
+                            .values((
+                                mapping_checks::master.eq(master.key()),
+                                mapping_checks::release_id.eq(release.id),
+                                mapping_checks::checked_at.eq(now),
+                            ))
+                            .execute(conn)?,
+                    };
+                    Ok(updated == 1)
+                })
+            };
+            match claimed {
+                Ok(true) => {
+                    let report = self.recheck_mappings(None, &[master], true)?;
+                    if !report.needs_review.is_empty() {
+                        tracing::info!(
+                            %master,
+                            release = %release.label,
+                            flagged = report.needs_review.len(),
+                            cosmetic = report.cosmetic.len(),
+                            "mappings re-checked against a new current release"
+                        );
+                    }
+                    done.push((master, report));
+                }
+                Ok(false) => {}
+                // Another node claimed it at the same moment (unique key).
+                Err(StoreError::Query(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ))) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done)
+    }
+}
