@@ -561,3 +561,244 @@ pub async fn attention(
     .await?;
     Ok(HttpResponse::Ok().json(report))
 }
+
+/// Export format and scope.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ExportQuery {
+    /// `csv` (default; UTF-8 with BOM, every column including extra source columns) or
+    /// `conceptmap` (FHIR R4 ConceptMap JSON).
+    pub format: Option<String>,
+    /// ConceptMap only: every mapping in every state (status draft) instead of the settled
+    /// ones.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// Rows read per page while streaming an export.
+const EXPORT_PAGE: i64 = 1000;
+
+/// Streams a project's mappings as CSV or as a FHIR R4 ConceptMap, page by page (memory stays
+/// constant whatever the project's size).
+#[utoipa::path(
+    tag = "mapping",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id"), ExportQuery),
+    responses(
+        (status = 200, description = "The export", content_type = "text/csv"),
+        (status = 400, description = "Unknown format", body = super::ErrorEnvelope),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 404, description = "No such project", body = super::ErrorEnvelope)
+    )
+)]
+#[get("/v1/mapping/projects/{id}/export")]
+pub async fn export(
+    _: Reader,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    query: web::Query<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::mapping::exchange;
+    let id = path.into_inner();
+    let concept_map = match query.format.as_deref() {
+        None | Some("csv") => false,
+        Some("conceptmap") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "format `{other}`: use csv or conceptmap"
+            )))
+        }
+    };
+    let all = query.all;
+    let store = state.store.clone();
+    // The first chunk (header, or the resource's opening) is made before answering, so an
+    // unknown project is a 404, not a broken stream.
+    let (project, headers) = {
+        let store = store.clone();
+        blocking(move || Ok((store.project(id)?, store.extra_headers(id)?))).await?
+    };
+    let shared = SharedBuffer::default();
+    let writer = if concept_map {
+        let options = exchange::ConceptMapOptions {
+            url: None,
+            source_uri: None,
+            include_all: all,
+            date: chrono::Utc::now(),
+        };
+        Some(
+            exchange::ConceptMapWriter::new(shared.clone(), &project, &options)
+                .map_err(|e| ApiError::Internal(format!("export: {e}")))?,
+        )
+    } else {
+        exchange::write_csv_header(&mut shared.clone(), &headers, true)
+            .map_err(|e| ApiError::Internal(format!("export: {e}")))?;
+        None
+    };
+    struct Export {
+        offset: i64,
+        done: bool,
+        writer: Option<exchange::ConceptMapWriter<SharedBuffer>>,
+    }
+    let start = Export {
+        offset: 0,
+        done: false,
+        writer,
+    };
+    let stream = futures_util::stream::unfold(start, move |mut export| {
+        let store = store.clone();
+        let shared = shared.clone();
+        let headers = headers.clone();
+        async move {
+            if export.done {
+                return None;
+            }
+            let sink = shared.clone();
+            let step = web::block(move || -> Result<Export, String> {
+                let page = store
+                    .export_page(id, export.writer.is_some(), EXPORT_PAGE, export.offset)
+                    .map_err(|e| e.to_string())?;
+                for m in &page {
+                    match export.writer.as_mut() {
+                        Some(w) => {
+                            w.write(m).map_err(|e| e.to_string())?;
+                        }
+                        None => exchange::write_csv_row(&mut sink.clone(), m, &headers)
+                            .map_err(|e| e.to_string())?,
+                    }
+                }
+                export.offset += page.len() as i64;
+                if (page.len() as i64) < EXPORT_PAGE {
+                    export.done = true;
+                    if let Some(w) = export.writer.take() {
+                        w.finish().map_err(|e| e.to_string())?;
+                    }
+                }
+                Ok(export)
+            })
+            .await;
+            match step {
+                Ok(Ok(next)) => Some((Ok::<_, actix_web::Error>(shared.take()), next)),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, project = id, "export failed midway");
+                    None
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, project = id, "export task failed");
+                    None
+                }
+            }
+        }
+    });
+    let (content_type, extension) = if concept_map {
+        ("application/fhir+json", "json")
+    } else {
+        ("text/csv; charset=utf-8", "csv")
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"mapping-{id}.{extension}\""),
+        ))
+        .streaming(stream))
+}
+
+/// A byte buffer several writers share, drained chunk by chunk into the response.
+#[derive(Clone, Default)]
+struct SharedBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl SharedBuffer {
+    fn take(&self) -> Bytes {
+        let mut buf = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        Bytes::from(std::mem::take(&mut *buf))
+    }
+}
+
+impl std::io::Write for SharedBuffer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Import format.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ImportQuery {
+    /// `csv` (an export of hyojun; UTF-8 or CP932) or `conceptmap` (FHIR R4 ConceptMap JSON).
+    pub format: Option<String>,
+}
+
+/// Re-applies earlier decisions ("apply previous mapping") from a CSV export or a FHIR
+/// ConceptMap: each listed local code gets the file's state, target, equivalence and comment,
+/// recorded in its history as an import. Admins only, since it sets review states directly.
+#[utoipa::path(
+    tag = "mapping",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id"), ImportQuery),
+    request_body(content = String, description = "The CSV or ConceptMap"),
+    responses(
+        (status = 200, description = "What was applied", body = crate::store::mapping::ImportReport),
+        (status = 400, description = "Problems in the file (nothing applied)", body = super::ErrorEnvelope),
+        (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
+        (status = 403, description = "Not an admin", body = super::ErrorEnvelope),
+        (status = 404, description = "No such project", body = super::ErrorEnvelope)
+    )
+)]
+#[post("/v1/mapping/projects/{id}/import")]
+pub async fn import(
+    admin: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    query: web::Query<ImportQuery>,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    use crate::mapping::exchange;
+    if body.len() > MAX_LOCAL_CODES_BYTES {
+        return Err(ApiError::TooLarge(format!(
+            "an import may have at most {MAX_LOCAL_CODES_BYTES} bytes"
+        )));
+    }
+    let id = path.into_inner();
+    let concept_map = match query.format.as_deref() {
+        None | Some("csv") => false,
+        Some("conceptmap") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "format `{other}`: use csv or conceptmap"
+            )))
+        }
+    };
+    let store = state.store.clone();
+    let actor = admin.0.actor();
+    let report = blocking(move || {
+        let decisions = if concept_map {
+            exchange::read_concept_map(&body, "conceptmap.json")
+        } else {
+            exchange::read_csv(&SourceFile::new("mappings.csv".to_owned(), body.to_vec()))
+        }
+        .map_err(|problems| ApiError::Invalid {
+            message: format!(
+                "{} problem(s) in the file; nothing was applied",
+                problems.total()
+            ),
+            details: serde_json::to_value(&problems).unwrap_or_default(),
+        })?;
+        let outcome = store.apply_decisions(id, &decisions, &actor);
+        store.audit_outcome(
+            &actor,
+            "import_mappings",
+            &format!("mapping_project:{id}"),
+            &outcome,
+            |r| format!("{} applied, {} unchanged", r.applied, r.unchanged),
+        )?;
+        Ok(outcome?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(report))
+}

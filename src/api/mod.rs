@@ -188,7 +188,9 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(mapping::bulk_change)
         .service(mapping::mapping_history)
         .service(translate::translate)
-        .service(mapping::attention);
+        .service(mapping::attention)
+        .service(mapping::export)
+        .service(mapping::import);
 }
 
 /// JSON 404 for every path no endpoint serves.

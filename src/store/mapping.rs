@@ -852,3 +852,161 @@ impl Store {
         })
     }
 }
+
+/// What importing decisions did.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct ImportReport {
+    /// Mappings set from the file.
+    pub applied: usize,
+    /// Mappings that already were as the file says.
+    pub unchanged: usize,
+    /// Local codes in the file the project does not have (upload them first).
+    pub unknown_codes: Vec<String>,
+    /// Decisions not applied, as (local code, why).
+    #[schema(value_type = Vec<Vec<String>>)]
+    pub refused: Vec<(String, String)>,
+}
+
+impl Store {
+    /// A page of mappings for export: by local code, or by (target system, local code) as a
+    /// ConceptMap needs.
+    pub fn export_page(
+        &self,
+        project_id: i64,
+        by_target: bool,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<MappingView>, StoreError> {
+        let mut conn = self.conn()?;
+        let base = mappings::table
+            .inner_join(
+                local_codes::table.on(local_codes::project_id
+                    .eq(mappings::project_id)
+                    .and(local_codes::code.eq(mappings::local_code))),
+            )
+            .filter(mappings::project_id.eq(project_id))
+            .select((LocalCodeRow::as_select(), MappingRow::as_select()))
+            .limit(limit)
+            .offset(offset);
+        let rows: Vec<(LocalCodeRow, MappingRow)> = if by_target {
+            base.order((
+                mappings::target_system.is_null(),
+                mappings::target_system.asc(),
+                mappings::local_code.asc(),
+            ))
+            .load(&mut *conn)?
+        } else {
+            base.order(mappings::local_code.asc()).load(&mut *conn)?
+        };
+        Ok(rows.into_iter().map(|(c, m)| view(c, m)).collect())
+    }
+
+    /// The headers of every extra column the project's local codes have, first seen first.
+    pub fn extra_headers(&self, project_id: i64) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn()?;
+        project_in(&mut conn, project_id)?;
+        let extras: Vec<String> = local_codes::table
+            .filter(local_codes::project_id.eq(project_id))
+            .order(local_codes::code.asc())
+            .select(local_codes::extra)
+            .load(&mut *conn)?;
+        let mut headers: Vec<String> = Vec::new();
+        for extra in extras {
+            let pairs: Vec<(String, String)> = serde_json::from_str(&extra).unwrap_or_default();
+            for (header, _) in pairs {
+                if !headers.contains(&header) {
+                    headers.push(header);
+                }
+            }
+        }
+        Ok(headers)
+    }
+
+    /// Re-applies earlier decisions (an export of this or another project, or a FHIR
+    /// ConceptMap) in one transaction: each listed local code gets the decision's state,
+    /// target, equivalence and comment, recorded in its history as an import by `actor`.
+    /// Targets must be codes of the project's target systems that the current release knows
+    /// (retired ones included).
+    pub fn apply_decisions(
+        &self,
+        project_id: i64,
+        decisions: &[crate::mapping::exchange::Decision],
+        actor: &str,
+    ) -> Result<ImportReport, StoreError> {
+        let project = self.project(project_id)?;
+        let mut report = ImportReport::default();
+        let mut targets: BTreeMap<(String, String), Result<(String, String), String>> =
+            BTreeMap::new();
+        for d in decisions {
+            if let (Some(system), Some(code)) = (&d.target_system, &d.target_code) {
+                let key = (system.clone(), code.clone());
+                if !targets.contains_key(&key) {
+                    let found = match self.mapping_target(&project, system, code) {
+                        Ok((_, _, display, release)) => Ok((display, release)),
+                        Err(StoreError::Invalid(m)) => Err(m),
+                        Err(e) => return Err(e),
+                    };
+                    targets.insert(key, found);
+                }
+            }
+        }
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            for d in decisions {
+                let (_, before) = match mapping_in(conn, project_id, &d.local_code) {
+                    Ok(found) => found,
+                    Err(StoreError::NotFound(_)) => {
+                        report.unknown_codes.push(d.local_code.clone());
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                let mut after = before.clone();
+                after.state = d.state.as_str().to_owned();
+                match (&d.target_system, &d.target_code) {
+                    (Some(system), Some(code)) => match &targets[&(system.clone(), code.clone())] {
+                        Ok((display, release)) => {
+                            after.target_system = Some(system.clone());
+                            after.target_code = Some(code.clone());
+                            after.target_display = Some(display.clone());
+                            after.target_release = Some(release.clone());
+                        }
+                        Err(why) => {
+                            report.refused.push((d.local_code.clone(), why.clone()));
+                            continue;
+                        }
+                    },
+                    _ => {
+                        after.target_system = None;
+                        after.target_code = None;
+                        after.target_display = None;
+                        after.target_release = None;
+                    }
+                }
+                after.equivalence = d.equivalence.map(|e| e.as_str().to_owned());
+                after.comment = d.comment.clone();
+                if after.state != before.state || after.target_code != before.target_code {
+                    after.author = Some(actor.to_owned());
+                    after.reviewer = match d.state {
+                        State::Approved | State::NoMatch => Some(actor.to_owned()),
+                        _ => None,
+                    };
+                }
+                if changes(&before, &after)
+                    .as_object()
+                    .is_some_and(serde_json::Map::is_empty)
+                {
+                    report.unchanged += 1;
+                    continue;
+                }
+                after.flag_reason = None;
+                after.version = before.version + 1;
+                after.updated_at = now();
+                save(conn, &before, &after)?;
+                record(conn, &before, &after, actor, "import")?;
+                report.applied += 1;
+            }
+            Ok(report)
+        })
+    }
+}

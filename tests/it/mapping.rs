@@ -421,6 +421,90 @@ async fn review_workflow_with_four_eyes_merge_bulk_and_history() {
         .await;
         assert_eq!(out["items"][0]["targets"][0]["status"], "retired", "{out}");
 
+        // Export → import round trips, CSV and ConceptMap (every state), into new projects
+        // with the same local codes: the decisions come back as they were.
+        let decisions = |page: &Value| -> Vec<String> {
+            page["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{} {} {} {} {} {}",
+                        m["local_code"],
+                        m["state"],
+                        m["target_system"],
+                        m["target_code"],
+                        m["equivalence"],
+                        m["comment"]
+                    )
+                })
+                .collect()
+        };
+        let (_, original) = call(
+            &service,
+            "GET",
+            &format!("{uri}?limit=1000"),
+            Some(reader),
+            None,
+        )
+        .await;
+        for (n, format) in [(2, "csv"), (3, "conceptmap")] {
+            let export_uri = format!("/v1/mapping/projects/{id}/export?format={format}&all=true");
+            let request = web_test::TestRequest::get()
+                .uri(&export_uri)
+                .insert_header(("Authorization", format!("Bearer {reader}")))
+                .to_request();
+            let response = web_test::call_service(&service, request).await;
+            let status = response.status().as_u16();
+            let exported = web_test::read_body(response).await.to_vec();
+            assert_eq!(
+                status,
+                200,
+                "{format}: {}",
+                String::from_utf8_lossy(&exported)
+            );
+            let (_, copy) = call(
+                &service,
+                "POST",
+                "/v1/mapping/projects",
+                Some(admin),
+                Some(
+                    json!({"name": format!("copy {n}"), "local_system": "urn:oid:1.2.3",
+                            "target_systems": ["hot9", "yj"]}),
+                ),
+            )
+            .await;
+            let copy_id = copy["id"].as_i64().expect("id");
+            upload(&service, copy_id, mapper, cp932(csv)).await;
+            upload(&service, copy_id, mapper, again.as_bytes().to_vec()).await;
+            let import_uri = format!("/v1/mapping/projects/{copy_id}/import?format={format}");
+            let post = |key: &str| {
+                web_test::TestRequest::post()
+                    .uri(&import_uri)
+                    .insert_header(("Authorization", format!("Bearer {key}")))
+                    .set_payload(exported.clone())
+                    .to_request()
+            };
+            let response = web_test::call_service(&service, post(mapper)).await;
+            assert_eq!(response.status().as_u16(), 403, "import is for admins");
+            let response = web_test::call_service(&service, post(admin)).await;
+            assert_eq!(response.status().as_u16(), 200, "{format}");
+            let report: Value =
+                serde_json::from_slice(&web_test::read_body(response).await).expect("json");
+            assert_eq!(report["unknown_codes"], json!([]), "{report}");
+            assert_eq!(report["refused"], json!([]), "{report}");
+            let (_, imported) = call(
+                &service,
+                "GET",
+                &format!("/v1/mapping/projects/{copy_id}/mappings?limit=1000"),
+                Some(reader),
+                None,
+            )
+            .await;
+            assert_eq!(decisions(&imported), decisions(&original), "{format}");
+        }
+
         // The audit log has the writes.
         let (_, audit) = call(&service, "GET", "/v1/audit", Some(admin), None).await;
         let text = audit.to_string();
