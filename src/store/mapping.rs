@@ -939,14 +939,14 @@ impl Store {
             BTreeMap::new();
         for d in decisions {
             if let (Some(system), Some(code)) = (&d.target_system, &d.target_code) {
-                let key = (system.clone(), code.clone());
-                if !targets.contains_key(&key) {
-                    let found = match self.mapping_target(&project, system, code) {
+                if let std::collections::btree_map::Entry::Vacant(slot) =
+                    targets.entry((system.clone(), code.clone()))
+                {
+                    slot.insert(match self.mapping_target(&project, system, code) {
                         Ok((_, _, display, release)) => Ok((display, release)),
                         Err(StoreError::Invalid(m)) => Err(m),
                         Err(e) => return Err(e),
-                    };
-                    targets.insert(key, found);
+                    });
                 }
             }
         }
