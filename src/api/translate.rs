@@ -15,7 +15,7 @@ use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
 use crate::mapping::state::{Equivalence, State};
-use crate::store::lookup::CodeRef;
+use crate::store::lookup::{CodeRef, CodeStatus};
 use crate::store::mapping::TranslationRow;
 use crate::systems;
 
@@ -64,7 +64,7 @@ pub struct TranslateRequest {
 }
 
 /// Which mappings translation uses.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Include {
     #[default]
@@ -195,8 +195,30 @@ fn run(state: &AppState, id: i64, request: &TranslateRequest) -> Result<Translat
         releases.insert(system, release.id);
     }
     let cached = state.cache.statuses();
-    let items = request
-        .codes
+    let items = translate_codes(&table, &request.codes, request.include, |system, target| {
+        let release = releases.get(system)?;
+        cached
+            .map(*release, system)
+            .and_then(|m| m.get(target))
+            .or_else(|| fetched.get(system).and_then(|f| f.get(target)))
+    });
+    Ok(TranslateResult { project: id, items })
+}
+
+/// Translates `codes` through `table` (a project's mappings by local code); `status` gives a
+/// target's status in its master's current release (`None`: not known; `Some(None)`: the
+/// master never had it). Shared by the API and the command line.
+pub fn translate_codes<'a>(
+    table: &FxHashMap<String, TranslationRow>,
+    codes: &[String],
+    include: Include,
+    status: impl Fn(&'static str, &str) -> Option<Option<&'a CodeStatus>>,
+) -> Vec<Translation> {
+    let usable = |row: &TranslationRow| match include {
+        Include::Approved => row.state == State::Approved,
+        Include::All => row.target_code.is_some(),
+    };
+    codes
         .iter()
         .map(|code| {
             let Some(row) = table.get(code) else {
@@ -218,16 +240,13 @@ fn run(state: &AppState, id: i64, request: &TranslateRequest) -> Result<Translat
                 };
                 (result, Vec::new())
             } else {
-                let system = row.target_system.as_deref().and_then(systems::by_key);
                 let target = row.target_code.clone().unwrap_or_default();
-                let status = system.and_then(|s| {
-                    let release = releases.get(s.key)?;
-                    cached
-                        .map(*release, s.key)
-                        .and_then(|m| m.get(&target))
-                        .or_else(|| fetched.get(s.key).and_then(|f| f.get(&target)))
-                });
-                let (status_name, current_display, successors) = match status {
+                let found = row
+                    .target_system
+                    .as_deref()
+                    .and_then(systems::by_key)
+                    .and_then(|s| status(s.key, &target));
+                let (status_name, current_display, successors) = match found {
                     Some(Some(s)) if s.present && s.active => {
                         ("active", s.display().map(str::to_owned), Vec::new())
                     }
@@ -261,6 +280,5 @@ fn run(state: &AppState, id: i64, request: &TranslateRequest) -> Result<Translat
                 targets,
             }
         })
-        .collect();
-    Ok(TranslateResult { project: id, items })
+        .collect()
 }

@@ -131,6 +131,11 @@ pub enum Command {
         #[command(flatten)]
         index: IndexDir,
     },
+    /// Mapping projects: upload local codes, export, translate.
+    Mapping {
+        #[command(subcommand)]
+        command: MappingCommand,
+    },
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -156,6 +161,41 @@ impl IndexDir {
         });
         crate::search::Location::Dir(dir)
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MappingCommand {
+    /// List the mapping projects.
+    Projects,
+    /// Upload a project's local code list (CSV, UTF-8 or CP932); a re-upload merges.
+    Upload {
+        project: i64,
+        file: PathBuf,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Export a project's mappings (to stdout unless --output is given).
+    Export {
+        project: i64,
+        /// csv or conceptmap (FHIR R4 ConceptMap JSON).
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// ConceptMap: every mapping in every state, not only the settled ones.
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Translate local codes through the project's mappings.
+    Translate {
+        project: i64,
+        #[arg(required = true)]
+        codes: Vec<String>,
+        #[arg(long, value_enum, default_value = "approved")]
+        include: crate::api::translate::Include,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -415,6 +455,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             );
             Ok(())
         }
+        Command::Mapping { command } => {
+            let store = Store::open(&url, 2)?;
+            mapping_command(&store, command)
+        }
         Command::Keys { command } => {
             let store = Store::open(&url, 1)?;
             let actor = who(None);
@@ -557,4 +601,146 @@ fn print_rechecks(store: &Store) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// Runs one `hyojun mapping` command.
+fn mapping_command(store: &Store, command: MappingCommand) -> Result<(), CliError> {
+    use crate::mapping::{exchange, local_codes};
+    match command {
+        MappingCommand::Projects => {
+            output::print_json(&store.projects()?);
+            Ok(())
+        }
+        MappingCommand::Upload { project, file, by } => {
+            let bytes = std::fs::read(&file)?;
+            let source = masters::SourceFile::new(file.display().to_string(), bytes);
+            let codes =
+                local_codes::parse(&source).map_err(|problems| CliError::Input { problems })?;
+            let actor = who(by);
+            let outcome = store.merge_local_codes(project, &codes, &actor);
+            store.audit_outcome(
+                &actor,
+                "upload_local_codes",
+                &format!("mapping_project:{project}"),
+                &outcome,
+                |p| format!("{} added", p.added.len()),
+            )?;
+            output::print_json(&outcome?);
+            Ok(())
+        }
+        MappingCommand::Export {
+            project,
+            format,
+            all,
+            output: path,
+        } => {
+            let out: Box<dyn std::io::Write> = match &path {
+                Some(p) => Box::new(std::fs::File::create(p)?),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            let mut out = std::io::BufWriter::new(out);
+            let info = store.project(project)?;
+            const PAGE: i64 = 1000;
+            let by_target = match format.as_str() {
+                "csv" => false,
+                "conceptmap" => true,
+                other => {
+                    return Err(CliError::Io(std::io::Error::other(format!(
+                        "format `{other}`: use csv or conceptmap"
+                    ))))
+                }
+            };
+            // Pages of rows in export order, so memory stays constant.
+            let each_row = |f: &mut dyn FnMut(
+                &crate::store::mapping::MappingView,
+            ) -> std::io::Result<()>|
+             -> Result<(), CliError> {
+                let mut offset = 0;
+                loop {
+                    let page = store.export_page(project, by_target, PAGE, offset)?;
+                    for m in &page {
+                        f(m)?;
+                    }
+                    offset += page.len() as i64;
+                    if (page.len() as i64) < PAGE {
+                        return Ok(());
+                    }
+                }
+            };
+            if by_target {
+                let options = exchange::ConceptMapOptions {
+                    url: None,
+                    source_uri: None,
+                    include_all: all,
+                    date: chrono::Utc::now(),
+                };
+                let mut writer = exchange::ConceptMapWriter::new(&mut out, &info, &options)?;
+                each_row(&mut |m| writer.write(m).map(|_| ()))?;
+                writer.finish()?;
+            } else {
+                let headers = store.extra_headers(project)?;
+                exchange::write_csv_header(&mut out, &headers, true)?;
+                each_row(&mut |m| exchange::write_csv_row(&mut out, m, &headers))?;
+            }
+            std::io::Write::flush(&mut out)?;
+            Ok(())
+        }
+        MappingCommand::Translate {
+            project,
+            codes,
+            include,
+            json,
+        } => {
+            let (_, rows) = store.translation_table(project)?;
+            let table: rustc_hash::FxHashMap<String, crate::store::mapping::TranslationRow> = rows
+                .into_iter()
+                .map(|r| (r.local_code.clone(), r))
+                .collect();
+            // Statuses of the targets asked for, read from each master's current release.
+            let mut statuses: std::collections::HashMap<
+                (&'static str, String),
+                crate::store::lookup::CodeStatus,
+            > = std::collections::HashMap::new();
+            for code in &codes {
+                let Some(row) = table.get(code) else { continue };
+                let (Some(system), Some(target)) = (
+                    row.target_system
+                        .as_deref()
+                        .and_then(crate::systems::by_key),
+                    row.target_code.as_deref(),
+                ) else {
+                    continue;
+                };
+                if let Some(release) = store.current_release(system.master)? {
+                    for (c, status) in store.code_statuses(&release, system.key, &[target])? {
+                        statuses.insert((system.key, c), status);
+                    }
+                }
+            }
+            let items = crate::api::translate::translate_codes(&table, &codes, include, |s, c| {
+                Some(statuses.get(&(s, c.to_owned())))
+            });
+            if json {
+                output::print_json(&items);
+            } else {
+                for t in &items {
+                    let target = t
+                        .targets
+                        .first()
+                        .map(|x| {
+                            format!(
+                                "{} {} {} ({})",
+                                x.system,
+                                x.code,
+                                x.display.as_deref().unwrap_or(""),
+                                x.status
+                            )
+                        })
+                        .unwrap_or_default();
+                    println!("{}\t{}\t{target}", t.code, t.result);
+                }
+            }
+            Ok(())
+        }
+    }
 }

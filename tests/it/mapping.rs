@@ -10,7 +10,7 @@ use hyojun::api::{app, ApiConfig, AppState};
 use serde_json::{json, Value};
 
 use crate::api::{call, keys, sample_db};
-use crate::support::databases;
+use crate::support::{databases, hyojun};
 
 /// Posts a CSV body (bytes as given: CP932 or UTF-8).
 async fn upload<S, B>(service: &S, project: i64, key: &str, body: Vec<u8>) -> (u16, Value)
@@ -504,6 +504,59 @@ async fn review_workflow_with_four_eyes_merge_bulk_and_history() {
             .await;
             assert_eq!(decisions(&imported), decisions(&original), "{format}");
         }
+
+        // The command line: upload, export, translate.
+        let dir = tempfile::tempdir().expect("tmp");
+        let list = dir.path().join("local.csv");
+        std::fs::write(&list, again.as_bytes()).expect("write");
+        let pid = id.to_string();
+        let shown = list.display().to_string();
+        assert_eq!(hyojun(&db, &["mapping", "upload", &pid, &shown]), 0);
+        let exported = dir.path().join("out.csv");
+        let out = exported.display().to_string();
+        assert_eq!(
+            hyojun(&db, &["mapping", "export", &pid, "--output", &out]),
+            0
+        );
+        let text = std::fs::read_to_string(&exported).expect("export");
+        assert!(text.starts_with("\u{FEFF}local_code,local_name,"), "{text}");
+        assert_eq!(text.lines().count(), 5, "header and four local codes");
+        let cm = dir.path().join("out.json");
+        let cm_out = cm.display().to_string();
+        assert_eq!(
+            hyojun(
+                &db,
+                &[
+                    "mapping",
+                    "export",
+                    &pid,
+                    "--format",
+                    "conceptmap",
+                    "--all",
+                    "--output",
+                    &cm_out
+                ]
+            ),
+            0
+        );
+        let map: Value = serde_json::from_slice(&std::fs::read(&cm).expect("cm")).expect("json");
+        assert_eq!(map["resourceType"], "ConceptMap");
+        assert_eq!(
+            hyojun(
+                &db,
+                &[
+                    "mapping",
+                    "translate",
+                    &pid,
+                    "D001",
+                    "D002",
+                    "--include",
+                    "all"
+                ]
+            ),
+            0
+        );
+        assert_ne!(hyojun(&db, &["mapping", "translate", "999", "D001"]), 0);
 
         // The audit log has the writes.
         let (_, audit) = call(&service, "GET", "/v1/audit", Some(admin), None).await;
