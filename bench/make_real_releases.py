@@ -111,11 +111,19 @@ def build_jlac(out_dir):
         # Four parts and no 識別: 分析物, 材料, 測定法, 結果識別 (other shapes carry 識別 or a
         # 固有 result; their names come from the component sheets).
         plain = len(parts) == 4 and code[5:9] == "0000"
-        names = [parts[0], "", parts[1], parts[2], parts[3]] if plain else ["", "", "", "", ""]
+        # Five parts with a 識別: 分析物, 識別, 材料, 測定法, 結果識別 (e.g. HBs_ウイルス抗原_血清_…).
+        with_id = len(parts) == 5 and code[5:9] != "0000"
         if plain:
-            for t, (a, b) in ((0, (0, 5)), (2, (9, 12)), (3, (12, 15))):
+            names = [parts[0], "", parts[1], parts[2], parts[3]]
+        elif with_id:
+            names = list(parts)
+        else:
+            names = ["", "", "", "", ""]
+        if plain or with_id:
+            for t, (a, b) in ((0, (0, 5)), (2, (9, 12)), (3, (12, 15)), (4, (15, 17))):
                 tables[t].setdefault(code[a:b], names[t])
-            tables[4].setdefault(code[15:], parts[3])
+        if with_id and tables[1].get(code[5:9], "").startswith("識別"):
+            tables[1][code[5:9]] = parts[1]
         tables[1].setdefault(code[5:9], f"識別{code[5:9]}")
         # The second half goes into the appended 新コード block.
         if n == half:

@@ -11,6 +11,7 @@
 pub mod document;
 pub mod normalize;
 pub mod query;
+pub mod similar;
 pub mod tokens;
 
 use std::collections::HashMap;

@@ -346,7 +346,7 @@ fn build_query(
 }
 
 /// Which versions a search sees: per master the release, plus system and status filters.
-struct Filter {
+pub(crate) struct Filter {
     /// The normalised query, to tell how the display matched.
     query: Box<str>,
     release_of_master: [Option<i64>; Master::ALL.len()],
@@ -355,7 +355,7 @@ struct Filter {
 }
 
 impl Filter {
-    fn new(request: &SearchRequest, query: &Normalized) -> Filter {
+    pub(crate) fn new(request: &SearchRequest, query: &Normalized) -> Filter {
         let mut release_of_master = [None; Master::ALL.len()];
         for (i, m) in Master::ALL.iter().enumerate() {
             release_of_master[i] = request.releases.get(m).copied();
@@ -378,7 +378,7 @@ impl Filter {
     }
 
     #[inline]
-    fn admits(&self, meta: &Meta) -> bool {
+    pub(crate) fn admits(&self, meta: &Meta) -> bool {
         let Some(Some(release)) = self.release_of_master.get(meta.master as usize) else {
             return false;
         };
