@@ -1,5 +1,7 @@
-//! Local-to-standard mapping (issue 6), first part: the review workflow's rules and the local
-//! code lists hospitals upload. Storage, candidates, translation and export build on these.
+//! Local-to-standard mapping: the review workflow's rules, the local code lists hospitals
+//! upload, candidate suggestions, and the CSV / FHIR ConceptMap exchange formats. Storage is
+//! in `store::mapping` and `store::recheck`, the endpoints in `api::mapping` and
+//! `api::translate`.
 
 pub mod candidates;
 pub mod exchange;
