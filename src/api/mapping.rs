@@ -599,15 +599,8 @@ pub async fn export(
 ) -> Result<HttpResponse, ApiError> {
     use crate::mapping::exchange;
     let id = path.into_inner();
-    let concept_map = match query.format.as_deref() {
-        None | Some("csv") => false,
-        Some("conceptmap") => true,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "format `{other}`: use csv or conceptmap"
-            )))
-        }
-    };
+    let concept_map =
+        exchange::is_concept_map(query.format.as_deref()).map_err(ApiError::BadRequest)?;
     let all = query.all;
     let store = state.store.clone();
     // The first chunk (header, or the resource's opening) is made before answering, so an
@@ -765,15 +758,8 @@ pub async fn import(
         )));
     }
     let id = path.into_inner();
-    let concept_map = match query.format.as_deref() {
-        None | Some("csv") => false,
-        Some("conceptmap") => true,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "format `{other}`: use csv or conceptmap"
-            )))
-        }
-    };
+    let concept_map =
+        exchange::is_concept_map(query.format.as_deref()).map_err(ApiError::BadRequest)?;
     let store = state.store.clone();
     let actor = admin.0.actor();
     let report = blocking(move || {

@@ -641,15 +641,8 @@ fn mapping_command(store: &Store, command: MappingCommand) -> Result<(), CliErro
             let mut out = std::io::BufWriter::new(out);
             let info = store.project(project)?;
             const PAGE: i64 = 1000;
-            let by_target = match format.as_str() {
-                "csv" => false,
-                "conceptmap" => true,
-                other => {
-                    return Err(CliError::Io(std::io::Error::other(format!(
-                        "format `{other}`: use csv or conceptmap"
-                    ))))
-                }
-            };
+            let by_target =
+                exchange::is_concept_map(Some(&format)).map_err(std::io::Error::other)?;
             // Pages of rows in export order, so memory stays constant.
             let each_row = |f: &mut dyn FnMut(
                 &crate::store::mapping::MappingView,

@@ -29,6 +29,16 @@ use crate::store::mapping::{MappingView, Project};
 use crate::systems;
 
 /// The UTF-8 byte-order mark.
+/// Whether an export/import is a FHIR ConceptMap (`conceptmap`) or CSV (`csv`, the default);
+/// the message of an error names the accepted values.
+pub fn is_concept_map(format: Option<&str>) -> Result<bool, String> {
+    match format {
+        None | Some("csv") => Ok(false),
+        Some("conceptmap") => Ok(true),
+        Some(other) => Err(format!("format `{other}`: use csv or conceptmap")),
+    }
+}
+
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// CSV columns before the extra columns: the local code list.

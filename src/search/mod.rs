@@ -461,6 +461,19 @@ impl SearchIndex {
     }
 }
 
+/// The decoded entries of the segment `reader` reads (every segment of a snapshot has them).
+pub(crate) fn segment_data(
+    segments: &HashMap<SegmentId, Arc<SegmentData>>,
+    reader: &tantivy::SegmentReader,
+) -> tantivy::Result<Arc<SegmentData>> {
+    segments.get(&reader.segment_id()).cloned().ok_or_else(|| {
+        tantivy::TantivyError::InternalError(format!(
+            "segment {} has no decoded entries",
+            reader.segment_id()
+        ))
+    })
+}
+
 /// Decodes every stored entry of a segment (deleted documents too: ids stay aligned).
 fn decode_segment(
     segment: &tantivy::SegmentReader,

@@ -439,16 +439,7 @@ impl Collector for RankCollector {
         segment_local_id: SegmentOrdinal,
         segment: &SegmentReader,
     ) -> tantivy::Result<RankSegmentCollector> {
-        let data = self
-            .segments
-            .get(&segment.segment_id())
-            .cloned()
-            .ok_or_else(|| {
-                tantivy::TantivyError::InternalError(format!(
-                    "segment {} has no decoded entries",
-                    segment.segment_id()
-                ))
-            })?;
+        let data = super::segment_data(&self.segments, segment)?;
         Ok(RankSegmentCollector {
             filter: self.filter.clone(),
             data,

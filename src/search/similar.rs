@@ -128,16 +128,7 @@ impl Collector for TopSimilar {
         segment_local_id: SegmentOrdinal,
         segment: &SegmentReader,
     ) -> tantivy::Result<TopSimilarSegment> {
-        let data = self
-            .segments
-            .get(&segment.segment_id())
-            .cloned()
-            .ok_or_else(|| {
-                tantivy::TantivyError::InternalError(format!(
-                    "segment {} has no decoded entries",
-                    segment.segment_id()
-                ))
-            })?;
+        let data = super::segment_data(&self.segments, segment)?;
         Ok(TopSimilarSegment {
             filter: self.filter.clone(),
             data,
