@@ -407,6 +407,7 @@ impl Store {
     ) -> Result<MergePlan, StoreError> {
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
+            bump_revision(conn, project_id)?;
             project_in(conn, project_id)?;
             let held_rows: Vec<LocalCodeRow> = local_codes::table
                 .filter(local_codes::project_id.eq(project_id))
@@ -495,7 +496,6 @@ impl Store {
                 ))
                 .execute(conn)?;
             }
-            bump_revision(conn, project_id)?;
             Ok(plan)
         })
     }
@@ -585,6 +585,7 @@ impl Store {
         };
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
+            bump_revision(conn, project_id)?;
             let (local, before) = mapping_in(conn, project_id, code)?;
             if let Some(expected) = change.expected_version {
                 if expected != before.version {
@@ -762,10 +763,12 @@ fn save(
             before.local_code
         )));
     }
-    bump_revision(conn, before.project_id)
+    Ok(())
 }
 
-/// Marks the project changed (translation caches compare the revision).
+/// Marks the project changed (translation caches compare the revision). Every write
+/// transaction on a project starts with it, so it holds the write lock before it reads
+/// (SQLite cannot upgrade a read transaction once another writer committed).
 fn bump_revision(conn: &mut AnyConnection, project_id: i64) -> Result<(), StoreError> {
     diesel::update(mapping_projects::table.filter(mapping_projects::id.eq(project_id)))
         .set(mapping_projects::revision.eq(mapping_projects::revision + 1))
@@ -952,6 +955,7 @@ impl Store {
         }
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
+            bump_revision(conn, project_id)?;
             for d in decisions {
                 let (_, before) = match mapping_in(conn, project_id, &d.local_code) {
                     Ok(found) => found,

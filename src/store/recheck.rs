@@ -207,6 +207,12 @@ impl Store {
             let claimed = {
                 let mut conn = self.conn()?;
                 conn.transaction(|conn| -> Result<bool, StoreError> {
+                    // A write first: the transaction holds the write lock before it reads.
+                    diesel::update(
+                        mapping_checks::table.filter(mapping_checks::master.eq(master.key())),
+                    )
+                    .set(mapping_checks::master.eq(master.key()))
+                    .execute(conn)?;
                     let seen: Option<i64> = mapping_checks::table
                         .filter(mapping_checks::master.eq(master.key()))
                         .select(mapping_checks::release_id)
