@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod candidates;
 pub mod code_key;
 pub mod codes;
 pub mod error;
@@ -190,7 +191,10 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(translate::translate)
         .service(mapping::attention)
         .service(mapping::export)
-        .service(mapping::import);
+        .service(mapping::import)
+        .service(candidates::start_candidates)
+        .service(candidates::candidates_job)
+        .service(candidates::list_candidates);
 }
 
 /// JSON 404 for every path no endpoint serves.

@@ -222,6 +222,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    mapping_candidates (project_id, local_code, rank) {
+        project_id -> BigInt,
+        local_code -> Text,
+        rank -> BigInt,
+        target_system -> Text,
+        target_code -> Text,
+        target_display -> Text,
+        score -> Double,
+        reasons -> Text,
+    }
+}
+
+diesel::table! {
     mapping_checks (master) {
         master -> Text,
         release_id -> BigInt,
@@ -254,6 +267,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     mappings,
     mapping_history,
     mapping_checks,
+    mapping_candidates,
     code_systems,
     code_system_aliases,
     releases,

@@ -101,6 +101,50 @@ async fn review_workflow_with_four_eyes_merge_bulk_and_history() {
         assert_eq!(status, 200, "{plan}");
         assert_eq!(plan["added"], json!(["D001", "D002", "D003"]));
 
+        // Candidates: a job scores every local code against the target systems.
+        let (status, accepted) = call(
+            &service,
+            "POST",
+            &format!("/v1/mapping/projects/{id}/candidates"),
+            Some(mapper),
+            None,
+        )
+        .await;
+        assert_eq!(status, 202, "{accepted}");
+        let job_uri = accepted["href"].as_str().expect("href").to_owned();
+        let mut job = Value::Null;
+        for _ in 0..200 {
+            job = call(&service, "GET", &job_uri, Some(reader), None).await.1;
+            if job["state"] == "succeeded" || job["state"] == "failed" {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(job["state"], "succeeded", "{job}");
+        assert_eq!(job["progress"]["done"], 3, "{job}");
+        let (_, candidates) = call(
+            &service,
+            "GET",
+            &format!("/v1/mapping/projects/{id}/mappings/D001/candidates"),
+            Some(reader),
+            None,
+        )
+        .await;
+        let best = &candidates[0];
+        assert_eq!(
+            (best["target_system"].as_str(), best["target_code"].as_str()),
+            (Some("hot9"), Some("900309501")),
+            "{candidates}"
+        );
+        assert_eq!(best["score"], 1.0);
+        assert!(
+            best["reasons"][0]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("normalised name"),
+            "{best}"
+        );
+
         // A bad upload names its lines and changes nothing.
         let bad = "院内コード,院内名称\nD001,a\nD009,b\nD001,c\n";
         let (status, body) = upload(&service, id, mapper, bad.as_bytes().to_vec()).await;

@@ -1,3 +1,4 @@
+DROP TABLE mapping_candidates;
 DROP TABLE mapping_checks;
 DROP TABLE mapping_history;
 DROP TABLE mappings;

@@ -78,3 +78,17 @@ CREATE TABLE mapping_checks (
     release_id BIGINT NOT NULL,
     checked_at TIMESTAMP NOT NULL
 );
+
+-- The suggested targets of each local code, best first, as the last candidates job left them.
+CREATE TABLE mapping_candidates (
+    project_id BIGINT NOT NULL,
+    local_code TEXT NOT NULL,
+    rank BIGINT NOT NULL,
+    target_system TEXT NOT NULL,
+    target_code TEXT NOT NULL,
+    target_display TEXT NOT NULL,
+    score REAL NOT NULL,
+    -- JSON array of the reasons, in words.
+    reasons TEXT NOT NULL,
+    PRIMARY KEY (project_id, local_code, rank)
+);
