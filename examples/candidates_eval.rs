@@ -187,6 +187,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             case.truth.contains(code) || case.prefix.as_deref().is_some_and(|p| code.starts_with(p))
         };
         let rank = found.iter().position(|c| right(&c.code));
+        if rank.is_none() && std::env::var_os("HYOJUN_EVAL_MISSES").is_some() {
+            let shown: Vec<String> = found
+                .iter()
+                .map(|c| format!("{} {} {:.2}", c.code, c.display, c.score))
+                .collect();
+            eprintln!(
+                "MISS [{}] {} ({:?}) want {:?} got {shown:?}",
+                case.kind, case.name, case.specimen, case.prefix
+            );
+        }
         let tally = by_kind.entry(case.kind).or_default();
         tally.0 += 1;
         tally.1 += usize::from(rank == Some(0));
