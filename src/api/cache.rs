@@ -164,6 +164,11 @@ impl ReadCache {
         }
     }
 
+    /// The store generation the poller saw last (`None` before the first poll).
+    pub fn seen_generation(&self) -> Option<i64> {
+        *locked(&self.generation)
+    }
+
     /// Starts the poller thread; it ends when the cache is dropped. With `warm_up`, each
     /// poll also starts a warm-up of the validation statuses when needed
     /// ([`super::warm`]), the first one right away.

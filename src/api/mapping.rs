@@ -454,25 +454,12 @@ pub async fn mapping_history(
     let (id, code) = path.into_inner();
     let store = state.store.clone();
     let history = blocking(move || Ok(store.mapping_history(id, &code)?)).await?;
-    let body: Vec<serde_json::Value> = history
-        .into_iter()
-        .map(|h| {
-            serde_json::json!({
-                "id": h.id,
-                "at": h.at,
-                "actor": h.actor,
-                "action": h.action,
-                "from_state": h.from_state,
-                "to_state": h.to_state,
-                "changes": serde_json::from_str::<serde_json::Value>(&h.changes).unwrap_or_default(),
-            })
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok().json(history))
 }
 
 /// Re-checks mappings whenever a master's current release changes (an activation on any node,
-/// or a dated one taking effect), from a background thread that ends with the cache.
+/// or a dated one taking effect), from a background thread that ends with the cache. The
+/// current releases come from the cache, so an idle node asks the database nothing.
 pub fn start_rechecking(
     cache: &std::sync::Arc<super::cache::ReadCache>,
     store: crate::store::Store,
@@ -480,13 +467,28 @@ pub fn start_rechecking(
     let weak = std::sync::Arc::downgrade(cache);
     let spawned = std::thread::Builder::new()
         .name("mapping-recheck".into())
-        .spawn(move || loop {
-            std::thread::sleep(RECHECK_INTERVAL);
-            if weak.upgrade().is_none() {
-                return;
-            }
-            if let Err(e) = store.recheck_if_current_changed() {
-                tracing::warn!(error = %e, "mapping re-check failed; retrying");
+        .spawn(move || {
+            let mut checked: Option<Vec<Option<i64>>> = None;
+            loop {
+                std::thread::sleep(RECHECK_INTERVAL);
+                let Some(cache) = weak.upgrade() else {
+                    return;
+                };
+                let current: Result<Vec<Option<i64>>, ApiError> = crate::systems::Master::ALL
+                    .iter()
+                    .map(|&m| Ok(cache.current_release(&store, m)?.map(|r| r.id)))
+                    .collect();
+                let outcome = match current {
+                    Ok(ids) if checked.as_ref() != Some(&ids) => store
+                        .recheck_if_current_changed()
+                        .map(|_| checked = Some(ids))
+                        .map_err(|e| e.to_string()),
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(e.to_string()),
+                };
+                if let Err(e) = outcome {
+                    tracing::warn!(error = %e, "mapping re-check failed; retrying");
+                }
             }
         });
     if let Err(e) = spawned {

@@ -99,7 +99,10 @@ impl AppState {
         cache::ReadCache::start_polling(&cache, store.clone(), config.warm_up);
         mapping::start_rechecking(&cache, store.clone());
         let search = Arc::new(open_search_index(&config.search_index));
-        SearchIndex::start_syncing(&search, store.clone());
+        let seen = Arc::downgrade(&cache);
+        SearchIndex::start_syncing(&search, store.clone(), move || {
+            seen.upgrade().and_then(|c| c.seen_generation())
+        });
         AppState {
             store,
             config,

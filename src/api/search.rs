@@ -1,7 +1,5 @@
 //! Full-text search over every master.
 
-use std::collections::HashMap;
-
 use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -10,10 +8,11 @@ use super::auth::Reader;
 use super::error::ApiError;
 use super::resolve::{self, blocking};
 use super::AppState;
-use crate::search::document::ATTRIBUTE_FILTERS;
-use crate::search::query::{MAX_LIMIT, MAX_QUERY_CHARS};
-use crate::search::{SearchError, SearchHit, SearchRequest, StatusFilter};
-use crate::systems::{Master, CODE_SYSTEMS};
+use crate::search::query::MAX_LIMIT;
+use crate::search::scope::Scope;
+use crate::search::{SearchError, SearchHit, SearchRequest};
+use crate::store::models::ReleaseRow;
+use crate::systems::Master;
 
 /// Results per page unless `limit` says otherwise.
 pub const DEFAULT_LIMIT: usize = 20;
@@ -71,6 +70,7 @@ impl From<SearchError> for ApiError {
     fn from(e: SearchError) -> Self {
         match e {
             SearchError::BadQuery(m) => ApiError::BadRequest(m),
+            SearchError::UnknownSystem(m) => ApiError::NotFound(m),
             SearchError::Store(e) => e.into(),
             other => ApiError::Internal(other.to_string()),
         }
@@ -78,93 +78,40 @@ impl From<SearchError> for ApiError {
 }
 
 /// The request checked and its scope resolved, without touching the store.
-struct Scope {
-    systems: Vec<&'static str>,
-    masters: Vec<Master>,
-    status: StatusFilter,
-    attributes: Vec<(String, String)>,
+struct Checked {
+    scope: Scope,
     limit: usize,
     offset: usize,
 }
 
-fn scope(query: &SearchQuery) -> Result<Scope, ApiError> {
+fn check(query: &SearchQuery) -> Result<Checked, ApiError> {
     crate::search::query::checked_query(&query.q)?;
-    let mut systems: Vec<&'static str> = Vec::new();
-    for name in list(query.system.as_deref()) {
-        systems.push(resolve::system(name)?.key);
-    }
-    let mut masters: Vec<Master> = Vec::new();
-    for name in list(query.master.as_deref()) {
-        masters.push(
-            name.parse::<Master>()
-                .map_err(|e| ApiError::BadRequest(format!("master: {e}")))?,
-        );
-    }
-    if masters.is_empty() {
-        masters = Master::ALL.to_vec();
-    }
-    if !systems.is_empty() {
-        masters.retain(|m| {
-            systems
-                .iter()
-                .any(|s| CODE_SYSTEMS.iter().any(|c| c.key == *s && c.master == *m))
-        });
-    }
-    let status = match query.status.as_deref() {
-        None | Some("all") => StatusFilter::All,
-        Some("active") => StatusFilter::Active,
-        Some("retired") => StatusFilter::Retired,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "status `{other}`: use active, retired or all"
-            )))
-        }
-    };
-    let mut attributes = Vec::new();
-    for (name, value) in [
-        ("category", query.category.as_deref()),
-        ("material", query.material.as_deref()),
-    ] {
-        if let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) {
-            let master = ATTRIBUTE_FILTERS
-                .iter()
-                .find(|(n, _, _)| *n == name)
-                .map(|(_, m, _)| *m);
-            masters.retain(|m| Some(*m) == master);
-            attributes.push((name.to_owned(), value.to_owned()));
-        }
-    }
+    let scope = Scope::parse(
+        query.system.as_deref(),
+        query.master.as_deref(),
+        query.status.as_deref(),
+        &[
+            ("category", query.category.as_deref()),
+            ("material", query.material.as_deref()),
+        ],
+    )?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(ApiError::BadRequest(format!("limit must be 1–{MAX_LIMIT}")));
     }
-    Ok(Scope {
-        systems,
-        masters,
-        status,
-        attributes,
+    Ok(Checked {
+        scope,
         limit,
         offset: query.offset.unwrap_or(0),
     })
 }
 
-fn list(value: Option<&str>) -> impl Iterator<Item = &str> {
-    value
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
-
-fn request(query: &SearchQuery, scope: &Scope, releases: &[(Master, i64)]) -> SearchRequest {
-    SearchRequest {
-        query: query.q.clone(),
-        releases: releases.iter().copied().collect::<HashMap<_, _>>(),
-        systems: scope.systems.clone(),
-        status: scope.status,
-        attributes: scope.attributes.clone(),
-        limit: scope.limit,
-        offset: scope.offset,
+impl Checked {
+    fn request(&self, q: &str, releases: &[ReleaseRow]) -> SearchRequest {
+        let pairs = releases
+            .iter()
+            .filter_map(|r| r.master.parse::<Master>().ok().map(|m| (m, r.id)));
+        self.scope.request(q, pairs, self.limit, self.offset)
     }
 }
 
@@ -191,17 +138,12 @@ pub async fn search(
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    if query.q.chars().count() > MAX_QUERY_CHARS {
-        return Err(ApiError::BadRequest(format!(
-            "q is longer than {MAX_QUERY_CHARS} characters"
-        )));
-    }
-    let scope = scope(&query)?;
+    let checked = check(&query)?;
     // Fast path: current releases known in memory and already in the index snapshot.
     if query.release.is_none() && query.date.is_none() {
         let mut current = Vec::new();
         let mut known = true;
-        for &master in &scope.masters {
+        for &master in &checked.scope.masters {
             match state.cache.current_cached(master) {
                 Some(Some(release)) => current.push(release),
                 Some(None) => {}
@@ -210,11 +152,8 @@ pub async fn search(
         }
         let snapshot = state.search.snapshot();
         if known && current.iter().all(|r| snapshot.holds(r.id)) {
-            let ids: Vec<(Master, i64)> = current
-                .iter()
-                .filter_map(|r| r.master.parse::<Master>().ok().map(|m| (m, r.id)))
-                .collect();
-            let results = crate::search::query::run(&snapshot, &request(&query, &scope, &ids))?;
+            let results =
+                crate::search::query::run(&snapshot, &checked.request(&query.q, &current))?;
             return Ok(HttpResponse::Ok().json(page(results, &current)));
         }
     }
@@ -224,35 +163,28 @@ pub async fn search(
         let releases = if query.release.is_none() && date.is_none() {
             // Current releases through the cache, so the next search takes the fast path.
             let mut current = Vec::new();
-            for &master in &scope.masters {
+            for &master in &checked.scope.masters {
                 current.extend(state.cache.current_release(&state.store, master)?);
             }
             current
         } else {
             crate::search::releases_to_search(
                 &state.store,
-                &scope.masters,
+                &checked.scope.masters,
                 query.release.as_deref(),
                 date,
             )?
         };
-        let ids: Vec<(Master, i64)> = releases
-            .iter()
-            .filter_map(|r| r.master.parse::<Master>().ok().map(|m| (m, r.id)))
-            .collect();
         let results = state
             .search
-            .search(&state.store, &request(&query, &scope, &ids))?;
+            .search(&state.store, &checked.request(&query.q, &releases))?;
         Ok(page(results, &releases))
     })
     .await?;
     Ok(HttpResponse::Ok().json(body))
 }
 
-fn page(
-    results: crate::search::SearchResults,
-    releases: &[crate::store::models::ReleaseRow],
-) -> SearchPage {
+fn page(results: crate::search::SearchResults, releases: &[ReleaseRow]) -> SearchPage {
     SearchPage {
         total: results.total,
         offset: results.offset,

@@ -72,6 +72,36 @@ pub enum Include {
     All,
 }
 
+impl Include {
+    /// Whether translation uses this mapping.
+    fn admits(self, row: &TranslationRow) -> bool {
+        match self {
+            Include::Approved => row.state == State::Approved,
+            Include::All => row.target_code.is_some(),
+        }
+    }
+}
+
+/// The targets `codes` translate to, by code system: the statuses translation needs.
+pub fn wanted_targets<'a>(
+    table: &'a FxHashMap<String, TranslationRow>,
+    codes: &[String],
+    include: Include,
+) -> FxHashMap<&'static str, FxHashSet<&'a str>> {
+    let mut wanted: FxHashMap<&'static str, FxHashSet<&str>> = FxHashMap::default();
+    for code in codes {
+        if let Some(row) = table.get(code).filter(|r| include.admits(r)) {
+            if let (Some(system), Some(target)) = (
+                row.target_system.as_deref().and_then(systems::by_key),
+                row.target_code.as_deref(),
+            ) {
+                wanted.entry(system.key).or_default().insert(target);
+            }
+        }
+    }
+    wanted
+}
+
 /// A standard code a local code translates to.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TranslatedTarget {
@@ -150,22 +180,8 @@ pub async fn translate(
 
 fn run(state: &AppState, id: i64, request: &TranslateRequest) -> Result<TranslateResult, ApiError> {
     let table = state.translations.table(state, id)?;
-    let usable = |row: &TranslationRow| match request.include {
-        Include::Approved => row.state == State::Approved,
-        Include::All => row.target_code.is_some(),
-    };
     // The targets' statuses, per system, from the cache or the database.
-    let mut wanted: FxHashMap<&'static str, FxHashSet<&str>> = FxHashMap::default();
-    for code in &request.codes {
-        if let Some(row) = table.get(code).filter(|r| usable(r)) {
-            if let (Some(system), Some(target)) = (
-                row.target_system.as_deref().and_then(systems::by_key),
-                row.target_code.as_deref(),
-            ) {
-                wanted.entry(system.key).or_default().insert(target);
-            }
-        }
-    }
+    let wanted = wanted_targets(&table, &request.codes, request.include);
     let mut releases = FxHashMap::default();
     let mut fetched: FxHashMap<&'static str, Fetched> = FxHashMap::default();
     for (&system, codes) in &wanted {
@@ -214,10 +230,6 @@ pub fn translate_codes<'a>(
     include: Include,
     status: impl Fn(&'static str, &str) -> Option<Option<&'a CodeStatus>>,
 ) -> Vec<Translation> {
-    let usable = |row: &TranslationRow| match include {
-        Include::Approved => row.state == State::Approved,
-        Include::All => row.target_code.is_some(),
-    };
     codes
         .iter()
         .map(|code| {
@@ -232,7 +244,7 @@ pub fn translate_codes<'a>(
             };
             let (result, targets) = if row.state == State::NoMatch {
                 ("no_match", Vec::new())
-            } else if !usable(row) {
+            } else if !include.admits(row) {
                 let result = if row.state == State::Unmapped {
                     "unmapped"
                 } else {

@@ -239,7 +239,10 @@ impl CliError {
             CliError::Store(StoreError::Conflict(_)) => 3,
             CliError::Store(StoreError::NotFound(_)) => 4,
             CliError::Store(StoreError::Connect(_) | StoreError::Config(_)) => 5,
-            CliError::Search(crate::search::SearchError::BadQuery(_)) => 1,
+            CliError::Search(
+                crate::search::SearchError::BadQuery(_)
+                | crate::search::SearchError::UnknownSystem(_),
+            ) => 1,
             CliError::Search(crate::search::SearchError::Store(StoreError::NotFound(_))) => 4,
             _ => 6,
         }
@@ -532,53 +535,22 @@ fn search_request(
     limit: usize,
     offset: usize,
 ) -> Result<crate::search::SearchRequest, CliError> {
-    use crate::search::{SearchError, StatusFilter};
-    let bad = |m: String| CliError::Search(SearchError::BadQuery(m));
-    let list = |v: &Option<String>| -> Vec<String> {
-        v.as_deref()
-            .unwrap_or("")
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
-    };
-    let mut systems = Vec::new();
-    for name in list(&system) {
-        systems.push(
-            crate::systems::find(&name)
-                .ok_or_else(|| bad(format!("unknown code system `{name}`")))?,
-        );
-    }
-    let mut masters: Vec<Master> = Vec::new();
-    for name in list(&master) {
-        masters.push(name.parse().map_err(bad)?);
-    }
-    if masters.is_empty() {
-        masters = Master::ALL.to_vec();
-    }
-    if !systems.is_empty() {
-        masters.retain(|m| systems.iter().any(|s| s.master == *m));
-    }
-    let status = match status {
-        "all" => StatusFilter::All,
-        "active" => StatusFilter::Active,
-        "retired" => StatusFilter::Retired,
-        other => return Err(bad(format!("status `{other}`: use active, retired or all"))),
-    };
-    let releases = crate::search::releases_to_search(store, &masters, release.as_deref(), date)?;
-    Ok(crate::search::SearchRequest {
-        query,
-        releases: releases
+    let scope = crate::search::scope::Scope::parse(
+        system.as_deref(),
+        master.as_deref(),
+        Some(status),
+        &[],
+    )?;
+    let releases =
+        crate::search::releases_to_search(store, &scope.masters, release.as_deref(), date)?;
+    Ok(scope.request(
+        &query,
+        releases
             .iter()
-            .filter_map(|r| r.master.parse::<Master>().ok().map(|m| (m, r.id)))
-            .collect(),
-        systems: systems.iter().map(|s| s.key).collect(),
-        status,
-        attributes: Vec::new(),
-        limit: limit.clamp(1, crate::search::query::MAX_LIMIT),
+            .filter_map(|r| r.master.parse::<Master>().ok().map(|m| (m, r.id))),
+        limit.clamp(1, crate::search::query::MAX_LIMIT),
         offset,
-    })
+    ))
 }
 
 /// Re-checks mapping targets after a release became current, and says what was flagged.
@@ -689,24 +661,21 @@ fn mapping_command(store: &Store, command: MappingCommand) -> Result<(), CliErro
                 .into_iter()
                 .map(|r| (r.local_code.clone(), r))
                 .collect();
-            // Statuses of the targets asked for, read from each master's current release.
+            // Statuses of the targets asked for: one read per system, in its master's
+            // current release.
             let mut statuses: std::collections::HashMap<
                 (&'static str, String),
                 crate::store::lookup::CodeStatus,
             > = std::collections::HashMap::new();
-            for code in &codes {
-                let Some(row) = table.get(code) else { continue };
-                let (Some(system), Some(target)) = (
-                    row.target_system
-                        .as_deref()
-                        .and_then(crate::systems::by_key),
-                    row.target_code.as_deref(),
-                ) else {
+            for (system, targets) in crate::api::translate::wanted_targets(&table, &codes, include)
+            {
+                let Some(master) = crate::systems::by_key(system).map(|s| s.master) else {
                     continue;
                 };
-                if let Some(release) = store.current_release(system.master)? {
-                    for (c, status) in store.code_statuses(&release, system.key, &[target])? {
-                        statuses.insert((system.key, c), status);
+                if let Some(release) = store.current_release(master)? {
+                    let targets: Vec<&str> = targets.into_iter().collect();
+                    for (c, status) in store.code_statuses(&release, system, &targets)? {
+                        statuses.insert((system, c), status);
                     }
                 }
             }

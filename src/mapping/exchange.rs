@@ -502,7 +502,7 @@ pub fn read_csv(file: &SourceFile) -> Result<Vec<Decision>, Problems> {
     let find = |names: &[&str]| {
         headers
             .iter()
-            .rposition(|h| names.iter().any(|n| n.eq_ignore_ascii_case(h)))
+            .rposition(|h| crate::masters::checks::title_matches(h, names))
     };
     let code_names: &[&str] = COLUMNS
         .iter()

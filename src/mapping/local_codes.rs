@@ -87,10 +87,7 @@ pub fn parse(file: &SourceFile) -> Result<Vec<LocalCode>, Problems> {
     let headers: Vec<String> = header.fields.iter().map(|h| h.trim().to_owned()).collect();
     let known = |h: &str| {
         COLUMNS.iter().find_map(|(key, names)| {
-            names
-                .iter()
-                .any(|n| n.eq_ignore_ascii_case(h.trim_start_matches('\u{FEFF}')))
-                .then_some(*key)
+            crate::masters::checks::title_matches(h, names).then_some(*key)
         })
     };
     let mut at: HashMap<&str, usize> = HashMap::new();

@@ -11,6 +11,7 @@
 pub mod document;
 pub mod normalize;
 pub mod query;
+pub mod scope;
 pub mod similar;
 pub mod tokens;
 
@@ -43,6 +44,9 @@ pub enum SearchError {
     /// The query cannot be searched (empty, too long); the message says why.
     #[error("{0}")]
     BadQuery(String),
+    /// A code system named in the request does not exist (the message says so).
+    #[error("{0}")]
+    UnknownSystem(String),
     #[error("search index: {0}")]
     Index(#[from] tantivy::TantivyError),
     #[error("search index directory: {0}")]
@@ -298,24 +302,29 @@ impl SearchIndex {
     }
 
     /// Keeps the index in step with the store from a background thread (each node of a
-    /// cluster keeps its own index): checks the store's generation every second.
-    pub fn start_syncing(index: &Arc<SearchIndex>, store: Store) {
+    /// cluster keeps its own index): syncs at once, then whenever `generation` — the store
+    /// generation the node's cache poller last saw — changes.
+    pub fn start_syncing(
+        index: &Arc<SearchIndex>,
+        store: Store,
+        generation: impl Fn() -> Option<i64> + Send + 'static,
+    ) {
         let weak: Weak<SearchIndex> = Arc::downgrade(index);
         let spawned = std::thread::Builder::new()
             .name("search-sync".into())
             .spawn(move || {
-                let mut seen: Option<i64> = None;
+                // `None` until the first sync succeeds.
+                let mut synced_at: Option<Option<i64>> = None;
                 loop {
                     let Some(index) = weak.upgrade() else {
                         return;
                     };
-                    match store.generation() {
-                        Ok(generation) if seen != Some(generation) => match index.sync(&store) {
-                            Ok(_) => seen = Some(generation),
+                    let now = generation();
+                    if synced_at != Some(now) {
+                        match index.sync(&store) {
+                            Ok(_) => synced_at = Some(now),
                             Err(e) => tracing::error!(error = %e, "search index sync failed"),
-                        },
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "cannot read the store generation"),
+                        }
                     }
                     drop(index);
                     std::thread::sleep(POLL_INTERVAL);

@@ -14,6 +14,20 @@ use crate::mapping::local_codes::{plan_merge, Held, LocalCode, MergePlan};
 use crate::mapping::state::{self, Action, Equivalence, Review, State};
 use crate::systems::{self, Master};
 
+/// A project's mappings joined with their local codes (a macro: the query's type depends on
+/// the backend it is loaded with).
+macro_rules! mappings_of {
+    ($project_id:expr) => {
+        mappings::table
+            .inner_join(
+                local_codes::table.on(local_codes::project_id
+                    .eq(mappings::project_id)
+                    .and(local_codes::code.eq(mappings::local_code))),
+            )
+            .filter(mappings::project_id.eq($project_id))
+    };
+}
+
 /// A project as created.
 #[derive(Debug, Clone)]
 pub struct NewProject {
@@ -160,6 +174,7 @@ pub struct HistoryEntry {
     pub to_state: String,
     /// Field → [old, new] for every field the change touched.
     #[schema(value_type = Object)]
+    #[serde(serialize_with = "json_text")]
     pub changes: String,
 }
 
@@ -515,13 +530,7 @@ impl Store {
             .filter(mappings::project_id.eq(project_id))
             .count()
             .into_boxed();
-        let mut page = mappings::table
-            .inner_join(
-                local_codes::table.on(local_codes::project_id
-                    .eq(mappings::project_id)
-                    .and(local_codes::code.eq(mappings::local_code))),
-            )
-            .filter(mappings::project_id.eq(project_id))
+        let mut page = mappings_of!(project_id)
             .select((LocalCodeRow::as_select(), MappingRow::as_select()))
             .order((
                 local_codes::frequency.is_null(),
@@ -727,13 +736,7 @@ fn mapping_in(
     code: &str,
 ) -> Result<(LocalCodeRow, MappingRow), StoreError> {
     project_in(conn, project_id)?;
-    mappings::table
-        .inner_join(
-            local_codes::table.on(local_codes::project_id
-                .eq(mappings::project_id)
-                .and(local_codes::code.eq(mappings::local_code))),
-        )
-        .filter(mappings::project_id.eq(project_id))
+    mappings_of!(project_id)
         .filter(mappings::local_code.eq(code))
         .select((LocalCodeRow::as_select(), MappingRow::as_select()))
         .first(conn)
@@ -830,13 +833,7 @@ impl Store {
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
             let project = project_in(conn, project_id)?;
-            let rows: Vec<(LocalCodeRow, MappingRow)> = mappings::table
-                .inner_join(
-                    local_codes::table.on(local_codes::project_id
-                        .eq(mappings::project_id)
-                        .and(local_codes::code.eq(mappings::local_code))),
-                )
-                .filter(mappings::project_id.eq(project_id))
+            let rows: Vec<(LocalCodeRow, MappingRow)> = mappings_of!(project_id)
                 .select((LocalCodeRow::as_select(), MappingRow::as_select()))
                 .load(conn)?;
             let table = rows
@@ -881,13 +878,7 @@ impl Store {
         offset: i64,
     ) -> Result<Vec<MappingView>, StoreError> {
         let mut conn = self.conn()?;
-        let base = mappings::table
-            .inner_join(
-                local_codes::table.on(local_codes::project_id
-                    .eq(mappings::project_id)
-                    .and(local_codes::code.eq(mappings::local_code))),
-            )
-            .filter(mappings::project_id.eq(project_id))
+        let base = mappings_of!(project_id)
             .select((LocalCodeRow::as_select(), MappingRow::as_select()))
             .limit(limit)
             .offset(offset);

@@ -204,10 +204,22 @@ impl Store {
             let Some(release) = self.current_release(master)? else {
                 continue;
             };
+            let seen: Option<i64> = {
+                let mut conn = self.conn()?;
+                mapping_checks::table
+                    .filter(mapping_checks::master.eq(master.key()))
+                    .select(mapping_checks::release_id)
+                    .first(&mut *conn)
+                    .optional()?
+            };
+            if seen == Some(release.id) {
+                continue;
+            }
             let claimed = {
                 let mut conn = self.conn()?;
                 conn.transaction(|conn| -> Result<bool, StoreError> {
-                    // A write first: the transaction holds the write lock before it reads.
+                    // Claimed in a write transaction (the write lock first, then the read), so
+                    // that one node of several does the work.
                     diesel::update(
                         mapping_checks::table.filter(mapping_checks::master.eq(master.key())),
                     )
