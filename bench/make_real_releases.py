@@ -76,14 +76,14 @@ def header_rows(m):
     return [list(m.HEADER_1), list(m.HEADER_2)]
 
 
-def code_row(n, code, names, unit):
+def code_row(n, code, names, unit, specific=""):
     """A 17桁コード表 row as the test's code_row(): No, (empty) 検査項目名称, code, then
-    (拡張フラグ, コード, 名称) for the five components, an empty 固有 group, 15-char code, 備考,
-    単位."""
+    (拡張フラグ, コード, 名称) for the five components, the 結果識別(固有) group (its name when
+    the result code is analyte-specific), 15-char code, 備考, 単位."""
     row = [str(n), "", code]
     for i, (a, b) in enumerate([(0, 5), (5, 9), (9, 12), (12, 15), (15, 17)]):
         row += ["", code[a:b], names[i]]
-    row += ["", "", ""]
+    row += ["", code[15:17] if specific else "", specific]
     row += [code[:15], "", unit]
     assert len(row) == 24
     return row
@@ -113,24 +113,36 @@ def build_jlac(out_dir):
         plain = len(parts) == 4 and code[5:9] == "0000"
         # Five parts with a 識別: 分析物, 識別, 材料, 測定法, 結果識別 (e.g. HBs_ウイルス抗原_血清_…).
         with_id = len(parts) == 5 and code[5:9] != "0000"
-        if plain:
+        # An analyte-specific result (分析物固有結果コード, e.g. the 血算 panel's 白血球数):
+        # the components before it, and the result's own name in the 結果識別(固有) group.
+        specific = ""
+        if "分析物固有結果コード" in parts and parts[-2] == "分析物固有結果コード":
+            head = parts[:-2]
+            if len(head) == 3 and code[5:9] == "0000":
+                names, specific = [head[0], "", head[1], head[2], ""], parts[-1]
+            elif len(head) == 4 and code[5:9] != "0000":
+                names, specific = head + [""], parts[-1]
+            else:
+                names = ["", "", "", "", ""]
+        elif plain:
             names = [parts[0], "", parts[1], parts[2], parts[3]]
         elif with_id:
             names = list(parts)
         else:
             names = ["", "", "", "", ""]
-        if plain or with_id:
+        if plain or with_id or specific:
             for t, (a, b) in ((0, (0, 5)), (2, (9, 12)), (3, (12, 15)), (4, (15, 17))):
-                tables[t].setdefault(code[a:b], names[t])
-        if with_id and tables[1].get(code[5:9], "").startswith("識別"):
-            tables[1][code[5:9]] = parts[1]
+                if names[t]:
+                    tables[t].setdefault(code[a:b], names[t])
+        if (with_id or names[1]) and tables[1].get(code[5:9], "識別").startswith("識別"):
+            tables[1][code[5:9]] = names[1]
         tables[1].setdefault(code[5:9], f"識別{code[5:9]}")
         # The second half goes into the appended 新コード block.
         if n == half:
             data.append([])
             data.append(["新コード"])
             data.extend(header_rows(m))
-        data.append(code_row(n + 1, code, names, ""))
+        data.append(code_row(n + 1, code, names, "", specific))
     rows = [["臨床検査マスター まとめ表"], []] + header_rows(m) + data
     entries = lambda t: sorted(t.items())  # noqa: E731 (BTreeMap order, as the test)
     book = m.xlsx_bytes([

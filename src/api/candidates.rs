@@ -12,7 +12,7 @@ use super::auth::{Mapper, Reader};
 use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
-use crate::mapping::candidates::{suggest, Candidate, LocalTerm};
+use crate::mapping::candidates::{Candidate, LocalTerm, Suggester};
 use crate::search::SearchIndex;
 use crate::store::jobs::JobView;
 use crate::store::mapping::StoredCandidate;
@@ -142,6 +142,7 @@ fn compute(
     let terms = store.local_terms(project_id)?;
     let total = terms.len();
     let mut written = 0;
+    let mut suggester = Suggester::new(&snapshot, &releases, &targets);
     for (n, chunk) in terms.chunks(BATCH).enumerate() {
         let mut batch: Vec<(String, Vec<Candidate>)> = Vec::with_capacity(chunk.len());
         for t in chunk {
@@ -149,11 +150,9 @@ fn compute(
                 code: &t.code,
                 name: &t.name,
                 specimen: t.specimen.as_deref(),
+                unit: t.unit.as_deref(),
             };
-            batch.push((
-                t.code.clone(),
-                suggest(&snapshot, &releases, &targets, &term, PER_CODE)?,
-            ));
+            batch.push((t.code.clone(), suggester.suggest(&term, PER_CODE)?));
         }
         written += store.store_candidates(project_id, &batch)?;
         let done = (n * BATCH + chunk.len()).min(total);

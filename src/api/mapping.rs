@@ -13,7 +13,9 @@ use super::AppState;
 use crate::mapping::local_codes::{self, MergePlan};
 use crate::mapping::state::{Action, Equivalence, State};
 use crate::masters::SourceFile;
-use crate::store::mapping::{Change, HistoryEntry, MappingPage, MappingView, NewProject, Project};
+use crate::store::mapping::{
+    Change, ExportCursor, HistoryEntry, MappingPage, MappingView, NewProject, Project,
+};
 
 /// Largest local code upload, in bytes.
 pub const MAX_LOCAL_CODES_BYTES: usize = 32 * 1024 * 1024;
@@ -629,12 +631,12 @@ pub async fn export(
         None
     };
     struct Export {
-        offset: i64,
+        cursor: ExportCursor,
         done: bool,
         writer: Option<exchange::ConceptMapWriter<SharedBuffer>>,
     }
     let start = Export {
-        offset: 0,
+        cursor: ExportCursor::default(),
         done: false,
         writer,
     };
@@ -649,7 +651,7 @@ pub async fn export(
             let sink = shared.clone();
             let step = web::block(move || -> Result<Export, String> {
                 let page = store
-                    .export_page(id, export.writer.is_some(), EXPORT_PAGE, export.offset)
+                    .export_page(id, export.writer.is_some(), EXPORT_PAGE, &mut export.cursor)
                     .map_err(|e| e.to_string())?;
                 for m in &page {
                     match export.writer.as_mut() {
@@ -660,7 +662,6 @@ pub async fn export(
                             .map_err(|e| e.to_string())?,
                     }
                 }
-                export.offset += page.len() as i64;
                 if (page.len() as i64) < EXPORT_PAGE {
                     export.done = true;
                     if let Some(w) = export.writer.take() {

@@ -620,13 +620,12 @@ fn mapping_command(store: &Store, command: MappingCommand) -> Result<(), CliErro
                 &crate::store::mapping::MappingView,
             ) -> std::io::Result<()>|
              -> Result<(), CliError> {
-                let mut offset = 0;
+                let mut cursor = crate::store::mapping::ExportCursor::default();
                 loop {
-                    let page = store.export_page(project, by_target, PAGE, offset)?;
+                    let page = store.export_page(project, by_target, PAGE, &mut cursor)?;
                     for m in &page {
                         f(m)?;
                     }
-                    offset += page.len() as i64;
                     if (page.len() as i64) < PAGE {
                         return Ok(());
                     }

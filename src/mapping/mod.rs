@@ -1,5 +1,5 @@
 //! Local-to-standard mapping: the review workflow's rules, the local code lists hospitals
-//! upload, candidate suggestions, and the CSV / FHIR ConceptMap exchange formats. Storage is
+//! upload, candidate suggestions (with a table of in-house lab names), and the CSV / FHIR ConceptMap exchange formats. Storage is
 //! in `store::mapping` and `store::recheck`, the endpoints in `api::mapping` and
 //! `api::translate`.
 
@@ -7,3 +7,4 @@ pub mod candidates;
 pub mod exchange;
 pub mod local_codes;
 pub mod state;
+pub mod synonyms;

@@ -13,7 +13,7 @@ use crate::systems::{self, Master, CODE_SYSTEMS};
 
 /// Bumped whenever the schema, the tokens or the normalisation change: an index written with
 /// another version is rebuilt at start.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Attribute filters a search can ask for, as (filter name, master, attribute key).
 pub const ATTRIBUTE_FILTERS: [(&str, Master, &str); 2] = [
@@ -22,6 +22,9 @@ pub const ATTRIBUTE_FILTERS: [(&str, Master, &str); 2] = [
     // JLAC10 材料 (specimen) code, e.g. 023 serum; taken from the code itself.
     ("material", Master::Jlac, "material"),
 ];
+
+/// Row attributes that hold a concept's unit (HOT 規格単位; JLAC and 看護 単位).
+const UNIT_ATTRIBUTES: [&str; 2] = ["standard_unit", "unit"];
 
 /// The fields of the index.
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +84,9 @@ pub struct Entry {
     pub names: Vec<(String, String)>,
     /// Codes the concept carries besides its own, as (system, code).
     pub codes: Vec<(String, String)>,
+    /// The unit: HOT 規格単位, or the unit a JLAC result is reported in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
     pub valid_from: i64,
     pub valid_to: Option<i64>,
 }
@@ -137,6 +143,13 @@ impl Entry {
                 codes.push((system, code));
             }
         }
+        let attributes: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&row.attributes).unwrap_or_default();
+        let unit = UNIT_ATTRIBUTES
+            .iter()
+            .find_map(|key| attributes.get(*key).and_then(|v| v.as_str()))
+            .filter(|v| !v.trim().is_empty())
+            .map(str::to_owned);
         Ok(Some(Entry {
             id: row.id,
             system: row.system_key.clone(),
@@ -146,6 +159,7 @@ impl Entry {
             reading,
             names,
             codes,
+            unit,
             valid_from: row.valid_from,
             valid_to: row.valid_to,
         }))

@@ -12,13 +12,16 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
 use super::document::Entry;
-use super::normalize::normalize;
+use super::normalize::{normalize, normalize_code};
 use super::query::{Filter, SearchRequest, StatusFilter};
 use super::{SearchError, SegmentData, Snapshot};
 use crate::systems::Master;
 
+/// Texts of at most this many characters are also matched by their single characters.
+const SHORT_TEXT: usize = 3;
+
 /// The `limit` active concepts of `systems` (in each master's release in `releases`) whose
-/// designations share the most bigrams (and unigrams, for one-character texts) with `text`,
+/// designations share the most bigrams (and characters, for short texts) with `text`,
 /// best first, with their BM25 scores.
 pub fn similar<'s>(
     snapshot: &'s Snapshot,
@@ -31,15 +34,16 @@ pub fn similar<'s>(
     if normalized.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }
-    let mut grams: Vec<String> = if normalized.len() == 1 {
-        vec![normalized.chars[0].to_string()]
-    } else {
-        normalized
-            .chars
-            .windows(2)
-            .map(|w| w.iter().collect())
-            .collect()
-    };
+    let mut grams: Vec<String> = normalized
+        .chars
+        .windows(2)
+        .map(|w| w.iter().collect())
+        .collect();
+    // A short text shares few bigrams with a name that spells it differently (尿糖 and
+    // 糖定性[尿]): its characters are looked for too.
+    if normalized.len() <= SHORT_TEXT {
+        grams.extend(normalized.chars.iter().map(char::to_string));
+    }
     grams.sort();
     grams.dedup();
     let clauses: Vec<(Occur, Box<dyn Query>)> = grams
@@ -52,7 +56,45 @@ pub fn similar<'s>(
             (Occur::Should, q)
         })
         .collect();
-    let query = BooleanQuery::new(clauses);
+    collect_best(
+        snapshot,
+        &BooleanQuery::new(clauses),
+        text,
+        releases,
+        systems,
+        limit,
+    )
+}
+
+/// Up to `limit` active concepts of `systems` having or carrying a code that starts with
+/// `prefix` (e.g. every concept of a JLAC10 分析物), in index order.
+pub fn with_code_prefix<'s>(
+    snapshot: &'s Snapshot,
+    prefix: &str,
+    releases: &HashMap<Master, i64>,
+    systems: &[&'static str],
+    limit: usize,
+) -> Result<Vec<(f32, &'s Entry)>, SearchError> {
+    let prefix = normalize_code(prefix);
+    if prefix.is_empty() || limit == 0 {
+        return Ok(Vec::new());
+    }
+    let query = TermQuery::new(
+        Term::from_field_text(snapshot.fields.code_prefix, &prefix),
+        IndexRecordOption::Basic,
+    );
+    collect_best(snapshot, &query, &prefix, releases, systems, limit)
+}
+
+/// The `limit` best-scoring active concepts of `systems` matching `query`.
+fn collect_best<'s>(
+    snapshot: &'s Snapshot,
+    query: &dyn Query,
+    text: &str,
+    releases: &HashMap<Master, i64>,
+    systems: &[&'static str],
+    limit: usize,
+) -> Result<Vec<(f32, &'s Entry)>, SearchError> {
     let request = SearchRequest {
         query: text.to_owned(),
         releases: releases.clone(),
@@ -63,11 +105,11 @@ pub fn similar<'s>(
         offset: 0,
     };
     let collector = TopSimilar {
-        filter: Arc::new(Filter::new(&request, &normalized)),
+        filter: Arc::new(Filter::new(&request, &normalize(text))),
         segments: snapshot.segments.clone(),
         limit,
     };
-    let mut best = snapshot.searcher.search(&query, &collector)?;
+    let mut best = snapshot.searcher.search(query, &collector)?;
     best.sort_by(|a, b| b.0.total_cmp(&a.0));
     Ok(best
         .into_iter()

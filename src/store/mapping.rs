@@ -28,6 +28,13 @@ macro_rules! mappings_of {
     };
 }
 
+/// Where an export continues: after the last row of the page before.
+#[derive(Debug, Clone, Default)]
+pub struct ExportCursor {
+    /// (target system, local code) of that row.
+    after: Option<(Option<String>, String)>,
+}
+
 /// A project as created.
 #[derive(Debug, Clone)]
 pub struct NewProject {
@@ -868,31 +875,70 @@ pub struct ImportReport {
 }
 
 impl Store {
-    /// A page of mappings for export: by local code, or by (target system, local code) as a
-    /// ConceptMap needs.
+    /// The next page of mappings for export, after `cursor` (which moves to the page's last
+    /// row): by local code, or — as a ConceptMap groups them — by target system and local
+    /// code, mappings without a target last. Each page continues from the last row's key
+    /// instead of skipping rows, so every page costs the same however long the export.
     pub fn export_page(
         &self,
         project_id: i64,
         by_target: bool,
         limit: i64,
-        offset: i64,
+        cursor: &mut ExportCursor,
     ) -> Result<Vec<MappingView>, StoreError> {
         let mut conn = self.conn()?;
-        let base = mappings_of!(project_id)
-            .select((LocalCodeRow::as_select(), MappingRow::as_select()))
-            .limit(limit)
-            .offset(offset);
-        let rows: Vec<(LocalCodeRow, MappingRow)> = if by_target {
-            base.order((
-                mappings::target_system.is_null(),
-                mappings::target_system.asc(),
-                mappings::local_code.asc(),
-            ))
-            .load(&mut *conn)?
+        let rows_of = |(c, m): (LocalCodeRow, MappingRow)| view(c, m);
+        let columns = (LocalCodeRow::as_select(), MappingRow::as_select());
+        let mut page: Vec<MappingView> = Vec::new();
+        if !by_target {
+            let mut query = mappings_of!(project_id)
+                .select(columns)
+                .order(mappings::local_code.asc())
+                .limit(limit)
+                .into_boxed();
+            if let Some((_, code)) = &cursor.after {
+                query = query.filter(mappings::local_code.gt(code.clone()));
+            }
+            page.extend(query.load(&mut *conn)?.into_iter().map(rows_of));
         } else {
-            base.order(mappings::local_code.asc()).load(&mut *conn)?
-        };
-        Ok(rows.into_iter().map(|(c, m)| view(c, m)).collect())
+            // Mappings with a target, by (target system, local code)…
+            if !matches!(&cursor.after, Some((None, _))) {
+                let mut query = mappings_of!(project_id)
+                    .select(columns)
+                    .filter(mappings::target_system.is_not_null())
+                    .order((mappings::target_system.asc(), mappings::local_code.asc()))
+                    .limit(limit)
+                    .into_boxed();
+                if let Some((Some(system), code)) = &cursor.after {
+                    query = query.filter(
+                        mappings::target_system
+                            .gt(system.clone())
+                            .or(mappings::target_system
+                                .eq(system.clone())
+                                .and(mappings::local_code.gt(code.clone()))),
+                    );
+                }
+                page.extend(query.load(&mut *conn)?.into_iter().map(rows_of));
+            }
+            // …then those without, by local code.
+            let room = limit - page.len() as i64;
+            if room > 0 {
+                let mut query = mappings_of!(project_id)
+                    .select(columns)
+                    .filter(mappings::target_system.is_null())
+                    .order(mappings::local_code.asc())
+                    .limit(room)
+                    .into_boxed();
+                if let Some((None, code)) = &cursor.after {
+                    query = query.filter(mappings::local_code.gt(code.clone()));
+                }
+                page.extend(query.load(&mut *conn)?.into_iter().map(rows_of));
+            }
+        }
+        if let Some(last) = page.last() {
+            cursor.after = Some((last.target_system.clone(), last.local_code.clone()));
+        }
+        Ok(page)
     }
 
     /// The headers of every extra column the project's local codes have, first seen first.
@@ -1012,6 +1058,7 @@ pub struct LocalTermRow {
     pub code: String,
     pub name: String,
     pub specimen: Option<String>,
+    pub unit: Option<String>,
 }
 
 /// A stored candidate target.
@@ -1045,7 +1092,8 @@ impl Store {
     pub fn local_terms(&self, project_id: i64) -> Result<Vec<LocalTermRow>, StoreError> {
         let mut conn = self.conn()?;
         project_in(&mut conn, project_id)?;
-        let rows: Vec<(String, String, Option<String>)> = local_codes::table
+        type Row = (String, String, Option<String>, Option<String>);
+        let rows: Vec<Row> = local_codes::table
             .filter(local_codes::project_id.eq(project_id))
             .filter(local_codes::withdrawn.eq(false))
             .order((
@@ -1053,14 +1101,20 @@ impl Store {
                 local_codes::frequency.desc(),
                 local_codes::code.asc(),
             ))
-            .select((local_codes::code, local_codes::name, local_codes::specimen))
+            .select((
+                local_codes::code,
+                local_codes::name,
+                local_codes::specimen,
+                local_codes::unit,
+            ))
             .load(&mut *conn)?;
         Ok(rows
             .into_iter()
-            .map(|(code, name, specimen)| LocalTermRow {
+            .map(|(code, name, specimen, unit)| LocalTermRow {
                 code,
                 name,
                 specimen,
+                unit,
             })
             .collect())
     }

@@ -144,6 +144,13 @@ async fn review_workflow_with_four_eyes_merge_bulk_and_history() {
                 .starts_with("normalised name"),
             "{best}"
         );
+        // The local unit (錠) is part of the HOT 規格単位.
+        assert!(
+            best["reasons"]
+                .as_array()
+                .is_some_and(|r| r.contains(&json!("unit in 単位 ５ｍｇ１錠"))),
+            "{best}"
+        );
 
         // A bad upload names its lines and changes nothing.
         let bad = "院内コード,院内名称\nD001,a\nD009,b\nD001,c\n";
@@ -493,6 +500,60 @@ async fn review_workflow_with_four_eyes_merge_bulk_and_history() {
             None,
         )
         .await;
+        // Export pages continue after the last row of the page before: pages of two rows
+        // give every mapping once, by local code, or by (target system, local code) with
+        // the untargeted last.
+        let mut by_code: Vec<String> = decisions(&original)
+            .iter()
+            .map(|d| {
+                d.split(' ')
+                    .next()
+                    .unwrap_or("")
+                    .trim_matches('"')
+                    .to_owned()
+            })
+            .collect();
+        by_code.sort();
+        let mut by_target: Vec<(Option<String>, String)> = original["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|m| {
+                (
+                    m["target_system"].as_str().map(str::to_owned),
+                    m["local_code"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        by_target.sort_by(|a, b| (a.0.is_none(), &a.0, &a.1).cmp(&(b.0.is_none(), &b.0, &b.1)));
+        assert!(
+            by_target.iter().any(|t| t.0.is_some()) && by_target.iter().any(|t| t.0.is_none()),
+            "{by_target:?}"
+        );
+        for grouped in [false, true] {
+            let mut cursor = hyojun::store::mapping::ExportCursor::default();
+            let mut walked: Vec<(Option<String>, String)> = Vec::new();
+            loop {
+                let page = db
+                    .store
+                    .export_page(id, grouped, 2, &mut cursor)
+                    .expect("page");
+                assert!(page.len() <= 2);
+                walked.extend(
+                    page.iter()
+                        .map(|m| (m.target_system.clone(), m.local_code.clone())),
+                );
+                if page.len() < 2 {
+                    break;
+                }
+            }
+            if grouped {
+                assert_eq!(walked, by_target, "{}", db.name);
+            } else {
+                let codes: Vec<String> = walked.into_iter().map(|w| w.1).collect();
+                assert_eq!(codes, by_code, "{}", db.name);
+            }
+        }
         for (n, format) in [(2, "csv"), (3, "conceptmap")] {
             let export_uri = format!("/v1/mapping/projects/{id}/export?format={format}&all=true");
             let request = web_test::TestRequest::get()
@@ -606,5 +667,125 @@ async fn review_workflow_with_four_eyes_merge_bulk_and_history() {
         let (_, audit) = call(&service, "GET", "/v1/audit", Some(admin), None).await;
         let text = audit.to_string();
         assert!(text.contains("create_mapping_project") && text.contains("upload_local_codes"));
+    }
+}
+
+/// One candidate as the test compares it: code, score to 2 decimals, reasons.
+type Shown = (String, String, Vec<String>);
+
+fn shown(c: &hyojun::mapping::candidates::Candidate) -> Shown {
+    (c.code.clone(), format!("{:.2}", c.score), c.reasons.clone())
+}
+
+/// Candidates for in-house lab names against the 8,108 real JLAC10 codes: abbreviations and
+/// everyday names read through the lab table, specimen hints, and the table agreeing with the
+/// master's analyte names — on SQLite and PostgreSQL, with the same answers.
+#[test]
+fn candidates_for_in_house_lab_names_on_the_real_jlac10_codes() {
+    use hyojun::mapping::candidates::{LocalTerm, Suggester};
+    use hyojun::mapping::synonyms::Synonyms;
+    use hyojun::search::{Location, SearchIndex};
+    use hyojun::systems::Master;
+
+    let codes = crate::jlac::real_codes();
+    // Every analyte of the table that the real codes have is named as the master names it
+    // (the first part of a plain code's JP Core display, 分析物_材料_測定法_結果識別).
+    let mut checked = 0;
+    for analyte in Synonyms::builtin().analytes() {
+        let names: Vec<&str> = codes
+            .iter()
+            .filter(|(c, d)| c.starts_with(analyte.code) && d.split('_').count() == 4)
+            .filter_map(|(_, d)| d.split('_').next())
+            .collect();
+        if let Some(first) = names.first() {
+            assert!(
+                names.contains(&analyte.name),
+                "{} is {first} in the master, not {}",
+                analyte.code,
+                analyte.name
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 60, "{checked} analytes checked");
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let book = dir.path().join("2023_matome.xlsx");
+    std::fs::write(&book, crate::jlac::real_workbook(&codes)).expect("workbook");
+    let mut answers: Option<Vec<Vec<Shown>>> = None;
+    for db in databases("mapping_candidates_real") {
+        let shown_book = book.display().to_string();
+        assert_eq!(
+            hyojun(&db, &["import", "jlac", &shown_book, "--activate"]),
+            0
+        );
+        let index = SearchIndex::open(Location::Memory).expect("index");
+        index.sync(&db.store).expect("sync");
+        let snapshot = index.snapshot();
+        let release = db
+            .store
+            .current_release(Master::Jlac)
+            .expect("release")
+            .expect("current");
+        let releases = std::collections::HashMap::from([(Master::Jlac, release.id)]);
+        let mut suggester = Suggester::new(&snapshot, &releases, &["jlac10"]);
+        let mut got = Vec::new();
+        for (name, specimen) in [
+            ("中性脂肪(TG)", Some("血清")),
+            ("ＡＳＴ", Some("血清")),
+            ("くろーる", Some("血清")),
+            ("尿酸", Some("尿")),
+            ("尿酸", Some("髄液")),
+            ("3C015000002327101", None),
+            ("ｚｚｚ", None),
+        ] {
+            let term = LocalTerm {
+                code: if name.starts_with('3') { name } else { "L1" },
+                name,
+                specimen,
+                unit: None,
+            };
+            let found = suggester.suggest(&term, 3).expect("suggest");
+            got.push(found.iter().map(shown).collect::<Vec<_>>());
+        }
+        let top = |i: usize| got[i].first().cloned().unwrap_or_default();
+        let strings = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            top(0),
+            (
+                "3F015000002327101".to_owned(),
+                "0.95".to_owned(),
+                strings(&[
+                    "read 中性脂肪 TG as トリグリセリド",
+                    "中性脂肪: 分析物 3F015 トリグリセリド",
+                    "normalised name (analyte: トリグリセリド)",
+                    "specimen 血清 = 材料 023"
+                ])
+            ),
+            "{}",
+            db.name
+        );
+        assert_eq!(top(1).0, "3B035000002327201", "{}", db.name);
+        assert_eq!(top(1).2[0], "AST: 分析物 3B035 AST", "{}", db.name);
+        assert_eq!(top(2).0, "3H020000002326101", "{}", db.name);
+        assert!(top(2).2.contains(&"specimen 血清 = 材料 023".to_owned()));
+        // 尿 is 尿(含むその他) with its details left out; 髄液 is another specimen.
+        assert!(top(3).0.starts_with("3C020000000"), "{:?}", top(3));
+        assert!(top(3)
+            .2
+            .contains(&"specimen close to 尿(含むその他) = 材料 001".to_owned()));
+        assert!(got[4]
+            .iter()
+            .all(|c| c.2.iter().any(|r| r.starts_with("specimen differs"))));
+        assert_eq!(
+            (top(5).0.as_str(), top(5).1.as_str(), top(5).2[0].as_str()),
+            ("3C015000002327101", "1.00", "code match")
+        );
+        assert!(got[6].is_empty(), "{:?}", got[6]);
+        // Both backends give the same answers.
+        match &answers {
+            Some(first) => assert_eq!(&got, first, "{}", db.name),
+            None => answers = Some(got),
+        }
     }
 }

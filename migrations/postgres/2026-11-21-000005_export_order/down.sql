@@ -1,0 +1,1 @@
+DROP INDEX mappings_export_by_target;
