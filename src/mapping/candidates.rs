@@ -436,8 +436,9 @@ fn lab_targets(systems: &[&'static str]) -> bool {
     systems.iter().any(|s| s.starts_with("jlac"))
 }
 
-/// Concepts whose normalised names a [`Suggester`] keeps, at most (then it starts afresh).
-const NAMES_KEPT: usize = 20_000;
+/// Concepts whose normalised names a [`Suggester`] keeps, at most (then it starts afresh):
+/// about 4 KB each for a JLAC10 concept, so a job holds no more than ~20 MB of them.
+const NAMES_KEPT: usize = 5_000;
 
 /// Suggests candidates for many local codes in the same systems and releases, keeping the
 /// concepts' normalised names between codes.
