@@ -362,18 +362,21 @@ fn score(
     }) {
         reasons.push(format!("{word}: 分析物 {} {}", analyte.code, analyte.name));
     }
-    if code_match {
+    // How the name matched (a code match says enough).
+    let name_reason = if code_match {
+        None
+    } else if name_value >= 1.0 && text == term.name {
+        Some(format!("exact name ({kind})"))
     } else if name_value >= 1.0 {
-        reasons.push(if text == term.name {
-            format!("exact name ({kind})")
-        } else {
-            format!("normalised name ({kind}: {text})")
-        });
+        Some(format!("normalised name ({kind}: {text})"))
     } else if contains {
-        reasons.push(format!("contains the name ({kind}: {text})"));
+        Some(format!("contains the name ({kind}: {text})"))
     } else if name_value > 0.0 {
-        reasons.push(format!("name similarity {name_value:.2} ({kind}: {text})"));
-    }
+        Some(format!("name similarity {name_value:.2} ({kind}: {text})"))
+    } else {
+        None
+    };
+    reasons.extend(name_reason);
     if name_value < 1.0 && coverage > 0.0 && !code_match {
         reasons.push(format!(
             "names cover {:.0}% of the local name",
