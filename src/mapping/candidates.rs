@@ -244,12 +244,19 @@ struct Name {
     grams: Grams,
 }
 
-/// A concept's names, normalised once (a job meets the same concepts again and again).
+/// A concept's names, codes, materials and unit, normalised once (a job meets the same
+/// concepts again and again).
 struct Names {
     names: Vec<Name>,
     /// Every bigram and every character of all names, sorted.
     grams: Grams,
     chars: Vec<char>,
+    /// Every code the concept has or carries.
+    codes: Vec<String>,
+    /// JLAC 材料 designations: (as stored, normalised).
+    materials: Vec<(String, Vec<char>)>,
+    /// The unit: (as stored, normalised).
+    unit: Option<(String, Vec<char>)>,
 }
 
 impl Names {
@@ -285,6 +292,14 @@ impl Names {
             names,
             grams,
             chars,
+            codes: entry.all_codes().map(|(_, c)| normalize_code(c)).collect(),
+            materials: entry
+                .names
+                .iter()
+                .filter(|(k, _)| k == "material")
+                .map(|(_, v)| (v.clone(), normalize(v).chars))
+                .collect(),
+            unit: entry.unit.as_ref().map(|u| (u.clone(), normalize(u).chars)),
         }
     }
 
@@ -309,14 +324,32 @@ impl Names {
     }
 }
 
+/// What of the local term besides its name is compared, normalised once per term.
+struct Hints {
+    /// The local code, as codes are compared (empty when there is none).
+    code: String,
+    specimen: Option<Vec<char>>,
+    unit: Option<Vec<char>>,
+}
+
+impl Hints {
+    fn of(term: &LocalTerm<'_>) -> Hints {
+        let chars = |text: Option<&str>| text.map(|t| normalize(t).chars).filter(|c| !c.is_empty());
+        Hints {
+            code: normalize_code(term.code),
+            specimen: chars(term.specimen),
+            unit: chars(term.unit),
+        }
+    }
+}
+
 /// How well one retrieved concept fits the local term.
 fn score(
     entry: &Entry,
     names: &Names,
     term: &LocalTerm<'_>,
     local: &LocalName,
-    specimen: Option<&[char]>,
-    unit: Option<&[char]>,
+    hints: &Hints,
 ) -> Candidate {
     // The best reading: (value, best single name, containment, which name, coverage, reading).
     let mut best: Option<(f32, f32, bool, usize, f32, &Reading)> = None;
@@ -346,8 +379,7 @@ fn score(
         .get(which)
         .map(|n| (n.kind.as_str(), n.value.as_str()))
         .unwrap_or(("display", entry.display.as_str()));
-    let code = normalize_code(term.code);
-    let code_match = !code.is_empty() && entry.all_codes().any(|(_, c)| normalize_code(c) == code);
+    let code_match = !hints.code.is_empty() && names.codes.contains(&hints.code);
     if code_match {
         reasons.push("code match".to_owned());
         value = 1.0;
@@ -383,13 +415,7 @@ fn score(
             coverage * 100.0
         ));
     }
-    if let Some(specimen) = specimen {
-        let materials: Vec<&str> = entry
-            .names
-            .iter()
-            .filter(|(k, _)| k == "material")
-            .map(|(_, v)| v.as_str())
-            .collect();
+    if let Some(specimen) = hints.specimen.as_deref() {
         let material_code = entry
             .all_codes()
             .find(|(s, _)| *s == "jlac10")
@@ -398,13 +424,16 @@ fn score(
             Some(code) => format!("{m} = 材料 {code}"),
             None => format!("{m} = 材料"),
         };
-        if let Some(first) = materials.first() {
-            let normalised: Vec<Vec<char>> = materials.iter().map(|m| normalize(m).chars).collect();
+        if let Some((first, _)) = names.materials.first() {
             let head =
                 |c: &[char]| -> Vec<char> { c.iter().copied().take_while(|c| *c != '(').collect() };
-            if normalised.iter().any(|m| m == specimen) {
+            if names.materials.iter().any(|(_, m)| m == specimen) {
                 reasons.push(format!("specimen {}", label(first)));
-            } else if normalised.iter().any(|m| head(m) == head(specimen)) {
+            } else if names
+                .materials
+                .iter()
+                .any(|(_, m)| head(m) == head(specimen))
+            {
                 value *= 0.95;
                 reasons.push(format!("specimen close to {}", label(first)));
             } else if !code_match {
@@ -413,8 +442,7 @@ fn score(
             }
         }
     }
-    if let (Some(unit), Some(theirs)) = (unit, entry.unit.as_deref()) {
-        let norm = normalize(theirs).chars;
+    if let (Some(unit), Some((theirs, norm))) = (hints.unit.as_deref(), &names.unit) {
         if norm == unit {
             reasons.push(format!("unit {theirs} = 単位"));
         } else if !unit.is_empty() && norm.windows(unit.len()).any(|w| w == unit) {
@@ -496,23 +524,15 @@ impl<'s> Suggester<'s> {
             );
         }
         // The local code may itself be a standard code.
-        let code = normalize_code(term.code);
-        if !code.is_empty() {
+        let hints = Hints::of(term);
+        if !hints.code.is_empty() {
             found.extend(
-                with_code_prefix(snapshot, &code, releases, systems, 5)?
+                with_code_prefix(snapshot, &hints.code, releases, systems, 5)?
                     .into_iter()
                     .map(|(_, e)| e)
-                    .filter(|e| e.all_codes().any(|(_, c)| normalize_code(c) == code)),
+                    .filter(|e| e.all_codes().any(|(_, c)| normalize_code(c) == hints.code)),
             );
         }
-        let specimen = term
-            .specimen
-            .map(|s| normalize(s).chars)
-            .filter(|s| !s.is_empty());
-        let unit = term
-            .unit
-            .map(|u| normalize(u).chars)
-            .filter(|u| !u.is_empty());
         if self.names.len() > NAMES_KEPT {
             self.names.clear();
         }
@@ -526,14 +546,7 @@ impl<'s> Suggester<'s> {
                 .names
                 .entry(entry.id)
                 .or_insert_with(|| Names::of(entry));
-            scored.push(score(
-                entry,
-                names,
-                term,
-                &local,
-                specimen.as_deref(),
-                unit.as_deref(),
-            ));
+            scored.push(score(entry, names, term, &local, &hints));
         }
         // A candidate needs some evidence: a code, a name, shared bigrams or characters.
         scored.retain(|c| c.score > 0.0);

@@ -20,7 +20,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::mapping::local_codes::COLUMNS;
+use crate::mapping::local_codes::{CodeColumn, COLUMNS};
 use crate::mapping::state::{Equivalence, State};
 use crate::masters::input::SourceFile;
 use crate::masters::text::read_rows;
@@ -531,48 +531,23 @@ pub fn read_csv(file: &SourceFile) -> Result<Vec<Decision>, Problems> {
     };
     let states = State::ALL.map(State::as_str).join(", ");
     let equivalences = Equivalence::ALL.map(Equivalence::as_str).join(", ");
-    let mut first_line: HashMap<String, u64> = HashMap::new();
+    let mut codes = CodeColumn::new(
+        name,
+        &headers,
+        code_at,
+        "fill in the local code, or delete the row",
+        "keep one row per local code: delete one of the two rows",
+    );
     let mut out = Vec::with_capacity(data.len());
     for row in data {
-        if row.fields.len() != headers.len() {
-            problems.push(Problem::line(
-                name,
-                row.line,
-                "column_count",
-                format!(
-                    "{} fields where the header has {}",
-                    row.fields.len(),
-                    headers.len()
-                ),
-                "quote fields that contain commas, and give every row the header's columns",
-            ));
+        let Some(code) = codes.code_of(row, &mut problems) else {
             continue;
-        }
+        };
         let f = |i: usize| row.fields.get(i).map(str::trim).unwrap_or("");
         let optional = |at: Option<usize>| at.map(f).filter(|v| !v.is_empty());
         let problem = |at: usize, kind: &'static str, message: String, fix: &str| {
             Problem::field(name, row.line, at + 1, &headers[at], kind, message, fix)
         };
-        let code = f(code_at);
-        if code.is_empty() {
-            problems.push(problem(
-                code_at,
-                "missing_code",
-                "the local code is empty".into(),
-                "fill in the local code, or delete the row",
-            ));
-            continue;
-        }
-        if let Some(first) = first_line.get(code) {
-            problems.push(problem(
-                code_at,
-                "duplicate_code",
-                format!("local code {code} is already on line {first}"),
-                "keep one row per local code: delete one of the two rows",
-            ));
-            continue;
-        }
-        first_line.insert(code.to_owned(), row.line);
         let mut bad = false;
         let state_text = f(state_at);
         let state = State::parse(&state_text.to_ascii_lowercase());

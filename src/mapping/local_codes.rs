@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::masters::input::SourceFile;
-use crate::masters::text::read_rows;
+use crate::masters::text::{read_rows, Row};
 use crate::masters::{Problem, Problems};
 
 /// The columns hyojun understands, with the header names it recognises (compared after
@@ -127,51 +127,20 @@ pub fn parse(file: &SourceFile) -> Result<Vec<LocalCode>, Problems> {
         return Err(problems);
     }
     let (code_at, name_at) = (at["code"], at["name"]);
-    let mut first_line: HashMap<String, u64> = HashMap::new();
+    let mut codes = CodeColumn::new(
+        name,
+        &headers,
+        code_at,
+        "fill in the code, or delete the row",
+        "each local code appears once: merge the two rows or give one another code",
+    );
     let mut out = Vec::with_capacity(data.len());
     for row in data {
         let f = |i: usize| row.fields.get(i).map(str::trim).unwrap_or("");
         let optional = |key: &str| at.get(key).map(|&i| f(i)).filter(|v| !v.is_empty());
-        if row.fields.len() != headers.len() {
-            problems.push(Problem::line(
-                name,
-                row.line,
-                "column_count",
-                format!(
-                    "{} fields where the header has {}",
-                    row.fields.len(),
-                    headers.len()
-                ),
-                "quote fields that contain commas, and give every row the header's columns",
-            ));
+        let Some(code) = codes.code_of(row, &mut problems) else {
             continue;
-        }
-        let code = f(code_at);
-        if code.is_empty() {
-            problems.push(Problem::field(
-                name,
-                row.line,
-                code_at + 1,
-                &headers[code_at],
-                "missing_code",
-                "the local code is empty".into(),
-                "fill in the code, or delete the row",
-            ));
-            continue;
-        }
-        if let Some(first) = first_line.insert(code.to_owned(), row.line) {
-            first_line.insert(code.to_owned(), first);
-            problems.push(Problem::field(
-                name,
-                row.line,
-                code_at + 1,
-                &headers[code_at],
-                "duplicate_code",
-                format!("local code {code} is already on line {first}"),
-                "each local code appears once: merge the two rows or give one another code",
-            ));
-            continue;
-        }
+        };
         let frequency = match optional("frequency") {
             None => None,
             Some(v) => match v.replace(',', "").parse::<i64>() {
@@ -263,6 +232,95 @@ pub fn plan_merge(held: &BTreeMap<String, Held>, upload: &[LocalCode]) -> MergeP
         .map(|(code, _)| code.clone())
         .collect();
     plan
+}
+
+/// The local-code column of a CSV's data rows, read once per file: a row whose field count
+/// is not the header's, an empty code, or a code an earlier row had is a problem naming the
+/// line and column (with this reader's fix).
+pub(crate) struct CodeColumn<'a> {
+    file: &'a str,
+    /// The header row's titles, trimmed.
+    headers: &'a [String],
+    /// The column's index.
+    at: usize,
+    missing_fix: &'static str,
+    duplicate_fix: &'static str,
+    /// The line each code was first seen on.
+    first_line: HashMap<String, u64>,
+}
+
+impl<'a> CodeColumn<'a> {
+    /// Column `at` of `file`, whose header row is `headers`; the fixes suggested for an
+    /// empty and for a repeated code.
+    pub fn new(
+        file: &'a str,
+        headers: &'a [String],
+        at: usize,
+        missing_fix: &'static str,
+        duplicate_fix: &'static str,
+    ) -> CodeColumn<'a> {
+        CodeColumn {
+            file,
+            headers,
+            at,
+            missing_fix,
+            duplicate_fix,
+            first_line: HashMap::new(),
+        }
+    }
+
+    /// The row's local code, trimmed; `None` once the row's problem is in `problems`.
+    pub fn code_of<'r>(&mut self, row: &'r Row, problems: &mut Problems) -> Option<&'r str> {
+        if let Some(problem) = self.problem(row) {
+            problems.push(problem);
+            return None;
+        }
+        let code = row.fields.get(self.at).map(str::trim).unwrap_or("");
+        self.first_line.insert(code.to_owned(), row.line);
+        Some(code)
+    }
+
+    /// What is wrong with the row's field count or local code, if anything.
+    fn problem(&self, row: &Row) -> Option<Problem> {
+        if row.fields.len() != self.headers.len() {
+            return Some(Problem::line(
+                self.file,
+                row.line,
+                "column_count",
+                format!(
+                    "{} fields where the header has {}",
+                    row.fields.len(),
+                    self.headers.len()
+                ),
+                "quote fields that contain commas, and give every row the header's columns",
+            ));
+        }
+        let header = self.headers.get(self.at).map_or("", String::as_str);
+        let code = row.fields.get(self.at).map(str::trim).unwrap_or("");
+        if code.is_empty() {
+            return Some(Problem::field(
+                self.file,
+                row.line,
+                self.at + 1,
+                header,
+                "missing_code",
+                "the local code is empty".into(),
+                self.missing_fix,
+            ));
+        }
+        if let Some(first) = self.first_line.get(code) {
+            return Some(Problem::field(
+                self.file,
+                row.line,
+                self.at + 1,
+                header,
+                "duplicate_code",
+                format!("local code {code} is already on line {first}"),
+                self.duplicate_fix,
+            ));
+        }
+        None
+    }
 }
 
 #[cfg(test)]

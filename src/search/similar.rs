@@ -12,7 +12,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
 use super::document::Entry;
-use super::normalize::{normalize, normalize_code};
+use super::normalize::{normalize, normalize_code, Normalized};
 use super::query::{Filter, SearchRequest, StatusFilter};
 use super::{SearchError, SegmentData, Snapshot};
 use crate::systems::Master;
@@ -59,7 +59,7 @@ pub fn similar<'s>(
     collect_best(
         snapshot,
         &BooleanQuery::new(clauses),
-        text,
+        &normalized,
         releases,
         systems,
         limit,
@@ -83,20 +83,22 @@ pub fn with_code_prefix<'s>(
         Term::from_field_text(snapshot.fields.code_prefix, &prefix),
         IndexRecordOption::Basic,
     );
-    collect_best(snapshot, &query, &prefix, releases, systems, limit)
+    // The filter's query text only ranks displays in a search; nothing here reads it.
+    let no_text = Normalized::default();
+    collect_best(snapshot, &query, &no_text, releases, systems, limit)
 }
 
 /// The `limit` best-scoring active concepts of `systems` matching `query`.
 fn collect_best<'s>(
     snapshot: &'s Snapshot,
     query: &dyn Query,
-    text: &str,
+    text: &Normalized,
     releases: &HashMap<Master, i64>,
     systems: &[&'static str],
     limit: usize,
 ) -> Result<Vec<(f32, &'s Entry)>, SearchError> {
     let request = SearchRequest {
-        query: text.to_owned(),
+        query: text.text(),
         releases: releases.clone(),
         systems: systems.to_vec(),
         status: StatusFilter::Active,
@@ -105,7 +107,7 @@ fn collect_best<'s>(
         offset: 0,
     };
     let collector = TopSimilar {
-        filter: Arc::new(Filter::new(&request, &normalize(text))),
+        filter: Arc::new(Filter::new(&request, text)),
         segments: snapshot.segments.clone(),
         limit,
     };
