@@ -23,6 +23,9 @@ pub const ATTRIBUTE_FILTERS: [(&str, Master, &str); 2] = [
     ("material", Master::Jlac, "material"),
 ];
 
+/// A concept row's column object (`ConceptRow::attributes`, parsed).
+pub type Attributes = serde_json::Map<String, serde_json::Value>;
+
 /// Row attributes that hold a concept's unit (HOT 規格単位; JLAC and 看護 単位).
 const UNIT_ATTRIBUTES: [&str; 2] = ["standard_unit", "unit"];
 
@@ -107,9 +110,12 @@ pub struct Meta {
 }
 
 impl Entry {
-    /// Builds the entry of a stored concept version; `None` for a system hyojun does not know
-    /// (a newer database than this binary).
-    pub fn from_row(row: &ConceptRow) -> Result<Option<Entry>, serde_json::Error> {
+    /// Builds the entry of a stored concept version, whose column object is `attributes`;
+    /// `None` for a system hyojun does not know (a newer database than this binary).
+    pub fn from_row(
+        row: &ConceptRow,
+        attributes: &Attributes,
+    ) -> Result<Option<Entry>, serde_json::Error> {
         if systems::by_key(&row.system_key).is_none() {
             return Ok(None);
         }
@@ -143,8 +149,6 @@ impl Entry {
                 codes.push((system, code));
             }
         }
-        let attributes: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&row.attributes).unwrap_or_default();
         let unit = UNIT_ATTRIBUTES
             .iter()
             .find_map(|key| attributes.get(*key).and_then(|v| v.as_str()))
@@ -193,7 +197,7 @@ impl Entry {
     }
 
     /// The index document of this entry; `attributes` is the row's column object.
-    pub fn document(&self, fields: &Fields, attributes: &str) -> TantivyDocument {
+    pub fn document(&self, fields: &Fields, attributes: &Attributes) -> TantivyDocument {
         let mut doc = TantivyDocument::default();
         doc.add_u64(fields.id, self.id as u64);
         let json = serde_json::to_vec(self).unwrap_or_default();
@@ -235,7 +239,7 @@ impl Entry {
     }
 
     /// The attribute filter terms of the entry (see [`ATTRIBUTE_FILTERS`]).
-    fn filters(&self, attributes: &str) -> Vec<String> {
+    fn filters(&self, attributes: &Attributes) -> Vec<String> {
         let mut out = Vec::new();
         let Some(system) = systems::by_key(&self.system) else {
             return out;
@@ -251,9 +255,10 @@ impl Entry {
                     .and_then(|(_, c)| c.get(9..12))
                     .map(str::to_owned)
             } else {
-                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(attributes)
-                    .ok()
-                    .and_then(|m| m.get(key).and_then(|v| v.as_str()).map(str::to_owned))
+                attributes
+                    .get(key)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
             };
             if let Some(value) = value.filter(|v| !v.is_empty()) {
                 out.push(filter_term(name, &value));

@@ -28,7 +28,7 @@ use thiserror::Error;
 
 use crate::store::search_feed::{ReleaseStamp, Versions};
 use crate::store::{Store, StoreError};
-use document::{Entry, Fields, Meta, SCHEMA_VERSION};
+use document::{Attributes, Entry, Fields, Meta, SCHEMA_VERSION};
 pub use query::{SearchHit, SearchRequest, SearchResults, StatusFilter};
 
 /// The file beside the index that names its schema version.
@@ -391,7 +391,10 @@ impl SearchIndex {
         store
             .for_each_concept_page(versions, |page| {
                 for row in page {
-                    let entry = match Entry::from_row(&row) {
+                    // A row whose columns do not parse still has its names indexed.
+                    let attributes: Attributes =
+                        serde_json::from_str(&row.attributes).unwrap_or_default();
+                    let entry = match Entry::from_row(&row, &attributes) {
                         Ok(Some(entry)) => entry,
                         Ok(None) => continue,
                         Err(e) => {
@@ -403,9 +406,7 @@ impl SearchIndex {
                     if !rebuild {
                         writer.delete_term(Term::from_field_u64(self.fields.id, row.id as u64));
                     }
-                    if let Err(e) =
-                        writer.add_document(entry.document(&self.fields, &row.attributes))
-                    {
+                    if let Err(e) = writer.add_document(entry.document(&self.fields, &attributes)) {
                         failure = Some(e.into());
                         return Err(StoreError::Corrupt("search index write".into()));
                     }
