@@ -6,6 +6,9 @@
 pub mod access;
 pub mod api;
 pub mod cli;
+pub mod excerpt;
+pub mod hygiene;
+pub mod limits;
 pub mod mapping;
 pub mod masters;
 pub mod search;

@@ -1,0 +1,62 @@
+//! What a field may contain, and what an exported cell must not start with.
+//!
+//! * Imports refuse control characters (NUL included) in every field, with their position:
+//!   [`control_char`]. Tab is refused too except in free text, where line breaks are allowed.
+//! * CSV exports neutralise cells a spreadsheet would run as a formula (OWASP "CSV
+//!   injection"): [`neutralise_formula`].
+
+use std::borrow::Cow;
+
+/// The first character a field may not hold: its 1-based character position and the
+/// character. C0 and C1 controls and DEL are refused; with `free_text`, tab, LF and CR are
+/// allowed.
+pub fn control_char(value: &str, free_text: bool) -> Option<(usize, char)> {
+    value.chars().enumerate().find_map(|(i, ch)| {
+        let allowed = free_text && matches!(ch, '\t' | '\n' | '\r');
+        (ch.is_control() && !allowed).then_some((i + 1, ch))
+    })
+}
+
+/// Characters that make a spreadsheet read a cell as a formula when they lead it (OWASP:
+/// `=`, `+`, `-`, `@`, tab and carriage return; full-width `＝ ＋ － ＠`, which Excel in a
+/// Japanese locale also accepts).
+fn starts_formula(value: &str) -> bool {
+    value.starts_with([
+        '=', '+', '-', '@', '\t', '\r', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
+    ])
+}
+
+/// The cell as exported: a value that would start a formula gets a leading `'`, which
+/// spreadsheets show as text and do not evaluate (OWASP's rule). Other values are unchanged.
+pub fn neutralise_formula(value: &str) -> Cow<'_, str> {
+    if starts_formula(value) {
+        Cow::Owned(format!("'{value}"))
+    } else {
+        Cow::Borrowed(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_found_with_their_position() {
+        assert_eq!(control_char("ﾃｽﾄ", false), None);
+        assert_eq!(control_char("ab\u{0}c", false), Some((3, '\u{0}')));
+        assert_eq!(control_char("a\tb", false), Some((2, '\t')));
+        assert_eq!(control_char("a\tb\r\nc", true), None);
+        assert_eq!(control_char("a\u{85}", true), Some((2, '\u{85}')));
+        assert_eq!(control_char("\u{7F}", true), Some((1, '\u{7F}')));
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        for cell in ["=1+1", "+SUM(A1)", "-2", "@cmd", "\tx", "＝HYPERLINK()"] {
+            assert_eq!(neutralise_formula(cell), format!("'{cell}"));
+        }
+        for cell in ["1-2", "ﾃｽﾀﾐﾄﾞ錠", "", "a=b"] {
+            assert_eq!(neutralise_formula(cell), cell);
+        }
+    }
+}
