@@ -371,7 +371,11 @@ fn run_job(store: &Store, job: JobSpec) {
         last: Mutex::new(Instant::now()),
     };
     let parsed = read_sources(&job.dir).and_then(|sources| {
-        masters::parse_sources(job.master, &sources, job.label.as_deref(), &progress)
+        let options = masters::ParseOptions {
+            label: job.label.clone(),
+            ..masters::ParseOptions::default()
+        };
+        masters::parse_sources(job.master, &sources, &options, &progress)
     });
     let _ = std::fs::remove_dir_all(&job.dir);
     let parsed = match parsed {

@@ -286,7 +286,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             // Parse and validate everything before touching the database.
             let progress = progress::TerminalProgress::new(std::io::stderr().is_terminal());
             let started = std::time::Instant::now();
-            let parsed = masters::parse_release(master, &paths, label.as_deref(), &progress)
+            let options = masters::ParseOptions {
+                label,
+                ..masters::ParseOptions::default()
+            };
+            let parsed = masters::parse_release(master, &paths, &options, &progress)
                 .map_err(|problems| CliError::Input { problems })?;
             tracing::debug!(elapsed = ?started.elapsed(), records = parsed.records.len(), "parsed");
             let store = Store::open(&url, 2)?;

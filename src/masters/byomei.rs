@@ -257,9 +257,10 @@ impl File<'_> {
 /// and all problems found are reported together.
 pub fn parse(
     sources: &[SourceFile],
-    label_override: Option<&str>,
+    options: &super::ParseOptions,
     progress: &dyn Progress,
 ) -> Result<ParsedRelease, Problems> {
+    let label_override = options.label.as_deref();
     let mut problems = Problems::default();
     let mut ignored = Vec::new();
     let mut files: Vec<File> = Vec::new();

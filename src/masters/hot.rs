@@ -159,9 +159,10 @@ struct TextFile<'a> {
 /// all problems found are reported together.
 pub fn parse(
     sources: &[SourceFile],
-    label_override: Option<&str>,
+    options: &super::ParseOptions,
     progress: &dyn Progress,
 ) -> Result<ParsedRelease, Problems> {
+    let label_override = options.label.as_deref();
     let mut problems = Problems::default();
     let mut ignored = Vec::new();
     let mut files: Vec<TextFile> = Vec::new();

@@ -55,9 +55,10 @@ fn kind_of(source: &SourceFile) -> Option<Kind> {
 /// and all problems found are reported together.
 pub fn parse(
     sources: &[SourceFile],
-    label_override: Option<&str>,
+    options: &super::ParseOptions,
     progress: &dyn Progress,
 ) -> Result<ParsedRelease, Problems> {
+    let label_override = options.label.as_deref();
     let mut problems = Problems::default();
     let mut notices = Problems::default();
     let mut ignored = Vec::new();

@@ -19,7 +19,31 @@ pub use record::{
     Attributes, Designation, Link, ParsedRelease, Record, Relation, ReleaseFile, Status,
 };
 
+use crate::limits::Limits;
 use crate::systems::Master;
+
+/// How to read a release's files.
+#[derive(Debug, Clone, Default)]
+pub struct ParseOptions {
+    /// The release label; by default taken from the file names or contents.
+    pub label: Option<String>,
+    /// The files are knowingly only part of a release (`--partial`): a release missing one
+    /// of its master's required files is then accepted, and only the code systems the given
+    /// files carry are compared with the previous release.
+    pub partial: bool,
+    /// Limits on everything the files control.
+    pub limits: Limits,
+}
+
+impl ParseOptions {
+    /// The defaults with a given label.
+    pub fn labelled(label: &str) -> Self {
+        ParseOptions {
+            label: Some(label.to_owned()),
+            ..ParseOptions::default()
+        }
+    }
+}
 
 /// Receives progress while a long file is parsed (a terminal progress bar, or nothing).
 pub trait Progress {
@@ -39,28 +63,28 @@ impl Progress for NoProgress {}
 pub fn parse_release(
     master: Master,
     paths: &[impl AsRef<Path>],
-    label: Option<&str>,
+    options: &ParseOptions,
     progress: &dyn Progress,
 ) -> Result<ParsedRelease, Problems> {
     let sources = input::collect(paths)?;
-    parse_sources(master, &sources, label, progress)
+    parse_sources(master, &sources, options, progress)
 }
 
 /// Parses files already in memory (uploads, tests).
 pub fn parse_sources(
     master: Master,
     sources: &[SourceFile],
-    label: Option<&str>,
+    options: &ParseOptions,
     progress: &dyn Progress,
 ) -> Result<ParsedRelease, Problems> {
-    if let Some(label) = label {
+    if let Some(label) = &options.label {
         check_label(label)?;
     }
     match master {
-        Master::Hot => hot::parse(sources, label, progress),
-        Master::Nursing => nursing::parse(sources, label, progress),
-        Master::Byomei => byomei::parse(sources, label, progress),
-        Master::Jlac => jlac::parse(sources, label, progress),
+        Master::Hot => hot::parse(sources, options, progress),
+        Master::Nursing => nursing::parse(sources, options, progress),
+        Master::Byomei => byomei::parse(sources, options, progress),
+        Master::Jlac => jlac::parse(sources, options, progress),
     }
 }
 

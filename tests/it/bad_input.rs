@@ -40,7 +40,13 @@ fn rejected(paths: &[PathBuf]) -> Problems {
             "the previous release keeps serving"
         );
     }
-    masters::parse_release(Master::Hot, paths, None, &NoProgress).expect_err("must be refused")
+    masters::parse_release(
+        Master::Hot,
+        paths,
+        &masters::ParseOptions::default(),
+        &NoProgress,
+    )
+    .expect_err("must be refused")
 }
 
 fn only(problems: &Problems) -> &masters::Problem {
@@ -193,8 +199,13 @@ fn a_failure_inside_the_write_transaction_rolls_everything_back() {
         let first = repo().join("masters/hot/20260531").display().to_string();
         assert_eq!(hyojun(&db, &["import", "hot", &first, "--activate"]), 0);
         let before = fingerprint(&db);
-        let mut parsed =
-            masters::parse_release(Master::Hot, &second, None, &NoProgress).expect("parse");
+        let mut parsed = masters::parse_release(
+            Master::Hot,
+            &second,
+            &masters::ParseOptions::default(),
+            &NoProgress,
+        )
+        .expect("parse");
         let twin = parsed.records[5].clone();
         parsed.records.push(twin);
         let options = hyojun::store::import::ImportOptions {
@@ -218,8 +229,13 @@ fn problems_are_capped_but_all_counted() {
         lines.push(template.replacen("\"9", "\"X", 1));
     }
     let path = standard_file(dir.path(), &lines.join("\n"));
-    let problems =
-        masters::parse_release(Master::Hot, &[path], None, &NoProgress).expect_err("refused");
+    let problems = masters::parse_release(
+        Master::Hot,
+        &[path],
+        &masters::ParseOptions::default(),
+        &NoProgress,
+    )
+    .expect_err("refused");
     assert_eq!(problems.total(), 300);
     assert_eq!(problems.items().len(), masters::problem::PROBLEM_CAP);
     assert!(

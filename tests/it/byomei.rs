@@ -298,7 +298,7 @@ fn a_stored_cycle_of_successors_is_detected_not_followed_forever() {
         let mut parsed = masters::parse_release(
             Master::Byomei,
             &[sample("byomei519.zip")],
-            None,
+            &masters::ParseOptions::default(),
             &NoProgress,
         )
         .expect("parse");
@@ -371,11 +371,21 @@ fn a_folder_or_loose_files_are_the_same_release_as_the_zip() {
     ] {
         std::fs::copy(folder.join("main").join(from), plain.path().join(to)).expect("copy");
     }
-    let problems = masters::parse_release(Master::Byomei, &[plain.path()], None, &NoProgress)
-        .expect_err("no label");
+    let problems = masters::parse_release(
+        Master::Byomei,
+        &[plain.path()],
+        &masters::ParseOptions::default(),
+        &NoProgress,
+    )
+    .expect_err("no label");
     assert_eq!(only(&problems).kind, "no_label");
-    let parsed = masters::parse_release(Master::Byomei, &[plain.path()], Some("5.19"), &NoProgress)
-        .expect("labelled");
+    let parsed = masters::parse_release(
+        Master::Byomei,
+        &[plain.path()],
+        &masters::ParseOptions::labelled("5.19"),
+        &NoProgress,
+    )
+    .expect("labelled");
     assert_eq!(parsed.label, "5.19");
 }
 
@@ -453,7 +463,13 @@ fn rejected(path: &Path) -> Problems {
             db.name
         );
     }
-    masters::parse_release(Master::Byomei, &[path], None, &NoProgress).expect_err("refused")
+    masters::parse_release(
+        Master::Byomei,
+        &[path],
+        &masters::ParseOptions::default(),
+        &NoProgress,
+    )
+    .expect_err("refused")
 }
 
 #[test]
@@ -872,10 +888,15 @@ fn real_v507_and_v511_shaped_releases() {
     // new 5.11 names have none either, and in 5.11 the terms of exchange codes no longer
     // carried find nothing. Nothing else is irregular.
     let notices = |path: &Path| {
-        masters::parse_release(Master::Byomei, &[path], None, &NoProgress)
-            .expect("parse")
-            .notices
-            .total()
+        masters::parse_release(
+            Master::Byomei,
+            &[path],
+            &masters::ParseOptions::default(),
+            &NoProgress,
+        )
+        .expect("parse")
+        .notices
+        .total()
     };
     assert_eq!(notices(&r507), modifiers.len());
     assert_eq!(

@@ -343,7 +343,7 @@ fn concurrent_imports_of_one_release_store_it_once() {
         let parsed = hyojun::masters::parse_release(
             Master::Hot,
             &[&path],
-            None,
+            &hyojun::masters::ParseOptions::default(),
             &hyojun::masters::NoProgress,
         )
         .expect("parse");

@@ -322,7 +322,11 @@ fn parse(
         .into_iter()
         .map(|(name, bytes)| SourceFile::new(name.to_owned(), bytes))
         .collect();
-    masters::parse_sources(Master::Jlac, &sources, label, &NoProgress)
+    let options = masters::ParseOptions {
+        label: label.map(str::to_owned),
+        ..masters::ParseOptions::default()
+    };
+    masters::parse_sources(Master::Jlac, &sources, &options, &NoProgress)
 }
 
 fn kinds(problems: &Problems) -> Vec<&'static str> {

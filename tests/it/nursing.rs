@@ -146,10 +146,20 @@ fn utf8_files_import_exactly_like_cp932() {
         let text = encoding_rs::SHIFT_JIS.decode(&bytes).0.into_owned();
         std::fs::write(dir.path().join(path.file_name().expect("name")), text).expect("write");
     }
-    let cp932 = masters::parse_release(Master::Nursing, &[sample("4.0")], None, &NoProgress)
-        .expect("cp932");
-    let utf8 =
-        masters::parse_release(Master::Nursing, &[dir.path()], None, &NoProgress).expect("utf-8");
+    let cp932 = masters::parse_release(
+        Master::Nursing,
+        &[sample("4.0")],
+        &masters::ParseOptions::default(),
+        &NoProgress,
+    )
+    .expect("cp932");
+    let utf8 = masters::parse_release(
+        Master::Nursing,
+        &[dir.path()],
+        &masters::ParseOptions::default(),
+        &NoProgress,
+    )
+    .expect("utf-8");
     assert_eq!(utf8.label, "4.0");
     assert!(utf8.files.iter().all(|f| f.encoding == "utf-8"));
     let hashes = |p: &masters::ParsedRelease| {
@@ -176,8 +186,13 @@ fn files_of_different_versions_need_an_explicit_label() {
         )
         .expect("copy");
     }
-    let problems = masters::parse_release(Master::Nursing, &[dir.path()], None, &NoProgress)
-        .expect_err("mixed");
+    let problems = masters::parse_release(
+        Master::Nursing,
+        &[dir.path()],
+        &masters::ParseOptions::default(),
+        &NoProgress,
+    )
+    .expect_err("mixed");
     let p = only(&problems);
     assert_eq!(p.kind, "mixed_versions");
     assert!(
@@ -185,8 +200,13 @@ fn files_of_different_versions_need_an_explicit_label() {
         "{}",
         p.message
     );
-    let parsed = masters::parse_release(Master::Nursing, &[dir.path()], Some("2025"), &NoProgress)
-        .expect("with --version");
+    let parsed = masters::parse_release(
+        Master::Nursing,
+        &[dir.path()],
+        &masters::ParseOptions::labelled("2025"),
+        &NoProgress,
+    )
+    .expect("with --version");
     assert_eq!(parsed.label, "2025");
 }
 
@@ -240,7 +260,13 @@ fn rejected(dir: &Path) -> Problems {
             db.name
         );
     }
-    masters::parse_release(Master::Nursing, &[dir], None, &NoProgress).expect_err("refused")
+    masters::parse_release(
+        Master::Nursing,
+        &[dir],
+        &masters::ParseOptions::default(),
+        &NoProgress,
+    )
+    .expect_err("refused")
 }
 
 #[test]
