@@ -184,7 +184,7 @@ HOT_TXT="$DIR/MEDIS20030228_HOT9.TXT"
 gzip -dc "$HOT_GZ" >"$HOT_TXT"
 
 log "importing HOT9 $(basename "$HOT_TXT")"
-"$HYOJUN" --database-url "$DB" import hot "$HOT_TXT" --activate >"$LOG_DIR/import-hot.log" 2>&1 ||
+"$HYOJUN" --database-url "$DB" import hot "$HOT_TXT" --partial --activate >"$LOG_DIR/import-hot.log" 2>&1 ||
     { tail -20 "$LOG_DIR/import-hot.log" >&2; die "import hot"; }
 
 BYOMEI_OK=0

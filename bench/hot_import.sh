@@ -187,11 +187,11 @@ bench_backend() {
         esac
         local prefix="$LOG_DIR/$backend-run$run"
         run_plain "$prefix-migrate.log" "$HYOJUN" --database-url "$url" migrate
-        run_timed "$prefix-r1.log" "$HYOJUN" --database-url "$url" import hot "$R1"
+        run_timed "$prefix-r1.log" "$HYOJUN" --database-url "$url" import hot "$R1" --partial
         r1_walls+=("$WALL")
         r1_rss+=("$RSS_KB")
         local r1_msg="$WALL s $((RSS_KB / 1024)) MB"
-        run_timed "$prefix-r2.log" "$HYOJUN" --database-url "$url" import hot "$R2"
+        run_timed "$prefix-r2.log" "$HYOJUN" --database-url "$url" import hot "$R2" --partial
         r2_walls+=("$WALL")
         r2_rss+=("$RSS_KB")
         log "$backend run $run/$RUNS: $R1_DATE $r1_msg, $R2_DATE $WALL s $((RSS_KB / 1024)) MB"

@@ -78,14 +78,14 @@ log "work directory: $WORK"
 
 HOT_TXT="$WORK/MEDIS20030228_HOT9.TXT"
 gzip -dc "$HOT_GZ" >"$HOT_TXT"
-import_release hot hot "$HOT_TXT"
+import_release hot hot "$HOT_TXT" --partial  # the real data is the HOT9 file alone
 
 BYOMEI_ZIP=$(generate byomei python3 bench/make_byomei_from_extract.py "$SHARED/byomei-hs005" "$WORK")
 import_release byomei byomei "$BYOMEI_ZIP"
 
 export HYOJUN_SHARED_DATA=$SHARED
 JLAC_XLSX=$(generate jlac python3 bench/make_real_releases.py jlac "$WORK")
-import_release jlac jlac "$JLAC_XLSX" --version 2026-real
+import_release jlac jlac "$JLAC_XLSX" --version 2026-real --partial  # the まとめ表 alone
 
 NURSING_DIR=$(generate nursing python3 bench/make_real_releases.py nursing "$WORK")
 import_release nursing nursing "$NURSING_DIR"

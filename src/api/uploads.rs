@@ -34,6 +34,9 @@ pub struct UploadForm {
     version: Option<String>,
     /// `true` to make the release current when the import succeeds.
     activate: Option<bool>,
+    /// `true` when the files are knowingly only part of the release (see `hyojun import
+    /// --partial`): only the codes of the files given are compared, nothing else is retired.
+    partial: Option<bool>,
     /// The release's files (loose files or the distribution zip); repeat the field.
     #[schema(value_type = Vec<String>, format = Binary)]
     file: Vec<Vec<u8>>,
@@ -111,6 +114,7 @@ pub async fn upload_release(
         "master": master.key(),
         "version": fields.version,
         "activate": fields.activate,
+        "partial": fields.partial,
         "files": files.iter().map(|(name, size)| json!({"name": name, "bytes": size})).collect::<Vec<_>>(),
     });
     let store = state.store.clone();
@@ -133,6 +137,7 @@ pub async fn upload_release(
             master,
             label: fields.version,
             activate: fields.activate,
+            partial: fields.partial,
             dir: job_dir,
             actor,
         };
@@ -157,6 +162,7 @@ struct Fields {
     master: Option<String>,
     version: Option<String>,
     activate: bool,
+    partial: bool,
 }
 
 /// Streams the form to `dir`: text fields into [`Fields`], files to disk (never all in memory).
@@ -226,9 +232,8 @@ async fn receive(
                     "version" => {
                         fields.version = Some(value.trim().to_owned()).filter(|v| !v.is_empty())
                     }
-                    "activate" => {
-                        fields.activate = matches!(value.trim(), "true" | "1" | "yes" | "on")
-                    }
+                    "activate" => fields.activate = is_true(&value),
+                    "partial" => fields.partial = is_true(&value),
                     other => {
                         return Err(ApiError::BadRequest(format!(
                             "unknown form field `{other}`"
@@ -241,11 +246,17 @@ async fn receive(
     Ok((fields, files))
 }
 
+/// A form flag: `true`, `1`, `yes` or `on`.
+fn is_true(value: &str) -> bool {
+    matches!(value.trim(), "true" | "1" | "yes" | "on")
+}
+
 struct JobSpec {
     id: i64,
     master: Master,
     label: Option<String>,
     activate: bool,
+    partial: bool,
     dir: PathBuf,
     actor: String,
 }
@@ -373,6 +384,7 @@ fn run_job(store: &Store, job: JobSpec) {
     let parsed = read_sources(&job.dir).and_then(|sources| {
         let options = masters::ParseOptions {
             label: job.label.clone(),
+            partial: job.partial,
             ..masters::ParseOptions::default()
         };
         masters::parse_sources(job.master, &sources, &options, &progress)

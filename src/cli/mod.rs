@@ -45,6 +45,11 @@ pub enum Command {
         /// Make the imported release the one the master serves.
         #[arg(long)]
         activate: bool,
+        /// The files are knowingly only part of the release (HOT: the standard or the HOT9
+        /// file alone; JLAC: the まとめ表 or the 共有項目 CSV alone): only the codes of the
+        /// files given are compared, every other row carries over unchanged.
+        #[arg(long)]
+        partial: bool,
         /// Who imports (recorded with the release). Default: cli:$USER.
         #[arg(long)]
         by: Option<String>,
@@ -280,6 +285,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             paths,
             label,
             activate,
+            partial,
             by,
             json,
         } => {
@@ -288,6 +294,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let started = std::time::Instant::now();
             let options = masters::ParseOptions {
                 label,
+                partial,
                 ..masters::ParseOptions::default()
             };
             let parsed = masters::parse_release(master, &paths, &options, &progress)

@@ -72,6 +72,11 @@ pub fn print_import(parsed: &ParsedRelease, report: &ImportReport) {
         "  row versions written: {}, closed: {}",
         report.rows_written, report.rows_closed
     );
+    if let Some(kept) = &r.carried_over {
+        println!(
+            "  partial release: the rows of {kept} carry over unchanged from the previous release"
+        );
+    }
     match &report.compared_with {
         Some(prev) => println!("changes since {prev} (distinct codes):"),
         None => println!("first release of {} (every code is new):", r.master),

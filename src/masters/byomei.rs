@@ -360,6 +360,7 @@ pub fn parse(
         records,
         notices,
         ignored,
+        scope: super::Scope::Complete,
     })
 }
 

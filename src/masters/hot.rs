@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
+use super::completeness;
 use super::input::SourceFile;
 use super::problem::{Problem, Problems};
 use super::record::{
@@ -192,6 +193,15 @@ pub fn parse(
     }
 
     check_file_set(sources, &files, &mut problems);
+    let given: Vec<&str> = files.iter().map(|f| f.role.key()).collect();
+    let first = sources
+        .first()
+        .map_or("(no input)", |s| s.display_name.as_str());
+    let scope = if problems.is_empty() {
+        completeness::check(Master::Hot, &given, options.partial, first, &mut problems)
+    } else {
+        super::Scope::Complete
+    };
     let label = release_label(sources, &files, label_override, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
@@ -263,6 +273,7 @@ pub fn parse(
         records,
         notices,
         ignored,
+        scope,
     })
 }
 

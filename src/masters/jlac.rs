@@ -21,6 +21,7 @@ use rustc_hash::FxHashSet as HashSet;
 
 use self::codes::Components;
 use self::sheets::{Grid, SheetKind};
+use super::completeness;
 use super::input::SourceFile;
 use super::problem::{Problem, Problems};
 use super::record::{ParsedRelease, ReleaseFile};
@@ -94,6 +95,15 @@ pub fn parse(
             ));
         }
     }
+    let mut roles = Vec::new();
+    if !workbooks.is_empty() {
+        roles.push("matome");
+    }
+    if !csvs.is_empty() {
+        roles.push("kyoyu");
+    }
+    let first = given.first().copied().unwrap_or("(input)");
+    let scope = completeness::check(Master::Jlac, &roles, options.partial, first, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -215,6 +225,7 @@ pub fn parse(
         records,
         notices,
         ignored,
+        scope,
     })
 }
 

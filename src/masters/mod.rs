@@ -3,6 +3,7 @@
 
 pub mod byomei;
 pub mod checks;
+pub mod completeness;
 pub mod hot;
 pub mod input;
 pub mod jlac;
@@ -13,6 +14,7 @@ pub mod text;
 
 use std::path::Path;
 
+pub use completeness::Scope;
 pub use input::SourceFile;
 pub use problem::{Problem, Problems};
 pub use record::{

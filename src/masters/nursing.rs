@@ -327,6 +327,7 @@ pub fn parse(
         records,
         notices,
         ignored,
+        scope: super::Scope::Complete,
     })
 }
 

@@ -199,6 +199,8 @@ pub struct ParsedRelease {
     pub notices: Problems,
     /// Files present in the input that are not imported (layout PDFs, option files).
     pub ignored: Vec<String>,
+    /// Whether the files are the whole release or knowingly part of it (`--partial`).
+    pub scope: super::completeness::Scope,
 }
 
 impl ParsedRelease {

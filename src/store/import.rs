@@ -17,7 +17,7 @@ use super::models::{
 };
 use super::schema::{concept_links, concepts, releases};
 use super::{AnyConnection, Store, StoreError};
-use crate::masters::{Link, ParsedRelease, Record};
+use crate::masters::{completeness, Link, ParsedRelease, Record, Scope};
 use crate::systems::Master;
 use crate::with_backend;
 
@@ -163,6 +163,7 @@ fn import_in_transaction(
         row_count: parsed.files.iter().map(|f| f.row_count as i64).sum(),
         imported_at: Utc::now().naive_utc(),
         imported_by: options.imported_by.clone(),
+        carried_over: carried_over(master, &parsed.scope),
     };
     diesel::insert_into(releases::table)
         .values(&release)
@@ -179,7 +180,8 @@ fn import_in_transaction(
     }
 
     let started = std::time::Instant::now();
-    let (rows_written, rows_closed) = write_rows(conn, master, release_id, &parsed.records)?;
+    let (rows_written, rows_closed) =
+        write_rows(conn, master, release_id, &parsed.records, &parsed.scope)?;
     tracing::debug!(elapsed = ?started.elapsed(), rows_written, rows_closed, "rows written");
 
     let codes = codes_by_system(&parsed.records);
@@ -250,22 +252,51 @@ fn next_id(conn: &mut AnyConnection, of: IdOf) -> Result<i64, StoreError> {
     Ok(current.unwrap_or(0) + 1)
 }
 
+/// The file roles a partial import did not have (their rows carry over), comma-separated.
+fn carried_over(master: Master, scope: &Scope) -> Option<String> {
+    match scope {
+        Scope::Complete => None,
+        Scope::Partial(given) => Some(
+            completeness::roles(master)
+                .iter()
+                .map(|r| r.key)
+                .filter(|k| !given.contains(k))
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+    }
+}
+
 /// Closes the versions that are no longer valid and inserts the new ones. Returns the number
-/// of versions written and closed.
+/// of versions written and closed. In a partial import, the open versions of the file roles
+/// not given are left open: they carry over unchanged.
 fn write_rows(
     conn: &mut AnyConnection,
     master: Master,
     release_id: i64,
     records: &[Record],
+    scope: &Scope,
 ) -> Result<(u64, u64), StoreError> {
-    let open: Vec<(i64, String, String)> = concepts::table
+    let open: Vec<(i64, String, String, String)> = concepts::table
         .filter(concepts::master.eq(master.key()))
         .filter(concepts::valid_to.is_null())
-        .select((concepts::id, concepts::row_key, concepts::content_hash))
+        .select((
+            concepts::id,
+            concepts::system_key,
+            concepts::row_key,
+            concepts::content_hash,
+        ))
         .load(conn)?;
+    let compared = |system: &str, key: &str| match scope {
+        Scope::Complete => true,
+        Scope::Partial(given) => {
+            completeness::row_role(master, system, key).is_some_and(|role| given.contains(&role))
+        }
+    };
     let mut open: HashMap<String, (i64, String)> = open
         .into_iter()
-        .map(|(id, key, hash)| (key, (id, hash)))
+        .filter(|(_, system, key, _)| compared(system, key))
+        .map(|(id, _, key, hash)| (key, (id, hash)))
         .collect();
 
     let t = std::time::Instant::now();
@@ -276,6 +307,12 @@ fn write_rows(
         if !seen.insert(&record.row_key) {
             return Err(StoreError::Corrupt(format!(
                 "two rows of this release share the identity {}",
+                record.row_key
+            )));
+        }
+        if !compared(record.system, &record.row_key) {
+            return Err(StoreError::Corrupt(format!(
+                "row {} of this partial release belongs to none of the files given",
                 record.row_key
             )));
         }

@@ -28,6 +28,11 @@ pub struct ReleaseRow {
     pub row_count: i64,
     pub imported_at: NaiveDateTime,
     pub imported_by: String,
+    /// For a partial import (`--partial`): the file roles it did not have, comma-separated
+    /// (e.g. `hot13`); their rows carry over unchanged from the previous release. Absent for
+    /// a complete release.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carried_over: Option<String>,
 }
 
 /// Release states.

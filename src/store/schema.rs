@@ -31,6 +31,7 @@ diesel::table! {
         row_count -> BigInt,
         imported_at -> Timestamp,
         imported_by -> Text,
+        carried_over -> Nullable<Text>,
     }
 }
 

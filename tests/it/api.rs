@@ -886,7 +886,13 @@ async fn uploads_run_as_jobs_and_bad_files_change_nothing() {
             &service,
             &k.admin,
             &[("master", "hot")],
-            &[("MEDIS20260630.TXT", broken)],
+            &[
+                ("MEDIS20260630.TXT", broken),
+                (
+                    "MEDIS20260630_HOT9.TXT",
+                    read("20260531/MEDIS20260531_HOT9.TXT"),
+                ),
+            ],
         )
         .await;
         assert_eq!(status, 202, "{job}");

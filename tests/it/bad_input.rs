@@ -54,10 +54,14 @@ fn only(problems: &Problems) -> &masters::Problem {
     &problems.items()[0]
 }
 
-fn standard_file(dir: &Path, text: &str) -> PathBuf {
+/// A release of `text` as its standard file and the sample's (sound) HOT9 file, so that the
+/// problems found are the standard file's own.
+fn standard_file(dir: &Path, text: &str) -> Vec<PathBuf> {
     let path = dir.join("MEDIS20260630.TXT");
     write_cp932(&path, text);
-    path
+    let hot9 = dir.join("MEDIS20260630_HOT9.TXT");
+    write_cp932(&hot9, &sample_text("MEDIS20260531_HOT9.TXT"));
+    vec![path, hot9]
 }
 
 #[test]
@@ -67,7 +71,7 @@ fn truncated_file() {
     let body = text.trim_end_matches(['\u{1A}', '\r', '\n']);
     let cut = &body[..body.len() - 12];
     let lines = cut.lines().count() as u64;
-    let problems = rejected(&[standard_file(dir.path(), cut)]);
+    let problems = rejected(&standard_file(dir.path(), cut));
     let p = only(&problems);
     assert_eq!((p.kind, p.line), ("truncated", Some(lines)));
     assert!(p.file.ends_with("MEDIS20260630.TXT"));
@@ -81,7 +85,7 @@ fn wrong_column_count() {
         .map(str::to_owned)
         .collect();
     lines[4] = lines[4].replacen(",", "", 1);
-    let problems = rejected(&[standard_file(dir.path(), &lines.join("\n"))]);
+    let problems = rejected(&standard_file(dir.path(), &lines.join("\n")));
     let p = only(&problems);
     assert_eq!((p.kind, p.line), ("column_count", Some(5)));
     assert!(p.message.contains("23 columns"), "{}", p.message);
@@ -144,7 +148,7 @@ fn header_that_is_not_hot() {
     let dir = tempfile::tempdir().expect("tmp");
     // A 病名 nmain row: no header, 20 columns.
     let byomei = "\"0\",\"20058678\",\"急性膵炎\",\"キュウセイスイエン\",\"1\",\"VK0H\",\"K859\",\"\",\"\",\"\",\"5770013\",\"急性膵炎\",\"1\",\"201\",\"20150101\",\"\",\"00\",\"0\",\"\",\"\"\n";
-    let problems = rejected(&[standard_file(dir.path(), byomei)]);
+    let problems = rejected(&standard_file(dir.path(), byomei));
     let p = only(&problems);
     assert_eq!(
         (p.kind, p.line, p.column),
@@ -160,7 +164,7 @@ fn duplicate_hot13_keys() {
     let third = lines[2];
     lines.push(third);
     let total = lines.len() as u64;
-    let problems = rejected(&[standard_file(dir.path(), &lines.join("\n"))]);
+    let problems = rejected(&standard_file(dir.path(), &lines.join("\n")));
     let p = only(&problems);
     assert_eq!(
         (p.kind, p.line, p.column),
@@ -178,7 +182,7 @@ fn every_problem_is_reported_at_once() {
         .collect();
     lines[2] = lines[2].replacen(",", "", 1);
     lines[6] = lines[6].replacen("\"9", "\"X", 1);
-    let problems = rejected(&[standard_file(dir.path(), &lines.join("\n"))]);
+    let problems = rejected(&standard_file(dir.path(), &lines.join("\n")));
     let found: Vec<(&str, Option<u64>)> =
         problems.items().iter().map(|p| (p.kind, p.line)).collect();
     assert_eq!(
@@ -228,10 +232,10 @@ fn problems_are_capped_but_all_counted() {
         // 300 rows whose HOT13 is not all digits: every one is a problem.
         lines.push(template.replacen("\"9", "\"X", 1));
     }
-    let path = standard_file(dir.path(), &lines.join("\n"));
+    let paths = standard_file(dir.path(), &lines.join("\n"));
     let problems = masters::parse_release(
         Master::Hot,
-        &[path],
+        &paths,
         &masters::ParseOptions::default(),
         &NoProgress,
     )

@@ -395,7 +395,12 @@ fn failing_hot7_check_digits_are_imported_and_reported() {
         1,
     );
     write_cp932(&out.join("MEDIS20260531.TXT"), &lines.join("\n"));
-    let path = out.join("MEDIS20260531.TXT").display().to_string();
+    std::fs::copy(
+        masters("20260531/MEDIS20260531_HOT9.TXT"),
+        out.join("MEDIS20260531_HOT9.TXT"),
+    )
+    .expect("copy");
+    let path = out.display().to_string();
     for db in databases("check_digit") {
         assert_eq!(hyojun(&db, &["import", "hot", &path]), 0, "{}", db.name);
         let release = db

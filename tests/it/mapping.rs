@@ -716,7 +716,10 @@ fn candidates_for_in_house_lab_names_on_the_real_jlac10_codes() {
     for db in databases("mapping_candidates_real") {
         let shown_book = book.display().to_string();
         assert_eq!(
-            hyojun(&db, &["import", "jlac", &shown_book, "--activate"]),
+            hyojun(
+                &db,
+                &["import", "jlac", &shown_book, "--activate", "--partial"]
+            ),
             0
         );
         let index = SearchIndex::open(Location::Memory).expect("index");
