@@ -797,7 +797,7 @@ fn committed_openapi_document_is_fresh() {
 }
 
 /// A multipart body: text fields, then files.
-fn multipart(fields: &[(&str, &str)], files: &[(&str, Vec<u8>)]) -> (String, Vec<u8>) {
+pub(crate) fn multipart(fields: &[(&str, &str)], files: &[(&str, Vec<u8>)]) -> (String, Vec<u8>) {
     let boundary = "hyojun-test-boundary-7d3f";
     let mut body = Vec::new();
     for (name, value) in fields {
@@ -814,7 +814,7 @@ fn multipart(fields: &[(&str, &str)], files: &[(&str, Vec<u8>)]) -> (String, Vec
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn upload<S, B>(
+pub(crate) async fn upload<S, B>(
     service: &S,
     key: &str,
     fields: &[(&str, &str)],
@@ -840,7 +840,7 @@ where
 }
 
 /// Polls a job until it ends (or 60 s pass).
-async fn wait_for_job<S, B>(service: &S, key: &str, id: i64) -> Value
+pub(crate) async fn wait_for_job<S, B>(service: &S, key: &str, id: i64) -> Value
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,

@@ -4,6 +4,8 @@ mod api;
 mod bad_input;
 mod byomei;
 mod completeness;
+mod corpus;
+mod fuzz_regressions;
 mod hot_samples;
 mod jlac;
 mod mapping;
