@@ -6,6 +6,7 @@ mod byomei;
 mod determinism;
 mod hot_samples;
 mod jlac;
+mod local_code_limits;
 mod mapping;
 mod nursing;
 mod real_hot9;
