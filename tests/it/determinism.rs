@@ -87,6 +87,9 @@ fn masked(body: Vec<u8>) -> Vec<u8> {
 /// Asks one backend everything the HOT history test compares.
 fn hot_answers(db: &TestDb, labels: &[&str], probe: &Probe) -> Answers {
     let mut answers = Answers::new();
+    let started = std::time::Instant::now();
+    let mut phases: Vec<(&str, f64)> = Vec::new();
+    let mut lap = |name: &'static str| phases.push((name, started.elapsed().as_secs_f64()));
     // `hyojun diff --json` prints this document, pretty-printed.
     for pair in labels.windows(2) {
         let (from, to, diff) = db.store.diff(Master::Hot, pair[0], pair[1]).expect("diff");
@@ -94,6 +97,7 @@ fn hot_answers(db: &TestDb, labels: &[&str], probe: &Probe) -> Answers {
             serde_json::to_string_pretty(&diff.document(Master::Hot, &from, &to)).expect("json");
         answers.insert(format!("diff {} {}", pair[0], pair[1]), doc.into_bytes());
     }
+    lap("diffs");
     let key = db
         .store
         .create_key("determinism", Role::Reader, "test")
@@ -126,15 +130,22 @@ fn hot_answers(db: &TestDb, labels: &[&str], probe: &Probe) -> Answers {
                 }
             }
         }
+        lap("releases and change pages");
         for (label, system, code) in &probe.codes {
             let uri = format!("/v1/systems/{system}/codes/{code}?release={label}");
             answers.insert(uri.clone(), get(&service, &key, &uri).await);
         }
+        lap("code look-ups");
         for query in &probe.searches {
             let uri = format!("/v1/search?{query}");
             answers.insert(uri.clone(), get(&service, &key, &uri).await);
         }
+        lap("searches (index built by the first)");
     });
+    eprintln!(
+        "determinism on {}: {phases:?} (seconds since start)",
+        db.name
+    );
     answers
 }
 
