@@ -3,7 +3,7 @@
 //! * Imports refuse control characters (NUL included) in every field, with their position:
 //!   [`control_char`]. Tab is refused too except in free text, where line breaks are allowed.
 //! * CSV exports neutralise cells a spreadsheet would run as a formula (OWASP "CSV
-//!   injection"): [`neutralise_formula`].
+//!   injection"): [`neutralise_formula`]; [`restore_formula`] reads such a cell back.
 
 use std::borrow::Cow;
 
@@ -26,13 +26,32 @@ fn starts_formula(value: &str) -> bool {
     ])
 }
 
+/// Whether the exporter prefixes `value`: it starts a formula, or it is one or more `'`
+/// followed by what starts a formula (so that a value that already looks neutralised keeps
+/// its own `'` through [`restore_formula`]).
+fn needs_prefix(value: &str) -> bool {
+    starts_formula(value.trim_start_matches('\''))
+}
+
 /// The cell as exported: a value that would start a formula gets a leading `'`, which
-/// spreadsheets show as text and do not evaluate (OWASP's rule). Other values are unchanged.
+/// spreadsheets show as text and do not evaluate (OWASP's rule). A value that is one or more
+/// `'` and then such a character gets one more `'`, so that [`restore_formula`] gives every
+/// value back exactly. Other values are unchanged.
 pub fn neutralise_formula(value: &str) -> Cow<'_, str> {
-    if starts_formula(value) {
+    if needs_prefix(value) {
         Cow::Owned(format!("'{value}"))
     } else {
         Cow::Borrowed(value)
+    }
+}
+
+/// The value of a cell [`neutralise_formula`] wrote: a cell that is `'` followed by a value
+/// the exporter prefixes loses that one `'`; every other cell is the value itself. For every
+/// value `v`, `restore_formula(&neutralise_formula(v)) == v`.
+pub fn restore_formula(cell: &str) -> Cow<'_, str> {
+    match cell.strip_prefix('\'') {
+        Some(rest) if needs_prefix(rest) => Cow::Borrowed(rest),
+        _ => Cow::Borrowed(cell),
     }
 }
 
@@ -55,8 +74,36 @@ mod tests {
         for cell in ["=1+1", "+SUM(A1)", "-2", "@cmd", "\tx", "＝HYPERLINK()"] {
             assert_eq!(neutralise_formula(cell), format!("'{cell}"));
         }
-        for cell in ["1-2", "ﾃｽﾀﾐﾄﾞ錠", "", "a=b"] {
+        for cell in ["1-2", "ﾃｽﾀﾐﾄﾞ錠", "", "a=b", "'quoted", "''"] {
             assert_eq!(neutralise_formula(cell), cell);
         }
+        assert_eq!(neutralise_formula("'=1"), "''=1");
+    }
+
+    #[test]
+    fn restoring_gives_every_value_back() {
+        for value in [
+            "=1+1",
+            "+81",
+            "-",
+            "@x",
+            "\tx",
+            "\rx",
+            "＝A",
+            "'=1",
+            "''+2",
+            "'",
+            "'abc",
+            "a'=b",
+            "",
+            "1-2",
+            "ﾃｽﾄ",
+        ] {
+            let cell = neutralise_formula(value);
+            assert_eq!(restore_formula(&cell), value, "{value:?} → {cell:?}");
+        }
+        // Only a `'` the exporter adds is removed.
+        assert_eq!(restore_formula("'abc"), "'abc");
+        assert_eq!(restore_formula("'=1"), "=1");
     }
 }

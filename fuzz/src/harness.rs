@@ -185,7 +185,8 @@ pub fn zip_container(data: &[u8]) {
 
 /// A local-code list upload.
 pub fn local_codes(data: &[u8]) {
-    if let Err(problems) = hyojun::mapping::local_codes::parse(&file("codes.csv", data)) {
+    if let Err(problems) = hyojun::mapping::local_codes::parse(&file("codes.csv", data), &limits())
+    {
         check_messages(&problems);
     }
 }
@@ -194,9 +195,9 @@ pub fn local_codes(data: &[u8]) {
 pub fn decision_import(data: &[u8]) {
     let (which, body) = select(data, 2);
     let read = if which == 0 {
-        hyojun::mapping::exchange::read_csv(&file("decisions.csv", body))
+        hyojun::mapping::exchange::read_csv(&file("decisions.csv", body), &limits())
     } else {
-        hyojun::mapping::exchange::read_concept_map(body, "conceptmap.json")
+        hyojun::mapping::exchange::read_concept_map(body, "conceptmap.json", &limits())
     };
     if let Err(problems) = read {
         check_messages(&problems);

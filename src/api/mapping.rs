@@ -161,13 +161,16 @@ pub async fn upload_local_codes(
     let actor = mapper.0.actor();
     let plan = blocking(move || {
         let file = SourceFile::new("local-codes.csv".to_owned(), body.to_vec());
-        let codes = local_codes::parse(&file).map_err(|problems| ApiError::Invalid {
-            message: format!(
-                "{} problem(s) in the local code list; nothing was changed",
-                problems.total()
-            ),
-            details: serde_json::to_value(&problems).unwrap_or_default(),
-        })?;
+        let codes =
+            local_codes::parse(&file, &crate::limits::Limits::default()).map_err(|problems| {
+                ApiError::Invalid {
+                    message: format!(
+                        "{} problem(s) in the local code list; nothing was changed",
+                        problems.total()
+                    ),
+                    details: serde_json::to_value(&problems).unwrap_or_default(),
+                }
+            })?;
         let outcome = store.merge_local_codes(id, &codes, &actor);
         store.audit_outcome(
             &actor,
@@ -767,9 +770,12 @@ pub async fn import(
     let actor = admin.0.actor();
     let report = blocking(move || {
         let decisions = if concept_map {
-            exchange::read_concept_map(&body, "conceptmap.json")
+            exchange::read_concept_map(&body, "conceptmap.json", &crate::limits::Limits::default())
         } else {
-            exchange::read_csv(&SourceFile::new("mappings.csv".to_owned(), body.to_vec()))
+            exchange::read_csv(
+                &SourceFile::new("mappings.csv".to_owned(), body.to_vec()),
+                &crate::limits::Limits::default(),
+            )
         }
         .map_err(|problems| ApiError::Invalid {
             message: format!(

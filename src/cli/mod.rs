@@ -597,8 +597,8 @@ fn mapping_command(store: &Store, command: MappingCommand) -> Result<(), CliErro
         MappingCommand::Upload { project, file, by } => {
             let bytes = std::fs::read(&file)?;
             let source = masters::SourceFile::new(file.display().to_string(), bytes);
-            let codes =
-                local_codes::parse(&source).map_err(|problems| CliError::Input { problems })?;
+            let codes = local_codes::parse(&source, &crate::limits::Limits::default())
+                .map_err(|problems| CliError::Input { problems })?;
             let actor = who(by);
             let outcome = store.merge_local_codes(project, &codes, &actor);
             store.audit_outcome(

@@ -20,10 +20,14 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use crate::excerpt::excerpt;
+use crate::hygiene::{neutralise_formula, restore_formula};
+use crate::limits::{FieldKind, Limit, Limits};
+use crate::mapping::fields;
 use crate::mapping::local_codes::{CodeColumn, COLUMNS};
 use crate::mapping::state::{Equivalence, State};
 use crate::masters::input::SourceFile;
-use crate::masters::text::read_rows;
+use crate::masters::text::{read_rows, Row};
 use crate::masters::{Problem, Problems};
 use crate::store::mapping::{MappingView, Project};
 use crate::systems;
@@ -116,7 +120,8 @@ pub fn write_csv_header<W: Write>(
             .iter()
             .copied()
             .chain(extra_headers.iter().map(String::as_str))
-            .chain(TRAILING_COLUMNS.iter().copied()),
+            .chain(TRAILING_COLUMNS.iter().copied())
+            .map(|title| neutralise_formula(title).into_owned()),
     )?;
     out.flush()
 }
@@ -124,7 +129,10 @@ pub fn write_csv_header<W: Write>(
 /// Writes one mapping as a CSV row matching [`write_csv_header`]'s header: extra columns by the
 /// same `extra_headers` (a column the row lacks is empty), absent values empty, `withdrawn` as
 /// `true`/`false`, `updated_at` as `YYYY-MM-DDThh:mm:ssZ` (UTC). Fields with commas, quotes or
-/// line breaks are quoted.
+/// line breaks are quoted. A cell that a spreadsheet would run as a formula (it starts with
+/// `=`, `+`, `-`, `@`, tab, CR or their full-width forms) gets a leading `'`
+/// ([`neutralise_formula`]; so does one that is `'`s and then such a character), which
+/// [`read_csv`] removes again.
 pub fn write_csv_row<W: Write>(
     w: &mut W,
     m: &MappingView,
@@ -164,7 +172,8 @@ pub fn write_csv_row<W: Write>(
     fields.push(m.version.to_string().into());
     fields.push(m.updated_at.format("%Y-%m-%dT%H:%M:%SZ").to_string().into());
     let mut out = csv_writer(&mut *w);
-    out.write_record(fields.iter().map(|f| f.as_bytes()))?;
+    let cells: Vec<Cow<'_, str>> = fields.iter().map(|f| neutralise_formula(f)).collect();
+    out.write_record(cells.iter().map(|c| c.as_bytes()))?;
     out.flush()
 }
 
@@ -479,12 +488,19 @@ const FIX_SYSTEM: &str = "write a code system key from GET /v1/systems (e.g. jla
 ///
 /// Every problem (file, line, column, fix) is reported, and nothing is returned when there is
 /// any. Unmapped rows are returned too (state `unmapped`): the caller decides what to apply.
-pub fn read_csv(file: &SourceFile) -> Result<Vec<Decision>, Problems> {
+///
+/// A cell that is `'` followed by what [`write_csv_row`] neutralises (`'=…`, `'+…`, `'-…`,
+/// `'@…`, `''=…`) is read without that `'` ([`restore_formula`]), so an export comes back as
+/// it was. Rows are held to [`Limit::LocalCodes`] and the header to [`Limit::Columns`]; the
+/// columns read are held to their field lengths (local code, state, equivalence, target code:
+/// codes; target system: a name; comment: free text) and refused with control characters.
+pub fn read_csv(file: &SourceFile, limits: &Limits) -> Result<Vec<Decision>, Problems> {
     let name = &file.display_name;
-    let (_, rows) = read_rows(
+    let (_, mut rows) = read_rows(
         file,
         "export the mappings again as CSV: a header row, then one row per local code",
     )?;
+    rows.iter_mut().for_each(restore_row);
     let Some((header, data)) = rows.split_first() else {
         return Err(Problem::file(
             name,
@@ -494,11 +510,14 @@ pub fn read_csv(file: &SourceFile) -> Result<Vec<Decision>, Problems> {
         )
         .into());
     };
-    let headers: Vec<String> = header
-        .fields
-        .iter()
-        .map(|h| h.trim().trim_start_matches('\u{FEFF}').trim().to_owned())
-        .collect();
+    let shape = fields::shape_problems(name, header, data.len(), Limit::LocalCodes, "rows", limits);
+    if !shape.is_empty() {
+        return Err(fields::collect(shape));
+    }
+    let (headers, title_problems) = fields::header_titles(name, header, limits);
+    if !title_problems.is_empty() {
+        return Err(fields::collect(title_problems));
+    }
     let find = |names: &[&str]| {
         headers
             .iter()
@@ -538,8 +557,29 @@ pub fn read_csv(file: &SourceFile) -> Result<Vec<Decision>, Problems> {
         "fill in the local code, or delete the row",
         "keep one row per local code: delete one of the two rows",
     );
+    let checked = [
+        (Some(code_at), FieldKind::Code),
+        (Some(state_at), FieldKind::Code),
+        (system_at, FieldKind::Name),
+        (target_at, FieldKind::Code),
+        (equivalence_at, FieldKind::Code),
+        (comment_at, FieldKind::Text),
+    ];
     let mut out = Vec::with_capacity(data.len());
     for row in data {
+        let before = problems.total();
+        for (at, kind) in checked {
+            let Some(at) = at else { continue };
+            let value = row.fields.get(at).map(str::trim).unwrap_or("");
+            if let Some(p) =
+                fields::field_problem(name, row.line, at + 1, &headers[at], value, kind, limits)
+            {
+                problems.push(p);
+            }
+        }
+        if problems.total() > before {
+            continue;
+        }
         let Some(code) = codes.code_of(row, &mut problems) else {
             continue;
         };
@@ -556,7 +596,7 @@ pub fn read_csv(file: &SourceFile) -> Result<Vec<Decision>, Problems> {
             problems.push(problem(
                 state_at,
                 "unknown_state",
-                format!("state `{state_text}` is not a review state"),
+                format!("state `{}` is not a review state", excerpt(state_text)),
                 &format!("write one of: {states}"),
             ));
         }
@@ -568,7 +608,7 @@ pub fn read_csv(file: &SourceFile) -> Result<Vec<Decision>, Problems> {
                 problems.push(problem(
                     at,
                     "unknown_system",
-                    format!("hyojun knows no code system `{text}`"),
+                    format!("hyojun knows no code system `{}`", excerpt(text)),
                     &format!("{FIX_SYSTEM}, or leave target_system and target_code empty"),
                 ));
             }
@@ -582,7 +622,7 @@ pub fn read_csv(file: &SourceFile) -> Result<Vec<Decision>, Problems> {
                 problems.push(problem(
                     at,
                     "unknown_equivalence",
-                    format!("equivalence `{text}` is not one hyojun knows"),
+                    format!("equivalence `{}` is not one hyojun knows", excerpt(text)),
                     &format!("write one of: {equivalences}, or leave it empty"),
                 ));
             }
@@ -665,6 +705,48 @@ pub fn read_csv(file: &SourceFile) -> Result<Vec<Decision>, Problems> {
     }
 }
 
+/// The row with every cell [`write_csv_row`] neutralised read back ([`restore_formula`]).
+fn restore_row(row: &mut Row) {
+    if !row.fields.iter().any(|f| f.starts_with('\'')) {
+        return;
+    }
+    let restored: csv::StringRecord = row.fields.iter().map(|f| restore_formula(f)).collect();
+    row.fields = restored;
+}
+
+/// The line where arrays and objects in JSON `bytes` first nest deeper than `max`, read
+/// without parsing (brackets inside strings do not count).
+fn too_deep(bytes: &[u8], max: u64) -> Option<u64> {
+    let (mut depth, mut line) = (0u64, 1u64);
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in bytes {
+        if b == b'\n' {
+            line += 1;
+        }
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Some(line);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// What a FHIR equivalence (R4) or relationship (R5) says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Relation {
@@ -727,7 +809,16 @@ fn array<'a>(v: &'a Value, key: &str) -> Option<&'a [Value]> {
 ///   comment equal to [`NO_COMMENT`] is read as empty.
 /// * An element without targets gives no decision; an element with several targets, or a
 ///   local code in several elements, is a problem (hyojun keeps one target per local code).
-pub fn read_concept_map(bytes: &[u8], file_name: &str) -> Result<Vec<Decision>, Problems> {
+///
+/// Limits: the document's size ([`Limit::JsonBytes`]) and nesting depth ([`Limit::JsonDepth`],
+/// checked before it is parsed), its elements ([`Limit::LocalCodes`]), and the strings read:
+/// element and target codes, equivalences (codes), group targets (names) and comments (free
+/// text), which are refused with control characters.
+pub fn read_concept_map(
+    bytes: &[u8],
+    file_name: &str,
+    limits: &Limits,
+) -> Result<Vec<Decision>, Problems> {
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     let fix_json = "export the ConceptMap again as FHIR R4 JSON";
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -736,6 +827,33 @@ pub fn read_concept_map(bytes: &[u8], file_name: &str) -> Result<Vec<Decision>, 
             "empty_file",
             "the file is empty".into(),
             fix_json,
+        )
+        .into());
+    }
+    let size = bytes.len() as u64;
+    if !limits.allows(Limit::JsonBytes, size) {
+        return Err(Problem::file(
+            file_name,
+            "too_large",
+            format!(
+                "the ConceptMap has {} bytes; {}",
+                crate::limits::group_digits(size),
+                limits.describe(Limit::JsonBytes)
+            ),
+            limits.fix(Limit::JsonBytes),
+        )
+        .into());
+    }
+    if let Some(line) = too_deep(bytes, limits.json_depth) {
+        return Err(Problem::line(
+            file_name,
+            line,
+            "too_deep",
+            format!(
+                "arrays and objects nest too deep here; {}",
+                limits.describe(Limit::JsonDepth)
+            ),
+            limits.fix(Limit::JsonDepth),
         )
         .into());
     }
@@ -773,10 +891,46 @@ pub fn read_concept_map(bytes: &[u8], file_name: &str) -> Result<Vec<Decision>, 
     let Some(groups) = array(&doc, "group") else {
         return Err(structure("ConceptMap.group".into(), "not an array").into());
     };
+    let elements: usize = groups
+        .iter()
+        .map(|g| array(g, "element").map_or(0, <[Value]>::len))
+        .sum();
+    if !limits.allows(Limit::LocalCodes, elements as u64) {
+        return Err(Problem::file(
+            file_name,
+            "too_many_rows",
+            format!(
+                "the ConceptMap has {} elements; {}",
+                crate::limits::group_digits(elements as u64),
+                limits.describe(Limit::LocalCodes)
+            ),
+            limits.fix(Limit::LocalCodes),
+        )
+        .into());
+    }
+    // Every string read, checked for its length and control characters.
+    let bad_string =
+        |problems: &mut Problems, path: String, value: Option<&str>, kind: FieldKind| {
+            let problem =
+                value.and_then(|v| fields::json_string_problem(file_name, &path, v, kind, limits));
+            let found = problem.is_some();
+            if let Some(p) = problem {
+                problems.push(p);
+            }
+            found
+        };
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut out = Vec::new();
     for (g, group) in groups.iter().enumerate() {
         let group_path = format!("ConceptMap.group[{g}]");
+        if bad_string(
+            &mut problems,
+            format!("{group_path}.target"),
+            text(group, "target"),
+            FieldKind::Name,
+        ) {
+            continue;
+        }
         let system = match text(group, "target") {
             None => None,
             Some(uri) => match resolve_system(uri) {
@@ -785,7 +939,10 @@ pub fn read_concept_map(bytes: &[u8], file_name: &str) -> Result<Vec<Decision>, 
                     problems.push(Problem::file(
                         file_name,
                         "unknown_system",
-                        format!("{group_path}.target: hyojun knows no code system `{uri}`"),
+                        format!(
+                            "{group_path}.target: hyojun knows no code system `{}`",
+                            excerpt(uri)
+                        ),
                         format!("{FIX_SYSTEM} (or urn:hyojun:<key>) as the group's target"),
                     ));
                     continue;
@@ -798,6 +955,37 @@ pub fn read_concept_map(bytes: &[u8], file_name: &str) -> Result<Vec<Decision>, 
         };
         for (e, element) in elements.iter().enumerate() {
             let path = format!("{group_path}.element[{e}]");
+            let target0 = array(element, "target").and_then(<[Value]>::first);
+            let strings = [
+                (
+                    format!("{path}.code"),
+                    text(element, "code"),
+                    FieldKind::Code,
+                ),
+                (
+                    format!("{path}.target[0].code"),
+                    target0.and_then(|t| text(t, "code")),
+                    FieldKind::Code,
+                ),
+                (
+                    format!("{path}.target[0].equivalence"),
+                    target0
+                        .and_then(|t| text(t, "equivalence").or_else(|| text(t, "relationship"))),
+                    FieldKind::Code,
+                ),
+                (
+                    format!("{path}.target[0].comment"),
+                    target0.and_then(|t| text(t, "comment")),
+                    FieldKind::Text,
+                ),
+            ];
+            let mut bad = false;
+            for (p, value, kind) in strings {
+                bad |= bad_string(&mut problems, p, value, kind);
+            }
+            if bad {
+                continue;
+            }
             let Some(code) = text(element, "code") else {
                 problems.push(Problem::file(
                     file_name,
@@ -818,7 +1006,10 @@ pub fn read_concept_map(bytes: &[u8], file_name: &str) -> Result<Vec<Decision>, 
                 problems.push(Problem::file(
                     file_name,
                     "duplicate_code",
-                    format!("{path}: local code {code} is already mapped at {first}"),
+                    format!(
+                        "{path}: local code {} is already mapped at {first}",
+                        excerpt(code)
+                    ),
                     "keep one target per local code: hyojun maps each local code once",
                 ));
                 continue;
@@ -828,7 +1019,11 @@ pub fn read_concept_map(bytes: &[u8], file_name: &str) -> Result<Vec<Decision>, 
                 problems.push(Problem::file(
                     file_name,
                     "several_targets",
-                    format!("{path}: local code {code} has {} targets", targets.len()),
+                    format!(
+                        "{path}: local code {} has {} targets",
+                        excerpt(code),
+                        targets.len()
+                    ),
                     "keep one target per local code: hyojun maps each local code once",
                 ));
                 continue;
@@ -843,7 +1038,7 @@ pub fn read_concept_map(bytes: &[u8], file_name: &str) -> Result<Vec<Decision>, 
                         problems.push(Problem::file(
                             file_name,
                             "unknown_equivalence",
-                            format!("{path}.target[0]: equivalence `{eq}` is not a FHIR R4 one"),
+                            format!("{path}.target[0]: equivalence `{}` is not a FHIR R4 one", excerpt(eq)),
                             "use relatedto, equivalent, equal, wider, subsumes, narrower, specializes, inexact, unmatched or disjoint",
                         ));
                         continue;
@@ -1115,7 +1310,7 @@ mod tests {
     fn csv_export_then_import_is_lossless() {
         let rows = sample();
         let bytes = export_csv(&rows, true);
-        let decisions = read_csv(&file("mappings.csv", bytes)).expect("read");
+        let decisions = read_csv(&file("mappings.csv", bytes), &Limits::default()).expect("read");
         // L001's comment spans lines 2–3.
         let lines = [2, 4, 5, 6, 7, 8, 9, 10, 11];
         let expected: Vec<Decision> = rows
@@ -1147,7 +1342,8 @@ mod tests {
         let exported = String::from_utf8(export_csv(&rows, false)).expect("utf-8");
         let (sjis, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&exported);
         assert!(!unmappable);
-        let decisions = read_csv(&file("cp932.csv", sjis.into_owned())).expect("read");
+        let decisions =
+            read_csv(&file("cp932.csv", sjis.into_owned()), &Limits::default()).expect("read");
         let lines = [2, 4, 5, 6, 7, 8, 9, 10, 11];
         let expected: Vec<Decision> = rows
             .iter()
@@ -1163,7 +1359,7 @@ mod tests {
                     A3,ＣＲＰ,proposed,urn:oid:1.2.392.200119.4.504,5C070000002306301,,\r\n\
                     A4,新検査,approved,urn:hyojun:jlac11,3D010000001926199,wider,\r\n";
         let bytes = encoding_rs::SHIFT_JIS.encode(text).0.into_owned();
-        let decisions = read_csv(&file("hand.csv", bytes)).expect("read");
+        let decisions = read_csv(&file("hand.csv", bytes), &Limits::default()).expect("read");
         assert_eq!(
             decisions,
             [
@@ -1221,7 +1417,11 @@ mod tests {
                     H,no_match,,,wider,\n\
                     ,approved,jlac10,X,,\n\
                     I,approved,jlac10\n";
-        let problems = read_csv(&file("broken.csv", text.as_bytes().to_vec())).expect_err("bad");
+        let problems = read_csv(
+            &file("broken.csv", text.as_bytes().to_vec()),
+            &Limits::default(),
+        )
+        .expect_err("bad");
         assert_eq!(
             located(&problems),
             [
@@ -1252,12 +1452,98 @@ mod tests {
             "write one of: equivalent, wider, narrower, inexact, or leave it empty"
         );
 
-        let problems =
-            read_csv(&file("x.csv", b"local_code,target_code\nA,B\n".to_vec())).expect_err("bad");
+        let problems = read_csv(
+            &file("x.csv", b"local_code,target_code\nA,B\n".to_vec()),
+            &Limits::default(),
+        )
+        .expect_err("bad");
         assert_eq!(located(&problems), [(Some(1), None, "missing_column")]);
         assert_eq!(
             problems.items()[0].message,
             "no `state` column in the header row"
+        );
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised_and_read_back() {
+        let mut rows = sample();
+        rows[0].local_code = "-L001".into();
+        rows[0].comment = "=HYPERLINK(\"http://x\")".into();
+        rows[0].extra = vec![("@備考".into(), "+81 3".into())];
+        rows[4].comment = "'=already quoted".into();
+        let bytes = export_csv(&rows, true);
+        let text = String::from_utf8(bytes.clone()).expect("utf-8");
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert!(lines[0].contains(",'@備考,"), "{}", lines[0]);
+        assert!(
+            lines[1].starts_with("'-L001,ＡＳＴ（ＧＯＴ）,U/L,血清,1204,生化学,'+81 3,"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[1].contains(",\"'=HYPERLINK(\"\"http://x\"\")\","));
+        assert!(text.contains(",''=already quoted,"));
+        let decisions = read_csv(&file("m.csv", bytes), &Limits::default()).expect("read");
+        assert_eq!(decisions[0].local_code, "-L001");
+        assert_eq!(decisions[0].comment, "=HYPERLINK(\"http://x\")");
+        assert_eq!(decisions[4].comment, "'=already quoted");
+    }
+
+    #[test]
+    fn limits_and_control_characters_in_imports() {
+        let limits = Limits {
+            json_depth: 4,
+            code_chars: 8,
+            ..Limits::default()
+        };
+        let deep = r#"{"resourceType": "ConceptMap", "group": [{"element": [{"code": "A", "target": [{"x": [[1]]}]}]}]}"#;
+        let problems = read_concept_map(deep.as_bytes(), "deep.json", &limits).expect_err("deep");
+        assert_eq!(
+            (problems.items()[0].kind, problems.items()[0].line),
+            ("too_deep", Some(1))
+        );
+        assert_eq!(
+            problems.items()[0].message,
+            "arrays and objects nest too deep here; the limit is 4 levels (HYOJUN_MAX_JSON_DEPTH)"
+        );
+        let strings = "{\"resourceType\": \"ConceptMap\", \"group\": [{\"target\": \"urn:hyojun:jlac10\", \"element\": [\
+            {\"code\": \"A\\u0000B\", \"target\": [{\"code\": \"1\"}]},\
+            {\"code\": \"C\", \"target\": [{\"code\": \"123456789\"}]}]}]}";
+        let limits = Limits {
+            code_chars: 8,
+            ..Limits::default()
+        };
+        let problems = read_concept_map(strings.as_bytes(), "s.json", &limits).expect_err("bad");
+        let found: Vec<(&str, &str)> = problems
+            .items()
+            .iter()
+            .map(|p| (p.kind, p.message.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "control_character",
+                    "ConceptMap.group[0].element[0].code: control character U+0000 at character 2 of `A\\u{0000}B`"
+                ),
+                (
+                    "field_too_long",
+                    "ConceptMap.group[0].element[1].target[0].code: `123456789` is 9 characters long; the limit is 8 characters (HYOJUN_MAX_CODE_CHARS)"
+                ),
+            ]
+        );
+        let csv =
+            "local_code,state,comment\nA\u{1B}[2J,no_match,\"two\nlines\tok\"\nB,no_match,\u{7}\n";
+        let problems = read_csv(&file("c.csv", csv.as_bytes().to_vec()), &limits).expect_err("bad");
+        assert_eq!(
+            located(&problems),
+            [
+                (Some(2), Some(1), "control_character"),
+                (Some(4), Some(3), "control_character")
+            ]
+        );
+        assert_eq!(
+            problems.items()[0].message,
+            "control character U+001B at character 2 of `A\\u{001B}[2J`"
         );
     }
 
@@ -1342,7 +1628,7 @@ mod tests {
                 ]
             })
         );
-        let decisions = read_concept_map(&bytes, "map.json").expect("read");
+        let decisions = read_concept_map(&bytes, "map.json", &Limits::default()).expect("read");
         let by_code = |code: &str| rows.iter().find(|m| m.local_code == code).expect("row");
         let expected: Vec<Decision> = ["L005", "L001", "L008"]
             .into_iter()
@@ -1378,7 +1664,7 @@ mod tests {
             "[proposed]"
         );
 
-        let decisions = read_concept_map(&bytes, "all.json").expect("read");
+        let decisions = read_concept_map(&bytes, "all.json", &Limits::default()).expect("read");
         let expected: Vec<Decision> = rows
             .iter()
             .filter(|m| m.state != State::Unmapped)
@@ -1455,7 +1741,7 @@ mod tests {
         }"#;
         let mut bytes = BOM.to_vec();
         bytes.extend_from_slice(text.as_bytes());
-        let decisions = read_concept_map(&bytes, "other.json").expect("read");
+        let decisions = read_concept_map(&bytes, "other.json", &Limits::default()).expect("read");
         let d = |code: &str,
                  state: State,
                  target: Option<(&str, &str, Equivalence)>,
@@ -1511,7 +1797,8 @@ mod tests {
                 {"code": "F", "target": [{"comment": "?"}]}
             ]}
         ]}"#;
-        let problems = read_concept_map(text.as_bytes(), "bad.json").expect_err("bad");
+        let problems =
+            read_concept_map(text.as_bytes(), "bad.json", &Limits::default()).expect_err("bad");
         let found: Vec<(&str, &str)> = problems
             .items()
             .iter()
@@ -1548,8 +1835,12 @@ mod tests {
             ]
         );
 
-        let problems =
-            read_concept_map(b"{\"resourceType\": \"Bundle\"}", "b.json").expect_err("bundle");
+        let problems = read_concept_map(
+            b"{\"resourceType\": \"Bundle\"}",
+            "b.json",
+            &Limits::default(),
+        )
+        .expect_err("bundle");
         assert_eq!(problems.items()[0].kind, "not_concept_map");
         assert_eq!(
             problems.items()[0].message,
@@ -1558,6 +1849,7 @@ mod tests {
         let problems = read_concept_map(
             b"{\n  \"resourceType\": \"ConceptMap\",\n  oops\n}",
             "j.json",
+            &Limits::default(),
         )
         .expect_err("json");
         assert_eq!(

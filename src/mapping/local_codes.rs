@@ -9,6 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use crate::excerpt::excerpt;
+use crate::limits::{FieldKind, Limit, Limits};
+use crate::mapping::fields;
 use crate::masters::input::SourceFile;
 use crate::masters::text::{read_rows, Row};
 use crate::masters::{Problem, Problems};
@@ -67,9 +70,22 @@ pub struct LocalCode {
     pub line: u64,
 }
 
+/// The kind of field each known column is, for its length limit: codes and frequency are
+/// codes, name, unit, specimen and category names; extra columns are free text.
+fn kind_of(key: Option<&str>) -> FieldKind {
+    match key {
+        Some("code" | "frequency") => FieldKind::Code,
+        Some(_) => FieldKind::Name,
+        None => FieldKind::Text,
+    }
+}
+
 /// Parses an upload; every problem (file, line, column, fix) is reported, and nothing is
-/// returned when there is any.
-pub fn parse(file: &SourceFile) -> Result<Vec<LocalCode>, Problems> {
+/// returned when there is any. A list with a header and no local codes is refused
+/// (`header_only`: merging it would withdraw every code); rows, columns and field lengths are
+/// held to `limits`, and control characters are refused (tabs and line breaks are allowed in
+/// extra columns).
+pub fn parse(file: &SourceFile, limits: &Limits) -> Result<Vec<LocalCode>, Problems> {
     let name = &file.display_name;
     let (_, rows) = read_rows(
         file,
@@ -84,14 +100,34 @@ pub fn parse(file: &SourceFile) -> Result<Vec<LocalCode>, Problems> {
         )
         .into());
     };
-    let headers: Vec<String> = header.fields.iter().map(|h| h.trim().to_owned()).collect();
+    let shape = fields::shape_problems(
+        name,
+        header,
+        data.len(),
+        Limit::LocalCodes,
+        "local codes",
+        limits,
+    );
+    if !shape.is_empty() {
+        return Err(fields::collect(shape));
+    }
+    if data.is_empty() {
+        return Err(Problem::file(
+            name,
+            "header_only",
+            "the file has a header row but no local codes: uploading it would withdraw every local code of the project".into(),
+            "export the local code list again with its rows (a header row, then one row per local code); to withdraw some codes, upload the list without them",
+        )
+        .into());
+    }
+    let (headers, title_problems) = fields::header_titles(name, header, limits);
     let known = |h: &str| {
         COLUMNS.iter().find_map(|(key, names)| {
             crate::masters::checks::title_matches(h, names).then_some(*key)
         })
     };
     let mut at: HashMap<&str, usize> = HashMap::new();
-    let mut problems = Problems::default();
+    let mut problems = fields::collect(title_problems);
     for (i, h) in headers.iter().enumerate() {
         if let Some(key) = known(h) {
             if at.insert(key, i).is_some() {
@@ -134,10 +170,31 @@ pub fn parse(file: &SourceFile) -> Result<Vec<LocalCode>, Problems> {
         "fill in the code, or delete the row",
         "each local code appears once: merge the two rows or give one another code",
     );
+    let key_at: Vec<Option<&str>> = (0..headers.len())
+        .map(|i| at.iter().find(|(_, &a)| a == i).map(|(k, _)| *k))
+        .collect();
     let mut out = Vec::with_capacity(data.len());
     for row in data {
         let f = |i: usize| row.fields.get(i).map(str::trim).unwrap_or("");
         let optional = |key: &str| at.get(key).map(|&i| f(i)).filter(|v| !v.is_empty());
+        let before = problems.total();
+        for (i, value) in row.fields.iter().enumerate().take(headers.len()) {
+            let kind = kind_of(key_at[i]);
+            if let Some(p) = fields::field_problem(
+                name,
+                row.line,
+                i + 1,
+                &headers[i],
+                value.trim(),
+                kind,
+                limits,
+            ) {
+                problems.push(p);
+            }
+        }
+        if problems.total() > before {
+            continue;
+        }
         let Some(code) = codes.code_of(row, &mut problems) else {
             continue;
         };
@@ -153,7 +210,7 @@ pub fn parse(file: &SourceFile) -> Result<Vec<LocalCode>, Problems> {
                         i + 1,
                         &headers[i],
                         "bad_frequency",
-                        format!("frequency `{v}` is not a whole number ≥ 0"),
+                        format!("frequency `{}` is not a whole number ≥ 0", excerpt(v)),
                         "write the count as digits, or leave it empty",
                     ));
                     continue;
@@ -315,7 +372,7 @@ impl<'a> CodeColumn<'a> {
                 self.at + 1,
                 header,
                 "duplicate_code",
-                format!("local code {code} is already on line {first}"),
+                format!("local code {} is already on line {first}", excerpt(code)),
                 self.duplicate_fix,
             ));
         }
@@ -340,7 +397,11 @@ mod tests {
         let text = "項目コード,項目名称,単位,材料,件数,備考,区分\r\n\
                     L001,ＡＳＴ（ＧＯＴ）,U/L,血清,\"1,204\",至急可,生化学\r\n\
                     L002,HbA1c,%,全血,,,\r\n";
-        let parsed = parse(&SourceFile::new("lab.csv".to_owned(), cp932(text))).expect("parse");
+        let parsed = parse(
+            &SourceFile::new("lab.csv".to_owned(), cp932(text)),
+            &Limits::default(),
+        )
+        .expect("parse");
         assert_eq!(parsed.len(), 2);
         assert_eq!(
             parsed[0],
@@ -362,7 +423,7 @@ mod tests {
     #[test]
     fn duplicates_and_bad_rows_are_reported_with_lines_and_columns() {
         let text = "code,name,frequency\nA,one,1\nB,two,x\nA,again,3\n,nameless,4\nC,short\n";
-        let problems = parse(&file("local.csv", text)).expect_err("refused");
+        let problems = parse(&file("local.csv", text), &Limits::default()).expect_err("refused");
         let found: Vec<(Option<u64>, Option<usize>, &str)> = problems
             .items()
             .iter()
@@ -382,7 +443,8 @@ mod tests {
 
     #[test]
     fn a_header_without_code_or_name_is_refused() {
-        let problems = parse(&file("x.csv", "id,label\n1,a\n")).expect_err("refused");
+        let problems =
+            parse(&file("x.csv", "id,label\n1,a\n"), &Limits::default()).expect_err("refused");
         let kinds: Vec<&str> = problems.items().iter().map(|p| p.kind).collect();
         assert_eq!(kinds, ["missing_column", "missing_column"]);
         assert!(problems.items()[0].fix.contains("コード"));
@@ -407,8 +469,11 @@ mod tests {
             )
         })
         .collect();
-        let upload =
-            parse(&file("x.csv", "code,name\nA,one\nB,TWO\nD,four\nE,five\n")).expect("parse");
+        let upload = parse(
+            &file("x.csv", "code,name\nA,one\nB,TWO\nD,four\nE,five\n"),
+            &Limits::default(),
+        )
+        .expect("parse");
         let plan = plan_merge(&held, &upload);
         assert_eq!(
             plan,

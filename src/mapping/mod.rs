@@ -5,6 +5,7 @@
 
 pub mod candidates;
 pub mod exchange;
+mod fields;
 pub mod local_codes;
 pub mod state;
 pub mod synonyms;

@@ -175,7 +175,24 @@ pub fn run(snapshot: &Snapshot, request: &SearchRequest) -> Result<SearchResults
     };
     let mut hits = snapshot.searcher.search(&query, &collector)?;
     let segments = &snapshot.segments_by_ord;
-    let order = |a: &Hit, b: &Hit| -> Ordering { a.rank.cmp(&b.rank) };
+    // Equal ranks are ordered by what the hits are, not by where the index holds them (the
+    // interned key and the segment layout depend on indexing history): (system, code)
+    // bytewise, and, between versions of one code, the newest, then the smallest concept id
+    // (ids are given by the importer, the same on every backend).
+    let entry = |h: &Hit| &segments[h.segment as usize].entries[h.doc as usize];
+    let order = |a: &Hit, b: &Hit| -> Ordering {
+        (a.rank >> KEY_BITS)
+            .cmp(&(b.rank >> KEY_BITS))
+            .then_with(|| {
+                let (x, y) = (entry(a), entry(b));
+                (&x.system, &x.code, std::cmp::Reverse(x.valid_from), x.id).cmp(&(
+                    &y.system,
+                    &y.code,
+                    std::cmp::Reverse(y.valid_from),
+                    y.id,
+                ))
+            })
+    };
     best_version_per_code(&mut hits, snapshot.key_count, order);
     let total = hits.len();
     let wanted = request.offset.saturating_add(request.limit).min(total);
@@ -398,14 +415,18 @@ impl Filter {
 #[derive(Debug, Clone, Copy)]
 struct Hit {
     /// Best first when ascending: the best way of matching, active before retired, shorter
-    /// display first, registry order of systems, then (system, code) in index order — packed
-    /// into one integer so ranking thousands of hits compares integers only.
+    /// display first, registry order of systems — packed into one integer so ranking
+    /// thousands of hits compares integers only — and the interned (system, code) key in the
+    /// low [`KEY_BITS`] (ties are ordered by the hits' system and code instead, see `run`).
     rank: u64,
     code_key: u32,
     score: u8,
     segment: u32,
     doc: DocId,
 }
+
+/// Bits of [`Hit::rank`] that hold the interned key.
+const KEY_BITS: u32 = 32;
 
 impl Hit {
     fn rank(score: u8, meta: &Meta) -> u64 {

@@ -2,7 +2,7 @@
 //! two index look-ups: codes → carrying row ids → rows. (A single join lets the SQLite
 //! planner start from the wrong side.)
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 
@@ -15,13 +15,13 @@ use crate::with_backend;
 pub(crate) const CHUNK: usize = 500;
 
 /// The ids of the row versions (any release) carrying any of `codes` of `system`, each with
-/// the codes it carries.
+/// the codes it carries (ids ascending, codes sorted: not in database order).
 pub(crate) fn carrier_ids(
     conn: &mut AnyConnection,
     system: &str,
     codes: &[&str],
-) -> Result<HashMap<i64, Vec<String>>, StoreError> {
-    let mut code_of: HashMap<i64, Vec<String>> = HashMap::new();
+) -> Result<BTreeMap<i64, Vec<String>>, StoreError> {
+    let mut code_of: BTreeMap<i64, Vec<String>> = BTreeMap::new();
     for chunk in codes.chunks(CHUNK) {
         let links: Vec<(String, i64)> = with_backend!(&mut *conn, |c| concept_links::table
             .filter(concept_links::system_key.eq(system))
@@ -33,10 +33,13 @@ pub(crate) fn carrier_ids(
             code_of.entry(id).or_default().push(code);
         }
     }
+    for codes in code_of.values_mut() {
+        codes.sort_unstable();
+    }
     Ok(code_of)
 }
 
-/// The row versions with these ids, of `master`.
+/// The row versions with these ids, of `master`, in the listing order of `speaker.rs`.
 pub(crate) fn rows_by_id(
     conn: &mut AnyConnection,
     master: &str,
@@ -51,5 +54,6 @@ pub(crate) fn rows_by_id(
             .load(c))?;
         rows.extend(found);
     }
+    rows.sort_by(super::speaker::by_identity);
     Ok(rows)
 }

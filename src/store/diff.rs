@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use super::carriers::{carrier_ids, CHUNK};
 use super::models::{ConceptRow, ReleaseRow};
 use super::schema::concepts;
+use super::speaker::{by_identity, speaker};
 use super::{AnyConnection, StoreError};
 use crate::systems::{Master, CODE_SYSTEMS};
 use crate::with_backend;
@@ -274,7 +275,7 @@ fn load_carriers(
     let base = concepts::table
         .filter(concepts::master.eq(master.key()))
         .select(ConceptRow::as_select());
-    let rows: Vec<ConceptRow> = match window {
+    let mut rows: Vec<ConceptRow> = match window {
         Window::OnlyLow => base
             .filter(concepts::valid_from.le(low))
             .filter(concepts::valid_to.gt(low))
@@ -286,6 +287,8 @@ fn load_carriers(
             .filter(concepts::valid_to.is_null().or(concepts::valid_to.gt(high)))
             .load(conn)?,
     };
+    // The database returns rows in any order: list them in the one order (speaker.rs).
+    rows.sort_by(by_identity);
     rows.into_iter()
         .map(|row| {
             let corrupt =
@@ -379,16 +382,18 @@ fn is_primary(carrier: &Carrier, system: &str, code: &str) -> bool {
     carrier.row.system_key == system && carrier.row.code == code
 }
 
+/// The display of the row that speaks for the code among `carriers` (speaker.rs), when it
+/// has one.
 fn pick_display(system: &str, code: &str, carriers: &[&Carrier]) -> Option<String> {
-    carriers
-        .iter()
-        .find(|c| is_primary(c, system, code) && !c.row.display.is_empty())
-        .or_else(|| carriers.iter().find(|c| !c.row.display.is_empty()))
-        .map(|c| c.row.display.clone())
+    speaker(carriers.iter().map(|c| &c.row), system, code)
+        .filter(|r| !r.display.is_empty())
+        .map(|r| r.display.clone())
 }
 
 /// Field-level differences: carriers are paired by identity (system and code), several rows
-/// of one identity by their closest counterpart; unpaired rows show as a whole row.
+/// of one identity by their closest counterpart; unpaired rows show as a whole row. Old rows
+/// are taken in listing order (speaker.rs), each paired with the most similar new row left,
+/// the first of equally similar ones, so the pairs do not depend on database order.
 fn field_changes(system: &str, code: &str, old: &[&Carrier], new: &[&Carrier]) -> Vec<FieldChange> {
     let mut groups: BTreeMap<String, (Vec<&Carrier>, Vec<&Carrier>)> = BTreeMap::new();
     for c in old {
@@ -398,17 +403,17 @@ fn field_changes(system: &str, code: &str, old: &[&Carrier], new: &[&Carrier]) -
         groups.entry(c.identity()).or_default().1.push(c);
     }
     let mut fields = Vec::new();
-    for (identity, (mut olds, mut news)) in groups {
+    for (identity, (olds, mut news)) in groups {
         let via = |c: &Carrier| (!is_primary(c, system, code)).then(|| identity.clone());
-        while let Some(o) = olds.pop() {
+        for o in olds {
             let best = news
                 .iter()
                 .enumerate()
-                .max_by_key(|(_, n)| similarity(o, n))
+                .max_by_key(|(i, n)| (similarity(o, n), std::cmp::Reverse(*i)))
                 .map(|(i, _)| i);
             match best {
                 Some(i) => {
-                    let n = news.swap_remove(i);
+                    let n = news.remove(i);
                     for mut change in compare(o, n) {
                         change.via = via(o);
                         fields.push(change);

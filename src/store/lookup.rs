@@ -1,6 +1,6 @@
 //! Reading codes: one code in a release, a code of unknown kind, and batch validation.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use diesel::prelude::*;
 use serde::Serialize;
@@ -11,6 +11,7 @@ use super::diff::ReleaseRef;
 use super::models::{ConceptRow, ReleaseRow};
 use super::names::Names;
 use super::schema::{concept_links, concepts, releases};
+use super::speaker::{by_identity, last_speaker, speaker};
 use super::{AnyConnection, Store, StoreError};
 use crate::with_backend;
 
@@ -96,11 +97,12 @@ fn all_versions(
     system: &str,
     code: &str,
 ) -> Result<(Vec<ConceptRow>, Vec<ConceptRow>), StoreError> {
-    let own: Vec<ConceptRow> = concepts::table
+    let mut own: Vec<ConceptRow> = concepts::table
         .filter(concepts::system_key.eq(system))
         .filter(concepts::code.eq(code))
         .select(ConceptRow::as_select())
         .load(conn)?;
+    own.sort_by(by_identity);
     let ids: Vec<i64> = carrier_ids(conn, system, &[code])?.into_keys().collect();
     let carriers = rows_by_id(conn, master, &ids)?;
     Ok((own, carriers))
@@ -135,9 +137,7 @@ impl Store {
         let mut own: Vec<&ConceptRow> = own_all.iter().filter(|r| at(r)).collect();
         let mut carriers: Vec<&ConceptRow> = carriers_all.iter().filter(|r| at(r)).collect();
         own.sort_by(|a, b| (&a.status, &a.row_key).cmp(&(&b.status, &b.row_key)));
-        carriers.sort_by(|a, b| {
-            (&a.system_key, &a.code, &a.row_key).cmp(&(&b.system_key, &b.code, &b.row_key))
-        });
+        carriers.sort_by(|a, b| by_identity(a, b));
 
         let removed_in = if own.is_empty() && carriers.is_empty() {
             // Absent here: the first release after the last one that had it, if it is not newer.
@@ -178,20 +178,11 @@ impl Store {
             Some(self.successor_chain(release, system, code)?)
         };
         let active = own.iter().chain(&carriers).any(|r| r.status == "active");
-        let display = own
-            .iter()
-            .chain(&carriers)
-            .find(|r| r.status == "active" && !r.display.is_empty())
-            .or_else(|| own.iter().chain(&carriers).find(|r| !r.display.is_empty()))
+        // The row that speaks for the code (speaker.rs); a removed code keeps the name it
+        // last had.
+        let display = speaker(own.iter().chain(&carriers).copied(), system, code)
+            .or_else(|| last_speaker(own_all.iter().chain(&carriers_all), system, code))
             .map(|r| r.display.clone())
-            .or_else(|| {
-                // A removed code keeps the name it last had.
-                own_all
-                    .iter()
-                    .chain(&carriers_all)
-                    .max_by_key(|r| r.valid_from)
-                    .map(|r| r.display.clone())
-            })
             .unwrap_or_default();
         Ok(Some(CodeView {
             system: system.to_owned(),
@@ -252,13 +243,17 @@ impl Store {
         let mut conn = self.conn()?;
         let at = valid_at(release.id);
         let mut known: HashMap<String, CodeStatus> = HashMap::new();
-        let mut absorb = |code: &str, row: &ConceptRow, own: bool| -> Result<(), StoreError> {
+        // The rows of each code valid in the release, in listing order: the display is the
+        // speaker's (speaker.rs), successors come in row order.
+        let mut rows_of: BTreeMap<String, Vec<(ConceptRow, bool)>> = BTreeMap::new();
+        let absorb = |known: &mut HashMap<String, CodeStatus>,
+                      code: &str,
+                      row: &ConceptRow,
+                      own: bool|
+         -> Result<(), StoreError> {
             let entry = known.entry(code.to_owned()).or_default();
             entry.present = true;
             entry.active |= row.status == "active";
-            if entry.display().is_none() || (own && row.status == "active") {
-                entry.names.set_display(&row.display);
-            }
             let designations: Vec<serde_json::Value> = serde_json::from_str(&row.designations)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let names = std::iter::once(row.display.as_str())
@@ -283,6 +278,7 @@ impl Store {
             Ok(())
         };
         for chunk in codes.chunks(CHUNK) {
+            rows_of.clear();
             let own: Vec<ConceptRow> = with_backend!(&mut *conn, |c| concepts::table
                 .filter(concepts::system_key.eq(system))
                 .filter(concepts::code.eq_any(chunk))
@@ -294,15 +290,32 @@ impl Store {
                 )
                 .select(ConceptRow::as_select())
                 .load(c))?;
-            for row in &own {
-                absorb(&row.code.clone(), row, true)?;
-            }
             let code_of = carrier_ids(&mut conn, system, chunk)?;
             let ids: Vec<i64> = code_of.keys().copied().collect();
             let rows = rows_by_id(&mut conn, &release.master, &ids)?;
-            for row in rows.iter().filter(|r| at(r)) {
+            for row in own {
+                rows_of
+                    .entry(row.code.clone())
+                    .or_default()
+                    .push((row, true));
+            }
+            for row in rows.into_iter().filter(|r| at(r)) {
                 for code in code_of.get(&row.id).into_iter().flatten() {
-                    absorb(code, row, false)?;
+                    rows_of
+                        .entry(code.clone())
+                        .or_default()
+                        .push((row.clone(), false));
+                }
+            }
+            for (code, rows) in &mut rows_of {
+                rows.sort_by(|a, b| by_identity(&a.0, &b.0));
+                for (row, own) in rows.iter() {
+                    absorb(&mut known, code, row, *own)?;
+                }
+                if let Some(row) = speaker(rows.iter().map(|(r, _)| r), system, code) {
+                    if let Some(entry) = known.get_mut(code.as_str()) {
+                        entry.names.set_display(&row.display);
+                    }
                 }
             }
         }
@@ -329,19 +342,24 @@ impl Store {
             .filter(|c| !known.contains_key(*c))
             .collect();
         for chunk in missing.chunks(CHUNK) {
-            let rows: Vec<(String, String)> = with_backend!(&mut *conn, |c| concepts::table
+            let rows: Vec<ConceptRow> = with_backend!(&mut *conn, |c| concepts::table
                 .filter(concepts::system_key.eq(system))
                 .filter(concepts::code.eq_any(chunk))
                 .filter(concepts::valid_from.lt(release.id))
                 .filter(concepts::master.eq(&release.master))
-                .select((concepts::code, concepts::display))
+                .select(ConceptRow::as_select())
                 .load(c))?;
-            for (code, display) in rows {
-                known.entry(code).or_insert_with(|| {
+            let mut by_code: BTreeMap<&str, Vec<&ConceptRow>> = BTreeMap::new();
+            for row in &rows {
+                by_code.entry(row.code.as_str()).or_default().push(row);
+            }
+            for (code, versions) in by_code {
+                // The name it last had: the last release's speaker.
+                if let Some(row) = last_speaker(versions.iter().copied(), system, code) {
                     let mut status = CodeStatus::default();
-                    status.names.set_display(&display);
-                    status
-                });
+                    status.names.set_display(&row.display);
+                    known.insert(code.to_owned(), status);
+                }
             }
         }
         for status in known.values_mut() {

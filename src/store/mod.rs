@@ -22,6 +22,7 @@ pub mod recheck;
 pub mod releases;
 pub mod schema;
 pub mod search_feed;
+mod speaker;
 pub mod successors;
 
 use thiserror::Error;

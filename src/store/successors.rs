@@ -82,7 +82,7 @@ impl Store {
                 chain.truncated = true;
                 break;
             }
-            let rows: Vec<ConceptRow> = concepts::table
+            let mut rows: Vec<ConceptRow> = concepts::table
                 .filter(concepts::master.eq(&release.master))
                 .filter(concepts::system_key.eq(&system))
                 .filter(concepts::code.eq(&code))
@@ -92,9 +92,9 @@ impl Store {
                         .is_null()
                         .or(concepts::valid_to.gt(release.id)),
                 )
-                .order(concepts::row_key)
                 .select(ConceptRow::as_select())
                 .load(&mut *conn)?;
+            rows.sort_by(super::speaker::by_identity);
             let step = step_of(system, code, &rows)?;
             for next in &step.successors {
                 if seen.insert(next.clone()) {
@@ -182,10 +182,7 @@ fn step_of(system: String, code: String, rows: &[ConceptRow]) -> Result<Successo
     } else {
         "retired".to_owned()
     };
-    let display = rows
-        .iter()
-        .find(|r| r.status == "active")
-        .or(rows.first())
+    let display = super::speaker::speaker(rows, &system, &code)
         .map(|r| r.display.clone())
         .unwrap_or_default();
     Ok(SuccessorStep {

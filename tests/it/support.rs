@@ -49,10 +49,25 @@ fn backends() -> Vec<&'static str> {
 /// One fresh database per backend under test (SQLite and PostgreSQL unless
 /// `HYOJUN_TEST_BACKENDS` narrows it).
 pub fn databases(test: &str) -> Vec<TestDb> {
-    backends().into_iter().map(|b| database(b, test)).collect()
+    backends()
+        .into_iter()
+        .map(|b| database(b, test, None))
+        .collect()
 }
 
-fn database(backend: &'static str, test: &str) -> TestDb {
+/// An ICU collation whose text order differs from byte order (case, width, kana).
+pub const ICU_COLLATION: &str = "ja-JP";
+
+/// As [`databases`], with the PostgreSQL database's default collation the ICU `locale`
+/// (text order unlike SQLite's byte order), for tests that answers do not lean on it.
+pub fn databases_collated(test: &str, locale: &str) -> Vec<TestDb> {
+    backends()
+        .into_iter()
+        .map(|b| database(b, test, Some(locale)))
+        .collect()
+}
+
+fn database(backend: &'static str, test: &str, icu_locale: Option<&str>) -> TestDb {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     match backend {
         "sqlite" => {
@@ -88,7 +103,10 @@ fn database(backend: &'static str, test: &str) -> TestDb {
                 std::process::id(),
                 safe.to_ascii_lowercase()
             );
-            diesel::sql_query(format!("CREATE DATABASE {db}"))
+            let collation = icu_locale.map_or(String::new(), |l| {
+                format!(" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{l}'")
+            });
+            diesel::sql_query(format!("CREATE DATABASE {db}{collation}"))
                 .execute(&mut conn)
                 .expect("create test database");
             let (base, _) = admin
