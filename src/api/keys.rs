@@ -58,7 +58,7 @@ pub async fn list_keys(_: Admin, state: web::Data<AppState>) -> Result<HttpRespo
 pub async fn create_key(
     admin: Admin,
     state: web::Data<AppState>,
-    body: web::Json<NewKeyRequest>,
+    body: super::json::Json<NewKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
     let store = state.store.clone();

@@ -58,7 +58,7 @@ fn yes() -> bool {
 pub async fn create_project(
     admin: Admin,
     state: web::Data<AppState>,
-    body: web::Json<NewProjectRequest>,
+    body: super::json::Json<NewProjectRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
     let store = state.store.clone();
@@ -325,7 +325,7 @@ pub async fn change_mapping(
     mapper: Mapper,
     state: web::Data<AppState>,
     path: web::Path<(i64, String)>,
-    body: web::Json<ChangeRequest>,
+    body: super::json::Json<ChangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, code) = path.into_inner();
     let change = body.into_inner().change()?;
@@ -384,7 +384,7 @@ pub async fn bulk_change(
     mapper: Mapper,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<BulkRequest>,
+    body: super::json::Json<BulkRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let request = body.into_inner();

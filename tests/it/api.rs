@@ -797,7 +797,7 @@ fn committed_openapi_document_is_fresh() {
 }
 
 /// A multipart body: text fields, then files.
-fn multipart(fields: &[(&str, &str)], files: &[(&str, Vec<u8>)]) -> (String, Vec<u8>) {
+pub(crate) fn multipart(fields: &[(&str, &str)], files: &[(&str, Vec<u8>)]) -> (String, Vec<u8>) {
     let boundary = "hyojun-test-boundary-7d3f";
     let mut body = Vec::new();
     for (name, value) in fields {
@@ -864,7 +864,10 @@ async fn uploads_run_as_jobs_and_bad_files_change_nothing() {
         let uploads = tempfile::tempdir().expect("tmp");
         let config = ApiConfig {
             upload_dir: uploads.path().to_owned(),
-            max_upload_bytes: 200_000,
+            limits: hyojun::limits::Limits {
+                upload_bytes: 200_000,
+                ..Default::default()
+            },
             ..ApiConfig::default()
         };
         let service = test::init_service(app(AppState::new(db.store.clone(), config))).await;
