@@ -118,10 +118,13 @@ pub async fn no_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 }
 
 /// Checks the URL before routing: a refused URL answers at once.
-pub fn refuse(req: ServiceRequest, limits: &Limits) -> Result<ServiceRequest, ServiceResponse> {
+pub fn refuse(
+    req: ServiceRequest,
+    limits: &Limits,
+) -> Result<ServiceRequest, Box<ServiceResponse>> {
     match check_url(req.uri(), limits) {
         Ok(()) => Ok(req),
-        Err(e) => Err(req.error_response(e)),
+        Err(e) => Err(Box::new(req.error_response(e))),
     }
 }
 

@@ -294,7 +294,7 @@ pub fn app(
             async move {
                 match call {
                     Ok(response) => Ok(envelope::enveloped(response.await?)),
-                    Err(refused) => Ok(refused),
+                    Err(refused) => Ok(*refused),
                 }
             }
         })

@@ -654,9 +654,9 @@ async fn imports_of_one_master_run_in_upload_order() {
             .map(|r| r.release.label)
             .collect();
         assert_eq!(labels, ["20260531", "20260630"]);
-        assert_eq!(
+        assert!(
             older["release_id"].as_i64() < newer["release_id"].as_i64(),
-            true
+            "{older} {newer}"
         );
     }
 }
