@@ -25,6 +25,7 @@ pub const MAX_BULK: usize = 10_000;
 /// A project to create.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewProjectRequest {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[serde(default)]
     pub description: String,
@@ -196,7 +197,9 @@ pub struct MappingsQuery {
     /// Only mappings in this state.
     pub state: Option<State>,
     /// Page size (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -339,6 +342,7 @@ pub async fn change_mapping(
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct BulkRequest {
     /// Local codes (at most 10,000).
+    #[schema(min_items = 1, max_items = 10000)]
     pub codes: Vec<String>,
     #[serde(flatten)]
     pub change: ChangeRequest,

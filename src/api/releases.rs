@@ -121,7 +121,9 @@ pub struct ChangeQuery {
     /// Only this code system (key).
     pub system: Option<String>,
     /// Page size, 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 

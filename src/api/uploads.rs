@@ -564,6 +564,7 @@ fn run_job(store: &Store, job: JobSpec, limits: &Limits) {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct JobsQuery {
     /// How many of the most recent jobs (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 

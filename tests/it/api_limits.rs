@@ -313,6 +313,26 @@ async fn limits_and_errors_keep_the_envelope() {
                 &json!({"retry_after_seconds": 5})
             )
         );
+        // The same upload streamed without `Content-Length`: refused while it arrives.
+        let (content_type, body) = crate::api::multipart(
+            &[("master", "hot")],
+            &[("MEDIS20990101.TXT", vec![b'x'; 4_000])],
+        );
+        let mut request = with_key(Method::POST, "/v1/releases", admin)
+            .insert_header(("Content-Type", content_type))
+            .set_payload(body)
+            .to_request();
+        request
+            .headers_mut()
+            .remove(actix_web::http::header::CONTENT_LENGTH);
+        let response = test::call_service(&service, request).await;
+        let status = response.status().as_u16();
+        let body: Value = serde_json::from_slice(&test::read_body(response).await).expect("json");
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (503, Some("busy")),
+            "{body}"
+        );
         let a = send(
             &service,
             with_key(Method::POST, "/v1/releases", admin)
@@ -763,7 +783,16 @@ async fn requests_that_are_not_http_get_the_envelope_from_the_server() {
             );
             assert!(head.contains("content-type: application/json"), "{head}");
             let body: Value = serde_json::from_str(body).expect("JSON body");
-            assert_eq!(body["error"]["code"], code, "{body}");
+            let message = if code == "bad_request" {
+                "the request is not valid HTTP: its request line or a header has bytes HTTP does not allow (percent-encode spaces, control characters and non-ASCII text in URLs)"
+            } else {
+                "the request head is too large: at most 128 KiB and 96 headers"
+            };
+            assert_eq!(
+                body,
+                json!({"error": {"code": code, "message": message}}),
+                "{head}"
+            );
         }
         // A URL over the limit (but under actix-http's head limit) is the application's 414.
         let long = format!(
