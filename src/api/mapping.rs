@@ -767,6 +767,12 @@ pub async fn import(
     let id = path.into_inner();
     let concept_map =
         exchange::is_concept_map(query.format.as_deref()).map_err(ApiError::BadRequest)?;
+    if concept_map {
+        super::json::check_depth(&body, &state.config.limits)?;
+    }
+    if concept_map {
+        super::json::check_depth(&body, &state.config.limits)?;
+    }
     let store = state.store.clone();
     let actor = admin.0.actor();
     let report = blocking(move || {

@@ -104,7 +104,10 @@ pub async fn get_release(
             .into_iter()
             .find(|r| r.release.id == id)
             .ok_or_else(|| ApiError::NotFound(format!("no release with id {id}")))?;
-        let notices = store.notices(&release)?;
+        let mut notices = store.notices(&release)?;
+        for notice in &mut notices {
+            notice.file = public_name(&notice.file);
+        }
         let mut info = info;
         file_names_only(&mut info);
         Ok(ReleaseDetail { info, notices })
