@@ -133,6 +133,19 @@ async fn limits_and_errors_keep_the_envelope() {
         )
         .await;
         assert_eq!(a.error(), (400, "bad_request", depth_message));
+        // And for a ConceptMap read whole by its import.
+        let a = send(
+            &service,
+            with_key(
+                Method::POST,
+                "/v1/mapping/projects/1/import?format=conceptmap",
+                admin,
+            )
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload(r#"{"group": [[[[["x"]]]]]}"#),
+        )
+        .await;
+        assert_eq!(a.error(), (400, "bad_request", depth_message));
         let three = json!({"items": [
             {"system": "hot9", "code": "1"}, {"system": "hot9", "code": "2"}, {"system": "hot9", "code": "3"}
         ]});
