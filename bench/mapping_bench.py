@@ -20,7 +20,8 @@ import threading
 import time
 import urllib.request
 
-# Most codes one bulk review or translate request may carry (MAX_BULK, MAX_TRANSLATE).
+# Most codes one bulk review or translate request may carry (MAX_BULK; translate: the
+# server's HYOJUN_MAX_VALIDATE_ITEMS, 10,000 by default).
 MAX_CODES = 10_000
 
 

@@ -14,3 +14,4 @@ pub mod masters;
 pub mod search;
 pub mod store;
 pub mod systems;
+pub mod timestamp;

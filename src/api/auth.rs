@@ -91,9 +91,7 @@ async fn authorize(req: &HttpRequest, required: Role) -> Result<Caller, ApiError
     let key = header
         .to_str()
         .ok()
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
+        .and_then(bearer_key)
         .ok_or_else(|| {
             ApiError::Unauthorized("the Authorization header must be `Bearer <key>`".into())
         })?
@@ -129,6 +127,14 @@ async fn authorize(req: &HttpRequest, required: Role) -> Result<Caller, ApiError
     }
 }
 
+/// The key of `Bearer <key>`; the scheme is case-insensitive (RFC 7235), so `bearer` and
+/// `BEARER` are accepted too.
+fn bearer_key(header: &str) -> Option<&str> {
+    let (scheme, key) = header.trim_start().split_once(' ')?;
+    let key = key.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty()).then_some(key)
+}
+
 macro_rules! role_extractor {
     ($name:ident, $role:expr, $doc:literal) => {
         #[doc = $doc]
@@ -158,3 +164,18 @@ role_extractor!(
     "A caller with at least the mapper role."
 );
 role_extractor!(Admin, Role::Admin, "A caller with the admin role.");
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_key;
+
+    #[test]
+    fn the_scheme_is_case_insensitive() {
+        for header in ["Bearer hyj_1", "bearer hyj_1", "BEARER  hyj_1 "] {
+            assert_eq!(bearer_key(header), Some("hyj_1"), "{header}");
+        }
+        for header in ["Basic hyj_1", "Bearer ", "Bearerhyj_1", "hyj_1"] {
+            assert_eq!(bearer_key(header), None, "{header}");
+        }
+    }
+}

@@ -58,6 +58,7 @@ pub async fn start_candidates(
     let store = state.store.clone();
     let search = state.search.clone();
     let node = state.config.node.clone();
+    let queue = state.jobs.clone();
     let job = blocking(move || {
         store.project(id)?;
         let job = store.create_job(
@@ -77,7 +78,10 @@ pub async fn start_candidates(
         let runner_store = store.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("candidates-{job}"))
-            .spawn(move || run(&runner_store, &search, id, job));
+            .spawn(move || {
+                let _slot = queue.acquire_noting(&runner_store, job, &node);
+                run(&runner_store, &search, id, job)
+            });
         if let Err(e) = spawned {
             return Err(ApiError::Internal(format!(
                 "cannot start the candidates job: {e}"

@@ -104,6 +104,7 @@ pub async fn get_code(
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct LookupQuery {
     /// The code (a 9-digit HOT9, a 12-character YJ, a 17-character JLAC10, …).
+    #[param(min_length = 1, max_length = 64)]
     pub code: String,
 }
 

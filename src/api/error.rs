@@ -29,12 +29,27 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     TooLarge(String),
+    /// The request URL (path and query) is over the URL limit: 414.
+    #[error("{0}")]
+    UriTooLong(String),
+    /// A body in a content type the endpoint does not read: 415.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A known path asked with a method it does not serve: 405 with `Allow`.
+    #[error("{message}")]
+    MethodNotAllowed { message: String, allow: String },
+    /// The node is at a limit that frees itself (uploads in flight): 503 with `Retry-After`.
+    #[error("{0}")]
+    Busy(String),
     #[error("the database is not available")]
     Unavailable,
     /// A bug or damaged data: logged with context, answered without detail.
     #[error("internal error")]
     Internal(String),
 }
+
+/// What a 503 for a busy node (`Retry-After`) asks the client to wait, in seconds.
+pub const BUSY_RETRY_AFTER_SECONDS: u64 = 5;
 
 /// Body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -45,7 +60,9 @@ pub struct ErrorEnvelope {
 /// The error itself: a stable machine-readable code and a message for people.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
-    /// Stable code, e.g. `not_found`.
+    /// Stable code: `bad_request`, `unauthorized`, `forbidden`, `not_found`,
+    /// `method_not_allowed`, `conflict`, `too_large`, `uri_too_long`,
+    /// `unsupported_media_type`, `headers_too_large`, `busy`, `unavailable` or `internal`.
     pub code: &'static str,
     pub message: String,
     /// Extra structured information, when there is any.
@@ -63,6 +80,10 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::Conflict(_) => "conflict",
             ApiError::TooLarge(_) => "too_large",
+            ApiError::UriTooLong(_) => "uri_too_long",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::Busy(_) => "busy",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -78,7 +99,10 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Busy(_) | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -88,8 +112,17 @@ impl ResponseError for ApiError {
             tracing::error!(%context, "internal error");
         }
         let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, ApiError::Unauthorized(_)) {
-            response.insert_header(("WWW-Authenticate", "Bearer"));
+        match self {
+            ApiError::Unauthorized(_) => {
+                response.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            ApiError::MethodNotAllowed { allow, .. } => {
+                response.insert_header(("Allow", allow.as_str()));
+            }
+            ApiError::Busy(_) => {
+                response.insert_header(("Retry-After", BUSY_RETRY_AFTER_SECONDS.to_string()));
+            }
+            _ => {}
         }
         response.json(ErrorEnvelope {
             error: ErrorBody {
@@ -97,6 +130,9 @@ impl ResponseError for ApiError {
                 message: self.to_string(),
                 details: match self {
                     ApiError::Invalid { details, .. } => Some(details.clone()),
+                    ApiError::Busy(_) => Some(serde_json::json!({
+                        "retry_after_seconds": BUSY_RETRY_AFTER_SECONDS
+                    })),
                     _ => None,
                 },
             },

@@ -14,6 +14,7 @@ use crate::store::models::{ApiKeyRow, AuditRow};
 /// A key to create.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewKeyRequest {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     pub role: Role,
 }
@@ -58,7 +59,7 @@ pub async fn list_keys(_: Admin, state: web::Data<AppState>) -> Result<HttpRespo
 pub async fn create_key(
     admin: Admin,
     state: web::Data<AppState>,
-    body: web::Json<NewKeyRequest>,
+    body: super::json::Json<NewKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
     let store = state.store.clone();
@@ -118,7 +119,9 @@ pub async fn revoke_key(
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct AuditQuery {
     /// Page size, 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 

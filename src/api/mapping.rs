@@ -25,6 +25,7 @@ pub const MAX_BULK: usize = 10_000;
 /// A project to create.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewProjectRequest {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[serde(default)]
     pub description: String,
@@ -58,7 +59,7 @@ fn yes() -> bool {
 pub async fn create_project(
     admin: Admin,
     state: web::Data<AppState>,
-    body: web::Json<NewProjectRequest>,
+    body: super::json::Json<NewProjectRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
     let store = state.store.clone();
@@ -199,7 +200,9 @@ pub struct MappingsQuery {
     /// Only mappings in this state.
     pub state: Option<State>,
     /// Page size (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -328,7 +331,7 @@ pub async fn change_mapping(
     mapper: Mapper,
     state: web::Data<AppState>,
     path: web::Path<(i64, String)>,
-    body: web::Json<ChangeRequest>,
+    body: super::json::Json<ChangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, code) = path.into_inner();
     let change = body.into_inner().change()?;
@@ -342,6 +345,7 @@ pub async fn change_mapping(
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct BulkRequest {
     /// Local codes (at most 10,000).
+    #[schema(min_items = 1, max_items = 10000)]
     pub codes: Vec<String>,
     #[serde(flatten)]
     pub change: ChangeRequest,
@@ -387,7 +391,7 @@ pub async fn bulk_change(
     mapper: Mapper,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<BulkRequest>,
+    body: super::json::Json<BulkRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let request = body.into_inner();
@@ -766,6 +770,12 @@ pub async fn import(
     let id = path.into_inner();
     let concept_map =
         exchange::is_concept_map(query.format.as_deref()).map_err(ApiError::BadRequest)?;
+    if concept_map {
+        super::json::check_depth(&body, &state.config.limits)?;
+    }
+    if concept_map {
+        super::json::check_depth(&body, &state.config.limits)?;
+    }
     let store = state.store.clone();
     let actor = admin.0.actor();
     let report = blocking(move || {

@@ -5,8 +5,12 @@ pub mod cache;
 pub mod candidates;
 pub mod code_key;
 pub mod codes;
+pub mod doc;
+pub mod envelope;
 pub mod error;
 pub mod health;
+pub mod job_queue;
+pub mod json;
 pub mod keys;
 pub mod mapping;
 pub mod ops;
@@ -19,6 +23,7 @@ pub mod uploads;
 pub mod validate;
 pub mod validate_json;
 pub mod warm;
+pub mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,7 +31,7 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
@@ -44,8 +49,8 @@ pub struct ApiConfig {
     pub anonymous_read: bool,
     /// Where uploads are streamed before their import job reads them.
     pub upload_dir: std::path::PathBuf,
-    /// Largest upload (all files of one request together), in bytes.
-    pub max_upload_bytes: u64,
+    /// Every input limit; the API uses the JSON, URL, upload and job limits.
+    pub limits: crate::limits::Limits,
     /// This node's name: jobs run on the node that received their files.
     pub node: String,
     /// Load the validation statuses of every code of the current releases in the background
@@ -61,7 +66,7 @@ impl Default for ApiConfig {
         ApiConfig {
             anonymous_read: false,
             upload_dir: std::path::PathBuf::from("data/uploads"),
-            max_upload_bytes: 1024 * 1024 * 1024,
+            limits: crate::limits::Limits::default(),
             node: node_name(),
             warm_up: true,
             search_index: crate::search::Location::Memory,
@@ -89,6 +94,10 @@ pub struct AppState {
     pub cache: Arc<cache::ReadCache>,
     pub search: Arc<SearchIndex>,
     pub translations: Arc<translate::TranslationCache>,
+    /// Upload bytes being received by all requests of this node together.
+    pub uploads_in_flight: Arc<uploads::InFlight>,
+    /// Which jobs of this node run and which wait (per-node limit, per-master order).
+    pub jobs: Arc<job_queue::JobQueue>,
 }
 
 impl AppState {
@@ -105,12 +114,14 @@ impl AppState {
         });
         AppState {
             store,
-            config,
             keys: auth::KeyCache::default(),
             metrics: Arc::new(ops::Metrics::default()),
             cache,
             search,
             translations: Arc::default(),
+            uploads_in_flight: Arc::default(),
+            jobs: Arc::new(job_queue::JobQueue::new(config.limits.concurrent_jobs)),
+            config,
         }
     }
 }
@@ -200,32 +211,54 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(candidates::list_candidates);
 }
 
-/// JSON 404 for every path no endpoint serves.
-async fn no_route() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::NotFound("no such endpoint".into()))
-}
-
-/// Bad JSON bodies and query strings get the error envelope too.
-fn json_config() -> web::JsonConfig {
+/// Bad JSON bodies and query strings get the error envelope too (the handlers read JSON with
+/// [`json::Json`]; this covers any `web::Json` left).
+fn json_config(limits: &crate::limits::Limits) -> web::JsonConfig {
+    let limits = limits.clone();
     web::JsonConfig::default()
-        .limit(16 * 1024 * 1024)
-        .error_handler(|err, _| ApiError::BadRequest(format!("request body: {err}")).into())
+        .limit(usize::try_from(limits.json_bytes).unwrap_or(usize::MAX))
+        .error_handler(move |err, _| {
+            use actix_web::error::JsonPayloadError as E;
+            match err {
+                E::Overflow { .. } | E::OverflowKnownLength { .. } => ApiError::TooLarge(format!(
+                    "the request body is too large: {}",
+                    limits.describe(crate::limits::Limit::JsonBytes)
+                )),
+                E::ContentType => ApiError::UnsupportedMediaType(
+                    "request body: send JSON with `Content-Type: application/json`".into(),
+                ),
+                E::Deserialize(e) => json::json_error(&e),
+                other => ApiError::BadRequest(format!("request body: {other}")),
+            }
+            .into()
+        })
 }
 
-/// Bodies read whole (validation parses its JSON itself, borrowing the strings) have the
-/// JSON limit.
-fn payload_config() -> web::PayloadConfig {
-    web::PayloadConfig::default().limit(16 * 1024 * 1024)
+/// Bodies read whole (local-code lists, decision imports) may be as large as the larger of
+/// the JSON limit and the local-code list limit; each handler checks its own.
+fn payload_config(limits: &crate::limits::Limits) -> web::PayloadConfig {
+    let bytes = limits.json_bytes.max(mapping::MAX_LOCAL_CODES_BYTES as u64);
+    web::PayloadConfig::default().limit(usize::try_from(bytes).unwrap_or(usize::MAX))
 }
 
 fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default()
-        .error_handler(|err, _| ApiError::BadRequest(format!("query string: {err}")).into())
+    web::QueryConfig::default().error_handler(|err, _| {
+        let text = err.to_string();
+        let text = text
+            .strip_prefix("Query deserialize error: ")
+            .unwrap_or(&text);
+        ApiError::BadRequest(format!("query string: {}", json::shorten(text))).into()
+    })
 }
 
 fn path_config() -> web::PathConfig {
-    web::PathConfig::default()
-        .error_handler(|err, _| ApiError::BadRequest(format!("path: {err}")).into())
+    web::PathConfig::default().error_handler(|err, _| {
+        let text = err.to_string();
+        let text = text
+            .strip_prefix("Path deserialize error: ")
+            .unwrap_or(&text);
+        ApiError::BadRequest(format!("path: {}", json::shorten(text))).into()
+    })
 }
 
 /// The application, as `serve` and the integration tests run it.
@@ -241,18 +274,30 @@ pub fn app(
     >,
 > {
     let metrics = state.metrics.clone();
+    let limits = state.config.limits.clone();
+    let (json, payload) = (json_config(&limits), payload_config(&limits));
     let (app, doc) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .app_data(web::Data::new(state))
-        .app_data(json_config())
-        .app_data(payload_config())
+        .app_data(json)
+        .app_data(payload)
         .app_data(query_config())
         .app_data(path_config())
         .configure(routes)
         .split_for_parts();
+    let doc = doc::complete(doc);
     app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
-        .default_service(web::to(no_route))
+        .default_service(web::to(envelope::no_route))
+        .wrap_fn(move |req, srv| {
+            let call = envelope::refuse(req, &limits).map(|req| srv.call(req));
+            async move {
+                match call {
+                    Ok(response) => Ok(envelope::enveloped(response.await?)),
+                    Err(refused) => Ok(*refused),
+                }
+            }
+        })
         .wrap_fn(move |req, srv| {
             let started = Instant::now();
             let method = req.method().to_string();
@@ -288,7 +333,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(routes)
         .split_for_parts();
-    doc
+    doc::complete(doc)
 }
 
 /// Serves the API until the process is stopped.
@@ -301,8 +346,35 @@ pub async fn serve(store: Store, config: ApiConfig, bind: SocketAddr) -> std::io
     }
     let state = AppState::new(store, config);
     tracing::info!(%bind, anonymous_read = state.config.anonymous_read, node = %state.config.node, "hyojun listening");
-    HttpServer::new(move || app(state.clone()))
-        .bind(bind)?
-        .run()
-        .await
+    server(state, std::net::TcpListener::bind(bind)?)?.await
+}
+
+/// The HTTP/1.1 server of `state` on a bound listener (tests bind port 0): actix-web's
+/// defaults (a worker per core, 5 s keep-alive and request-head timeouts, SIGINT/SIGTERM stop
+/// it gracefully), each connection wrapped in [`wire::Enveloped`] so that the answers
+/// actix-http gives unparsable requests keep the error envelope.
+pub fn server(
+    state: AppState,
+    listener: std::net::TcpListener,
+) -> std::io::Result<actix_server::Server> {
+    use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
+    let server = actix_server::Server::build().listen("hyojun", listener, move || {
+        let factory = app(state.clone())
+            .into_factory()
+            .map_err(|e| e.error_response());
+        let http = actix_http::HttpService::build().finish(map_config(factory, |_| {
+            actix_web::dev::AppConfig::default()
+        }));
+        fn_service(|io: actix_rt::net::TcpStream| async move {
+            let peer = io.peer_addr().ok();
+            let _ = io.set_nodelay(true);
+            Ok::<_, actix_http::error::DispatchError>((
+                wire::Enveloped::new(io),
+                actix_http::Protocol::Http1,
+                peer,
+            ))
+        })
+        .and_then(http)
+    })?;
+    Ok(server.run())
 }

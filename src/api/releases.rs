@@ -1,7 +1,7 @@
 //! Releases, their change sets, diffs between them, and activation.
 
-use actix_web::{get, post, web, HttpResponse};
-use chrono::NaiveDateTime;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -44,8 +44,29 @@ pub async fn list_releases(
 ) -> Result<HttpResponse, ApiError> {
     let filter = query.master.as_deref().map(master).transpose()?;
     let store = state.store.clone();
-    let releases = blocking(move || Ok(store.releases(filter)?)).await?;
+    let mut releases = blocking(move || Ok(store.releases(filter)?)).await?;
+    releases.iter_mut().for_each(file_names_only);
     Ok(HttpResponse::Ok().json(releases))
+}
+
+/// Shows a release's files by name only: files imported from the command line are stored
+/// with the server-side path they were read from, which readers are not shown.
+fn file_names_only(info: &mut ReleaseInfo) {
+    for file in &mut info.files {
+        file.name = public_name(&file.name);
+    }
+}
+
+/// `/srv/in/h20260630.zip:MEDIS20260630.TXT` → `h20260630.zip:MEDIS20260630.TXT`;
+/// `/srv/in/MEDIS20260531.TXT` → `MEDIS20260531.TXT`.
+fn public_name(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    let (outer, member) = match lower.find(".zip:") {
+        Some(at) => name.split_at(at + 4),
+        None => (name, ""),
+    };
+    let base = outer.rsplit(['/', '\\']).next().unwrap_or(outer);
+    format!("{base}{member}")
 }
 
 /// A release with its import notices.
@@ -83,7 +104,12 @@ pub async fn get_release(
             .into_iter()
             .find(|r| r.release.id == id)
             .ok_or_else(|| ApiError::NotFound(format!("no release with id {id}")))?;
-        let notices = store.notices(&release)?;
+        let mut notices = store.notices(&release)?;
+        for notice in &mut notices {
+            notice.file = public_name(&notice.file);
+        }
+        let mut info = info;
+        file_names_only(&mut info);
         Ok(ReleaseDetail { info, notices })
     })
     .await?;
@@ -98,7 +124,9 @@ pub struct ChangeQuery {
     /// Only this code system (key).
     pub system: Option<String>,
     /// Page size, 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -226,32 +254,71 @@ pub async fn diff(
     Ok(HttpResponse::Ok().json(doc))
 }
 
-/// When an activation takes effect.
+/// When an activation takes effect. An empty body or `{}` means now.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ActivateRequest {
-    /// UTC date-time (e.g. `2026-07-01T00:00:00`); default now. A future moment leaves the
-    /// current release serving until then.
+    /// An RFC 3339 date-time, with `Z` or an offset (`2026-07-01T00:00:00Z`,
+    /// `2026-07-01T09:00:00+09:00`); one without an offset (`2026-07-01T00:00:00`) is taken
+    /// as UTC. A date alone is refused. Default (absent or null): now. A future moment leaves
+    /// the current release serving until then.
+    #[serde(default, deserialize_with = "effective_moment")]
+    #[schema(value_type = Option<String>, format = DateTime, example = "2026-07-01T00:00:00Z")]
     pub effective_from: Option<NaiveDateTime>,
+}
+
+/// The UTC moment of an RFC 3339 date-time, or of a naive one taken as UTC.
+pub fn parse_moment(text: &str) -> Result<NaiveDateTime, String> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.naive_utc());
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(at) = NaiveDateTime::parse_from_str(text, format) {
+            return Ok(at);
+        }
+    }
+    let shown = crate::excerpt::excerpt(text);
+    if NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok() {
+        return Err(format!(
+            "effective_from `{shown}` is a date alone: give a date-time, e.g. {text}T00:00:00Z (UTC) or {text}T00:00:00+09:00 (JST)"
+        ));
+    }
+    Err(format!(
+        "effective_from `{shown}` is not an RFC 3339 date-time, e.g. 2026-07-01T00:00:00Z"
+    ))
+}
+
+fn effective_moment<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<NaiveDateTime>, D::Error> {
+    Option::<String>::deserialize(deserializer)?
+        .map(|text| parse_moment(&text).map_err(serde::de::Error::custom))
+        .transpose()
 }
 
 /// The activation recorded.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Activated {
     pub release: ReleaseRow,
+    #[serde(serialize_with = "crate::timestamp::utc")]
     pub effective_from: NaiveDateTime,
 }
 
-/// Makes a release the one its master serves, now or from a future moment (admin).
+/// Makes a release the one its master serves, now or from a future moment (admin). A body
+/// that cannot be read (not JSON, an unknown field, a date alone) is refused and changes
+/// nothing.
 #[utoipa::path(
     tag = "releases",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Release id")),
-    request_body(content = Option<ActivateRequest>, description = "Optional effective moment"),
+    request_body(content = Option<ActivateRequest>, description = "Optional effective moment; an empty body or `{}` means now", content_type = "application/json"),
     responses(
         (status = 200, description = "Activated", body = Activated),
+        (status = 400, description = "A body that is not an activation request (bad JSON, an unknown field, not a date-time); nothing changed", body = super::ErrorEnvelope),
         (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
         (status = 403, description = "Not an admin", body = super::ErrorEnvelope),
-        (status = 404, description = "No such release", body = super::ErrorEnvelope)
+        (status = 404, description = "No such release", body = super::ErrorEnvelope),
+        (status = 415, description = "A body that is not JSON; nothing changed", body = super::ErrorEnvelope)
     )
 )]
 #[post("/v1/releases/{id}/activate")]
@@ -259,10 +326,18 @@ pub async fn activate(
     admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: Option<web::Json<ActivateRequest>>,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let effective_from = body.and_then(|b| b.into_inner().effective_from);
+    let body = super::json::read_body(&req, payload, &state.config.limits).await?;
+    // An empty body, `null` (the document allows it) and `{}` mean now.
+    let request: ActivateRequest = if body.is_empty() {
+        ActivateRequest::default()
+    } else {
+        super::json::parse::<Option<ActivateRequest>>(&body)?.unwrap_or_default()
+    };
+    let effective_from = request.effective_from;
     let store = state.store.clone();
     let actor = admin.0.actor();
     let cache = state.cache.clone();

@@ -22,6 +22,7 @@ pub const DEFAULT_LIMIT: usize = 20;
 pub struct SearchQuery {
     /// Part of a name, reading, synonym or code (1–200 characters). Searched as plain text
     /// after normalisation (full/half width, かな/カナ, case, Ⅱ/II/2): never as query syntax.
+    #[param(min_length = 1, max_length = 200)]
     pub q: String,
     /// Code systems to search (keys, canonical URLs or urn:oid: aliases; comma-separated).
     pub system: Option<String>,
@@ -38,6 +39,7 @@ pub struct SearchQuery {
     /// JLAC10 材料 code, e.g. 023 (JLAC concepts only).
     pub material: Option<String>,
     /// Results per page (default 20, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// Results to skip.
     pub offset: Option<usize>,

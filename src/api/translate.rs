@@ -19,9 +19,6 @@ use crate::store::lookup::{CodeRef, CodeStatus};
 use crate::store::mapping::TranslationRow;
 use crate::systems;
 
-/// Most codes one request translates.
-pub const MAX_TRANSLATE: usize = 10_000;
-
 /// A project's mappings by local code.
 type Table = Arc<FxHashMap<String, TranslationRow>>;
 
@@ -55,7 +52,8 @@ impl TranslationCache {
 /// Local codes to translate.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TranslateRequest {
-    /// Up to 10,000 local codes.
+    /// 1 to 10,000 local codes (`HYOJUN_MAX_VALIDATE_ITEMS`).
+    #[schema(min_items = 1, max_items = 10000)]
     pub codes: Vec<String>,
     /// `approved` (default): only approved mappings; `all`: also proposed and flagged ones
     /// (each answer says its state).
@@ -154,7 +152,7 @@ pub struct TranslateResult {
     request_body = TranslateRequest,
     responses(
         (status = 200, description = "Translations in request order", body = TranslateResult),
-        (status = 400, description = "No codes or more than 10,000", body = super::ErrorEnvelope),
+        (status = 400, description = "No codes, or more than 10,000 by default (HYOJUN_MAX_VALIDATE_ITEMS)", body = super::ErrorEnvelope),
         (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
         (status = 404, description = "No such project", body = super::ErrorEnvelope)
     )
@@ -164,13 +162,16 @@ pub async fn translate(
     _: Reader,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<TranslateRequest>,
+    body: super::json::Json<TranslateRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let request = body.into_inner();
-    if request.codes.is_empty() || request.codes.len() > MAX_TRANSLATE {
+    let max = state.config.limits.validate_items;
+    if request.codes.is_empty() || request.codes.len() as u64 > max {
         return Err(ApiError::BadRequest(format!(
-            "codes lists 1–{MAX_TRANSLATE} local codes"
+            "codes lists 1–{} local codes ({})",
+            crate::limits::group_digits(max),
+            crate::limits::Limit::ValidateItems.env()
         )));
     }
     let state = state.into_inner();

@@ -18,9 +18,10 @@ use super::auth::Admin;
 use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
+use crate::limits::{Limit, Limits};
 use crate::masters::{self, Problems, Progress, SourceFile};
 use crate::store::import::ImportOptions;
-use crate::store::jobs::{job_state, JobView};
+use crate::store::jobs::{job_state, JobView, IMPORT_RELEASE};
 use crate::store::Store;
 use crate::systems::Master;
 
@@ -42,6 +43,74 @@ pub struct UploadForm {
     file: Vec<Vec<u8>>,
 }
 
+/// Upload bytes one node is receiving, all requests together (`uploads_in_flight_bytes`).
+#[derive(Debug, Default)]
+pub struct InFlight {
+    bytes: AtomicU64,
+}
+
+impl InFlight {
+    /// Bytes being received now.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::SeqCst)
+    }
+}
+
+/// The bytes one request has counted in flight; released when it is dropped (the request
+/// ended, its files received or refused).
+struct Reservation<'a> {
+    in_flight: &'a InFlight,
+    bytes: u64,
+}
+
+impl<'a> Reservation<'a> {
+    fn new(in_flight: &'a InFlight) -> Self {
+        Reservation {
+            in_flight,
+            bytes: 0,
+        }
+    }
+
+    /// Counts the request as receiving `total` bytes; `false` (nothing counted) when the node
+    /// would be over `limit`.
+    fn grow_to(&mut self, total: u64, limit: u64) -> bool {
+        let Some(more) = total.checked_sub(self.bytes).filter(|m| *m > 0) else {
+            return true;
+        };
+        let grown = self
+            .in_flight
+            .bytes
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| {
+                now.checked_add(more).filter(|t| *t <= limit)
+            })
+            .is_ok();
+        if grown {
+            self.bytes = total;
+        }
+        grown
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        self.in_flight.bytes.fetch_sub(self.bytes, Ordering::SeqCst);
+    }
+}
+
+fn busy(limits: &Limits) -> ApiError {
+    ApiError::Busy(format!(
+        "this node is receiving as many upload bytes as it may at once; nothing was kept: try again later ({})",
+        limits.describe(Limit::UploadsInFlightBytes)
+    ))
+}
+
+fn too_large(limits: &Limits) -> ApiError {
+    ApiError::TooLarge(format!(
+        "the upload is too large; nothing was kept: {}",
+        limits.describe(Limit::UploadBytes)
+    ))
+}
+
 /// A file name safe to create in the upload folder.
 fn safe_name(name: &str) -> Option<String> {
     let base = name.rsplit(['/', '\\']).next()?.trim();
@@ -59,27 +128,51 @@ fn new_upload_dir(root: &Path) -> Result<PathBuf, ApiError> {
 }
 
 /// Uploads a release (multipart form: `master`, optional `version` and `activate`, one or more
-/// `file` parts). Answers 202 with the job that imports it.
+/// `file` parts). Answers 202 with the job that imports it (`Location: /v1/jobs/{id}`; the
+/// job's `id` is not a release id — the release is the job's `release_id` once it succeeded).
+/// Imports of one master run in upload order; at most `HYOJUN_MAX_CONCURRENT_JOBS` jobs run
+/// at once on a node, the others stay `queued`.
 #[utoipa::path(
     tag = "releases",
     security(("bearer" = [])),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
-        (status = 202, description = "Accepted: the job importing the release", body = JobView),
-        (status = 400, description = "Missing master or files", body = super::ErrorEnvelope),
+        (status = 202, description = "Accepted: the job importing the release (its id is a job id: follow `Location` or the `job` link to `GET /v1/jobs/{id}`)", body = JobView,
+            headers(("Location" = String, description = "The job: /v1/jobs/{id}")),
+            links(("job" = (operation_id = "get_job", parameters(("id" = "$response.body#/id")), description = "The job importing the upload")))),
+        (status = 400, description = "Missing master or files, or a bad form", body = super::ErrorEnvelope),
         (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
         (status = 403, description = "Not an admin", body = super::ErrorEnvelope),
-        (status = 413, description = "Upload over the size limit", body = super::ErrorEnvelope)
+        (status = 413, description = "Upload over the size limit, 1,073,741,824 bytes by default (HYOJUN_MAX_UPLOAD_BYTES)", body = super::ErrorEnvelope),
+        (status = 415, description = "Not a multipart/form-data body", body = super::ErrorEnvelope),
+        (status = 503, description = "The node is receiving its limit of upload bytes at once, 2,147,483,648 bytes by default (HYOJUN_MAX_UPLOADS_IN_FLIGHT_BYTES; `Retry-After` says when to try again), or the database is not available", body = super::ErrorEnvelope)
     )
 )]
 #[post("/v1/releases")]
 pub async fn upload_release(
     admin: Admin,
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     mut form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
+    let limits = &state.config.limits;
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut reservation = Reservation::new(&state.uploads_in_flight);
+    if let Some(declared) = declared {
+        if declared > limits.upload_bytes {
+            return Err(too_large(limits));
+        }
+        if !reservation.grow_to(declared, limits.uploads_in_flight_bytes) {
+            return Err(busy(limits));
+        }
+    }
     let dir = new_upload_dir(&state.config.upload_dir)?;
-    let received = receive(&mut form, &dir, state.config.max_upload_bytes).await;
+    let received = receive(&mut form, &dir, limits, &mut reservation).await;
+    drop(reservation);
     let (fields, files) = match received {
         Ok(r) => r,
         Err(e) => {
@@ -122,8 +215,10 @@ pub async fn upload_release(
     let actor = admin.0.actor();
     let job_dir = dir.clone();
     let cache = state.cache.clone();
+    let queue = state.jobs.clone();
+    let limits = limits.clone();
     let job = blocking(move || {
-        let id = store.create_job("import_release", master.key(), &node, &actor, &request)?;
+        let id = store.create_job(IMPORT_RELEASE, master.key(), &node, &actor, &request)?;
         store.audit(
             &actor,
             "upload_release",
@@ -144,7 +239,8 @@ pub async fn upload_release(
         std::thread::Builder::new()
             .name(format!("job-{id}"))
             .spawn(move || {
-                run_job(&runner_store, job);
+                let _slot = queue.wait_for_turn(&runner_store, id, master, &node);
+                run_job(&runner_store, job, &limits);
                 cache.clear();
             })
             .map_err(|e| ApiError::Internal(format!("cannot start the job: {e}")))?;
@@ -154,7 +250,13 @@ pub async fn upload_release(
     if job.is_err() {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    Ok(HttpResponse::Accepted().json(job?))
+    let job = job?;
+    Ok(HttpResponse::Accepted()
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            format!("/v1/jobs/{}", job.id),
+        ))
+        .json(job))
 }
 
 #[derive(Default)]
@@ -169,13 +271,25 @@ struct Fields {
 async fn receive(
     form: &mut Multipart,
     dir: &Path,
-    limit: u64,
+    limits: &Limits,
+    reservation: &mut Reservation<'_>,
 ) -> Result<(Fields, Vec<(String, u64)>), ApiError> {
+    use actix_multipart::MultipartError as E;
     let mut fields = Fields::default();
     let mut files = Vec::new();
     let mut total = 0u64;
-    let bad =
-        |e: actix_multipart::MultipartError| ApiError::BadRequest(format!("multipart form: {e}"));
+    let bad = |e: E| match e {
+        E::ContentTypeMissing | E::ContentTypeParse | E::ContentTypeIncompatible => {
+            ApiError::UnsupportedMediaType(
+                "the upload must be a multipart/form-data body (`master`, `file` parts)".into(),
+            )
+        }
+        E::Payload(actix_web::error::PayloadError::Overflow) => too_large(limits),
+        other => ApiError::BadRequest(format!(
+            "multipart form: {}",
+            crate::excerpt::excerpt(&other.to_string())
+        )),
+    };
     while let Some(mut field) = form.try_next().await.map_err(bad)? {
         let disposition = field.content_disposition().cloned();
         let name = disposition
@@ -190,7 +304,10 @@ async fn receive(
         match file_name {
             Some(file_name) => {
                 let safe = safe_name(&file_name).ok_or_else(|| {
-                    ApiError::BadRequest(format!("file name `{file_name}` is not usable"))
+                    ApiError::BadRequest(format!(
+                        "file name `{}` is not usable",
+                        crate::excerpt::excerpt(&file_name)
+                    ))
                 })?;
                 if files.iter().any(|(n, _)| *n == safe) {
                     return Err(ApiError::BadRequest(format!(
@@ -204,10 +321,11 @@ async fn receive(
                 while let Some(chunk) = field.try_next().await.map_err(bad)? {
                     size += chunk.len() as u64;
                     total += chunk.len() as u64;
-                    if total > limit {
-                        return Err(ApiError::TooLarge(format!(
-                            "the upload is over the {limit}-byte limit"
-                        )));
+                    if total > limits.upload_bytes {
+                        return Err(too_large(limits));
+                    }
+                    if !reservation.grow_to(total, limits.uploads_in_flight_bytes) {
+                        return Err(busy(limits));
                     }
                     out.write_all(&chunk)
                         .map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))?;
@@ -219,13 +337,17 @@ async fn receive(
                 while let Some(chunk) = field.try_next().await.map_err(bad)? {
                     if value.len() + chunk.len() > 1024 {
                         return Err(ApiError::BadRequest(format!(
-                            "form field `{name}` is too long"
+                            "form field `{}` is too long (at most 1,024 bytes)",
+                            crate::excerpt::excerpt(&name)
                         )));
                     }
                     value.extend_from_slice(&chunk);
                 }
                 let value = String::from_utf8(value).map_err(|_| {
-                    ApiError::BadRequest(format!("form field `{name}` is not UTF-8"))
+                    ApiError::BadRequest(format!(
+                        "form field `{}` is not UTF-8",
+                        crate::excerpt::excerpt(&name)
+                    ))
                 })?;
                 match name.as_str() {
                     "master" => fields.master = Some(value.trim().to_owned()),
@@ -236,7 +358,8 @@ async fn receive(
                     "partial" => fields.partial = is_true(&value),
                     other => {
                         return Err(ApiError::BadRequest(format!(
-                            "unknown form field `{other}`"
+                            "unknown form field `{}`",
+                            crate::excerpt::excerpt(other)
                         )))
                     }
                 }
@@ -346,7 +469,7 @@ fn read_sources(dir: &Path) -> Result<Vec<SourceFile>, Problems> {
 }
 
 /// Parses and imports an upload; the job row says how it ended. Runs on its own thread.
-fn run_job(store: &Store, job: JobSpec) {
+fn run_job(store: &Store, job: JobSpec, limits: &Limits) {
     let finish = |state: &str,
                   problems: serde_json::Value,
                   result: Option<serde_json::Value>,
@@ -385,7 +508,7 @@ fn run_job(store: &Store, job: JobSpec) {
         let options = masters::ParseOptions {
             label: job.label.clone(),
             partial: job.partial,
-            ..masters::ParseOptions::default()
+            limits: limits.clone(),
         };
         masters::parse_sources(job.master, &sources, &options, &progress)
     });
@@ -452,6 +575,7 @@ fn run_job(store: &Store, job: JobSpec) {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct JobsQuery {
     /// How many of the most recent jobs (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use actix_web::http::header::ContentType;
-use actix_web::{post, web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{post, web, HttpRequest, HttpResponse};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
@@ -26,9 +26,6 @@ use super::AppState;
 use crate::store::lookup::{CodeRef, CodeStatus};
 use crate::store::models::ReleaseRow;
 use crate::systems::{CodeSystem, Master};
-
-/// Most items one request may carry.
-pub const MAX_ITEMS: usize = 10_000;
 
 /// A string of the request body: borrowed from the body unless it holds escapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +79,9 @@ pub struct ValidateItem<'a> {
 /// Codes to validate, optionally against one release or the releases in force on a date.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ValidateRequest<'a> {
+    /// At most 10,000 by default (`HYOJUN_MAX_VALIDATE_ITEMS`).
     #[serde(borrow)]
+    #[schema(max_items = 10000)]
     pub items: Vec<ValidateItem<'a>>,
     /// Release label (LABEL or LABEL@REVISION); only when every item is of one master.
     pub release: Option<String>,
@@ -340,31 +339,17 @@ fn run(state: &AppState, request: &ValidateRequest<'_>) -> Result<Vec<u8>, ApiEr
     answer(&plan, request, &looked)
 }
 
-/// The request body, checked like `web::Json` does (content type, size limit).
-fn body_bytes(
-    req: &HttpRequest,
-    body: Result<web::Bytes, actix_web::Error>,
-) -> Result<web::Bytes, ApiError> {
-    let is_json = matches!(req.mime_type(), Ok(Some(mime))
-        if mime.subtype() == actix_web::mime::JSON || mime.suffix() == Some(actix_web::mime::JSON));
-    if !is_json {
-        return Err(ApiError::BadRequest(
-            "request body: Content type error".into(),
-        ));
-    }
-    body.map_err(|e| ApiError::BadRequest(format!("request body: {e}")))
-}
-
-/// Validates up to 10,000 `{system, code, display?}` items: `valid`, `unknown`, `retired`
-/// (with successors when the master names them) or `invalid_display` (with the expected
-/// display). Displays compare ignoring full-/half-width, case and spaces.
+/// Validates up to 10,000 `{system, code, display?}` items (`HYOJUN_MAX_VALIDATE_ITEMS`):
+/// `valid`, `unknown`, `retired` (with successors when the master names them) or
+/// `invalid_display` (with the expected display). Displays compare ignoring full-/half-width,
+/// case and spaces.
 #[utoipa::path(
     tag = "codes",
     security(("bearer" = [])),
     request_body = ValidateRequest,
     responses(
         (status = 200, description = "One result per item", body = ValidateResponse),
-        (status = 400, description = "Too many items or bad parameters", body = super::ErrorEnvelope),
+        (status = 400, description = "Too many items (10,000 by default, HYOJUN_MAX_VALIDATE_ITEMS), bad JSON or nesting over the limit (64 levels by default, HYOJUN_MAX_JSON_DEPTH), or bad parameters", body = super::ErrorEnvelope),
         (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
         (status = 404, description = "Release not found", body = super::ErrorEnvelope)
     )
@@ -374,18 +359,20 @@ pub async fn validate(
     _: Reader,
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Result<web::Bytes, actix_web::Error>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body_bytes(&req, body)?;
+    let limits = &state.config.limits;
+    let body = super::json::read_body(&req, payload, limits).await?;
+    let max_items = limits.validate_items;
     let state = state.into_inner();
     let json = blocking(move || {
-        let request: ValidateRequest<'_> = serde_json::from_slice(&body).map_err(|e| {
-            ApiError::BadRequest(format!("request body: Json deserialize error: {e}"))
-        })?;
-        if request.items.len() > MAX_ITEMS {
+        let request: ValidateRequest<'_> = super::json::parse(&body)?;
+        if request.items.len() as u64 > max_items {
             return Err(ApiError::BadRequest(format!(
-                "{} items: at most {MAX_ITEMS} per request",
-                request.items.len()
+                "{} items: at most {} per request ({})",
+                crate::limits::group_digits(request.items.len() as u64),
+                crate::limits::group_digits(max_items),
+                crate::limits::Limit::ValidateItems.env()
             )));
         }
         run(&state, &request)

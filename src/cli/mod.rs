@@ -92,9 +92,10 @@ pub enum Command {
         /// Where uploaded release files wait for their import job.
         #[arg(long, default_value = "data/uploads", env = "HYOJUN_UPLOAD_DIR")]
         upload_dir: PathBuf,
-        /// Largest upload in bytes (all files of one request).
-        #[arg(long, default_value_t = 1024 * 1024 * 1024, env = "HYOJUN_MAX_UPLOAD_BYTES")]
-        max_upload_bytes: u64,
+        /// Largest upload in bytes (all files of one request); overrides
+        /// HYOJUN_MAX_UPLOAD_BYTES (default 1 GiB).
+        #[arg(long)]
+        max_upload_bytes: Option<u64>,
         /// Do not load the validation statuses of the current releases into memory in the
         /// background (saves memory; validation then reads the database for codes it has not
         /// seen yet).
@@ -415,10 +416,15 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             index,
         } => {
             let store = Store::open(&url, 8)?;
+            let mut limits = crate::limits::Limits::from_env()
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+            if let Some(bytes) = max_upload_bytes {
+                limits.upload_bytes = bytes;
+            }
             let config = crate::api::ApiConfig {
                 anonymous_read,
                 upload_dir,
-                max_upload_bytes,
+                limits,
                 warm_up: !no_warm_up,
                 search_index: index.location(&url),
                 ..crate::api::ApiConfig::default()

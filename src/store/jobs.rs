@@ -16,6 +16,9 @@ pub mod job_state {
     pub const FAILED: &str = "failed";
 }
 
+/// The kind of a release-import job.
+pub const IMPORT_RELEASE: &str = "import_release";
+
 /// A job as stored; the JSON columns are decoded in [`JobView`].
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = jobs)]
@@ -42,16 +45,21 @@ pub struct JobView {
     pub id: i64,
     pub kind: String,
     pub master: String,
-    /// queued, running, succeeded or failed.
+    /// queued, running, succeeded or failed. A queued job waits for an earlier import of
+    /// its master (imports of one master run in upload order) or for a free job slot of its
+    /// node; `progress.note` says which.
     pub state: String,
     pub created_by: String,
+    #[serde(serialize_with = "crate::timestamp::utc")]
     pub created_at: chrono::NaiveDateTime,
+    #[serde(serialize_with = "crate::timestamp::utc_opt")]
     pub started_at: Option<chrono::NaiveDateTime>,
+    #[serde(serialize_with = "crate::timestamp::utc_opt")]
     pub finished_at: Option<chrono::NaiveDateTime>,
     /// What was asked: master, label, activate, files (name, size).
     #[schema(value_type = Object)]
     pub request: serde_json::Value,
-    /// `{phase, done, total}` while running.
+    /// `{phase, done, total}` while running; `{phase: "queued", note}` while waiting.
     #[schema(value_type = Object)]
     pub progress: serde_json::Value,
     /// Problems that stopped the job: `{total, items: [{file, line, column, column_name, kind, message, fix}]}`.
@@ -159,6 +167,26 @@ impl Store {
             .into_iter()
             .map(JobView::try_from)
             .collect()
+    }
+
+    /// The earliest job of `kind` and `master` created before `id` (lower id) that has not
+    /// ended, on any node.
+    pub fn earlier_unfinished_job(
+        &self,
+        id: i64,
+        kind: &str,
+        master: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut conn = self.conn()?;
+        Ok(jobs::table
+            .filter(jobs::kind.eq(kind))
+            .filter(jobs::master.eq(master))
+            .filter(jobs::id.lt(id))
+            .filter(jobs::state.eq_any([job_state::QUEUED, job_state::RUNNING]))
+            .order(jobs::id.asc())
+            .select(jobs::id)
+            .first(&mut *conn)
+            .optional()?)
     }
 
     /// Marks a job running.

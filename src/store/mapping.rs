@@ -74,6 +74,7 @@ pub struct Project {
     pub four_eyes: bool,
     /// Bumped by every change to the project's local codes or mappings.
     pub revision: i64,
+    #[serde(serialize_with = "crate::timestamp::utc")]
     pub created_at: NaiveDateTime,
     pub created_by: String,
 }
@@ -162,6 +163,7 @@ pub struct MappingView {
     pub target_release: Option<String>,
     /// Send it back with a change to refuse it if someone changed the mapping meanwhile.
     pub version: i64,
+    #[serde(serialize_with = "crate::timestamp::utc")]
     pub updated_at: NaiveDateTime,
 }
 
@@ -174,6 +176,7 @@ pub struct HistoryEntry {
     pub project_id: i64,
     #[serde(skip)]
     pub local_code: String,
+    #[serde(serialize_with = "crate::timestamp::utc")]
     pub at: NaiveDateTime,
     pub actor: String,
     pub action: String,

@@ -26,6 +26,7 @@ pub struct ReleaseRow {
     pub previous_release_id: Option<i64>,
     pub content_sha256: String,
     pub row_count: i64,
+    #[serde(serialize_with = "crate::timestamp::utc")]
     pub imported_at: NaiveDateTime,
     pub imported_by: String,
     /// For a partial import (`--partial`): the file roles it did not have, comma-separated
@@ -176,7 +177,9 @@ pub struct ActivationRow {
     pub id: i64,
     pub master: String,
     pub release_id: i64,
+    #[serde(serialize_with = "crate::timestamp::utc")]
     pub effective_from: NaiveDateTime,
+    #[serde(serialize_with = "crate::timestamp::utc")]
     pub activated_at: NaiveDateTime,
     pub activated_by: String,
 }
@@ -203,8 +206,10 @@ pub struct ApiKeyRow {
     pub key_prefix: String,
     #[serde(skip)]
     pub key_hash: String,
+    #[serde(serialize_with = "crate::timestamp::utc")]
     pub created_at: NaiveDateTime,
     pub created_by: String,
+    #[serde(serialize_with = "crate::timestamp::utc_opt")]
     pub revoked_at: Option<NaiveDateTime>,
 }
 
@@ -213,6 +218,7 @@ pub struct ApiKeyRow {
 #[diesel(table_name = audit_log)]
 pub struct AuditRow {
     pub id: i64,
+    #[serde(serialize_with = "crate::timestamp::utc")]
     pub at: NaiveDateTime,
     pub actor: String,
     pub action: String,

@@ -864,7 +864,10 @@ async fn uploads_run_as_jobs_and_bad_files_change_nothing() {
         let uploads = tempfile::tempdir().expect("tmp");
         let config = ApiConfig {
             upload_dir: uploads.path().to_owned(),
-            max_upload_bytes: 200_000,
+            limits: hyojun::limits::Limits {
+                upload_bytes: 200_000,
+                ..Default::default()
+            },
             ..ApiConfig::default()
         };
         let service = test::init_service(app(AppState::new(db.store.clone(), config))).await;

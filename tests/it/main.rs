@@ -1,6 +1,8 @@
 //! Integration tests: the real store, importer, CLI and HTTP app, on SQLite and PostgreSQL.
 
 mod api;
+mod api_jobs;
+mod api_limits;
 mod bad_input;
 mod byomei;
 mod completeness;

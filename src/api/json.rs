@@ -1,0 +1,192 @@
+//! JSON request bodies under the limits: content type (415), size (`json_bytes`, 413) and
+//! nesting depth (`json_depth`, checked on the bytes before anything is deserialised, 400).
+//! [`Json`] is the extractor for typed bodies; [`read_body`] gives the checked bytes to
+//! handlers that parse the body themselves (`/v1/validate`, activation).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
+use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::web::{Bytes, BytesMut};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use futures_util::{Stream, StreamExt};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::limits::{Limit, Limits};
+
+/// A JSON body deserialised into `T` after the checks of [`read_body`].
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    /// The body.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            let limits = limits_of(&req);
+            let body = read_body(&req, payload, &limits).await?;
+            if body.is_empty() {
+                return Err(ApiError::BadRequest(
+                    "request body: a JSON document is required".into(),
+                ));
+            }
+            parse(&body).map(Json)
+        })
+    }
+}
+
+/// The limits of the application serving `req` (the defaults outside one).
+pub fn limits_of(req: &HttpRequest) -> Limits {
+    req.app_data::<web::Data<AppState>>()
+        .map(|s| s.config.limits.clone())
+        .unwrap_or_default()
+}
+
+/// `true` for `application/json` and `…+json`.
+fn is_json(req: &HttpRequest) -> bool {
+    matches!(req.mime_type(), Ok(Some(mime))
+        if mime.subtype() == actix_web::mime::JSON || mime.suffix() == Some(actix_web::mime::JSON))
+}
+
+/// The body's bytes: at most `json_bytes` (413 past it; a `Content-Length` over it is refused
+/// before anything is read), sent as JSON (415 otherwise; an empty body may have no content
+/// type), nested at most `json_depth` deep (400). An empty body is returned as is.
+pub async fn read_body(
+    req: &HttpRequest,
+    mut payload: impl Stream<Item = Result<Bytes, PayloadError>> + Unpin,
+    limits: &Limits,
+) -> Result<Bytes, ApiError> {
+    let max = limits.json_bytes;
+    let too_large = || {
+        ApiError::TooLarge(format!(
+            "the request body is too large: {}",
+            limits.describe(Limit::JsonBytes)
+        ))
+    };
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    let has_type = req
+        .headers()
+        .contains_key(actix_web::http::header::CONTENT_TYPE);
+    if has_type && !is_json(req) {
+        return Err(unsupported());
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| match e {
+            PayloadError::Overflow => too_large(),
+            other => ApiError::BadRequest(format!("request body: {other}")),
+        })?;
+        if (body.len() + chunk.len()) as u64 > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if body.is_empty() {
+        return Ok(body.freeze());
+    }
+    if !has_type {
+        return Err(unsupported());
+    }
+    check_depth(&body, limits)?;
+    Ok(body.freeze())
+}
+
+fn unsupported() -> ApiError {
+    ApiError::UnsupportedMediaType(
+        "request body: send JSON with `Content-Type: application/json`".into(),
+    )
+}
+
+/// Refuses arrays and objects nested deeper than `json_depth` (strings are skipped, so
+/// brackets inside them do not count).
+pub fn check_depth(body: &[u8], limits: &Limits) -> Result<(), ApiError> {
+    let max = limits.json_depth;
+    let (mut depth, mut in_string, mut escaped) = (0u64, false, false);
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Err(ApiError::BadRequest(format!(
+                        "request body: arrays and objects are nested too deep; {}",
+                        limits.describe(Limit::JsonDepth)
+                    )));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Deserialises a checked body; the error names what is wrong, cut short.
+pub fn parse<'de, T: serde::Deserialize<'de>>(body: &'de [u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| json_error(&e))
+}
+
+/// A serde error as a 400 (its text can quote a value of the body: cut to 200 characters).
+pub fn json_error(e: &serde_json::Error) -> ApiError {
+    ApiError::BadRequest(format!("request body: {}", shorten(&e.to_string())))
+}
+
+/// A message part that may quote a value of the request, cut to 200 characters.
+pub fn shorten(text: &str) -> String {
+    let cut: String = text.chars().take(200).collect();
+    if cut.len() < text.len() {
+        cut + "…"
+    } else {
+        cut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_counts_brackets_outside_strings() {
+        let limits = Limits {
+            json_depth: 3,
+            ..Limits::default()
+        };
+        assert!(check_depth(br#"{"a":[[1]]}"#, &limits).is_ok());
+        assert!(check_depth(br#"{"a":"[[[[[[\"[[[["}"#, &limits).is_ok());
+        let err = check_depth(br#"{"a":[[[1]]]}"#, &limits).expect_err("4 deep");
+        assert_eq!(
+            err.to_string(),
+            "request body: arrays and objects are nested too deep; the limit is 3 levels (HYOJUN_MAX_JSON_DEPTH)"
+        );
+    }
+}

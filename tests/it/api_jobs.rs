@@ -1,0 +1,302 @@
+//! Activation bodies and upload jobs over the HTTP API, in-process on SQLite and PostgreSQL:
+//! a body that cannot be read changes nothing, imports of one master run in upload order
+//! (across nodes), and jobs beyond a node's limit wait in turn.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::test;
+use serde_json::{json, Value};
+
+use hyojun::api::{app, ApiConfig, AppState};
+use hyojun::limits::Limits;
+use hyojun::systems::Master;
+
+use crate::api::{call, keys, sample_db};
+use crate::api_limits::{config, send, with_key};
+use crate::support::{databases, fingerprint, repo};
+
+/// The release the master serves now.
+fn current(db: &crate::support::TestDb) -> String {
+    db.store
+        .current_release(Master::Hot)
+        .expect("current")
+        .expect("some")
+        .label
+}
+
+#[actix_web::test]
+async fn activation_bodies_that_cannot_be_read_change_nothing() {
+    for db in databases("api_activate_body") {
+        sample_db(&db);
+        let k = keys(&db);
+        let service = test::init_service(app(AppState::new(
+            db.store.clone(),
+            ApiConfig {
+                warm_up: false,
+                ..ApiConfig::default()
+            },
+        )))
+        .await;
+        let (_, list) = call(
+            &service,
+            "GET",
+            "/v1/releases?master=hot",
+            Some(&k.reader),
+            None,
+        )
+        .await;
+        let second = list[1]["id"].as_i64().expect("id");
+        let uri = format!("/v1/releases/{second}/activate");
+        assert_eq!(current(&db), "20260531");
+        let before = fingerprint(&db);
+
+        // The four bodies of the issue: none switches the served release at once.
+        let refused: [(&str, &str, (u16, &str, &str)); 3] = [
+            (
+                "application/json",
+                r#"{"effective_from": "2099-07-01"}"#,
+                (400, "bad_request", "request body: effective_from `2099-07-01` is a date alone: give a date-time, e.g. 2099-07-01T00:00:00Z (UTC) or 2099-07-01T00:00:00+09:00 (JST) at line 1 column 32"),
+            ),
+            (
+                "text/plain",
+                r#"{"effective_from": "2099-07-01T00:00:00"}"#,
+                (415, "unsupported_media_type", "request body: send JSON with `Content-Type: application/json`"),
+            ),
+            (
+                "application/json",
+                r#"{"efective_from": "2099-07-01T00:00:00"}"#,
+                (400, "bad_request", "request body: unknown field `efective_from`, expected `effective_from` at line 1 column 16"),
+            ),
+        ];
+        for (content_type, body, expected) in refused {
+            let a = send(
+                &service,
+                with_key(Method::POST, &uri, &k.admin)
+                    .insert_header(("Content-Type", content_type))
+                    .set_payload(body),
+            )
+            .await;
+            assert_eq!(a.error(), expected, "{} {body}", db.name);
+            assert_eq!(current(&db), "20260531", "{body}");
+            assert_eq!(fingerprint(&db), before, "{body}");
+        }
+        // A time ending in `Z` is the documented form: scheduled, not at once.
+        let good = [
+            ("2099-07-01T00:00:00Z", "2099-07-01T00:00:00Z"),
+            ("2099-07-01T09:00:00+09:00", "2099-07-01T00:00:00Z"),
+            ("2099-07-01T00:00:00.5", "2099-07-01T00:00:00.500Z"),
+        ];
+        for (given, answered) in good {
+            let a = send(
+                &service,
+                with_key(Method::POST, &uri, &k.admin).set_json(json!({"effective_from": given})),
+            )
+            .await;
+            assert_eq!(
+                (a.status, a.body["effective_from"].as_str()),
+                (200, Some(answered)),
+                "{given}: {}",
+                a.body
+            );
+            assert_eq!(current(&db), "20260531", "{given} is in the future");
+        }
+        // An empty body, `{}` and `null` for the moment mean now.
+        let first = db.store.releases(Some(Master::Hot)).expect("releases")[0]
+            .release
+            .clone();
+        for body in ["", "{}", r#"{"effective_from": null}"#] {
+            db.store
+                .activate_release(&first, None, "test")
+                .expect("back to the first");
+            assert_eq!(current(&db), "20260531");
+            let mut request = with_key(Method::POST, &uri, &k.admin);
+            if !body.is_empty() {
+                request = request
+                    .insert_header(("Content-Type", "application/json"))
+                    .set_payload(body);
+            }
+            let a = send(&service, request).await;
+            assert_eq!(a.status, 200, "{body:?}: {}", a.body);
+            assert_eq!(current(&db), "20260630", "{body:?} activates now");
+        }
+    }
+}
+
+/// Polls a job until `done` holds for it (60 s at most).
+async fn job_until<S, B>(service: &S, key: &str, id: i64, done: impl Fn(&Value) -> bool) -> Value
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (_, job) = call(service, "GET", &format!("/v1/jobs/{id}"), Some(key), None).await;
+        if done(&job) {
+            return job;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "job {id} did not get there: {job}"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+fn ended(job: &Value) -> bool {
+    job["state"] == "succeeded" || job["state"] == "failed"
+}
+
+/// The files of a sample HOT release folder or distribution.
+fn hot_files(names: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let root = repo().join("masters/hot");
+    let mut files = Vec::new();
+    for name in names {
+        let path = root.join(name);
+        if path.is_dir() {
+            let mut entries: Vec<_> = std::fs::read_dir(&path)
+                .expect("dir")
+                .map(|e| e.expect("entry").path())
+                .collect();
+            entries.sort();
+            for entry in entries {
+                let file = entry
+                    .file_name()
+                    .expect("name")
+                    .to_string_lossy()
+                    .into_owned();
+                files.push((file, std::fs::read(&entry).expect("read")));
+            }
+        } else {
+            files.push((name.to_string(), std::fs::read(&path).expect("read")));
+        }
+    }
+    files
+}
+
+async fn upload_hot<S, B>(service: &S, key: &str, names: &[&str]) -> i64
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let files = hot_files(names);
+    let parts: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+    let (content_type, body) = crate::api::multipart(&[("master", "hot")], &parts);
+    let a = send(
+        service,
+        with_key(Method::POST, "/v1/releases", key)
+            .insert_header(("Content-Type", content_type))
+            .set_payload(body),
+    )
+    .await;
+    assert_eq!(a.status, 202, "{}", a.body);
+    let id = a.body["id"].as_i64().expect("job id");
+    let location = format!("/v1/jobs/{id}");
+    assert_eq!(a.header("location"), Some(location.as_str()));
+    id
+}
+
+#[actix_web::test]
+async fn imports_of_one_master_run_in_upload_order() {
+    for db in databases("api_upload_order") {
+        let k = keys(&db);
+        let uploads = tempfile::tempdir().expect("tmp");
+        let service = test::init_service(app(AppState::new(
+            db.store.clone(),
+            config(Limits::default(), uploads.path()),
+        )))
+        .await;
+        // An import of HOT still running on another node, uploaded before both of ours.
+        let elsewhere = db
+            .store
+            .create_job("import_release", "hot", "other-node", "test", &json!({}))
+            .expect("job");
+        let older = upload_hot(&service, &k.admin, &["20260531"]).await;
+        let newer = upload_hot(
+            &service,
+            &k.admin,
+            &["h20260630.zip", "h20260630_HOT9del.txt"],
+        )
+        .await;
+        let waiting =
+            format!("waiting for job {elsewhere}: imports of one master run in upload order");
+        for id in [older, newer] {
+            let job = job_until(&service, &k.admin, id, |j| {
+                j["progress"]["note"] == waiting.as_str()
+            })
+            .await;
+            assert_eq!(job["state"], "queued", "{job}");
+        }
+        db.store
+            .finish_job(
+                elsewhere,
+                "failed",
+                &json!({"total": 0, "items": []}),
+                None,
+                None,
+            )
+            .expect("finish");
+        let older = job_until(&service, &k.admin, older, ended).await;
+        let newer = job_until(&service, &k.admin, newer, ended).await;
+        assert_eq!(
+            (older["state"].as_str(), newer["state"].as_str()),
+            (Some("succeeded"), Some("succeeded")),
+            "{} {older} {newer}",
+            db.name
+        );
+        assert!(
+            newer["started_at"].as_str() >= older["finished_at"].as_str(),
+            "{older} {newer}"
+        );
+        let labels: Vec<String> = db
+            .store
+            .releases(Some(Master::Hot))
+            .expect("releases")
+            .into_iter()
+            .map(|r| r.release.label)
+            .collect();
+        assert_eq!(labels, ["20260531", "20260630"]);
+        assert!(
+            older["release_id"].as_i64() < newer["release_id"].as_i64(),
+            "{older} {newer}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn jobs_beyond_the_node_limit_wait_in_turn() {
+    for db in databases("api_job_slots") {
+        let k = keys(&db);
+        let uploads = tempfile::tempdir().expect("tmp");
+        let state = AppState::new(
+            db.store.clone(),
+            config(
+                Limits {
+                    concurrent_jobs: 1,
+                    ..Limits::default()
+                },
+                uploads.path(),
+            ),
+        );
+        let service = test::init_service(app(state.clone())).await;
+        let slot = state.jobs.try_acquire().expect("the only slot is free");
+        assert!(state.jobs.try_acquire().is_none());
+        let id = upload_hot(&service, &k.admin, &["20260531"]).await;
+        let note = "waiting for a free job slot: 1 job(s) run at once on node test-node (HYOJUN_MAX_CONCURRENT_JOBS)";
+        let job = job_until(&service, &k.admin, id, |j| j["progress"]["note"] == note).await;
+        assert_eq!(job["state"], "queued", "{job}");
+        drop(slot);
+        let job = job_until(&service, &k.admin, id, ended).await;
+        assert_eq!(job["state"], "succeeded", "{} {job}", db.name);
+        // The job's thread frees its slot just after it records the end.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while state.jobs.running() > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the slot was not freed"
+            );
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(state.jobs.try_acquire().is_some());
+    }
+}
