@@ -222,6 +222,9 @@ pub enum CliError {
     /// The input files have problems: nothing was imported.
     #[error("{} problem(s) found; nothing was imported:\n{problems}", problems.total())]
     Input { problems: Problems },
+    /// A `HYOJUN_MAX_…` variable holds no usable limit.
+    #[error(transparent)]
+    Limit(#[from] crate::limits::BadLimit),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -235,7 +238,7 @@ impl CliError {
     /// 5 database unavailable, 6 other failures.
     pub fn exit_code(&self) -> i32 {
         match self {
-            CliError::Input { .. } => 1,
+            CliError::Input { .. } | CliError::Limit(_) => 1,
             CliError::Store(StoreError::Conflict(_)) => 3,
             CliError::Store(StoreError::NotFound(_)) => 4,
             CliError::Store(StoreError::Connect(_) | StoreError::Config(_)) => 5,
@@ -288,6 +291,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let started = std::time::Instant::now();
             let options = masters::ParseOptions {
                 label,
+                limits: crate::limits::Limits::from_env()?,
                 ..masters::ParseOptions::default()
             };
             let parsed = masters::parse_release(master, &paths, &options, &progress)

@@ -15,6 +15,7 @@
 mod codes;
 mod kyoyu;
 mod sheets;
+mod workbook;
 
 use chrono::NaiveDate;
 use rustc_hash::FxHashSet as HashSet;
@@ -34,6 +35,16 @@ pub use self::sheets::is_jlac10;
 enum Kind {
     Workbook,
     Kyoyu,
+}
+
+/// Whether the parser reads a zip member of this name: workbooks (`.xlsx`, `.xlsm`) and
+/// text files (`.csv`, `.txt`, recognised by name or header). The others are listed as
+/// ignored.
+pub fn reads(file_name: &str) -> bool {
+    let lower = file_name.to_ascii_lowercase();
+    [".xlsx", ".xlsm", ".csv", ".txt"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
 }
 
 fn kind_of(source: &SourceFile) -> Option<Kind> {
@@ -104,7 +115,7 @@ pub fn parse(
     if let Some(source) = workbooks.first() {
         progress.start("reading the まとめ表 workbook", 1);
         let name = source.display_name.as_str();
-        let grids = sheets::read_workbook(name, &source.bytes)?;
+        let grids = workbook::read_workbook(name, &source.bytes, &options.limits)?;
         let set = sheet_set(name, &grids, &mut problems, &mut notices);
         if !problems.is_empty() {
             return Err(problems);
@@ -112,25 +123,52 @@ pub fn parse(
         let codes_grid = set.codes.unwrap_or(&grids[0]);
         version_cell = version_in_sheet(codes_grid);
         let components = Components {
-            analyte: component(name, set.analyte, SheetKind::Analyte, &mut notices),
+            analyte: component(
+                name,
+                set.analyte,
+                SheetKind::Analyte,
+                &options.limits,
+                &mut problems,
+                &mut notices,
+            ),
             identification: component(
                 name,
                 set.identification,
                 SheetKind::Identification,
+                &options.limits,
+                &mut problems,
                 &mut notices,
             ),
-            material: component(name, set.material, SheetKind::Material, &mut notices),
-            method: component(name, set.method, SheetKind::Method, &mut notices),
+            material: component(
+                name,
+                set.material,
+                SheetKind::Material,
+                &options.limits,
+                &mut problems,
+                &mut notices,
+            ),
+            method: component(
+                name,
+                set.method,
+                SheetKind::Method,
+                &options.limits,
+                &mut problems,
+                &mut notices,
+            ),
             result_common: component(
                 name,
                 set.result_common,
                 SheetKind::ResultCommon,
+                &options.limits,
+                &mut problems,
                 &mut notices,
             ),
             result_specific: component(
                 name,
                 set.result_specific,
                 SheetKind::ResultSpecific,
+                &options.limits,
+                &mut problems,
                 &mut notices,
             ),
         };
@@ -139,6 +177,7 @@ pub fn parse(
             files.len(),
             codes_grid,
             &components,
+            &options.limits,
             &mut records,
             &mut problems,
             &mut notices,
@@ -163,7 +202,7 @@ pub fn parse(
         progress.finish();
     }
     if let Some(source) = csvs.first() {
-        match kyoyu::read(source) {
+        match kyoyu::read(source, &options.limits) {
             Ok(table) => {
                 progress.start("parsing 共有項目 rows", table.rows.len() as u64);
                 let before = records.len();
@@ -307,9 +346,11 @@ fn component(
     file: &str,
     grid: Option<&Grid>,
     kind: SheetKind,
+    limits: &crate::limits::Limits,
+    problems: &mut Problems,
     notices: &mut Problems,
 ) -> sheets::Names {
-    grid.map(|g| sheets::read_component(file, g, kind, notices).0)
+    grid.map(|g| sheets::read_component(file, g, kind, limits, problems, notices).0)
         .unwrap_or_default()
 }
 
