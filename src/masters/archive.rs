@@ -12,6 +12,7 @@ use std::io::{Cursor, Read};
 use zip::read::ZipFile;
 use zip::ZipArchive;
 
+use super::input::shown_name;
 use super::problem::{Problem, Problems};
 use crate::limits::{group_digits, Limit, Limits};
 
@@ -86,8 +87,15 @@ pub fn open<'a>(shown: &str, bytes: &'a [u8], limits: &Limits) -> Result<Zip<'a>
             return Err(too_many(declared));
         }
     }
-    let zip = ZipArchive::new(Cursor::new(bytes))
-        .map_err(|err| bad_zip(shown, format!("not a readable zip archive: {err}")))?;
+    let zip = ZipArchive::new(Cursor::new(bytes)).map_err(|err| {
+        bad_zip(
+            shown,
+            format!(
+                "not a readable zip archive: {}",
+                shown_name(&err.to_string())
+            ),
+        )
+    })?;
     if zip.len() as u64 > members_limit {
         return Err(too_many(zip.len() as u64));
     }

@@ -362,19 +362,18 @@ fn unmatched_pairs(
     notices: &mut Problems,
 ) {
     let jlac10: HashSet<&str> = records[..from].iter().map(|r| r.code.as_str()).collect();
-    let missing: Vec<&str> = records[from..]
+    let mut missing = records[from..]
         .iter()
         .flat_map(|r| r.links.iter())
         .map(|l| l.code.as_str())
-        .filter(|c| !jlac10.contains(c))
-        .collect();
-    if let Some(first) = missing.first() {
+        .filter(|c| !jlac10.contains(c));
+    if let Some(first) = missing.next() {
         notices.push(Problem::file(
             &table.source.display_name,
             "jlac10_not_in_workbook",
             format!(
                 "{} JLAC11 row(s) name a JLAC10 code the まとめ表 does not list (first: {first})",
-                missing.len()
+                1 + missing.count()
             ),
             "imported with the link; an older まとめ表 lacks codes registered since",
         ));

@@ -364,6 +364,42 @@ mod tests {
     }
 
     #[test]
+    fn rows_and_columns_are_limited_while_reading() {
+        let limits = Limits {
+            rows: 2,
+            columns: 3,
+            ..Limits::default()
+        };
+        let text = "a,b\r\n\r\nc,d\r\ne,f\r\n";
+        let problems = csv_rows("t", text, &limits).unwrap_err();
+        let p = &problems.items()[0];
+        assert_eq!(
+            (problems.total(), p.kind, p.line),
+            (1, "too_many_rows", Some(4))
+        );
+        let problems = csv_rows("t", "a,b\nc,d,e,f\ng,h,i,j\n", &limits).unwrap_err();
+        let p = &problems.items()[0];
+        assert_eq!(
+            (problems.total(), p.kind, p.line),
+            (1, "too_many_columns", Some(2))
+        );
+        assert_eq!(
+            p.message,
+            "the row has 4 columns; the limit is 3 columns (HYOJUN_MAX_COLUMNS)"
+        );
+    }
+
+    #[test]
+    fn many_bad_bytes_are_counted_not_all_located() {
+        let mut bytes = b"a,b\r\n".to_vec();
+        bytes.extend([0x82, 0xFF].repeat(1000));
+        let problems = decode(&file(&bytes)).unwrap_err();
+        assert_eq!(problems.total(), 1000);
+        assert_eq!(problems.items().len(), crate::masters::problem::PROBLEM_CAP);
+        assert_eq!(problems.items()[199].line, Some(2));
+    }
+
+    #[test]
     fn reports_truncated_quoted_field() {
         let problems = csv_rows("t", "\"a\",\"b\"\r\n\"c\",\"d", &Limits::default()).unwrap_err();
         assert_eq!(problems.items()[0].line, Some(2));

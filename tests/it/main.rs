@@ -3,6 +3,7 @@
 mod api;
 mod bad_input;
 mod byomei;
+mod hostile_files;
 mod hot_samples;
 mod jlac;
 mod mapping;

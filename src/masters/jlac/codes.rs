@@ -74,7 +74,7 @@ pub fn records(
     };
     let mut in_new_block = false;
     let mut seen: HashMap<String, usize> = HashMap::default();
-    let mut mismatches: Vec<(usize, usize, String, String)> = Vec::new();
+    let mut mismatches = Mismatches::default();
     let mut unknown: [BTreeSet<String>; 5] = Default::default();
     for r in first_data..grid.rows.len() {
         let code = grid.code(r, cols.code, 17);
@@ -169,7 +169,7 @@ pub fn records(
             &mut unknown,
         ));
     }
-    if let Some((row, col, given, part)) = mismatches.first() {
+    if let Some((row, col, given, part)) = &mismatches.first {
         notices.push(Problem::field(
             &shown,
             *row as u64 + 1,
@@ -179,7 +179,7 @@ pub fn records(
             format!(
                 "the component cell says `{}`, the code says `{part}`; {} such cell(s) in the sheet",
                 excerpt(given),
-                mismatches.len()
+                mismatches.count
             ),
             "the 17-character code is taken as authoritative",
         ));
@@ -204,6 +204,14 @@ pub fn records(
         ));
     }
     counts
+}
+
+/// Component cells that disagree with the code: counted, the first kept for the notice.
+#[derive(Default)]
+struct Mismatches {
+    /// Row, column, the cell's value and the code's part.
+    first: Option<(usize, usize, String, String)>,
+    count: usize,
 }
 
 /// Checks the cells of a code row that the record reads: flags and codes as codes, names and
@@ -240,7 +248,7 @@ fn record(
     components: &Components,
     in_new_block: bool,
     file_index: usize,
-    mismatches: &mut Vec<(usize, usize, String, String)>,
+    mismatches: &mut Mismatches,
     unknown: &mut [BTreeSet<String>; 5],
 ) -> Record {
     let part = |i: usize| &code[PARTS[i].0..PARTS[i].1];
@@ -259,7 +267,10 @@ fn record(
         if let Some(c) = code_col {
             let given = grid.code(r, c, PARTS[i].1 - PARTS[i].0);
             if !given.is_empty() && given != part(i) {
-                mismatches.push((r, c, given, part(i).to_owned()));
+                mismatches.count += 1;
+                mismatches
+                    .first
+                    .get_or_insert_with(|| (r, c, given, part(i).to_owned()));
             }
         }
         let mut ja = get(name_col);

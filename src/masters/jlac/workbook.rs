@@ -18,11 +18,15 @@ use crate::masters::archive::{self, Budget, Declared};
 use crate::masters::input::shown_name;
 use crate::masters::problem::{Problem, Problems};
 
+/// The reader's errors can quote the file (sheet names, XML, cell values): shown escaped.
 fn unreadable(file: &str, err: impl std::fmt::Display) -> Problems {
     Problem::file(
         file,
         "bad_workbook",
-        format!("not a readable .xlsx workbook: {err}"),
+        format!(
+            "not a readable .xlsx workbook: {}",
+            shown_name(&err.to_string())
+        ),
         "download the まとめ表 again from the JLACセンター; save it as .xlsx (Excel 2007+), not .xls",
     )
     .into()
