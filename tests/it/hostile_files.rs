@@ -644,7 +644,7 @@ fn a_folder_with_symbolic_links_back_into_itself_is_read_once() {
 }
 
 #[test]
-fn folders_stop_at_their_depth_and_inputs_at_their_count() {
+fn folders_stop_at_their_depth_files_at_their_size_and_inputs_at_their_count() {
     let dir = tempfile::tempdir().expect("tmp");
     let mut deep = dir.path().to_owned();
     for level in 0..4 {
@@ -662,6 +662,17 @@ fn folders_stop_at_their_depth_and_inputs_at_their_count() {
     assert_eq!(
         p.message,
         "the folder is 4 levels below the folder given; the limit is 3 levels (HYOJUN_MAX_FOLDER_DEPTH)"
+    );
+    // A file that says it is empty (procfs) is still read no further than the limit.
+    let status = PathBuf::from("/proc/self/status");
+    let small = limits(&[(Limit::FileBytes, 16)]);
+    let p = parse(Master::Hot, &[status], small);
+    assert_eq!(
+        (only(&p).kind, only(&p).message.as_str()),
+        (
+            "too_large",
+            "the file grew past 16 bytes while it was read; the limit is 16 bytes (HYOJUN_MAX_FILE_BYTES)"
+        )
     );
     let few = limits(&[(Limit::InputFiles, 1)]);
     let p = parse(Master::Hot, &hot_first(), few);
