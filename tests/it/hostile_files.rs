@@ -231,6 +231,11 @@ fn bomb(name: &str, mib: usize, declared: Option<u32>) -> RawMember<'_> {
 
 /// The まとめ表 sample workbook (6 KB) with one more cell, at XFD1048576.
 fn xfd_workbook() -> Vec<u8> {
+    sample_workbook_with(r#"<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>"#)
+}
+
+/// The まとめ表 sample workbook with `xml` added at the end of its code sheet's data.
+fn sample_workbook_with(xml: &str) -> Vec<u8> {
     let path = repo().join("masters/jlac/902/902_matome.xlsx");
     let bytes = std::fs::read(path).expect("sample workbook");
     let mut sample = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("zip");
@@ -243,9 +248,10 @@ fn xfd_workbook() -> Vec<u8> {
         let mut data = Vec::new();
         member.read_to_end(&mut data).expect("read");
         if name == "xl/worksheets/sheet1.xml" {
-            let xml = String::from_utf8(data).expect("xml");
-            let cell = r#"<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>"#;
-            data = xml.replace("</sheetData>", cell).into_bytes();
+            let sheet = String::from_utf8(data).expect("xml");
+            data = sheet
+                .replace("</sheetData>", &format!("{xml}</sheetData>"))
+                .into_bytes();
         }
         out.start_file(name, options).expect("member");
         out.write_all(&data).expect("write");
@@ -294,6 +300,20 @@ fn a_6_kb_workbook_with_a_cell_at_xfd1048576_is_refused_before_allocating() {
     assert_eq!(
         only(&p).message,
         "cell XFD1048576 makes the sheet's used range 1,048,576 rows × 16,384 columns = 17,179,869,184 cells; the limit is 10,000,000 cells (HYOJUN_MAX_WORKBOOK_CELLS)"
+    );
+    // A cell listed again and again stays inside the used range, but not inside the limit.
+    let again = r#"<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>"#.repeat(15_000);
+    let source = SourceFile::new("903_matome.xlsx".into(), sample_workbook_with(&again));
+    let few = limits(&[(Limit::WorkbookCells, 10_000)]);
+    let p = parse_sources(Master::Jlac, &[source], few);
+    let p = only(&p);
+    assert_eq!(
+        (p.kind, p.line, p.column),
+        ("workbook_too_large", Some(1), Some(1))
+    );
+    assert_eq!(
+        p.message,
+        "the sheet lists more than 10,000 cells; the limit is 10,000 cells (HYOJUN_MAX_WORKBOOK_CELLS)"
     );
 }
 

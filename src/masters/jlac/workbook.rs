@@ -119,6 +119,24 @@ fn read_sheet<R: std::io::Read + std::io::Seek>(
         let (row, col) = cell.get_position();
         let (row, col) = (row as usize, col as usize);
         extent = grow(&shown, extent, row, col, limits)?;
+        if !limits.allows(Limit::WorkbookCells, cells.len() as u64 + 1) {
+            // Only a sheet that lists cells more than once gets here: its used range holds
+            // fewer cells than it lists.
+            return Err(Problem::field(
+                &shown,
+                row as u64 + 1,
+                col + 1,
+                &column_letter(col),
+                "workbook_too_large",
+                format!(
+                    "the sheet lists more than {} cells; {}",
+                    group_digits(cells.len() as u64),
+                    limits.describe(Limit::WorkbookCells)
+                ),
+                limits.fix(Limit::WorkbookCells),
+            )
+            .into());
+        }
         cells.push((row, col, text));
     }
     // The extent is within the limits: the rows can be allocated.
@@ -147,8 +165,8 @@ fn grow(
 ) -> Result<Extent, Problems> {
     let rows = extent.rows.max(row as u64 + 1);
     let columns = extent.columns.max(col as u64 + 1);
-    let at = format!("{}{}", column_letter(col), row + 1);
     let too_large = |found: String, limit: Limit| -> Problems {
+        let at = format!("{}{}", column_letter(col), row + 1);
         Problem::field(
             shown,
             row as u64 + 1,
