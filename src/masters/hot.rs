@@ -560,7 +560,7 @@ fn parse_deletions(
             }
         })
         .collect();
-    let titles: Vec<String> = file.header.iter().map(|t| excerpt(t)).collect();
+    let shown_titles: Vec<String> = file.header.iter().map(|t| excerpt(t)).collect();
     let mut seen: HashSet<String> = HashSet::default();
     for row in &file.rows {
         if row.fields.len() != file.header.len() {
@@ -577,7 +577,7 @@ fn parse_deletions(
             ));
             continue;
         }
-        if !fields.row(row, |c| titles[c].as_str(), &kinds, problems) {
+        if !fields.row(row, |c| shown_titles[c].as_str(), &kinds, problems) {
             continue;
         }
         let code = row.fields[code_col].trim();
@@ -586,7 +586,7 @@ fn parse_deletions(
                 name,
                 row.line,
                 code_col + 1,
-                &titles[code_col],
+                &shown_titles[code_col],
                 "bad_code",
                 format!("`{}` is not a 9-digit HOT9 code", excerpt(code)),
                 "a HOT9 code is the HOT7 (7 digits) followed by the 2-digit company number",
