@@ -81,11 +81,13 @@ limits! {
     archive_members / ArchiveMembers = 1_000, "HYOJUN_MAX_ARCHIVE_MEMBERS", "members";
     /// Most bytes all members of the archives of one import may decompress to, together.
     archive_bytes / ArchiveBytes = 2 * GIB, "HYOJUN_MAX_ARCHIVE_BYTES", "bytes";
-    /// Highest ratio of a zip member's decompressed size to its compressed size (members
-    /// under 1 MiB decompressed are not held to it).
+    /// Highest ratio of a zip member's decompressed size to its compressed size, and of the
+    /// members read of one archive together (under 1 MiB decompressed is not held to it).
     compression_ratio / CompressionRatio = 200, "HYOJUN_MAX_COMPRESSION_RATIO", "to 1";
     /// Most files one import may read (loose files, folder entries and zip members).
     input_files / InputFiles = 1_000, "HYOJUN_MAX_INPUT_FILES", "files";
+    /// Deepest folder read below a folder given as input.
+    folder_depth / FolderDepth = 16, "HYOJUN_MAX_FOLDER_DEPTH", "levels";
     /// Most sheets of a workbook.
     workbook_sheets / WorkbookSheets = 64, "HYOJUN_MAX_WORKBOOK_SHEETS", "sheets";
     /// Most rows of a workbook sheet's used range.
@@ -106,6 +108,8 @@ limits! {
     text_chars / TextChars = 10_000, "HYOJUN_MAX_TEXT_CHARS", "characters";
     /// Most codes of one local-code list.
     local_codes / LocalCodes = 500_000, "HYOJUN_MAX_LOCAL_CODES", "codes";
+    /// Largest local-code list or decision import (one request body).
+    list_bytes / ListBytes = 32 * MIB, "HYOJUN_MAX_LIST_BYTES", "bytes";
     /// Largest JSON request body.
     json_bytes / JsonBytes = 16 * MIB, "HYOJUN_MAX_JSON_BYTES", "bytes";
     /// Deepest nesting of arrays and objects in a JSON request body.

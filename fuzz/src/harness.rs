@@ -77,9 +77,13 @@ fn file(name: &str, bytes: &[u8]) -> SourceFile {
     SourceFile::new(name.to_owned(), bytes.to_vec())
 }
 
-/// The members of a sample zip, as the importer names them.
-fn sample_zip(name: &str, bytes: &[u8]) -> Vec<SourceFile> {
-    masters::input::from_bytes(name, bytes.to_vec()).unwrap_or_default()
+/// The files of an input of `master` received as bytes (an upload): a zip is expanded
+/// within the limits, its members the master does not read left unread.
+fn received(master: Master, name: &str, bytes: &[u8]) -> Result<Vec<SourceFile>, Problems> {
+    let limits = limits();
+    let mut inputs = masters::input::Collector::new(master, &limits);
+    inputs.add_bytes(name, bytes.to_vec());
+    inputs.finish()
 }
 
 /// Splits `data` into a selector (its first byte) and the rest.
@@ -114,10 +118,12 @@ pub fn hot(data: &[u8]) {
 
 /// A 病名 release whose table or title file (by the first byte) is the input.
 pub fn byomei(data: &[u8]) {
-    let mut sources = sample_zip(
+    let mut sources = received(
+        Master::Byomei,
         "byomei518.zip",
         include_bytes!("../../masters/byomei/byomei518.zip"),
-    );
+    )
+    .unwrap_or_default();
     if sources.is_empty() {
         return;
     }
@@ -177,7 +183,7 @@ pub fn ecs_csv(data: &[u8]) {
 
 /// A distribution zip (the input), expanded and read as a HOT release.
 pub fn zip_container(data: &[u8]) {
-    match masters::input::from_bytes("h20260630.zip", data.to_vec()) {
+    match received(Master::Hot, "h20260630.zip", data) {
         Ok(sources) => parse(Master::Hot, &sources, true),
         Err(problems) => check_messages(&problems),
     }

@@ -10,6 +10,7 @@ use super::auth::{Admin, Mapper, Reader};
 use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
+use crate::limits::{Limit, Limits};
 use crate::mapping::local_codes::{self, MergePlan};
 use crate::mapping::state::{Action, Equivalence, State};
 use crate::masters::SourceFile;
@@ -17,8 +18,6 @@ use crate::store::mapping::{
     Change, ExportCursor, HistoryEntry, MappingPage, MappingView, NewProject, Project,
 };
 
-/// Largest local code upload, in bytes.
-pub const MAX_LOCAL_CODES_BYTES: usize = 32 * 1024 * 1024;
 /// Most local codes one bulk request may change.
 pub const MAX_BULK: usize = 10_000;
 
@@ -152,26 +151,20 @@ pub async fn upload_local_codes(
     path: web::Path<i64>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    if body.len() > MAX_LOCAL_CODES_BYTES {
-        return Err(ApiError::TooLarge(format!(
-            "a local code list may have at most {MAX_LOCAL_CODES_BYTES} bytes"
-        )));
-    }
+    check_list_size(&body, &state.config.limits)?;
     let id = path.into_inner();
     let store = state.store.clone();
     let actor = mapper.0.actor();
+    let limits = state.config.limits.clone();
     let plan = blocking(move || {
         let file = SourceFile::new("local-codes.csv".to_owned(), body.to_vec());
-        let codes =
-            local_codes::parse(&file, &crate::limits::Limits::default()).map_err(|problems| {
-                ApiError::Invalid {
-                    message: format!(
-                        "{} problem(s) in the local code list; nothing was changed",
-                        problems.total()
-                    ),
-                    details: serde_json::to_value(&problems).unwrap_or_default(),
-                }
-            })?;
+        let codes = local_codes::parse(&file, &limits).map_err(|problems| ApiError::Invalid {
+            message: format!(
+                "{} problem(s) in the local code list; nothing was changed",
+                problems.total()
+            ),
+            details: serde_json::to_value(&problems).unwrap_or_default(),
+        })?;
         let outcome = store.merge_local_codes(id, &codes, &actor);
         store.audit_outcome(
             &actor,
@@ -192,6 +185,18 @@ pub async fn upload_local_codes(
     })
     .await?;
     Ok(HttpResponse::Ok().json(plan))
+}
+
+/// A local-code list or decision import over [`Limit::ListBytes`] is refused whole.
+fn check_list_size(body: &Bytes, limits: &Limits) -> Result<(), ApiError> {
+    if limits.allows(Limit::ListBytes, body.len() as u64) {
+        return Ok(());
+    }
+    Err(ApiError::TooLarge(format!(
+        "the body is {} bytes; {}",
+        crate::limits::group_digits(body.len() as u64),
+        limits.describe(Limit::ListBytes)
+    )))
 }
 
 /// Which mappings to list.
@@ -762,29 +767,23 @@ pub async fn import(
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     use crate::mapping::exchange;
-    if body.len() > MAX_LOCAL_CODES_BYTES {
-        return Err(ApiError::TooLarge(format!(
-            "an import may have at most {MAX_LOCAL_CODES_BYTES} bytes"
-        )));
-    }
+    check_list_size(&body, &state.config.limits)?;
     let id = path.into_inner();
     let concept_map =
         exchange::is_concept_map(query.format.as_deref()).map_err(ApiError::BadRequest)?;
     if concept_map {
         super::json::check_depth(&body, &state.config.limits)?;
     }
-    if concept_map {
-        super::json::check_depth(&body, &state.config.limits)?;
-    }
+    let limits = state.config.limits.clone();
     let store = state.store.clone();
     let actor = admin.0.actor();
     let report = blocking(move || {
         let decisions = if concept_map {
-            exchange::read_concept_map(&body, "conceptmap.json", &crate::limits::Limits::default())
+            exchange::read_concept_map(&body, "conceptmap.json", &limits)
         } else {
             exchange::read_csv(
                 &SourceFile::new("mappings.csv".to_owned(), body.to_vec()),
-                &crate::limits::Limits::default(),
+                &limits,
             )
         }
         .map_err(|problems| ApiError::Invalid {

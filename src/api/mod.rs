@@ -237,7 +237,7 @@ fn json_config(limits: &crate::limits::Limits) -> web::JsonConfig {
 /// Bodies read whole (local-code lists, decision imports) may be as large as the larger of
 /// the JSON limit and the local-code list limit; each handler checks its own.
 fn payload_config(limits: &crate::limits::Limits) -> web::PayloadConfig {
-    let bytes = limits.json_bytes.max(mapping::MAX_LOCAL_CODES_BYTES as u64);
+    let bytes = limits.json_bytes.max(limits.list_bytes);
     web::PayloadConfig::default().limit(usize::try_from(bytes).unwrap_or(usize::MAX))
 }
 

@@ -435,37 +435,21 @@ impl Progress for JobProgress<'_> {
     }
 }
 
-fn read_sources(dir: &Path) -> Result<Vec<SourceFile>, Problems> {
+fn read_sources(dir: &Path, master: Master, limits: &Limits) -> Result<Vec<SourceFile>, Problems> {
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     names.sort();
-    let mut sources = Vec::new();
-    let mut problems = Problems::default();
+    let mut inputs = masters::input::Collector::new(master, limits);
     for path in names {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("(upload)")
             .to_owned();
-        match std::fs::read(&path) {
-            Ok(bytes) => match masters::input::from_bytes(&name, bytes) {
-                Ok(files) => sources.extend(files),
-                Err(p) => problems.extend(p),
-            },
-            Err(e) => problems.push(masters::Problem::file(
-                &name,
-                "unreadable",
-                format!("cannot read the upload: {e}"),
-                "upload it again",
-            )),
-        }
+        inputs.add_file_as(&path, &name);
     }
-    if problems.is_empty() {
-        Ok(sources)
-    } else {
-        Err(problems)
-    }
+    inputs.finish()
 }
 
 /// Parses and imports an upload; the job row says how it ended. Runs on its own thread.
@@ -504,14 +488,13 @@ fn run_job(store: &Store, job: JobSpec, limits: &Limits) {
         done: AtomicU64::new(0),
         last: Mutex::new(Instant::now()),
     };
-    let parsed = read_sources(&job.dir).and_then(|sources| {
-        let options = masters::ParseOptions {
-            label: job.label.clone(),
-            partial: job.partial,
-            limits: limits.clone(),
-        };
-        masters::parse_sources(job.master, &sources, &options, &progress)
-    });
+    let options = masters::ParseOptions {
+        label: job.label.clone(),
+        partial: job.partial,
+        limits: limits.clone(),
+    };
+    let parsed = read_sources(&job.dir, job.master, &options.limits)
+        .and_then(|sources| masters::parse_sources(job.master, &sources, &options, &progress));
     let _ = std::fs::remove_dir_all(&job.dir);
     let parsed = match parsed {
         Ok(parsed) => parsed,

@@ -228,6 +228,9 @@ pub enum CliError {
     /// The input files have problems: nothing was imported.
     #[error("{} problem(s) found; nothing was imported:\n{problems}", problems.total())]
     Input { problems: Problems },
+    /// A `HYOJUN_MAX_…` variable holds no usable limit.
+    #[error(transparent)]
+    Limit(#[from] crate::limits::BadLimit),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -241,7 +244,7 @@ impl CliError {
     /// 5 database unavailable, 6 other failures.
     pub fn exit_code(&self) -> i32 {
         match self {
-            CliError::Input { .. } => 1,
+            CliError::Input { .. } | CliError::Limit(_) => 1,
             CliError::Store(StoreError::Conflict(_)) => 3,
             CliError::Store(StoreError::NotFound(_)) => 4,
             CliError::Store(StoreError::Connect(_) | StoreError::Config(_)) => 5,
@@ -296,7 +299,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let options = masters::ParseOptions {
                 label,
                 partial,
-                ..masters::ParseOptions::default()
+                limits: crate::limits::Limits::from_env()?,
             };
             let parsed = masters::parse_release(master, &paths, &options, &progress)
                 .map_err(|problems| CliError::Input { problems })?;
@@ -603,7 +606,7 @@ fn mapping_command(store: &Store, command: MappingCommand) -> Result<(), CliErro
         MappingCommand::Upload { project, file, by } => {
             let bytes = std::fs::read(&file)?;
             let source = masters::SourceFile::new(file.display().to_string(), bytes);
-            let codes = local_codes::parse(&source, &crate::limits::Limits::default())
+            let codes = local_codes::parse(&source, &crate::limits::Limits::from_env()?)
                 .map_err(|problems| CliError::Input { problems })?;
             let actor = who(by);
             let outcome = store.merge_local_codes(project, &codes, &actor);

@@ -499,6 +499,7 @@ pub fn read_csv(file: &SourceFile, limits: &Limits) -> Result<Vec<Decision>, Pro
     let (_, mut rows) = read_rows(
         file,
         "export the mappings again as CSV: a header row, then one row per local code",
+        limits,
     )?;
     rows.iter_mut().for_each(restore_row);
     let Some((header, data)) = rows.split_first() else {

@@ -90,6 +90,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Result<Vec<LocalCode>, Probl
     let (_, rows) = read_rows(
         file,
         "export the local code list again: a header row, then one row per local code",
+        limits,
     )?;
     let Some((header, data)) = rows.split_first() else {
         return Err(Problem::file(

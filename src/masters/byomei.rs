@@ -21,6 +21,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use chrono::NaiveDate;
 
 use super::checks::{self, SuccessorRef};
+use super::fields::Fields;
 use super::input::SourceFile;
 use super::problem::{Problem, Problems};
 use super::record::{
@@ -28,6 +29,8 @@ use super::record::{
 };
 use super::text::{self, Row};
 use super::Progress;
+use crate::excerpt::excerpt;
+use crate::limits::{FieldKind, Limits};
 use crate::systems::Master;
 
 type Layout = [(&'static str, &'static [&'static str])];
@@ -62,6 +65,15 @@ const MAIN_COLUMNS: [(&str, &[&str]); 20] = [
     ("reserve_3", &["予備３"]),
     ("reserve_4", &["予備４"]),
 ];
+/// The kind of each column of [`MAIN_COLUMNS`], for its length limit (the 予備 columns
+/// may hold anything MEDIS decides: names).
+const MAIN_KINDS: [FieldKind; MAIN_COLUMNS.len()] = {
+    use FieldKind::{Code as C, Name as N};
+    [
+        C, C, N, N, C, C, C, C, N, N, // 変更区分 … 予備２
+        C, N, C, C, C, C, C, C, N, N, // レセ電算コード … 予備４
+    ]
+};
 const N_CODE: usize = 1;
 const N_NAME: usize = 2;
 const N_KANA: usize = 3;
@@ -86,6 +98,11 @@ const MODIFIER_COLUMNS: [(&str, &[&str]); 10] = [
     ("receipt_code", &["レセ電算修飾語コード"]),
     ("description_label", &["修飾語説明用ラベル"]),
 ];
+/// The kind of each column of [`MODIFIER_COLUMNS`].
+const MODIFIER_KINDS: [FieldKind; MODIFIER_COLUMNS.len()] = {
+    use FieldKind::{Code as C, Name as N};
+    [C, C, N, N, C, C, C, C, C, N]
+};
 const M_CODE: usize = 1;
 const M_NAME: usize = 2;
 const M_KANA: usize = 3;
@@ -104,6 +121,11 @@ const INDEX_COLUMNS: [(&str, &[&str]); 9] = [
     ("language", &["言語区分"]),
     ("abbreviation", &["省略区分"]),
 ];
+/// The kind of each column of [`INDEX_COLUMNS`].
+const INDEX_KINDS: [FieldKind; INDEX_COLUMNS.len()] = {
+    use FieldKind::{Code as C, Name as N};
+    [N, C, C, C, C, C, C, C, C]
+};
 const I_TERM: usize = 0;
 const I_CODE: usize = 1;
 const I_TARGET: usize = 2;
@@ -152,6 +174,15 @@ impl Table {
         }
     }
 
+    /// The kind of each column of [`Table::layout`].
+    fn kinds(self) -> &'static [FieldKind] {
+        match self {
+            Table::Main => &MAIN_KINDS,
+            Table::Modifier => &MODIFIER_KINDS,
+            Table::Index => &INDEX_KINDS,
+        }
+    }
+
     /// The column whose title in a data file's first row gives away a header row.
     fn key_column(self) -> usize {
         match self {
@@ -196,6 +227,12 @@ impl Kind {
             Kind::Titles(t) => t.title_key(),
         }
     }
+}
+
+/// Whether the parser reads a zip member of this name (a table or a title file); the others
+/// are listed as ignored.
+pub fn reads(file_name: &str) -> bool {
+    Kind::from_name(file_name).is_some()
 }
 
 /// The version digits a name carries: `byomei518` / `nmain518.txt` → `518`.
@@ -271,7 +308,7 @@ pub fn parse(
             continue;
         };
         given.push((kind, &source.display_name));
-        match read_file(source, kind) {
+        match read_file(source, kind, &options.limits) {
             Ok(file) => files.push(file),
             Err(p) => problems.extend(p),
         }
@@ -366,7 +403,11 @@ pub fn parse(
 
 /// Decodes a table or title file and checks its shape: data files have no header row and
 /// the table's column count on every row; title files hold the table's column titles.
-fn read_file(source: &SourceFile, kind: Kind) -> Result<File<'_>, Problems> {
+fn read_file<'a>(
+    source: &'a SourceFile,
+    kind: Kind,
+    limits: &Limits,
+) -> Result<File<'a>, Problems> {
     let name = source.display_name.as_str();
     let table = match kind {
         Kind::Data(t) | Kind::Titles(t) => t,
@@ -374,6 +415,7 @@ fn read_file(source: &SourceFile, kind: Kind) -> Result<File<'_>, Problems> {
     let (encoding, rows) = text::read_rows(
         source,
         "the download or copy failed; fetch byomei{NNN}.zip again from MEDIS",
+        limits,
     )?;
     let file = File {
         source,
@@ -416,7 +458,7 @@ fn read_file(source: &SourceFile, kind: Kind) -> Result<File<'_>, Problems> {
                         format!(
                             "line {} holds column titles (`{}`), but {} files have no header row",
                             first.line,
-                            first.fields.get(key).unwrap_or(""),
+                            excerpt(first.fields.get(key).unwrap_or("")),
                             table.key()
                         ),
                         "remove the title line: MEDIS ships the titles separately in option/ttl_*.txt",
@@ -424,8 +466,11 @@ fn read_file(source: &SourceFile, kind: Kind) -> Result<File<'_>, Problems> {
                     return Err(problems);
                 }
             }
+            let fields = Fields { file: name, limits };
             for row in &file.rows {
-                if row.fields.len() != layout.len() {
+                if row.fields.len() == layout.len() {
+                    fields.row(row, |c| layout[c].1[0], table.kinds(), &mut problems);
+                } else {
                     problems.push(Problem::line(
                         name,
                         row.line,
@@ -628,7 +673,7 @@ fn parse_names<'a>(
                 row,
                 N_CODE,
                 "bad_code",
-                format!("`{code}` is not an 8-digit 病名管理番号"),
+                format!("`{}` is not an 8-digit 病名管理番号", excerpt(code)),
                 "the second column of nmain is the 8-digit 病名管理番号 (e.g. 20058678)",
             ));
             continue;
@@ -669,7 +714,7 @@ fn parse_names<'a>(
                 row,
                 N_EXCHANGE,
                 "bad_code",
-                format!("`{ex}` is not a 4-character 病名交換用コード"),
+                format!("`{}` is not a 4-character 病名交換用コード", excerpt(ex)),
                 "the exchange code is 4 characters of 0-9 and A-Z (e.g. VK0H)",
             ));
         }
@@ -690,7 +735,7 @@ fn parse_names<'a>(
                     row,
                     N_SUCCESSOR,
                     "bad_code",
-                    format!("移行先 `{successor}` is not an 8-digit 病名管理番号"),
+                    format!("移行先 `{}` is not an 8-digit 病名管理番号", excerpt(successor)),
                     "the 移行先病名管理番号 column is empty or names the 8-digit code that replaces this name",
                 ));
             }
@@ -729,7 +774,7 @@ fn parse_names<'a>(
                     row,
                     col,
                     "icd10_shape",
-                    format!("`{raw}` does not look like an ICD-10 code"),
+                    format!("`{}` does not look like an ICD-10 code", excerpt(raw)),
                     "kept as published in the attributes; no icd10 code is linked",
                 )),
             }
@@ -742,7 +787,10 @@ fn parse_names<'a>(
                 row,
                 N_RECEIPT,
                 "bad_receipt_code",
-                format!("`{receipt}` is not a 7-digit レセ電算 傷病名コード"),
+                format!(
+                    "`{}` is not a 7-digit レセ電算 傷病名コード",
+                    excerpt(receipt)
+                ),
                 "kept as published in the attributes; no receipt code is linked",
             ));
         }
@@ -807,7 +855,7 @@ fn date_notice(file: &File, row: &Row, col: usize, notices: &mut Problems) {
             row,
             col,
             "bad_date",
-            format!("`{date}` is not a yyyymmdd date"),
+            format!("`{}` is not a yyyymmdd date", excerpt(date)),
             "imported as published",
         ));
     }
@@ -831,7 +879,7 @@ fn parse_modifiers(
                 row,
                 M_CODE,
                 "bad_code",
-                format!("`{code}` is not an 8-digit 修飾語管理番号"),
+                format!("`{}` is not an 8-digit 修飾語管理番号", excerpt(code)),
                 "the second column of mdfy is the 8-digit 修飾語管理番号 (e.g. 27000001)",
             ));
             continue;
@@ -870,7 +918,7 @@ fn parse_modifiers(
                 row,
                 M_EXCHANGE,
                 "bad_code",
-                format!("`{ex}` is not a 4-character 修飾語交換用コード"),
+                format!("`{}` is not a 4-character 修飾語交換用コード", excerpt(ex)),
                 "the exchange code is 4 characters of 0-9 and A-Z (e.g. 0001)",
             ));
             continue;
@@ -885,7 +933,10 @@ fn parse_modifiers(
                 row,
                 M_RECEIPT,
                 "bad_receipt_code",
-                format!("`{receipt}` is not a 4-digit レセ電算 修飾語コード"),
+                format!(
+                    "`{}` is not a 4-digit レセ電算 修飾語コード",
+                    excerpt(receipt)
+                ),
                 "kept as published in the attributes; no receipt code is linked",
             ));
         }
@@ -983,7 +1034,7 @@ fn attach_index(
                 row,
                 I_CODE,
                 "bad_code",
-                format!("`{code}` is not a 4-character 対応用語コード"),
+                format!("`{}` is not a 4-character 対応用語コード", excerpt(code)),
                 "column 2 is the exchange code of the name or modifier the term finds",
             ));
         }
@@ -995,7 +1046,10 @@ fn attach_index(
                     row,
                     I_TARGET,
                     "bad_flag",
-                    format!("病名修飾語区分 `{target}` is neither 1 (病名) nor 2 (修飾語)"),
+                    format!(
+                        "病名修飾語区分 `{}` is neither 1 (病名) nor 2 (修飾語)",
+                        excerpt(target)
+                    ),
                     "column 3 says whether the term finds a name (1) or a modifier (2)",
                 ));
                 continue;
@@ -1010,7 +1064,7 @@ fn attach_index(
                     row,
                     I_FLAGS + i,
                     "bad_flag",
-                    format!("`{value}` is not a flag value"),
+                    format!("`{}` is not a flag value", excerpt(value)),
                     "the flag columns of the index hold a one-character code (or nothing)",
                 ));
             }
@@ -1052,8 +1106,9 @@ fn attach_index(
                 I_CODE,
                 "index_unmatched",
                 format!(
-                    "no {} carries exchange code {code} (term `{term}`)",
-                    if target == "1" { "name" } else { "modifier" }
+                    "no {} carries exchange code {code} (term `{}`)",
+                    if target == "1" { "name" } else { "modifier" },
+                    excerpt(term)
                 ),
                 "the term is not attached to anything",
             )),

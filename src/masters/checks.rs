@@ -78,8 +78,9 @@ pub fn check_titles(
                 accepted[0],
                 "unexpected_title",
                 format!(
-                    "column {} is titled `{title}`, the {what} layout has `{}` there",
+                    "column {} is titled `{}`, the {what} layout has `{}` there",
                     i + 1,
+                    crate::excerpt::excerpt(title),
                     accepted[0]
                 ),
                 fix,

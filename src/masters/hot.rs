@@ -9,13 +9,16 @@ use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
 use super::completeness;
+use super::fields::Fields;
 use super::input::SourceFile;
 use super::problem::{Problem, Problems};
 use super::record::{
     Attributes, Designation, Link, ParsedRelease, Record, Relation, ReleaseFile, Status,
 };
 use super::text::{self, Row};
-use super::Progress;
+use super::{sniff, Progress};
+use crate::excerpt::excerpt;
+use crate::limits::{FieldKind, Limits};
 use crate::systems::Master;
 
 /// The 24 columns of the standard and HOT9 files: attribute key and accepted header titles.
@@ -48,6 +51,17 @@ const COLUMNS: [(&str, &[&str]); 24] = [
     ("record_flag", &["更新区分", "レコード区分"]),
     ("updated_on", &["更新年月日"]),
 ];
+
+/// The kind of each column of [`COLUMNS`], for its length limit.
+const KINDS: [FieldKind; COLUMNS.len()] = {
+    use FieldKind::{Code as C, Name as N};
+    [
+        C, C, C, C, C, C, C, C, C, C, // codes: HOT … レセ電算 (2)
+        N, N, N, N, N, // 告示名称, 販売名, レセ電算名, 規格単位, 包装形態
+        C, N, C, N, // 包装単位数/単位, 包装総量数/単位
+        C, N, N, C, C, // 区分, 製造会社, 販売会社, 更新区分, 更新年月日
+    ]
+};
 
 const COL_HOT: usize = 0;
 const COL_HOT7: usize = 1;
@@ -106,6 +120,17 @@ impl Role {
             "_OP.TXT" | "_OP.CSV" => Role::Option,
             _ => Role::Other,
         }
+    }
+}
+
+/// Whether the parser reads a zip member of this name: not option files, and of names it
+/// does not know only text files (`.txt`, `.csv`, not read-mes), which it reads to look
+/// for a HOT header. The others are listed as ignored.
+pub fn reads(file_name: &str) -> bool {
+    match Role::from_name(file_name) {
+        Role::Option => false,
+        Role::Other => looks_like_text_data(file_name),
+        Role::Standard | Role::Hot9 | Role::Deletions => true,
     }
 }
 
@@ -182,7 +207,7 @@ pub fn parse(
             ignored.push(format!("{} (not a data file)", source.display_name));
             continue;
         }
-        match read_text_file(source, named_role, in_zip) {
+        match read_text_file(source, named_role, in_zip, &options.limits) {
             Ok(Some(file)) => files.push(file),
             Ok(None) => ignored.push(format!("{} (not a HOT data file)", source.display_name)),
             Err(p) => problems.extend(p),
@@ -225,12 +250,13 @@ pub fn parse(
         let before = records.len();
         match file.role {
             Role::Deletions => {
-                parse_deletions(file, index, &mut records, &mut problems);
+                parse_deletions(file, index, &options.limits, &mut records, &mut problems);
                 deleted.extend(records[before..].iter().map(|r| r.code.clone()));
             }
             Role::Hot9 | Role::Standard => parse_rows(
                 file,
                 index,
+                &options.limits,
                 &deleted,
                 &mut records,
                 &mut problems,
@@ -284,15 +310,21 @@ fn looks_like_text_data(file_name: &str) -> bool {
 
 /// Decodes a file and checks its header. `Ok(None)` means "not a HOT file, and that is fine"
 /// (an unknown member of a distribution zip).
-fn read_text_file(
-    source: &SourceFile,
+fn read_text_file<'a>(
+    source: &'a SourceFile,
     named_role: Role,
     in_zip: bool,
-) -> Result<Option<TextFile<'_>>, Problems> {
+    limits: &Limits,
+) -> Result<Option<TextFile<'a>>, Problems> {
     let name = source.display_name.as_str();
+    if named_role == Role::Other && in_zip && sniff::looks(&source.bytes).is_some() {
+        // An unknown member that is not text (a UTF-16 read-me, an image) is not HOT data.
+        return Ok(None);
+    }
     let (encoding, mut rows) = text::read_rows(
         source,
         "the download or copy failed; fetch the file again from MEDIS",
+        limits,
     )?;
     if rows.is_empty() {
         return Err(Problem::file(
@@ -323,7 +355,7 @@ fn read_text_file(
         if named_role == Role::Other && in_zip {
             return Ok(None);
         }
-        let first = header.fields.get(0).unwrap_or("");
+        let first = excerpt(header.fields.get(0).unwrap_or(""));
         return Err(Problem::field(
             name,
             header.line,
@@ -389,7 +421,11 @@ fn check_header(name: &str, header: &Row, problems: &mut Problems) {
                 i + 1,
                 accepted[0],
                 "not_hot_header",
-                format!("header title is `{title}`, expected `{}`", accepted[0]),
+                format!(
+                    "header title is `{}`, expected `{}`",
+                    excerpt(title),
+                    accepted[0]
+                ),
                 "use the unmodified MEDIS file; this column is not where the HOT layout has it",
             ));
         }
@@ -488,10 +524,12 @@ fn release_label(
 fn parse_deletions(
     file: &TextFile,
     index: usize,
+    limits: &Limits,
     records: &mut Vec<Record>,
     problems: &mut Problems,
 ) {
     let name = file.source.display_name.as_str();
+    let fields = Fields { file: name, limits };
     let titles: Vec<String> = file.header.iter().map(|t| normalise_title(t)).collect();
     let by_title = titles
         .iter()
@@ -522,6 +560,18 @@ fn parse_deletions(
                 .iter()
                 .position(|t| t.contains("告示名称") || t.contains("名称"))
         });
+    // The list's layout is read from its header: the code column holds a code, the others
+    // names and dates. Its titles are input: quoted as excerpts.
+    let kinds: Vec<FieldKind> = (0..file.header.len())
+        .map(|c| {
+            if c == code_col {
+                FieldKind::Code
+            } else {
+                FieldKind::Name
+            }
+        })
+        .collect();
+    let shown_titles: Vec<String> = file.header.iter().map(|t| excerpt(t)).collect();
     let mut seen: HashSet<String> = HashSet::default();
     for row in &file.rows {
         if row.fields.len() != file.header.len() {
@@ -538,15 +588,18 @@ fn parse_deletions(
             ));
             continue;
         }
+        if !fields.row(row, |c| shown_titles[c].as_str(), &kinds, problems) {
+            continue;
+        }
         let code = row.fields[code_col].trim();
         if !all_digits(code, 9) {
             problems.push(Problem::field(
                 name,
                 row.line,
                 code_col + 1,
-                &file.header[code_col],
+                &shown_titles[code_col],
                 "bad_code",
-                format!("`{code}` is not a 9-digit HOT9 code"),
+                format!("`{}` is not a 9-digit HOT9 code", excerpt(code)),
                 "a HOT9 code is the HOT7 (7 digits) followed by the 2-digit company number",
             ));
             continue;
@@ -586,6 +639,7 @@ fn parse_deletions(
 fn parse_rows(
     file: &TextFile,
     index: usize,
+    limits: &Limits,
     deleted: &HashSet<String>,
     records: &mut Vec<Record>,
     problems: &mut Problems,
@@ -593,6 +647,7 @@ fn parse_rows(
     progress: &dyn Progress,
 ) {
     let name = file.source.display_name.as_str();
+    let fields = Fields { file: name, limits };
     let (system, key_len) = match file.role {
         Role::Standard => ("hot13", 13),
         _ => ("hot9", 9),
@@ -614,6 +669,9 @@ fn parse_rows(
             ));
             continue;
         }
+        if !fields.row(row, |c| COLUMNS[c].1[0], &KINDS, problems) {
+            continue;
+        }
         let code = &f[COL_HOT];
         if !all_digits(code, key_len) {
             problems.push(field_problem(
@@ -621,7 +679,7 @@ fn parse_rows(
                 row.line,
                 COL_HOT,
                 "bad_code",
-                format!("`{code}` is not a {key_len}-digit {system} code"),
+                format!("`{}` is not a {key_len}-digit {system} code", excerpt(code)),
                 if key_len == 13 {
                     "the standard file's first column is the 13-digit HOT code (HOT7 + 会社 + 調剤 + 物流)"
                 } else {
@@ -637,7 +695,7 @@ fn parse_rows(
                 row.line,
                 COL_HOT7,
                 "bad_code",
-                format!("`{hot7}` is not a 7-digit HOT7 code"),
+                format!("`{}` is not a 7-digit HOT7 code", excerpt(hot7)),
                 "the second column is the 7-digit 処方用番号（ＨＯＴ７）",
             ));
             continue;
@@ -773,7 +831,7 @@ fn row_notices(name: &str, row: &Row, system: &str, notices: &mut Problems) {
             "hot_prefix_mismatch",
             format!(
                 "{system} {code} does not start with HOT7 {hot7} + company {}",
-                &f[COL_COMPANY]
+                excerpt(&f[COL_COMPANY])
             ),
             "imported as published; the HOT code is the key",
         ));
@@ -785,7 +843,7 @@ fn row_notices(name: &str, row: &Row, system: &str, notices: &mut Problems) {
             row.line,
             COL_UPDATED_ON,
             "bad_date",
-            format!("`{date}` is not a yyyymmdd date"),
+            format!("`{}` is not a yyyymmdd date", excerpt(date)),
             "imported as published",
         ));
     }
@@ -795,7 +853,10 @@ fn row_notices(name: &str, row: &Row, system: &str, notices: &mut Problems) {
             row.line,
             COL_CATEGORY,
             "unknown_category",
-            format!("区分 `{}` is not 内, 注, 外 or 歯", &f[COL_CATEGORY]),
+            format!(
+                "区分 `{}` is not 内, 注, 外 or 歯",
+                excerpt(&f[COL_CATEGORY])
+            ),
             "imported as published",
         ));
     }

@@ -15,6 +15,7 @@
 mod codes;
 mod kyoyu;
 mod sheets;
+mod workbook;
 
 use chrono::NaiveDate;
 use rustc_hash::FxHashSet as HashSet;
@@ -35,6 +36,16 @@ pub use self::sheets::is_jlac10;
 enum Kind {
     Workbook,
     Kyoyu,
+}
+
+/// Whether the parser reads a zip member of this name: workbooks (`.xlsx`, `.xlsm`) and
+/// text files (`.csv`, `.txt`, recognised by name or header). The others are listed as
+/// ignored.
+pub fn reads(file_name: &str) -> bool {
+    let lower = file_name.to_ascii_lowercase();
+    [".xlsx", ".xlsm", ".csv", ".txt"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
 }
 
 fn kind_of(source: &SourceFile) -> Option<Kind> {
@@ -114,7 +125,7 @@ pub fn parse(
     if let Some(source) = workbooks.first() {
         progress.start("reading the まとめ表 workbook", 1);
         let name = source.display_name.as_str();
-        let grids = sheets::read_workbook(name, &source.bytes)?;
+        let grids = workbook::read_workbook(name, &source.bytes, &options.limits)?;
         let set = sheet_set(name, &grids, &mut problems, &mut notices);
         if !problems.is_empty() {
             return Err(problems);
@@ -122,25 +133,52 @@ pub fn parse(
         let codes_grid = set.codes.unwrap_or(&grids[0]);
         version_cell = version_in_sheet(codes_grid);
         let components = Components {
-            analyte: component(name, set.analyte, SheetKind::Analyte, &mut notices),
+            analyte: component(
+                name,
+                set.analyte,
+                SheetKind::Analyte,
+                &options.limits,
+                &mut problems,
+                &mut notices,
+            ),
             identification: component(
                 name,
                 set.identification,
                 SheetKind::Identification,
+                &options.limits,
+                &mut problems,
                 &mut notices,
             ),
-            material: component(name, set.material, SheetKind::Material, &mut notices),
-            method: component(name, set.method, SheetKind::Method, &mut notices),
+            material: component(
+                name,
+                set.material,
+                SheetKind::Material,
+                &options.limits,
+                &mut problems,
+                &mut notices,
+            ),
+            method: component(
+                name,
+                set.method,
+                SheetKind::Method,
+                &options.limits,
+                &mut problems,
+                &mut notices,
+            ),
             result_common: component(
                 name,
                 set.result_common,
                 SheetKind::ResultCommon,
+                &options.limits,
+                &mut problems,
                 &mut notices,
             ),
             result_specific: component(
                 name,
                 set.result_specific,
                 SheetKind::ResultSpecific,
+                &options.limits,
+                &mut problems,
                 &mut notices,
             ),
         };
@@ -149,6 +187,7 @@ pub fn parse(
             files.len(),
             codes_grid,
             &components,
+            &options.limits,
             &mut records,
             &mut problems,
             &mut notices,
@@ -173,7 +212,7 @@ pub fn parse(
         progress.finish();
     }
     if let Some(source) = csvs.first() {
-        match kyoyu::read(source) {
+        match kyoyu::read(source, &options.limits) {
             Ok(table) => {
                 progress.start("parsing 共有項目 rows", table.rows.len() as u64);
                 let before = records.len();
@@ -318,9 +357,11 @@ fn component(
     file: &str,
     grid: Option<&Grid>,
     kind: SheetKind,
+    limits: &crate::limits::Limits,
+    problems: &mut Problems,
     notices: &mut Problems,
 ) -> sheets::Names {
-    grid.map(|g| sheets::read_component(file, g, kind, notices).0)
+    grid.map(|g| sheets::read_component(file, g, kind, limits, problems, notices).0)
         .unwrap_or_default()
 }
 
@@ -332,19 +373,18 @@ fn unmatched_pairs(
     notices: &mut Problems,
 ) {
     let jlac10: HashSet<&str> = records[..from].iter().map(|r| r.code.as_str()).collect();
-    let missing: Vec<&str> = records[from..]
+    let mut missing = records[from..]
         .iter()
         .flat_map(|r| r.links.iter())
         .map(|l| l.code.as_str())
-        .filter(|c| !jlac10.contains(c))
-        .collect();
-    if let Some(first) = missing.first() {
+        .filter(|c| !jlac10.contains(c));
+    if let Some(first) = missing.next() {
         notices.push(Problem::file(
             &table.source.display_name,
             "jlac10_not_in_workbook",
             format!(
                 "{} JLAC11 row(s) name a JLAC10 code the まとめ表 does not list (first: {first})",
-                missing.len()
+                1 + missing.count()
             ),
             "imported with the link; an older まとめ表 lacks codes registered since",
         ));

@@ -1,15 +1,18 @@
 //! Master file formats: each submodule turns one master's distribution files into a
 //! [`ParsedRelease`]. No database and no HTTP here.
 
+pub mod archive;
 pub mod byomei;
 pub mod checks;
 pub mod completeness;
+pub mod fields;
 pub mod hot;
 pub mod input;
 pub mod jlac;
 pub mod nursing;
 pub mod problem;
 pub mod record;
+pub mod sniff;
 pub mod text;
 
 use std::path::Path;
@@ -68,8 +71,19 @@ pub fn parse_release(
     options: &ParseOptions,
     progress: &dyn Progress,
 ) -> Result<ParsedRelease, Problems> {
-    let sources = input::collect(paths)?;
+    let sources = input::collect(master, paths, &options.limits)?;
     parse_sources(master, &sources, options, progress)
+}
+
+/// Whether `master`'s parser reads a file of this name when it comes in a distribution zip;
+/// members it does not read are listed as ignored without being decompressed.
+pub fn reads(master: Master, file_name: &str) -> bool {
+    match master {
+        Master::Hot => hot::reads(file_name),
+        Master::Nursing => nursing::reads(file_name),
+        Master::Byomei => byomei::reads(file_name),
+        Master::Jlac => jlac::reads(file_name),
+    }
 }
 
 /// Parses files already in memory (uploads, tests).

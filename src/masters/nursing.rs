@@ -14,13 +14,16 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use chrono::NaiveDate;
 
 use super::checks::{self, SuccessorRef};
+use super::fields::Fields;
 use super::input::SourceFile;
 use super::problem::{Problem, Problems};
 use super::record::{
     Attributes, Designation, Link, ParsedRelease, Record, Relation, ReleaseFile, Status,
 };
 use super::text::{self, Row};
-use super::Progress;
+use super::{sniff, Progress};
+use crate::excerpt::excerpt;
+use crate::limits::{FieldKind, Limits};
 use crate::systems::Master;
 
 type Layout = [(&'static str, &'static [&'static str])];
@@ -46,6 +49,14 @@ const ACTION_COLUMNS: [(&str, &[&str]); 18] = [
     ("successor_code", &["移行先管理番号"]),
     ("sort_key", &["作業用ソートkey"]),
 ];
+/// The kind of each column of [`ACTION_COLUMNS`], for its length limit.
+const ACTION_KINDS: [FieldKind; ACTION_COLUMNS.len()] = {
+    use FieldKind::{Code as C, Name as N, Text as T};
+    [
+        C, C, C, N, T, C, N, T, C, // 変更区分 … 第３階層識別番号
+        N, T, C, N, T, T, C, C, C, // 行為名称 … 作業用ソートkey
+    ]
+};
 const A_FLAG: usize = 0;
 const A_CODE: usize = 1;
 /// The four 階層識別番号 columns (A001 … D001; the 助産 part of the master uses E … H).
@@ -105,6 +116,18 @@ const OBSERVATION_COLUMNS: [(&str, &[&str]); 46] = [
     ("adoption_flag", &["採択区分"]),
     ("exchange_code", &["観察名称交換用コード"]),
 ];
+/// The kind of each column of [`OBSERVATION_COLUMNS`].
+const OBSERVATION_KINDS: [FieldKind; OBSERVATION_COLUMNS.len()] = {
+    use FieldKind::{Code as C, Name as N, Text as T};
+    [
+        C, C, N, N, N, N, N, N, N, N,
+        N, // 変更区分, 管理番号, 検索大分類 ×8, 高度専門看護別分類
+        N, N, N, N, N, N, T, C, N,
+        N, // 観察名称 … 評価基準, 結果管理番号, 表現タイプ, 単位
+        N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, // 結果１ … 結果１８
+        C, C, N, C, C, C, C, // 更新日付 … 観察名称交換用コード
+    ]
+};
 const O_FLAG: usize = 0;
 const O_CODE: usize = 1;
 const O_NAME: usize = 11;
@@ -122,6 +145,8 @@ const RESULT_COLUMNS: [(&str, &[&str]); 3] = [
 ];
 const UNIT_COLUMNS: [(&str, &[&str]); 2] =
     [("unit_code", &["単位コード"]), ("unit_name", &["単位名称"])];
+const RESULT_KINDS: [FieldKind; 3] = [FieldKind::Code, FieldKind::Code, FieldKind::Name];
+const UNIT_KINDS: [FieldKind; 2] = [FieldKind::Code, FieldKind::Name];
 
 /// The four files of a release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,6 +188,16 @@ impl Role {
         }
     }
 
+    /// The kind of each column of [`Role::layout`].
+    fn kinds(self) -> &'static [FieldKind] {
+        match self {
+            Role::Action => &ACTION_KINDS,
+            Role::Observation => &OBSERVATION_KINDS,
+            Role::Result => &RESULT_KINDS,
+            Role::Unit => &UNIT_KINDS,
+        }
+    }
+
     fn from_name(file_name: &str) -> Option<Role> {
         let lower = file_name.to_ascii_lowercase();
         if !(lower.ends_with(".txt") || lower.ends_with(".csv")) {
@@ -170,6 +205,13 @@ impl Role {
         }
         Role::ALL.into_iter().find(|r| lower.starts_with(r.key()))
     }
+}
+
+/// Whether the parser reads a zip member of this name: text files (`.txt`, `.csv`), which
+/// it recognises by name or header. The others are listed as ignored.
+pub fn reads(file_name: &str) -> bool {
+    let lower = file_name.to_ascii_lowercase();
+    lower.ends_with(".txt") || lower.ends_with(".csv")
 }
 
 /// The version a MEDIS nursing file name carries: `koui-ver.4.0.txt` → `4.0`.
@@ -241,7 +283,7 @@ pub fn parse(
     let mut ignored = Vec::new();
     let mut tables: Vec<Table> = Vec::new();
     for source in sources {
-        match read_table(source) {
+        match read_table(source, &options.limits) {
             Ok(Some(table)) => tables.push(table),
             Ok(None) => ignored.push(format!(
                 "{} (not a nursing master file)",
@@ -333,19 +375,21 @@ pub fn parse(
 
 /// Decodes a file and checks its header. `Ok(None)`: not a nursing file (a read-me beside
 /// the release files); it is listed as ignored.
-fn read_table(source: &SourceFile) -> Result<Option<Table<'_>>, Problems> {
+fn read_table<'a>(source: &'a SourceFile, limits: &Limits) -> Result<Option<Table<'a>>, Problems> {
     let named = Role::from_name(&source.file_name);
     let lower = source.file_name.to_ascii_lowercase();
     if named.is_none() && !(lower.ends_with(".txt") || lower.ends_with(".csv")) {
         return Ok(None);
     }
     let name = source.display_name.as_str();
-    if named.is_none() && text::is_blank(source) {
+    if named.is_none() && (text::is_blank(source) || sniff::looks(&source.bytes).is_some()) {
+        // An unknown file that is empty or not text (a UTF-16 read-me) is not a master file.
         return Ok(None);
     }
     let (encoding, mut rows) = text::read_rows(
         source,
         "the download or copy failed; fetch the file again from MEDIS",
+        limits,
     )?;
     let Some(first) = rows.first() else {
         return Err(Problem::file(
@@ -387,7 +431,7 @@ fn read_table(source: &SourceFile) -> Result<Option<Table<'_>>, Problems> {
                 "line {} is not the {} header row (it starts `{}`); the file must begin with its column titles",
                 first.line,
                 role.title(),
-                titles.iter().take(3).copied().collect::<Vec<_>>().join(",")
+                excerpt(&titles.iter().take(3).copied().collect::<Vec<_>>().join(","))
             ),
             fix,
         ));
@@ -403,8 +447,11 @@ fn read_table(source: &SourceFile) -> Result<Option<Table<'_>>, Problems> {
         &mut problems,
     );
     rows.remove(0);
+    let fields = Fields { file: name, limits };
     for row in &rows {
-        if row.fields.len() != layout.len() {
+        if row.fields.len() == layout.len() {
+            fields.row(row, |c| layout[c].1[0], role.kinds(), &mut problems);
+        } else {
             problems.push(Problem::line(
                 name,
                 row.line,
@@ -536,7 +583,7 @@ fn read_units<'a>(table: &'a Table, problems: &mut Problems) -> HashMap<&'a str,
                 row,
                 0,
                 "duplicate_key",
-                format!("単位コード {code} is already on line {first}"),
+                format!("単位コード {} is already on line {first}", excerpt(code)),
                 "each unit code appears once; remove the duplicate row or fetch the file again",
             ));
         }
@@ -571,7 +618,11 @@ fn read_results<'a>(table: &'a Table, problems: &mut Problems) -> ResultGroups<'
                 row,
                 1,
                 "duplicate_key",
-                format!("result {code} of group {group} is already on line {first}"),
+                format!(
+                    "result {} of group {} is already on line {first}",
+                    excerpt(code),
+                    excerpt(group)
+                ),
                 "each (group, code) pair appears once; remove the duplicate row or fetch the file again",
             ));
             continue;
@@ -617,7 +668,7 @@ fn check_keys<'a>(
             row,
             cols.flag,
             "bad_change_flag",
-            format!("変更区分 `{flag}` is not one of 0, 1, 2, 3, 5, 7"),
+            format!("変更区分 `{}` is not one of 0, 1, 2, 3, 5, 7", excerpt(flag)),
             "the nursing layout defines 0 継承, 1 今版削除, 2 既削除, 3 新規, 5 変更 and 7 管理番号の移行元; check the row against the MEDIS original",
         ));
     }
@@ -626,7 +677,7 @@ fn check_keys<'a>(
             row,
             cols.code,
             "bad_code",
-            format!("`{code}` is not an 8-digit 管理番号"),
+            format!("`{}` is not an 8-digit 管理番号", excerpt(code)),
             "the second column is the 8-digit 管理番号 (12000001 … for 行為, 31000001 … for 観察)",
         ));
         return None;
@@ -661,7 +712,10 @@ fn check_keys<'a>(
                     row,
                     cols.successor,
                     "successor_on_current_row",
-                    format!("the row is flagged {flag} but names 移行先 {successor}"),
+                    format!(
+                        "the row is flagged {} but names 移行先 {successor}",
+                        excerpt(flag)
+                    ),
                     "imported as retired: a row that names its successor has been replaced",
                 ));
             }
@@ -671,7 +725,7 @@ fn check_keys<'a>(
                 row,
                 cols.successor,
                 "bad_code",
-                format!("移行先 `{successor}` is not an 8-digit 管理番号"),
+                format!("移行先 `{}` is not an 8-digit 管理番号", excerpt(successor)),
                 "the 移行先 column is empty or names the 8-digit 管理番号 that replaces this row",
             ));
         }
@@ -682,7 +736,7 @@ fn check_keys<'a>(
             row,
             cols.updated,
             "bad_date",
-            format!("`{date}` is not a yyyymmdd date"),
+            format!("`{}` is not a yyyymmdd date", excerpt(date)),
             "imported as published",
         ));
     }
@@ -815,7 +869,7 @@ fn action16(
                 row,
                 col,
                 "bad_code",
-                format!("`{id}` is not a 階層識別番号 (a capital letter and three digits)"),
+                format!("`{}` is not a 階層識別番号 (a capital letter and three digits)", excerpt(id)),
                 &format!(
                     "column {} holds a capital letter and three digits (A001 … D001, E001 … H001 in the 助産 part; D000 = no modifier)",
                     col + 1
@@ -913,7 +967,7 @@ fn parse_observations<'a>(
                     row,
                     O_UNIT_CODE,
                     "unknown_unit",
-                    format!("単位コード {unit_code} is not in the unit file"),
+                    format!("単位コード {} is not in the unit file", excerpt(unit_code)),
                     "imported without a unit name; the unit file of the same release should list it",
                 )),
             }
@@ -932,7 +986,7 @@ fn parse_observations<'a>(
                     row,
                     O_RESULT_GROUP,
                     "unknown_result_group",
-                    format!("観察結果グループ {group} is not in the result file"),
+                    format!("観察結果グループ {} is not in the result file", excerpt(group)),
                     "imported without its result values (real masters reference such groups, e.g. the V-series)",
                 )),
             }
@@ -1030,7 +1084,7 @@ fn sample(items: &[&str]) -> String {
     let mut shown = items
         .iter()
         .take(10)
-        .copied()
+        .map(|item| excerpt(item))
         .collect::<Vec<_>>()
         .join(", ");
     if items.len() > 10 {

@@ -109,6 +109,15 @@ impl Problems {
         }
     }
 
+    /// Records a problem built only when it will be listed; past [`PROBLEM_CAP`] it is only
+    /// counted (for checks whose problems are costly to locate).
+    pub fn push_with(&mut self, problem: impl FnOnce() -> Problem) {
+        self.total += 1;
+        if self.items.len() < PROBLEM_CAP {
+            self.items.push(problem());
+        }
+    }
+
     /// Moves every problem of `other` into `self`.
     pub fn extend(&mut self, other: Problems) {
         let hidden = other.total - other.items.len();

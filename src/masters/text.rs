@@ -4,6 +4,8 @@ use encoding_rs::{DecoderResult, SHIFT_JIS};
 
 use super::input::SourceFile;
 use super::problem::{Problem, Problems};
+use super::sniff;
+use crate::limits::{group_digits, Limit, Limits};
 
 /// Text encodings a master file may arrive in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,8 +37,10 @@ pub struct DecodedText {
 }
 
 /// Decodes a file: a UTF-8 BOM means UTF-8, valid UTF-8 is UTF-8, anything else is CP932.
-/// Bytes that are not valid CP932 are reported with line and byte column.
+/// A file that is UTF-16, UTF-32 or binary is one `wrong_encoding` problem ([`sniff`]);
+/// bytes that are not valid CP932 are reported with line and byte column.
 pub fn decode(file: &SourceFile) -> Result<DecodedText, Problems> {
+    sniff::check(file)?;
     let bytes = &file.bytes;
     if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
         return match std::str::from_utf8(rest) {
@@ -44,7 +48,10 @@ pub fn decode(file: &SourceFile) -> Result<DecodedText, Problems> {
                 text: text.to_owned(),
                 encoding: Encoding::Utf8Bom,
             }),
-            Err(err) => Err(invalid_bytes(file, 3 + err.valid_up_to(), "UTF-8").into()),
+            Err(err) => {
+                let mut lines = LineCounter::default();
+                Err(invalid_bytes(file, &mut lines, 3 + err.valid_up_to(), "UTF-8").into())
+            }
         };
     }
     if let Ok(text) = std::str::from_utf8(bytes) {
@@ -56,6 +63,7 @@ pub fn decode(file: &SourceFile) -> Result<DecodedText, Problems> {
     let mut decoder = SHIFT_JIS.new_decoder_without_bom_handling();
     let mut text = String::with_capacity(bytes.len() * 3 / 2);
     let mut problems = Problems::default();
+    let mut lines = LineCounter::default();
     let mut pos = 0;
     loop {
         let needed = decoder
@@ -71,7 +79,8 @@ pub fn decode(file: &SourceFile) -> Result<DecodedText, Problems> {
             }
             DecoderResult::Malformed(bad, extra) => {
                 let at = pos + read - bad as usize - extra as usize;
-                problems.push(invalid_bytes(file, at, "CP932 (Shift_JIS)"));
+                // Past the cap a problem is only counted: it is not located.
+                problems.push_with(|| invalid_bytes(file, &mut lines, at, "CP932 (Shift_JIS)"));
                 text.push('\u{FFFD}');
                 pos += read;
             }
@@ -87,15 +96,44 @@ pub fn decode(file: &SourceFile) -> Result<DecodedText, Problems> {
     }
 }
 
-fn invalid_bytes(file: &SourceFile, offset: usize, encoding: &str) -> Problem {
-    let before = &file.bytes[..offset.min(file.bytes.len())];
-    let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
+/// Line numbers of byte offsets met in increasing order, counted once over the file (a
+/// file of many bad bytes must not rescan it from the start for each).
+#[derive(Default)]
+struct LineCounter {
+    /// Offset counted up to, its line, and where that line starts.
+    upto: usize,
+    line: u64,
+    line_start: usize,
+}
+
+impl LineCounter {
+    /// The 1-based line and the offset of its first byte.
+    fn at(&mut self, bytes: &[u8], offset: usize) -> (u64, usize) {
+        let offset = offset.min(bytes.len());
+        if offset < self.upto {
+            *self = LineCounter::default();
+        }
+        for (i, b) in bytes[self.upto..offset].iter().enumerate() {
+            if *b == b'\n' {
+                self.line += 1;
+                self.line_start = self.upto + i + 1;
+            }
+        }
+        self.upto = offset;
+        (self.line + 1, self.line_start)
+    }
+}
+
+fn invalid_bytes(
+    file: &SourceFile,
+    lines: &mut LineCounter,
+    offset: usize,
+    encoding: &str,
+) -> Problem {
+    let (line, line_start) = lines.at(&file.bytes, offset);
     let byte_column = offset - line_start + 1;
-    let shown: Vec<String> = file.bytes[offset..(offset + 2).min(file.bytes.len())]
+    let shown: Vec<String> = file.bytes
+        [offset.min(file.bytes.len())..(offset + 2).min(file.bytes.len())]
         .iter()
         .map(|b| format!("{b:02X}"))
         .collect();
@@ -118,11 +156,13 @@ pub fn is_blank(file: &SourceFile) -> bool {
         .all(|b| b.is_ascii_whitespace() || *b == 0x1A)
 }
 
-/// Decodes a file and splits it into CSV rows; a blank file is a problem whose fix is
-/// `fix_when_empty` (e.g. where to fetch the file again).
+/// Decodes a file and splits it into CSV rows within `limits` (rows per file, columns per
+/// row); a blank file is a problem whose fix is `fix_when_empty` (e.g. where to fetch the
+/// file again).
 pub fn read_rows(
     file: &SourceFile,
     fix_when_empty: &str,
+    limits: &Limits,
 ) -> Result<(Encoding, Vec<Row>), Problems> {
     if is_blank(file) {
         return Err(Problem::file(
@@ -134,7 +174,7 @@ pub fn read_rows(
         .into());
     }
     let decoded = decode(file)?;
-    let rows = csv_rows(&file.display_name, &decoded.text)?;
+    let rows = csv_rows(&file.display_name, &decoded.text, limits)?;
     Ok((decoded.encoding, rows))
 }
 
@@ -149,8 +189,9 @@ pub struct Row {
 
 /// Splits decoded text into CSV rows. Accepts CRLF or LF, quoted or unquoted fields, blank
 /// lines and a trailing Ctrl-Z (0x1A) end-of-file marker. A last line that ends inside a
-/// quoted field is reported as truncated.
-pub fn csv_rows(file_name: &str, text: &str) -> Result<Vec<Row>, Problems> {
+/// quoted field is reported as truncated. The row and column limits are checked as the rows
+/// are read: the first row past either is the file's one problem.
+pub fn csv_rows(file_name: &str, text: &str, limits: &Limits) -> Result<Vec<Row>, Problems> {
     let body = strip_eof_marker(text);
     let mut problems = Problems::default();
     if let Some(line) = unterminated_last_line(body) {
@@ -168,8 +209,13 @@ pub fn csv_rows(file_name: &str, text: &str) -> Result<Vec<Row>, Problems> {
         .from_reader(body.as_bytes());
     // The csv crate miscounts lines with CRLF, and after CRLF it reports a record as starting
     // at the LF; counting newlines up to and including the offset gives the right line.
-    let newlines: Vec<usize> = body.match_indices('\n').map(|(i, _)| i).collect();
-    let line_at = |byte: u64| newlines.partition_point(|&n| (n as u64) <= byte) as u64 + 1;
+    let mut lines = LineCounter::default();
+    let mut line_at = |byte: u64| {
+        let at = usize::try_from(byte)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1);
+        lines.at(body.as_bytes(), at).0
+    };
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
@@ -179,6 +225,34 @@ pub fn csv_rows(file_name: &str, text: &str) -> Result<Vec<Row>, Problems> {
                 let line = record.position().map_or(0, |p| line_at(p.byte()));
                 if record.len() == 1 && record[0].trim_matches(['\u{1A}', ' ']).is_empty() {
                     continue;
+                }
+                if !limits.allows(Limit::Columns, record.len() as u64) {
+                    problems.push(Problem::line(
+                        file_name,
+                        line,
+                        "too_many_columns",
+                        format!(
+                            "the row has {} columns; {}",
+                            group_digits(record.len() as u64),
+                            limits.describe(Limit::Columns)
+                        ),
+                        limits.fix(Limit::Columns),
+                    ));
+                    break;
+                }
+                if !limits.allows(Limit::Rows, rows.len() as u64 + 1) {
+                    problems.push(Problem::line(
+                        file_name,
+                        line,
+                        "too_many_rows",
+                        format!(
+                            "the file has more than {} rows; {}",
+                            group_digits(rows.len() as u64),
+                            limits.describe(Limit::Rows)
+                        ),
+                        limits.fix(Limit::Rows),
+                    ));
+                    break;
                 }
                 rows.push(Row {
                     line,
@@ -275,15 +349,51 @@ mod tests {
 
     #[test]
     fn reads_rows_with_ctrl_z_and_mixed_quoting() {
-        let rows = csv_rows("t", "\"a\",,\"c\"\r\nd,e,f\r\n\u{1A}").unwrap();
+        let rows = csv_rows("t", "\"a\",,\"c\"\r\nd,e,f\r\n\u{1A}", &Limits::default()).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].fields, vec!["a", "", "c"]);
         assert_eq!((rows[1].line, &rows[1].fields[2]), (2, "f"));
     }
 
     #[test]
+    fn rows_and_columns_are_limited_while_reading() {
+        let limits = Limits {
+            rows: 2,
+            columns: 3,
+            ..Limits::default()
+        };
+        let text = "a,b\r\n\r\nc,d\r\ne,f\r\n";
+        let problems = csv_rows("t", text, &limits).unwrap_err();
+        let p = &problems.items()[0];
+        assert_eq!(
+            (problems.total(), p.kind, p.line),
+            (1, "too_many_rows", Some(4))
+        );
+        let problems = csv_rows("t", "a,b\nc,d,e,f\ng,h,i,j\n", &limits).unwrap_err();
+        let p = &problems.items()[0];
+        assert_eq!(
+            (problems.total(), p.kind, p.line),
+            (1, "too_many_columns", Some(2))
+        );
+        assert_eq!(
+            p.message,
+            "the row has 4 columns; the limit is 3 columns (HYOJUN_MAX_COLUMNS)"
+        );
+    }
+
+    #[test]
+    fn many_bad_bytes_are_counted_not_all_located() {
+        let mut bytes = b"a,b\r\n".to_vec();
+        bytes.extend([0x82, 0xFF].repeat(1000));
+        let problems = decode(&file(&bytes)).unwrap_err();
+        assert_eq!(problems.total(), 1000);
+        assert_eq!(problems.items().len(), crate::masters::problem::PROBLEM_CAP);
+        assert_eq!(problems.items()[199].line, Some(2));
+    }
+
+    #[test]
     fn reports_truncated_quoted_field() {
-        let problems = csv_rows("t", "\"a\",\"b\"\r\n\"c\",\"d").unwrap_err();
+        let problems = csv_rows("t", "\"a\",\"b\"\r\n\"c\",\"d", &Limits::default()).unwrap_err();
         assert_eq!(problems.items()[0].line, Some(2));
         assert_eq!(problems.items()[0].kind, "truncated");
     }

@@ -261,7 +261,7 @@ fn header_rows() -> Vec<Vec<String>> {
 }
 
 /// A 17桁コード表 row: code, names of the five components (empty = from the sheets), unit.
-fn code_row(n: usize, code: &str, names: [&str; 5], unit: &str) -> Vec<String> {
+pub(crate) fn code_row(n: usize, code: &str, names: [&str; 5], unit: &str) -> Vec<String> {
     let mut row = vec![n.to_string(), String::new(), code.to_owned()];
     let parts = [(0, 5), (5, 9), (9, 12), (12, 15), (15, 17)];
     for (i, (a, b)) in parts.iter().enumerate() {
@@ -295,7 +295,7 @@ fn component(name: &str, title: &str, entries: &[(String, String)]) -> Sheet {
 }
 
 /// A workbook with the given 17桁コード表 rows below the header and tiny component sheets.
-fn workbook(code_rows: Vec<Vec<String>>, leave_out: Option<&str>) -> Vec<u8> {
+pub(crate) fn workbook(code_rows: Vec<Vec<String>>, leave_out: Option<&str>) -> Vec<u8> {
     let mut rows = vec![strings(&["臨床検査マスター まとめ表"]), vec![]];
     rows.extend(header_rows());
     rows.extend(code_rows);

@@ -9,6 +9,7 @@ mod completeness;
 mod corpus;
 mod determinism;
 mod fuzz_regressions;
+mod hostile_files;
 mod hot_samples;
 mod jlac;
 mod local_code_limits;

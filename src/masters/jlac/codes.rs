@@ -7,6 +7,9 @@ use std::collections::BTreeSet;
 use rustc_hash::FxHashMap as HashMap;
 
 use super::sheets::{self, column_letter, is_jlac10, CodeColumns, Grid, Names, GROUPS};
+use crate::excerpt::excerpt;
+use crate::limits::{FieldKind, Limits};
+use crate::masters::fields::Fields;
 use crate::masters::problem::{Problem, Problems};
 use crate::masters::record::{Attributes, Designation, Link, Record, Relation, Status};
 
@@ -33,16 +36,22 @@ pub struct Counts {
 }
 
 /// Reads every code row of the sheet into `records`.
+#[allow(clippy::too_many_arguments)]
 pub fn records(
     file: &str,
     file_index: usize,
     grid: &Grid,
     components: &Components,
+    limits: &Limits,
     records: &mut Vec<Record>,
     problems: &mut Problems,
     notices: &mut Problems,
 ) -> Counts {
     let shown = format!("{file} [{}]", grid.name);
+    let fields = Fields {
+        file: &shown,
+        limits,
+    };
     let (cols, first_data) = sheets::locate_columns(grid);
     if !cols.from_headers {
         notices.push(Problem::file(
@@ -65,7 +74,7 @@ pub fn records(
     };
     let mut in_new_block = false;
     let mut seen: HashMap<String, usize> = HashMap::default();
-    let mut mismatches: Vec<(usize, usize, String, String)> = Vec::new();
+    let mut mismatches = Mismatches::default();
     let mut unknown: [BTreeSet<String>; 5] = Default::default();
     for r in first_data..grid.rows.len() {
         let code = grid.code(r, cols.code, 17);
@@ -86,9 +95,10 @@ pub fn records(
                     &cell_name(cols.code),
                     "bad_code",
                     format!(
-                        "cell {}{}: `{code}` is not a 17-character JLAC10 code",
+                        "cell {}{}: `{}` is not a 17-character JLAC10 code",
                         column_letter(cols.code),
-                        r + 1
+                        r + 1,
+                        excerpt(&code)
                     ),
                     "a JLAC10 code is 分析物 5 + 識別 4 + 材料 3 + 測定法 3 + 結果識別 2 (`^[0-9][A-Z][0-9]{15}$`, e.g. 3A010000002327101); correct the cell or fetch the まとめ表 again",
                 ));
@@ -108,6 +118,9 @@ pub fn records(
                     "fill in the 17-character code or remove the row",
                 ));
             }
+            continue;
+        }
+        if !cells_ok(&fields, grid, r, &cols, problems) {
             continue;
         }
         counts.rows += 1;
@@ -156,7 +169,7 @@ pub fn records(
             &mut unknown,
         ));
     }
-    if let Some((row, col, given, part)) = mismatches.first() {
+    if let Some((row, col, given, part)) = &mismatches.first {
         notices.push(Problem::field(
             &shown,
             *row as u64 + 1,
@@ -164,8 +177,9 @@ pub fn records(
             &column_letter(*col),
             "component_mismatch",
             format!(
-                "the component cell says `{given}`, the code says `{part}`; {} such cell(s) in the sheet",
-                mismatches.len()
+                "the component cell says `{}`, the code says `{part}`; {} such cell(s) in the sheet",
+                excerpt(given),
+                mismatches.count
             ),
             "the 17-character code is taken as authoritative",
         ));
@@ -192,6 +206,39 @@ pub fn records(
     counts
 }
 
+/// Component cells that disagree with the code: counted, the first kept for the notice.
+#[derive(Default)]
+struct Mismatches {
+    /// Row, column, the cell's value and the code's part.
+    first: Option<(usize, usize, String, String)>,
+    count: usize,
+}
+
+/// Checks the cells of a code row that the record reads: flags and codes as codes, names and
+/// the unit as names.
+fn cells_ok(
+    fields: &Fields,
+    grid: &Grid,
+    r: usize,
+    cols: &CodeColumns,
+    problems: &mut Problems,
+) -> bool {
+    let mut ok = true;
+    let mut check = |col: Option<usize>, kind| {
+        if let Some(c) = col {
+            let name = column_letter(c);
+            ok &= fields.value(r as u64 + 1, c + 1, &name, kind, grid.cell(r, c), problems);
+        }
+    };
+    for (flag, code, name) in cols.groups {
+        check(flag, FieldKind::Code);
+        check(code, FieldKind::Code);
+        check(name, FieldKind::Name);
+    }
+    check(cols.unit, FieldKind::Name);
+    ok
+}
+
 #[allow(clippy::too_many_arguments)]
 fn record(
     grid: &Grid,
@@ -201,7 +248,7 @@ fn record(
     components: &Components,
     in_new_block: bool,
     file_index: usize,
-    mismatches: &mut Vec<(usize, usize, String, String)>,
+    mismatches: &mut Mismatches,
     unknown: &mut [BTreeSet<String>; 5],
 ) -> Record {
     let part = |i: usize| &code[PARTS[i].0..PARTS[i].1];
@@ -220,7 +267,10 @@ fn record(
         if let Some(c) = code_col {
             let given = grid.code(r, c, PARTS[i].1 - PARTS[i].0);
             if !given.is_empty() && given != part(i) {
-                mismatches.push((r, c, given, part(i).to_owned()));
+                mismatches.count += 1;
+                mismatches
+                    .first
+                    .get_or_insert_with(|| (r, c, given, part(i).to_owned()));
             }
         }
         let mut ja = get(name_col);

@@ -5,10 +5,14 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::sheets::is_jlac10;
+use crate::excerpt::excerpt;
+use crate::limits::{FieldKind, Limits};
 use crate::masters::checks;
+use crate::masters::fields::Fields;
 use crate::masters::input::SourceFile;
 use crate::masters::problem::{Problem, Problems};
 use crate::masters::record::{Attributes, Designation, Link, Record, Relation, Status};
+use crate::masters::sniff;
 use crate::masters::text::{self, Row};
 
 /// Attribute key and REAL header title (third-party fixture, `master-formats.md` §3.5).
@@ -46,6 +50,20 @@ pub const COLUMNS: [(&str, &[&str]); 32] = [
     ("valid_from", &["適用開始日"]),
     ("valid_to", &["適用終了日"]),
 ];
+/// The kind of each column of [`COLUMNS`], for its length limit.
+const KINDS: [FieldKind; COLUMNS.len()] = {
+    use FieldKind::{Code as C, Name as N, Text as T};
+    [
+        N, N, C, C, N, N, N, N, N, N, // 区分名称 … 販売名称
+        N, N, C, N, N, N, N, // 材料/測定法(JLAC11), JLAC11コード, 単位 ×4
+        N, N, C, // 材料/検査方法(JLAC10), JLAC10コード
+        C, C, C, N, C, C,
+        N, // 基準値フラグ ×3, データタイプ, 値の下限/上限, 数値型の形式
+        T, N, C, C,
+        C, // コード型の値リスト, OID, 並び順, 適用開始日/終了日
+    ]
+};
+
 const FHIR_NAME: usize = 6;
 const FHIR_ID: usize = 7;
 const ABBREVIATION: usize = 8;
@@ -76,6 +94,7 @@ pub fn is_jlac11(code: &str) -> bool {
 /// is accepted too. Otherwise the first byte that is not UTF-8 is reported (a CP932 decode
 /// of a UTF-8 file would flag every Japanese character).
 fn decode(source: &SourceFile) -> Result<text::DecodedText, Problems> {
+    sniff::check(source)?;
     let body = source
         .bytes
         .strip_prefix(b"\xEF\xBB\xBF")
@@ -110,10 +129,11 @@ pub struct Table<'a> {
     pub rows: Vec<Row>,
 }
 
-pub fn read(source: &SourceFile) -> Result<Table<'_>, Problems> {
+/// Reads the file within `limits`: its header checked, every field of every row checked.
+pub fn read<'a>(source: &'a SourceFile, limits: &Limits) -> Result<Table<'a>, Problems> {
     let name = source.display_name.as_str();
     let decoded = decode(source)?;
-    let mut rows = text::csv_rows(name, &decoded.text)?;
+    let mut rows = text::csv_rows(name, &decoded.text, limits)?;
     let fix = "use the 共有項目JLACコードマスタ CSV as published: a header row `区分名称,予備区分名称,…,適用終了日` (32 columns) and one row per product";
     let Some(first) = rows.first() else {
         return Err(Problem::file(name, "empty_file", "the file holds no rows".into(), fix).into());
@@ -130,8 +150,11 @@ pub fn read(source: &SourceFile) -> Result<Table<'_>, Problems> {
         &mut problems,
     );
     rows.remove(0);
+    let fields = Fields { file: name, limits };
     for row in &rows {
-        if row.fields.len() != COLUMNS.len() {
+        if row.fields.len() == COLUMNS.len() {
+            fields.row(row, |c| COLUMNS[c].1[0], &KINDS, &mut problems);
+        } else {
             problems.push(Problem::line(
                 name,
                 row.line,
@@ -196,7 +219,7 @@ pub fn records(
                 row,
                 JLAC11,
                 "bad_code",
-                format!("`{jlac11}` is not a 17-character JLAC11 code"),
+                format!("`{}` is not a 17-character JLAC11 code", excerpt(jlac11)),
                 "JLAC11 is 測定物 (a letter and 4 digits) + 識別 4 + 材料 3 + 測定法 3 + 結果単位 2, e.g. C1002000025002755",
             ));
         }
@@ -206,7 +229,7 @@ pub fn records(
                 row,
                 JLAC10,
                 "bad_code",
-                format!("`{jlac10}` is not a 17-character JLAC10 code"),
+                format!("`{}` is not a 17-character JLAC10 code", excerpt(jlac10)),
                 "JLAC10 is 分析物 5 + 識別 4 + 材料 3 + 測定法 3 + 結果識別 2 (`^[0-9][A-Z][0-9]{15}$`), or empty",
             ));
         }
@@ -217,7 +240,7 @@ pub fn records(
                     row,
                     col,
                     "bad_date",
-                    format!("`{d}` is not a yyyymmdd date"),
+                    format!("`{}` is not a yyyymmdd date", excerpt(d)),
                     "imported as published",
                 ));
             }

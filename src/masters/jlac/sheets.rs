@@ -2,12 +2,12 @@
 //! located by their header texts (documented positions as fallback), the data rows and the
 //! component sheets (分析物 / 識別 / 材料 / 測定法 / 結果識別).
 
-use std::io::Cursor;
-
-use calamine::{Data, Reader, Xlsx};
 use rustc_hash::FxHashMap as HashMap;
 
+use crate::excerpt::excerpt;
+use crate::limits::{FieldKind, Limits};
 use crate::masters::checks::normalise_title;
+use crate::masters::fields::Fields;
 use crate::masters::problem::{Problem, Problems};
 
 /// One sheet as text cells, indexed by 0-based absolute row and column.
@@ -67,59 +67,6 @@ pub fn column_letter(col: usize) -> String {
     }
     out.reverse();
     String::from_utf8(out).unwrap_or_default()
-}
-
-/// Opens a workbook and reads every sheet, in workbook order.
-pub fn read_workbook(file: &str, bytes: &[u8]) -> Result<Vec<Grid>, Problems> {
-    let unreadable = |err: String| -> Problems {
-        Problem::file(
-            file,
-            "bad_workbook",
-            format!("not a readable .xlsx workbook: {err}"),
-            "download the まとめ表 again from the JLACセンター; save it as .xlsx (Excel 2007+), not .xls",
-        )
-        .into()
-    };
-    let mut book: Xlsx<_> =
-        Xlsx::new(Cursor::new(bytes.to_vec())).map_err(|e| unreadable(e.to_string()))?;
-    let mut grids = Vec::new();
-    for name in book.sheet_names() {
-        let range = book
-            .worksheet_range(&name)
-            .map_err(|e| unreadable(format!("sheet {name}: {e}")))?;
-        let (r0, c0) = range.start().unwrap_or((0, 0));
-        let (r0, c0) = (r0 as usize, c0 as usize);
-        let mut rows: Vec<Vec<Cell>> = vec![Vec::new(); r0];
-        for row in range.rows() {
-            let mut cells = vec![Cell::default(); c0];
-            cells.extend(row.iter().map(cell_text));
-            rows.push(cells);
-        }
-        grids.push(Grid { name, rows });
-    }
-    Ok(grids)
-}
-
-fn cell_text(data: &Data) -> Cell {
-    match data {
-        Data::Empty => Cell::default(),
-        Data::String(s) => Cell {
-            text: s.trim_matches(|c: char| c.is_ascii_whitespace()).to_owned(),
-            numeric: false,
-        },
-        Data::Int(i) => Cell {
-            text: i.to_string(),
-            numeric: true,
-        },
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => Cell {
-            text: format!("{}", *f as i64),
-            numeric: true,
-        },
-        other => Cell {
-            text: other.to_string(),
-            numeric: matches!(other, Data::Float(_)),
-        },
-    }
 }
 
 /// The sheets of a まとめ表.
@@ -243,13 +190,21 @@ pub type Names = HashMap<String, (String, String)>;
 
 /// Reads a component sheet. Rows whose code cell does not have the component's shape
 /// (titles, notes, category rows, blank rows of merged cells) are skipped and counted;
-/// a code listed twice with different names is a notice (the first row is kept).
+/// a code listed twice with different names is a notice (the first row is kept). Names
+/// too long or holding control characters are problems.
 pub fn read_component(
     file: &str,
     grid: &Grid,
     kind: SheetKind,
+    limits: &Limits,
+    problems: &mut Problems,
     notices: &mut Problems,
 ) -> (Names, usize) {
+    let shown = format!("{file} [{}]", grid.name);
+    let fields = Fields {
+        file: &shown,
+        limits,
+    };
     let (mut code_col, mut ja_col, mut en_col) = kind.default_columns();
     // Header texts, when the sheet has them, override the documented positions.
     let first_data = (0..grid.rows.len())
@@ -286,6 +241,21 @@ pub fn read_component(
             }
             continue;
         }
+        let mut named = true;
+        for c in std::iter::once(ja_col).chain(en_col) {
+            let (line, name) = (r as u64 + 1, column_letter(c));
+            named &= fields.value(
+                line,
+                c + 1,
+                &name,
+                FieldKind::Name,
+                grid.cell(r, c),
+                problems,
+            );
+        }
+        if !named {
+            continue;
+        }
         let ja = grid.cell(r, ja_col).to_owned();
         let en = en_col.map_or(String::new(), |c| grid.cell(r, c).to_owned());
         match names.get(&code) {
@@ -301,14 +271,16 @@ pub fn read_component(
     }
     if let Some((row, code, old, new)) = first_conflict {
         notices.push(Problem::field(
-            &format!("{file} [{}]", grid.name),
+            &shown,
             row as u64,
             code_col + 1,
             &column_letter(code_col),
             "duplicate_component",
             format!(
-                "{} code {code} is listed again as `{new}` (first as `{old}`); {conflicts} such row(s) in the sheet",
-                kind.title()
+                "{} code {code} is listed again as `{}` (first as `{}`); {conflicts} such row(s) in the sheet",
+                kind.title(),
+                excerpt(&new),
+                excerpt(&old)
             ),
             "the first name is used; JSLM corrects such duplicates in later editions",
         ));
