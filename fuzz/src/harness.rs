@@ -11,8 +11,11 @@ use hyojun::limits::Limits;
 use hyojun::masters::{self, NoProgress, ParseOptions, Problems, SourceFile};
 use hyojun::systems::Master;
 
+/// A harness: feeds one input to one parser.
+pub type Harness = fn(&[u8]);
+
 /// The targets, by name.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Harness)] = &[
     ("hot", hot),
     ("byomei", byomei),
     ("nursing", nursing),
@@ -26,7 +29,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
 ];
 
 /// The function of a target.
-pub fn target(name: &str) -> Option<fn(&[u8])> {
+pub fn target(name: &str) -> Option<Harness> {
     TARGETS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
 }
 
