@@ -9,4 +9,5 @@ mod mapping;
 mod nursing;
 mod real_hot9;
 mod search;
+mod snapshot;
 mod support;
