@@ -36,13 +36,75 @@ impl Drop for TestDb {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// The backends the tests accept in `HYOJUN_TEST_BACKENDS`.
+pub const BACKENDS: [&str; 2] = ["sqlite", "postgres"];
+
+/// The backends a `HYOJUN_TEST_BACKENDS` value selects (`None`: the variable is not set, so
+/// both). A name that is not one of [`BACKENDS`], or a selection of none, is an error: a test
+/// command must never pass by running no storage test.
+pub fn select_backends(value: Option<&str>) -> Result<Vec<&'static str>, String> {
+    let Some(value) = value else {
+        return Ok(BACKENDS.to_vec());
+    };
+    let mut selected = Vec::new();
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let Some(backend) = BACKENDS.iter().find(|b| **b == name) else {
+            return Err(format!(
+                "HYOJUN_TEST_BACKENDS names `{name}`: the accepted values are {} \
+                 (comma-separated), e.g. HYOJUN_TEST_BACKENDS=sqlite",
+                BACKENDS.join(", ")
+            ));
+        };
+        if !selected.contains(backend) {
+            selected.push(*backend);
+        }
+    }
+    if selected.is_empty() {
+        return Err(format!(
+            "HYOJUN_TEST_BACKENDS is set but names no backend: give one or more of {} \
+             (comma-separated), or unset it to test both",
+            BACKENDS.join(", ")
+        ));
+    }
+    Ok(selected)
+}
+
 fn backends() -> Vec<&'static str> {
-    match std::env::var("HYOJUN_TEST_BACKENDS") {
-        Ok(list) => ["sqlite", "postgres"]
-            .into_iter()
-            .filter(|b| list.split(',').any(|x| x.trim() == *b))
-            .collect(),
-        Err(_) => vec!["sqlite", "postgres"],
+    let value = std::env::var("HYOJUN_TEST_BACKENDS").ok();
+    select_backends(value.as_deref()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn unknown_or_empty_backend_selections_are_refused() {
+    assert_eq!(select_backends(None), Ok(vec!["sqlite", "postgres"]));
+    assert_eq!(select_backends(Some("sqlite")), Ok(vec!["sqlite"]));
+    assert_eq!(
+        select_backends(Some(" postgres , sqlite,postgres")),
+        Ok(vec!["postgres", "sqlite"])
+    );
+    assert_eq!(
+        select_backends(Some("postgresql")),
+        Err(
+            "HYOJUN_TEST_BACKENDS names `postgresql`: the accepted values are sqlite, \
+             postgres (comma-separated), e.g. HYOJUN_TEST_BACKENDS=sqlite"
+                .to_owned()
+        )
+    );
+    assert_eq!(
+        select_backends(Some("sqlite,pg")).unwrap_err(),
+        "HYOJUN_TEST_BACKENDS names `pg`: the accepted values are sqlite, postgres \
+         (comma-separated), e.g. HYOJUN_TEST_BACKENDS=sqlite"
+    );
+    for empty in ["", " ", ",", " , "] {
+        assert_eq!(
+            select_backends(Some(empty)),
+            Err(
+                "HYOJUN_TEST_BACKENDS is set but names no backend: give one or more of \
+                 sqlite, postgres (comma-separated), or unset it to test both"
+                    .to_owned()
+            ),
+            "{empty:?}"
+        );
     }
 }
 
