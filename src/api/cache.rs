@@ -160,8 +160,13 @@ impl ReadCache {
         };
     }
 
-    /// Compares the store's generation with the last one seen; clears on change.
+    /// Compares the store's generation with the last one seen; clears on change. While the
+    /// database is down nothing is cleared (releases do not change, and nothing can be
+    /// activated meanwhile): the answers in memory keep serving.
     pub fn check_generation(&self, store: &Store) {
+        if store.health().is_down() {
+            return;
+        }
         match store.generation() {
             Ok(generation) => {
                 let mut seen = locked(&self.generation);

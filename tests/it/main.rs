@@ -3,10 +3,12 @@
 mod api;
 mod bad_input;
 mod byomei;
+mod faults;
 mod hot_samples;
 mod jlac;
 mod mapping;
 mod nursing;
+mod proxy;
 mod real_hot9;
 mod search;
 mod snapshot;
