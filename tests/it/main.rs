@@ -6,6 +6,7 @@ mod byomei;
 mod faults;
 mod hot_samples;
 mod jlac;
+mod kill;
 mod mapping;
 mod nursing;
 mod proxy;
