@@ -169,7 +169,8 @@ impl Store {
                     }
                     if Instant::now() >= deadline {
                         return Err(StoreError::Connect(format!(
-                            "no connection within {} ms: {e}",
+                            "{}: no connection within {} ms: {e}",
+                            self.manager.redacted_url(),
                             self.checkout.as_millis()
                         )));
                     }
