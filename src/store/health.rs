@@ -153,19 +153,28 @@ impl Health {
 /// The probe connection, kept between probes; a probe that fails drops it.
 type Slot = Arc<Mutex<Option<AnyConnection>>>;
 
-/// One probe: a read of the store's generation (it touches the database file on SQLite,
-/// where `SELECT 1` would not) on the kept connection, or on a new one.
-fn probe_once(manager: &Manager, slot: &Slot) -> Result<(), String> {
-    let kept = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-    let mut conn = match kept {
-        Some(conn) => conn,
-        None => manager.connect_for_probe().map_err(|e| e.to_string())?,
-    };
+/// Reads the store's generation (it touches the database file on SQLite, where `SELECT 1`
+/// would not).
+fn read_generation(conn: &mut AnyConnection) -> Result<i64, String> {
     store_lock::table
         .filter(store_lock::id.eq(1))
         .select(store_lock::generation)
-        .first::<i64>(&mut conn)
-        .map_err(|e| e.to_string())?;
+        .first::<i64>(conn)
+        .map_err(|e| e.to_string())
+}
+
+/// One probe, on the kept connection; if that fails (it may just have been closed), on a new
+/// one, so that one stale connection does not count as an outage.
+fn probe_once(manager: &Manager, slot: &Slot) -> Result<(), String> {
+    let kept = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let conn = match kept.map(|mut c| read_generation(&mut c).map(|_| c)) {
+        Some(Ok(conn)) => conn,
+        _ => {
+            let mut conn = manager.connect_for_probe().map_err(|e| e.to_string())?;
+            read_generation(&mut conn)?;
+            conn
+        }
+    };
     *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn);
     Ok(())
 }
