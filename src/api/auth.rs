@@ -18,6 +18,11 @@ use crate::store::keys::hash_key;
 /// stops working within this time on every node).
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
 
+/// How long a verified key stays accepted while the database cannot be reached (checked
+/// within [`KEY_CACHE_TTL`] before, and only while the database is down: with the database
+/// up, every key is checked again after the TTL, so a revoked key still stops within it).
+pub const KEY_GRACE: Duration = Duration::from_secs(300);
+
 /// A caller whose key was verified (or an anonymous reader, when configured).
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -38,19 +43,49 @@ impl Caller {
     }
 }
 
-/// Verified keys, by hash, for a few seconds.
-#[derive(Default, Clone)]
+/// Verified keys, by hash: trusted for [`KEY_CACHE_TTL`], and for [`KEY_GRACE`] while the
+/// database is down.
+#[derive(Clone)]
 pub struct KeyCache {
     entries: Arc<Mutex<HashMap<String, (Caller, Instant)>>>,
+    ttl: Duration,
+    grace: Duration,
+}
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        KeyCache::new(KEY_CACHE_TTL, KEY_GRACE)
+    }
+}
+
+/// What the cache knows of a key.
+enum Known {
+    /// Verified within the TTL.
+    Fresh(Caller),
+    /// Verified within the grace: good only if the database cannot say otherwise.
+    Stale(Caller),
+    Unknown,
 }
 
 impl KeyCache {
-    fn get(&self, hash: &str) -> Option<Caller> {
-        let entries = self.entries.lock().ok()?;
-        entries
-            .get(hash)
-            .filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL)
-            .map(|(c, _)| c.clone())
+    /// A cache trusting a verified key for `ttl`, and for `grace` while the database is down.
+    pub fn new(ttl: Duration, grace: Duration) -> Self {
+        KeyCache {
+            entries: Arc::default(),
+            ttl,
+            grace,
+        }
+    }
+
+    fn get(&self, hash: &str) -> Known {
+        let Ok(entries) = self.entries.lock() else {
+            return Known::Unknown;
+        };
+        match entries.get(hash) {
+            Some((c, at)) if at.elapsed() < self.ttl => Known::Fresh(c.clone()),
+            Some((c, at)) if at.elapsed() < self.grace => Known::Stale(c.clone()),
+            _ => Known::Unknown,
+        }
     }
 
     /// Drops a key at once (after revocation on this node; other nodes follow within the TTL).
@@ -60,14 +95,72 @@ impl KeyCache {
         }
     }
 
+    fn forget_hash(&self, hash: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(hash);
+        }
+    }
+
     fn put(&self, hash: String, caller: Caller) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() > 10_000 {
-                entries.retain(|_, (_, at)| at.elapsed() < KEY_CACHE_TTL);
+                let keep = self.ttl.max(self.grace);
+                entries.retain(|_, (_, at)| at.elapsed() < keep);
             }
             entries.insert(hash, (caller, Instant::now()));
         }
     }
+}
+
+/// Checks a key the cache does not hold fresh against the database; a key verified within
+/// the grace is accepted while the database cannot be reached.
+async fn verify(
+    state: &AppState,
+    key: String,
+    hash: String,
+    stale: Option<Caller>,
+) -> Result<Caller, ApiError> {
+    let grace = |stale: Option<Caller>| {
+        stale.inspect(|caller| {
+            tracing::debug!(
+                key = caller.key_id,
+                "database down: key accepted within its grace"
+            )
+        })
+    };
+    if state.store.health().is_down() && key.starts_with(crate::store::keys::KEY_PREFIX) {
+        // No need to ask: it would refuse at once (a key not of hyojun's form needs no
+        // database to be refused).
+        return grace(stale).ok_or(ApiError::Unavailable);
+    }
+    let store = state.store.clone();
+    let found = web::block(move || store.authenticate(&key))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let row = match found {
+        Ok(Some(row)) => row,
+        Ok(None) => {
+            state.keys.forget_hash(&hash);
+            return Err(ApiError::Unauthorized(
+                "the API key is not valid (unknown or revoked)".into(),
+            ));
+        }
+        Err(crate::store::StoreError::Connect(e)) => {
+            return match grace(stale) {
+                Some(caller) => Ok(caller),
+                None => Err(crate::store::StoreError::Connect(e).into()),
+            };
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let role: Role = row.role.parse().map_err(ApiError::Internal)?;
+    let caller = Caller {
+        key_id: Some(row.id),
+        name: row.name,
+        role,
+    };
+    state.keys.put(hash, caller.clone());
+    Ok(caller)
 }
 
 async fn authorize(req: &HttpRequest, required: Role) -> Result<Caller, ApiError> {
@@ -98,24 +191,9 @@ async fn authorize(req: &HttpRequest, required: Role) -> Result<Caller, ApiError
         .to_owned();
     let hash = hash_key(&key);
     let caller = match state.keys.get(&hash) {
-        Some(caller) => caller,
-        None => {
-            let store = state.store.clone();
-            let row = web::block(move || store.authenticate(&key))
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))??
-                .ok_or_else(|| {
-                    ApiError::Unauthorized("the API key is not valid (unknown or revoked)".into())
-                })?;
-            let role: Role = row.role.parse().map_err(ApiError::Internal)?;
-            let caller = Caller {
-                key_id: Some(row.id),
-                name: row.name,
-                role,
-            };
-            state.keys.put(hash, caller.clone());
-            caller
-        }
+        Known::Fresh(caller) => caller,
+        Known::Stale(caller) => verify(&state, key, hash, Some(caller)).await?,
+        Known::Unknown => verify(&state, key, hash, None).await?,
     };
     if caller.role.allows(required) {
         Ok(caller)

@@ -89,6 +89,18 @@ impl Fetched {
     pub fn get(&self, code: &str) -> Option<Option<&CodeStatus>> {
         self.codes.get(code).map(Option::as_ref)
     }
+
+    /// Keeps a copy of what the cache knew of `code` (see [`ReadCache::statuses`]).
+    pub fn keep(&mut self, code: &str, status: Option<&CodeStatus>) {
+        if !self.codes.contains_key(code) {
+            self.codes.insert(CodeKey::from(code), status.cloned());
+        }
+    }
+
+    /// Adds what was read for other codes.
+    pub fn extend(&mut self, other: Fetched) {
+        self.codes.extend(other.codes);
+    }
 }
 
 #[derive(Default)]
@@ -148,8 +160,13 @@ impl ReadCache {
         };
     }
 
-    /// Compares the store's generation with the last one seen; clears on change.
+    /// Compares the store's generation with the last one seen; clears on change. While the
+    /// database is down nothing is cleared (releases do not change, and nothing can be
+    /// activated meanwhile): the answers in memory keep serving.
     pub fn check_generation(&self, store: &Store) {
+        if store.health().is_down() {
+            return;
+        }
         match store.generation() {
             Ok(generation) => {
                 let mut seen = locked(&self.generation);
@@ -237,7 +254,9 @@ impl ReadCache {
     }
 
     /// The cached statuses, read-locked while the answer lives: look everything up, then
-    /// drop it (writers wait meanwhile).
+    /// drop it (writers wait meanwhile). A clear can land as soon as the lock is dropped, so
+    /// a request that must read the database too copies what it found first
+    /// ([`Fetched::keep`]) and answers from its copies alone: one snapshot per request.
     pub fn statuses(&self) -> StatusesRead<'_> {
         StatusesRead(read(&self.statuses))
     }

@@ -151,15 +151,26 @@ pub async fn lookup(
             "code must have 1–64 characters".into(),
         ));
     }
-    let store = state.store.clone();
+    let state = state.into_inner();
     let lookup_code = code.clone();
     let matches = blocking(move || {
+        let store = &state.store;
+        // The current release of each master, chosen once for every system of it.
+        let mut current = std::collections::HashMap::new();
         let mut matches = Vec::new();
         for system in CODE_SYSTEMS
             .iter()
             .filter(|s| crate::systems::plausible(s.key, &lookup_code))
         {
-            let Some(release) = store.current_release(system.master)? else {
+            let release = match current.get(&system.master) {
+                Some(release) => Option::clone(release),
+                None => {
+                    let release = state.cache.current_release(store, system.master)?;
+                    current.insert(system.master, release.clone());
+                    release
+                }
+            };
+            let Some(release) = release else {
                 continue;
             };
             if let Some(view) = store.code_view(&release, system.key, &lookup_code)? {

@@ -153,10 +153,24 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(m) => ApiError::BadRequest(m),
             StoreError::Conflict(m) => ApiError::Conflict(m),
             StoreError::Connect(m) => {
-                tracing::error!(error = %m, "database unavailable");
+                // During an outage every request gets here: one line a second is enough (the
+                // health check logs when the database goes and comes back).
+                if once_a_second() {
+                    tracing::error!(error = %m, "database unavailable (answered 503; logged at most once a second)");
+                }
                 ApiError::Unavailable
             }
             other => ApiError::Internal(other.to_string()),
         }
     }
+}
+
+/// True at most once per wall-clock second, across threads.
+fn once_a_second() -> bool {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    LAST.swap(now, Ordering::Relaxed) != now
 }

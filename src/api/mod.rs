@@ -103,6 +103,8 @@ pub struct AppState {
 impl AppState {
     /// State for one node; starts the poller that keeps cached answers in step with the store.
     pub fn new(store: Store, config: ApiConfig) -> Self {
+        // Requests wait briefly for connections, and not at all while the database is down.
+        let store = store.for_requests();
         let cache = Arc::new(cache::ReadCache::new(100_000, 1_000_000));
         cache.check_generation(&store);
         cache::ReadCache::start_polling(&cache, store.clone(), config.warm_up);

@@ -179,45 +179,74 @@ pub async fn translate(
     Ok(HttpResponse::Ok().json(result))
 }
 
+/// Translates a request. One snapshot, as validation does: the current release of each
+/// target system is chosen once; what the cache knows of the targets is copied under one
+/// read lock, the rest read from the database, and the answer comes from those copies alone
+/// (an activation clearing the cache meanwhile takes nothing away).
 fn run(state: &AppState, id: i64, request: &TranslateRequest) -> Result<TranslateResult, ApiError> {
     let table = state.translations.table(state, id)?;
-    // The targets' statuses, per system, from the cache or the database.
     let wanted = wanted_targets(&table, &request.codes, request.include);
+    // The release per master, chosen once (a master's systems must not answer from two).
+    let mut per_master = FxHashMap::default();
     let mut releases = FxHashMap::default();
-    let mut fetched: FxHashMap<&'static str, Fetched> = FxHashMap::default();
-    for (&system, codes) in &wanted {
-        let master = systems::by_key(system).map(|s| s.master);
-        let Some(release) = master
-            .map(|m| state.cache.current_release(&state.store, m))
-            .transpose()?
-            .flatten()
-        else {
+    for &system in wanted.keys() {
+        let Some(master) = systems::by_key(system).map(|s| s.master) else {
             continue;
         };
-        let missing: Vec<&str> = {
-            let cached = state.cache.statuses();
-            let map = cached.map(release.id, system);
-            codes
-                .iter()
-                .copied()
-                .filter(|c| map.and_then(|m| m.get(c)).is_none())
-                .collect()
+        let release = match per_master.get(&master) {
+            Some(release) => Option::clone(release),
+            None => {
+                let release = state.cache.current_release(&state.store, master)?;
+                per_master.insert(master, release.clone());
+                release
+            }
         };
-        if !missing.is_empty() {
-            let found = state.store.code_statuses(&release, system, &missing)?;
-            let statuses = Fetched::new(&missing, found);
-            state.cache.put_statuses(release.id, system, &statuses);
-            fetched.insert(system, statuses);
+        if let Some(release) = release {
+            releases.insert(system, release);
         }
-        releases.insert(system, release.id);
     }
-    let cached = state.cache.statuses();
+    let mut statuses: FxHashMap<&'static str, Fetched> = FxHashMap::default();
+    let mut missing: FxHashMap<&'static str, Vec<&str>> = FxHashMap::default();
+    {
+        let cached = state.cache.statuses();
+        let status = |system: &'static str, code: &str| {
+            let release = releases.get(system)?;
+            cached.map(release.id, system)?.get(code)
+        };
+        let complete = wanted.iter().all(|(&system, codes)| {
+            !releases.contains_key(system) || codes.iter().all(|c| status(system, c).is_some())
+        });
+        if complete {
+            // The warm path: everything is in the cache.
+            let items = translate_codes(&table, &request.codes, request.include, status);
+            return Ok(TranslateResult { project: id, items });
+        }
+        // Copy what the cache knows of the targets; the missing ones are read below.
+        for (&system, codes) in &wanted {
+            let Some(release) = releases.get(system) else {
+                continue;
+            };
+            let map = cached.map(release.id, system);
+            let kept = statuses.entry(system).or_default();
+            for &code in codes {
+                match map.and_then(|m| m.get(code)) {
+                    Some(status) => kept.keep(code, status),
+                    None => missing.entry(system).or_default().push(code),
+                }
+            }
+        }
+    }
+    for (system, codes) in missing {
+        let Some(release) = releases.get(system) else {
+            continue;
+        };
+        let found = state.store.code_statuses(release, system, &codes)?;
+        let read = Fetched::new(&codes, found);
+        state.cache.put_statuses(release.id, system, &read);
+        statuses.entry(system).or_default().extend(read);
+    }
     let items = translate_codes(&table, &request.codes, request.include, |system, target| {
-        let release = releases.get(system)?;
-        cached
-            .map(*release, system)
-            .and_then(|m| m.get(target))
-            .or_else(|| fetched.get(system).and_then(|f| f.get(target)))
+        statuses.get(system).and_then(|s| s.get(target))
     });
     Ok(TranslateResult { project: id, items })
 }

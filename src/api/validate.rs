@@ -214,19 +214,19 @@ enum Looked<'a> {
     Missing,
 }
 
-/// Looks every item up in the cache (and in `fetched`, for what was read from the database
-/// for this request); also returns, per system, the codes neither knows.
+/// Looks every item up in the cache (`None`: not at all) and in `fetched` (what this request
+/// kept and read); also returns, per system, the codes neither knows.
 fn look_up<'a>(
     plan: &Plan,
     request: &ValidateRequest<'_>,
-    cached: &'a StatusesRead<'_>,
+    cached: Option<&'a StatusesRead<'_>>,
     fetched: &'a [Fetched],
 ) -> (Vec<Looked<'a>>, Vec<FxHashSet<String>>) {
     let maps: Vec<_> = plan
         .systems
         .iter()
         .enumerate()
-        .map(|(slot, s)| cached.map(plan.release(slot).id, s.key))
+        .map(|(slot, s)| cached.and_then(|c| c.map(plan.release(slot).id, s.key)))
         .collect();
     let mut missing: Vec<FxHashSet<String>> = vec![FxHashSet::default(); plan.systems.len()];
     let looked = request
@@ -306,36 +306,53 @@ fn answer(
     Ok(out.finish(releases))
 }
 
+/// Copies, per system, the statuses the cache gave `looked`, so that the answer does not
+/// need the cache again (see [`super::cache::ReadCache::statuses`]).
+fn keep_found(plan: &Plan, request: &ValidateRequest<'_>, looked: &[Looked<'_>]) -> Vec<Fetched> {
+    let mut kept: Vec<Fetched> = (0..plan.systems.len())
+        .map(|_| Fetched::default())
+        .collect();
+    for ((item, slot), looked) in request.items.iter().zip(&plan.slot_of).zip(looked) {
+        if let (Some(slot), Looked::Known(status)) = (slot, looked) {
+            kept[*slot].keep(item.code.as_str(), *status);
+        }
+    }
+    kept
+}
+
 /// Validates a parsed request (on a blocking thread: it may read the database).
+///
+/// One snapshot per request: the plan fixes the release of each master once, and releases
+/// never change, so any status read for (release, system) stays right. What the cache knows
+/// is looked up under one read lock; when some codes are missing, the statuses found are
+/// copied before the lock is dropped, the rest read from the database, and the answer comes
+/// from those copies alone — an activation clearing the cache meanwhile cannot take any away.
 fn run(state: &AppState, request: &ValidateRequest<'_>) -> Result<Vec<u8>, ApiError> {
     let plan = Plan::new(state, request)?;
-    let missing = {
-        // The warm path: everything is in the cache.
+    let (mut kept, missing) = {
         let cached = state.cache.statuses();
-        let (looked, missing) = look_up(&plan, request, &cached, &[]);
+        let (looked, missing) = look_up(&plan, request, Some(&cached), &[]);
         if missing.iter().all(FxHashSet::is_empty) {
+            // The warm path: everything is in the cache.
             return answer(&plan, request, &looked);
         }
-        missing
+        (keep_found(&plan, request, &looked), missing)
     };
-    // Some codes are new: read them, keep them, and answer from the cache and what was read
-    // (which covers a cache cleared in between by a new generation).
-    let mut fetched = Vec::with_capacity(plan.systems.len());
+    // Some codes are new: read them, keep them in the cache for the next requests, and
+    // answer from what this request kept and read.
     for (slot, codes) in missing.iter().enumerate() {
+        if codes.is_empty() {
+            continue;
+        }
         let system = plan.systems[slot].key;
         let release = plan.release(slot);
         let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
-        let statuses = if codes.is_empty() {
-            Fetched::default()
-        } else {
-            let found = state.store.code_statuses(release, system, &codes)?;
-            Fetched::new(&codes, found)
-        };
-        state.cache.put_statuses(release.id, system, &statuses);
-        fetched.push(statuses);
+        let found = state.store.code_statuses(release, system, &codes)?;
+        let read = Fetched::new(&codes, found);
+        state.cache.put_statuses(release.id, system, &read);
+        kept[slot].extend(read);
     }
-    let cached = state.cache.statuses();
-    let (looked, _) = look_up(&plan, request, &cached, &fetched);
+    let (looked, _) = look_up(&plan, request, None, &kept);
     answer(&plan, request, &looked)
 }
 

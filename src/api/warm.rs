@@ -85,6 +85,10 @@ fn warm_one(
                 tracing::warn!(system, release = %release.label, codes, "validation statuses not kept: over the cache's size limit");
             }
         }
+        // The database went away: the next poll after it is back tries again.
+        Err(StoreError::Connect(e)) => {
+            tracing::debug!(error = %e, system, release = %release.label, "cache warm-up put off: no database");
+        }
         Err(e) => {
             tracing::warn!(error = %e, system, release = %release.label, "cache warm-up failed");
             cache.put_warmed(epoch, release.id, system, None);
@@ -103,7 +107,8 @@ pub fn warm_up(cache: &ReadCache, store: &Store) {
 
 /// Starts a warm-up thread if the current releases have systems to load and none runs.
 pub fn start(cache: &Arc<ReadCache>, store: &Store) {
-    if cache.warming.load(Ordering::Acquire) {
+    // Nothing to load while the database is down; what was loaded keeps serving.
+    if cache.warming.load(Ordering::Acquire) || store.health().is_down() {
         return;
     }
     let epoch = cache.epoch();

@@ -10,6 +10,7 @@ pub mod audit;
 mod carriers;
 mod connection;
 pub mod diff;
+pub mod health;
 pub mod import;
 pub mod jobs;
 pub mod keys;
@@ -25,9 +26,15 @@ pub mod search_feed;
 mod speaker;
 pub mod successors;
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use thiserror::Error;
 
-pub use connection::{open_pool, AnyConnection, Backend, DatabaseUrl, DbPool, PooledConn};
+pub use connection::{
+    lost_connection, unavailable, AnyConnection, Backend, DatabaseUrl, DbPool, PooledConn,
+};
+use health::Health;
 
 /// Errors of the store layer.
 #[derive(Debug, Error)]
@@ -38,9 +45,9 @@ pub enum StoreError {
     /// The database cannot be reached.
     #[error("cannot connect to the database: {0}")]
     Connect(String),
-    /// A query failed.
+    /// A query failed (not for want of a database: those are [`StoreError::Connect`]).
     #[error("database error: {0}")]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
     /// Migrations failed.
     #[error("migration failed: {0}")]
     Migration(String),
@@ -58,25 +65,55 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl From<diesel::result::Error> for StoreError {
+    /// A query that failed because the database is not available ([`unavailable`]: a lost
+    /// connection, a locked SQLite file) is [`StoreError::Connect`]; anything else a query
+    /// error.
+    fn from(e: diesel::result::Error) -> Self {
+        if unavailable(&e) {
+            StoreError::Connect(e.to_string())
+        } else {
+            StoreError::Query(e)
+        }
+    }
+}
+
 impl From<r2d2::Error> for StoreError {
     fn from(e: r2d2::Error) -> Self {
         StoreError::Connect(e.to_string())
     }
 }
 
+/// How long [`Store::conn`] waits for a pooled connection by default (the command line).
+pub const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long it waits on a serving node ([`Store::for_requests`]): a request fails with 503
+/// rather than wait longer.
+pub const REQUEST_CHECKOUT_TIMEOUT: Duration = Duration::from_millis(800);
+/// A wait for the pool is cut in slices this long, so that a database found down meanwhile
+/// ends it at once.
+const CHECKOUT_SLICE: Duration = Duration::from_millis(50);
+
 /// Handle on one database: a connection pool plus what kind of database it is.
 #[derive(Clone)]
 pub struct Store {
     pool: DbPool,
     backend: Backend,
+    health: Arc<Health>,
+    manager: connection::Manager,
+    checkout: Duration,
 }
 
 impl Store {
     /// Connects (creating a SQLite file if needed) without migrating.
     pub fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<Self, StoreError> {
+        let health = Arc::new(Health::default());
+        let manager = connection::Manager::new(url, &health);
         Ok(Store {
-            pool: open_pool(url, pool_size)?,
+            pool: connection::open_pool(manager.clone(), pool_size)?,
             backend: url.backend,
+            health,
+            manager,
+            checkout: CHECKOUT_TIMEOUT,
         })
     }
 
@@ -87,14 +124,65 @@ impl Store {
         Ok(store)
     }
 
+    /// This store as a serving node uses it: connections are waited for at most
+    /// [`REQUEST_CHECKOUT_TIMEOUT`], and a background check keeps the database's health
+    /// ([`health`]) so that requests refuse at once while it is down.
+    pub fn for_requests(&self) -> Store {
+        health::start(&self.health, self.manager.clone());
+        Store {
+            checkout: REQUEST_CHECKOUT_TIMEOUT,
+            ..self.clone()
+        }
+    }
+
     /// Which backend this store runs on.
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    /// A pooled connection.
+    /// The database's health as the background check last saw it (always up without one).
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// A pooled connection; [`StoreError::Connect`] at once while the health check finds the
+    /// database down, or when none comes within the checkout timeout.
     pub fn conn(&self) -> Result<PooledConn, StoreError> {
-        Ok(self.pool.get()?)
+        if self.health.is_down() {
+            return Err(self.health.refusal());
+        }
+        let deadline = Instant::now() + self.checkout;
+        let mut reported = false;
+        loop {
+            let slice = deadline
+                .saturating_duration_since(Instant::now())
+                .min(CHECKOUT_SLICE);
+            match self.pool.get_timeout(slice) {
+                Ok(conn) => return Ok(conn),
+                Err(e) => {
+                    // Busy, or gone: let the health check look now.
+                    if !reported {
+                        self.health.report();
+                        reported = true;
+                    }
+                    if self.health.is_down() {
+                        return Err(self.health.refusal());
+                    }
+                    if Instant::now() >= deadline {
+                        return Err(StoreError::Connect(format!(
+                            "{}: no connection within {} ms: {e}",
+                            self.manager.redacted_url(),
+                            self.checkout.as_millis()
+                        )));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Connections the pool holds now (in use and idle).
+    pub fn pooled_connections(&self) -> u32 {
+        self.pool.state().connections
     }
 
     /// Applies pending migrations and refreshes the code-system registry; returns the names

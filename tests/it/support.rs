@@ -36,13 +36,75 @@ impl Drop for TestDb {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// The backends the tests accept in `HYOJUN_TEST_BACKENDS`.
+pub const BACKENDS: [&str; 2] = ["sqlite", "postgres"];
+
+/// The backends a `HYOJUN_TEST_BACKENDS` value selects (`None`: the variable is not set, so
+/// both). A name that is not one of [`BACKENDS`], or a selection of none, is an error: a test
+/// command must never pass by running no storage test.
+pub fn select_backends(value: Option<&str>) -> Result<Vec<&'static str>, String> {
+    let Some(value) = value else {
+        return Ok(BACKENDS.to_vec());
+    };
+    let mut selected = Vec::new();
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let Some(backend) = BACKENDS.iter().find(|b| **b == name) else {
+            return Err(format!(
+                "HYOJUN_TEST_BACKENDS names `{name}`: the accepted values are {} \
+                 (comma-separated), e.g. HYOJUN_TEST_BACKENDS=sqlite",
+                BACKENDS.join(", ")
+            ));
+        };
+        if !selected.contains(backend) {
+            selected.push(*backend);
+        }
+    }
+    if selected.is_empty() {
+        return Err(format!(
+            "HYOJUN_TEST_BACKENDS is set but names no backend: give one or more of {} \
+             (comma-separated), or unset it to test both",
+            BACKENDS.join(", ")
+        ));
+    }
+    Ok(selected)
+}
+
 fn backends() -> Vec<&'static str> {
-    match std::env::var("HYOJUN_TEST_BACKENDS") {
-        Ok(list) => ["sqlite", "postgres"]
-            .into_iter()
-            .filter(|b| list.split(',').any(|x| x.trim() == *b))
-            .collect(),
-        Err(_) => vec!["sqlite", "postgres"],
+    let value = std::env::var("HYOJUN_TEST_BACKENDS").ok();
+    select_backends(value.as_deref()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn unknown_or_empty_backend_selections_are_refused() {
+    assert_eq!(select_backends(None), Ok(vec!["sqlite", "postgres"]));
+    assert_eq!(select_backends(Some("sqlite")), Ok(vec!["sqlite"]));
+    assert_eq!(
+        select_backends(Some(" postgres , sqlite,postgres")),
+        Ok(vec!["postgres", "sqlite"])
+    );
+    assert_eq!(
+        select_backends(Some("postgresql")),
+        Err(
+            "HYOJUN_TEST_BACKENDS names `postgresql`: the accepted values are sqlite, \
+             postgres (comma-separated), e.g. HYOJUN_TEST_BACKENDS=sqlite"
+                .to_owned()
+        )
+    );
+    assert_eq!(
+        select_backends(Some("sqlite,pg")).unwrap_err(),
+        "HYOJUN_TEST_BACKENDS names `pg`: the accepted values are sqlite, postgres \
+         (comma-separated), e.g. HYOJUN_TEST_BACKENDS=sqlite"
+    );
+    for empty in ["", " ", ",", " , "] {
+        assert_eq!(
+            select_backends(Some(empty)),
+            Err(
+                "HYOJUN_TEST_BACKENDS is set but names no backend: give one or more of \
+                 sqlite, postgres (comma-separated), or unset it to test both"
+                    .to_owned()
+            ),
+            "{empty:?}"
+        );
     }
 }
 
@@ -262,4 +324,89 @@ pub fn assert_expected_changes(
     }
     let stored = db.store.change_set(to).expect("change set");
     assert_eq!(stored.len(), diff.changes.len(), "{}", db.name);
+}
+
+/// A free loopback port (for a server started as a child process).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// One HTTP/1.1 request over a fresh connection to a server started as a child process:
+/// (status, JSON body or the body as a string). `None` when nothing answers.
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<(&str, &[u8])>,
+) -> Option<(u16, serde_json::Value)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .ok()?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    if let Some(key) = key {
+        head.push_str(&format!("Authorization: Bearer {key}\r\n"));
+    }
+    let (content_type, bytes) = body.unwrap_or(("", b""));
+    if body.is_some() {
+        head.push_str(&format!("Content-Type: {content_type}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", bytes.len()));
+    stream.write_all(head.as_bytes()).ok()?;
+    stream.write_all(bytes).ok()?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).ok()?;
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&answer[..split]).to_ascii_lowercase();
+    let status: u16 = head.get(9..12)?.parse().ok()?;
+    let mut body = answer[split + 4..].to_vec();
+    if head.contains("transfer-encoding: chunked") {
+        body = dechunk(&body);
+    }
+    let value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&body).into()));
+    Some((status, value))
+}
+
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = body.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&body[..end])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.split(';').next().unwrap_or("").trim(), 16).ok())
+            .unwrap_or(0);
+        if size == 0 || body.len() < end + 2 + size {
+            break;
+        }
+        out.extend_from_slice(&body[end + 2..end + 2 + size]);
+        body = &body[(end + 4 + size).min(body.len())..];
+    }
+    out
+}
+
+/// A multipart form body: (content type, bytes) with `fields` and `files` (all as `file`).
+pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "hyojun-test-boundary-91c2";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (name, bytes) in files {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
