@@ -771,9 +771,8 @@ pub async fn import(
     let id = path.into_inner();
     let concept_map =
         exchange::is_concept_map(query.format.as_deref()).map_err(ApiError::BadRequest)?;
-    if concept_map {
-        super::json::check_depth(&body, &state.config.limits)?;
-    }
+    // The ConceptMap reader checks its size and nesting depth itself, before parsing, and
+    // reports them as problems of the file.
     let limits = state.config.limits.clone();
     let store = state.store.clone();
     let actor = admin.0.actor();

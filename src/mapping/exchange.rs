@@ -511,7 +511,7 @@ pub fn read_csv(file: &SourceFile, limits: &Limits) -> Result<Vec<Decision>, Pro
         )
         .into());
     };
-    let shape = fields::shape_problems(name, header, data.len(), Limit::LocalCodes, "rows", limits);
+    let shape = fields::shape_problems(name, data.len(), Limit::LocalCodes, "rows", limits);
     if !shape.is_empty() {
         return Err(fields::collect(shape));
     }

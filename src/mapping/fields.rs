@@ -4,7 +4,6 @@
 //! quoted through [`excerpt`] and the limit's fix.
 
 use crate::excerpt::excerpt;
-use crate::hygiene::control_char;
 use crate::limits::{group_digits, FieldKind, Limit, Limits};
 use crate::masters::text::Row;
 use crate::masters::{Problem, Problems};
@@ -18,12 +17,8 @@ pub(crate) fn collect(problems: impl IntoIterator<Item = Problem>) -> Problems {
     out
 }
 
-/// Fix for a control character in a field.
-const CONTROL_FIX: &str = "remove the control character and save the file again (tabs and \
-                           line breaks are allowed only in free-text columns)";
-
-/// The problem with one field's value, if any: a control character (free text may hold tabs
-/// and line breaks), then a length over `kind`'s limit. `column` is 1-based.
+/// The problem with one field's value, if any (the check every file hyojun reads runs:
+/// [`crate::masters::fields::problem`]). `column` is 1-based.
 pub(crate) fn field_problem(
     file: &str,
     line: u64,
@@ -33,40 +28,7 @@ pub(crate) fn field_problem(
     kind: FieldKind,
     limits: &Limits,
 ) -> Option<Problem> {
-    if let Some((position, ch)) = control_char(value, kind == FieldKind::Text) {
-        return Some(Problem::field(
-            file,
-            line,
-            column,
-            column_name,
-            "control_character",
-            format!(
-                "control character U+{:04X} at character {position} of `{}`",
-                ch as u32,
-                excerpt(value)
-            ),
-            CONTROL_FIX,
-        ));
-    }
-    let limit = kind.limit();
-    let chars = value.chars().count() as u64;
-    if !limits.allows(limit, chars) {
-        return Some(Problem::field(
-            file,
-            line,
-            column,
-            column_name,
-            "field_too_long",
-            format!(
-                "`{}` is {} characters long; {}",
-                excerpt(value),
-                group_digits(chars),
-                limits.describe(limit)
-            ),
-            limits.fix(limit),
-        ));
-    }
-    None
+    crate::masters::fields::problem(file, line, column, column_name, kind, value, limits)
 }
 
 /// The problem with a string of a JSON document (a ConceptMap), if any; `path` names it
@@ -86,46 +48,30 @@ pub(crate) fn json_string_problem(
     Some(problem)
 }
 
-/// Problems of a CSV's shape before its rows are read: more columns in the header than
-/// [`Limit::Columns`], more data rows than `rows_limit`. `what` names a data row in messages
-/// (`local codes`, `rows`).
+/// Problems of a CSV's shape before its rows are read: more data rows than `rows_limit`
+/// (`what` names a data row in messages: `local codes`, `rows`). Columns are counted while
+/// the CSV is read ([`crate::masters::text::read_rows`]).
 pub(crate) fn shape_problems(
     file: &str,
-    header: &Row,
     data_rows: usize,
     rows_limit: Limit,
     what: &str,
     limits: &Limits,
 ) -> Vec<Problem> {
-    let mut out = Vec::new();
-    let columns = header.fields.len() as u64;
-    if !limits.allows(Limit::Columns, columns) {
-        out.push(Problem::line(
-            file,
-            header.line,
-            "too_many_columns",
-            format!(
-                "the header row has {} columns; {}",
-                group_digits(columns),
-                limits.describe(Limit::Columns)
-            ),
-            limits.fix(Limit::Columns),
-        ));
-    }
     let rows = data_rows as u64;
-    if !limits.allows(rows_limit, rows) {
-        out.push(Problem::file(
-            file,
-            "too_many_rows",
-            format!(
-                "the file has {} {what}; {}",
-                group_digits(rows),
-                limits.describe(rows_limit)
-            ),
-            limits.fix(rows_limit),
-        ));
+    if limits.allows(rows_limit, rows) {
+        return Vec::new();
     }
-    out
+    vec![Problem::file(
+        file,
+        "too_many_rows",
+        format!(
+            "the file has {} {what}; {}",
+            group_digits(rows),
+            limits.describe(rows_limit)
+        ),
+        limits.fix(rows_limit),
+    )]
 }
 
 /// The header row's titles (trimmed, with a leading BOM removed) and, for each one that is
@@ -162,7 +108,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn control_characters_then_lengths() {
+    fn lengths_then_control_characters() {
         let limits = Limits {
             code_chars: 4,
             ..Limits::default()
@@ -175,14 +121,14 @@ mod tests {
         );
         assert_eq!(
             p.message,
-            "control character U+0000 at character 2 of `A\\u{0000}B`"
+            "the value holds the control character U+0000 (NUL) at character 2: `A\\u{0000}B`"
         );
         let p = field_problem("f.csv", 3, 1, "code", "ABCDE", FieldKind::Code, &limits)
             .expect("problem");
         assert_eq!(p.kind, "field_too_long");
         assert_eq!(
             p.message,
-            "`ABCDE` is 5 characters long; the limit is 4 characters (HYOJUN_MAX_CODE_CHARS)"
+            "the code is 5 characters long (`ABCDE`); the limit is 4 characters (HYOJUN_MAX_CODE_CHARS)"
         );
         assert!(field_problem("f", 1, 1, "x", "a\tb\nc", FieldKind::Text, &limits).is_none());
         assert!(field_problem("f", 1, 1, "x", "a\tb", FieldKind::Name, &limits).is_some());

@@ -101,14 +101,7 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Result<Vec<LocalCode>, Probl
         )
         .into());
     };
-    let shape = fields::shape_problems(
-        name,
-        header,
-        data.len(),
-        Limit::LocalCodes,
-        "local codes",
-        limits,
-    );
+    let shape = fields::shape_problems(name, data.len(), Limit::LocalCodes, "local codes", limits);
     if !shape.is_empty() {
         return Err(fields::collect(shape));
     }

@@ -17,6 +17,59 @@ pub struct Fields<'a> {
     pub limits: &'a Limits,
 }
 
+/// The problem with one value of a field of `kind` (1-based `column`), if any: a length over
+/// the kind's limit, else a control character (free text may hold tabs and line breaks).
+/// Master files, local-code lists and decision imports all check their fields with it.
+pub fn problem(
+    file: &str,
+    line: u64,
+    column: usize,
+    column_name: &str,
+    kind: FieldKind,
+    value: &str,
+    limits: &Limits,
+) -> Option<Problem> {
+    let limit = kind.limit();
+    let max = limits.get(limit);
+    // A value of at most `max` bytes has at most `max` characters: no need to count.
+    let chars = if value.len() as u64 <= max {
+        0
+    } else {
+        value.chars().count() as u64
+    };
+    if chars > max {
+        return Some(Problem::field(
+            file,
+            line,
+            column,
+            column_name,
+            "field_too_long",
+            format!(
+                "the {} is {} characters long (`{}`); {}",
+                kind_word(kind),
+                group_digits(chars),
+                excerpt(value),
+                limits.describe(limit)
+            ),
+            limits.fix(limit),
+        ));
+    }
+    let (at, ch) = hygiene::control_char(value, kind == FieldKind::Text)?;
+    Some(Problem::field(
+        file,
+        line,
+        column,
+        column_name,
+        "control_character",
+        format!(
+            "the value holds the control character {} at character {at}: `{}`",
+            char_name(ch),
+            excerpt(value)
+        ),
+        "remove the character: fields hold text only, tabs and line breaks in free-text columns alone (control characters often mean a corrupt copy, or a file saved as UTF-16)",
+    ))
+}
+
 impl Fields<'_> {
     /// Checks one value (1-based `column`); `false` after reporting its problem.
     pub fn value(
@@ -28,49 +81,21 @@ impl Fields<'_> {
         value: &str,
         problems: &mut Problems,
     ) -> bool {
-        let limit = kind.limit();
-        let max = self.limits.get(limit);
-        // A value of at most `max` bytes has at most `max` characters: no need to count.
-        let chars = if value.len() as u64 <= max {
-            0
-        } else {
-            value.chars().count() as u64
-        };
-        if chars > max {
-            problems.push(Problem::field(
-                self.file,
-                line,
-                column,
-                column_name,
-                "field_too_long",
-                format!(
-                    "the {} is {} characters long (`{}`); {}",
-                    kind_word(kind),
-                    group_digits(chars),
-                    excerpt(value),
-                    self.limits.describe(limit)
-                ),
-                self.limits.fix(limit),
-            ));
-            return false;
+        match problem(
+            self.file,
+            line,
+            column,
+            column_name,
+            kind,
+            value,
+            self.limits,
+        ) {
+            Some(p) => {
+                problems.push(p);
+                false
+            }
+            None => true,
         }
-        if let Some((at, ch)) = hygiene::control_char(value, kind == FieldKind::Text) {
-            problems.push(Problem::field(
-                self.file,
-                line,
-                column,
-                column_name,
-                "control_character",
-                format!(
-                    "the value holds the control character {} at character {at}: `{}`",
-                    char_name(ch),
-                    excerpt(value)
-                ),
-                "remove the character: master fields hold text only (control characters often mean a corrupt copy, or a file saved as UTF-16)",
-            ));
-            return false;
-        }
-        true
     }
 
     /// Checks every field of a row of a layout whose column `i` (0-based) is titled

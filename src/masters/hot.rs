@@ -222,13 +222,16 @@ pub fn parse(
     let first = sources
         .first()
         .map_or("(no input)", |s| s.display_name.as_str());
+    // A missing file is reported with whatever else is wrong with the files given.
+    let mut incomplete = Problems::default();
     let scope = if problems.is_empty() {
-        completeness::check(Master::Hot, &given, options.partial, first, &mut problems)
+        completeness::check(Master::Hot, &given, options.partial, first, &mut incomplete)
     } else {
         super::Scope::Complete
     };
     let label = release_label(sources, &files, label_override, &mut problems);
     if !problems.is_empty() {
+        problems.extend(incomplete);
         return Err(problems);
     }
     let label = label.unwrap_or_default();
@@ -275,6 +278,7 @@ pub fn parse(
         });
     }
     progress.finish();
+    problems.extend(incomplete);
     if !problems.is_empty() {
         return Err(problems);
     }

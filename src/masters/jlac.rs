@@ -114,10 +114,18 @@ pub fn parse(
         roles.push("kyoyu");
     }
     let first = given.first().copied().unwrap_or("(input)");
-    let scope = completeness::check(Master::Jlac, &roles, options.partial, first, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
+    // A missing file is reported with whatever else is wrong with the files given.
+    let mut incomplete = Problems::default();
+    let scope = completeness::check(
+        Master::Jlac,
+        &roles,
+        options.partial,
+        first,
+        &mut incomplete,
+    );
 
     let mut records = Vec::new();
     let mut files = Vec::new();
@@ -249,6 +257,7 @@ pub fn parse(
             "name the release with --version LABEL, e.g. --version 20260401",
         ));
     }
+    problems.extend(incomplete);
     if !problems.is_empty() {
         return Err(problems);
     }

@@ -133,7 +133,8 @@ async fn limits_and_errors_keep_the_envelope() {
         )
         .await;
         assert_eq!(a.error(), (400, "bad_request", depth_message));
-        // And for a ConceptMap read whole by its import.
+        // A ConceptMap read whole by its import: the reader checks the depth before parsing
+        // and reports it as a problem of the file.
         let a = send(
             &service,
             with_key(
@@ -145,7 +146,15 @@ async fn limits_and_errors_keep_the_envelope() {
             .set_payload(r#"{"group": [[[[["x"]]]]]}"#),
         )
         .await;
-        assert_eq!(a.error(), (400, "bad_request", depth_message));
+        assert_eq!(
+            a.error(),
+            (
+                400,
+                "bad_request",
+                "1 problem(s) in the file; nothing was applied"
+            )
+        );
+        assert_eq!(a.body["error"]["details"]["items"][0]["kind"], "too_deep");
         let three = json!({"items": [
             {"system": "hot9", "code": "1"}, {"system": "hot9", "code": "2"}, {"system": "hot9", "code": "3"}
         ]});

@@ -25,7 +25,9 @@ mod zips;
 
 /// On both backends: imports `first` of `master`, then tries every case through the CLI and
 /// asserts exit code 1 and an untouched database each time. Returns each case's problems as
-/// the parser gives them with the default limits (what the CLI used).
+/// the parser gives them with the default limits (what the CLI used). Cases are read as
+/// partial releases (`--partial`): each is about the content of the files it gives, not
+/// about which files a release needs (tests/it/completeness.rs).
 fn refused(master: Master, first: &[PathBuf], cases: &[Vec<PathBuf>]) -> Vec<Problems> {
     let key = master.to_string();
     let strings = |paths: &[PathBuf]| -> Vec<String> {
@@ -35,7 +37,7 @@ fn refused(master: Master, first: &[PathBuf], cases: &[Vec<PathBuf>]) -> Vec<Pro
         let mut argv = vec!["import", key.as_str()];
         let first = strings(first);
         argv.extend(first.iter().map(String::as_str));
-        argv.push("--activate");
+        argv.extend(["--activate", "--partial"]);
         assert_eq!(
             hyojun(&db, &argv),
             0,
@@ -47,6 +49,7 @@ fn refused(master: Master, first: &[PathBuf], cases: &[Vec<PathBuf>]) -> Vec<Pro
             let args = strings(case);
             let mut argv = vec!["import", key.as_str()];
             argv.extend(args.iter().map(String::as_str));
+            argv.push("--partial");
             assert_eq!(hyojun(&db, &argv), 1, "{} {args:?}", db.name);
             assert_eq!(
                 fingerprint(&db),
@@ -65,6 +68,7 @@ fn refused(master: Master, first: &[PathBuf], cases: &[Vec<PathBuf>]) -> Vec<Pro
 fn parse(master: Master, paths: &[PathBuf], limits: Limits) -> Problems {
     let options = masters::ParseOptions {
         limits,
+        partial: true,
         ..masters::ParseOptions::default()
     };
     masters::parse_release(master, paths, &options, &NoProgress).expect_err("must be refused")
@@ -73,6 +77,7 @@ fn parse(master: Master, paths: &[PathBuf], limits: Limits) -> Problems {
 fn parse_sources(master: Master, sources: &[SourceFile], limits: Limits) -> Problems {
     let options = masters::ParseOptions {
         limits,
+        partial: true,
         ..masters::ParseOptions::default()
     };
     masters::parse_sources(master, sources, &options, &NoProgress).expect_err("must be refused")

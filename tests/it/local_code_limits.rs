@@ -81,21 +81,21 @@ async fn bad_lists_and_imports_are_refused_and_change_nothing() {
                     Some(2),
                     Some(2),
                     Some("name"),
-                    "control character U+0000 at character 3 of `ab\\u{0000}c`",
+                    "the value holds the control character U+0000 (NUL) at character 3: `ab\\u{0000}c`",
                 ),
                 problem(
                     "control_character",
                     Some(3),
                     Some(3),
                     Some("備考"),
-                    "control character U+001B at character 1 of `\\u{001B}[31m`",
+                    "the value holds the control character U+001B (escape) at character 1: `\\u{001B}[31m`",
                 ),
                 problem(
                     "control_character",
                     Some(4),
                     Some(1),
                     Some("code"),
-                    "control character U+0009 at character 2 of `D\\t3`",
+                    "the value holds the control character U+0009 (tab) at character 2: `D\\t3`",
                 ),
             ],
         ),
@@ -109,7 +109,7 @@ async fn bad_lists_and_imports_are_refused_and_change_nothing() {
                     Some(2),
                     Some("name"),
                     &format!(
-                        "`{}… (1001 characters)` is 1,001 characters long; the limit is 1,000 characters (HYOJUN_MAX_NAME_CHARS)",
+                        "the name is 1,001 characters long (`{}… (1001 characters)`); the limit is 1,000 characters (HYOJUN_MAX_NAME_CHARS)",
                         "あ".repeat(40)
                     ),
                 ),
@@ -119,7 +119,7 @@ async fn bad_lists_and_imports_are_refused_and_change_nothing() {
                     Some(1),
                     Some("code"),
                     &format!(
-                        "`{}… (65 characters)` is 65 characters long; the limit is 64 characters (HYOJUN_MAX_CODE_CHARS)",
+                        "the code is 65 characters long (`{}… (65 characters)`); the limit is 64 characters (HYOJUN_MAX_CODE_CHARS)",
                         "C".repeat(40)
                     ),
                 ),
@@ -133,7 +133,7 @@ async fn bad_lists_and_imports_are_refused_and_change_nothing() {
                 Some(1),
                 None,
                 None,
-                "the header row has 201 columns; the limit is 200 columns (HYOJUN_MAX_COLUMNS)",
+                "the row has 201 columns; the limit is 200 columns (HYOJUN_MAX_COLUMNS)",
             )],
         ),
     ];
@@ -147,7 +147,7 @@ async fn bad_lists_and_imports_are_refused_and_change_nothing() {
                 Some(2),
                 Some(3),
                 Some("comment"),
-                "control character U+0007 at character 1 of `\\u{0007}bell`",
+                "the value holds the control character U+0007 at character 1: `\\u{0007}bell`",
             )],
         ),
         (
@@ -275,6 +275,6 @@ fn row_and_column_limits_of_a_local_code_list() {
         local_codes::parse(&list("code,name,a,b,c\nA,a,,,\n"), &limits).expect_err("five");
     assert_eq!(
         problems.items()[0].message,
-        "the header row has 5 columns; the limit is 4 columns (HYOJUN_MAX_COLUMNS)"
+        "the row has 5 columns; the limit is 4 columns (HYOJUN_MAX_COLUMNS)"
     );
 }

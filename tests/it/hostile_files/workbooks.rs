@@ -98,6 +98,7 @@ fn a_real_sized_workbook_imports_within_the_limits_and_its_exact_size_is_the_bou
     let parse_ok = |limits: Limits| {
         let options = masters::ParseOptions {
             limits,
+            partial: true,
             ..masters::ParseOptions::default()
         };
         masters::parse_sources(Master::Jlac, &source(), &options, &NoProgress)
