@@ -25,7 +25,7 @@ pub fn check_url(uri: &Uri, limits: &Limits) -> Result<(), ApiError> {
     if !limits.allows(Limit::UrlBytes, target.len() as u64) {
         return Err(ApiError::UriTooLong(format!(
             "the URL is {} bytes long; {}",
-            target.len(),
+            crate::limits::group_digits(target.len() as u64),
             limits.describe(Limit::UrlBytes)
         )));
     }

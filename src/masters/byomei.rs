@@ -23,7 +23,7 @@ use chrono::NaiveDate;
 use super::checks::{self, SuccessorRef};
 use super::fields::Fields;
 use super::input::SourceFile;
-use super::problem::{Problem, Problems};
+use super::problem::{listing, Problem, Problems};
 use super::record::{
     Attributes, Designation, Link, ParsedRelease, Record, Relation, ReleaseFile, Status,
 };
@@ -521,14 +521,14 @@ fn check_file_set(sources: &[SourceFile], given: &[(Kind, &str)], problems: &mut
                     "the release has no {} file {}{{NNN}}.txt (given: {})",
                     table.title(),
                     table.key(),
-                    if found.is_empty() { "nothing".to_owned() } else { found.join(", ") }
+                    listing(found.iter().copied())
                 ),
                 "a 病名 release is main/nmain{NNN}.txt, main/mdfy{NNN}.txt and main/index{NNN}.txt: give byomei{NNN}.zip as MEDIS publishes it, its folder, or all three files",
             )),
             _ => problems.push(Problem::file(
                 named[1],
                 "duplicate_file",
-                format!("more than one {} file given: {}", table.title(), named.join(", ")),
+                format!("more than one {} file given: {}", table.title(), listing(named.iter().copied())),
                 "import one release at a time: one byomei{NNN}.zip or its three tables",
             )),
         }

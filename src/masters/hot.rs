@@ -11,7 +11,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::completeness;
 use super::fields::Fields;
 use super::input::SourceFile;
-use super::problem::{Problem, Problems};
+use super::problem::{listing, Problem, Problems};
 use super::record::{
     Attributes, Designation, Link, ParsedRelease, Record, Relation, ReleaseFile, Status,
 };
@@ -376,7 +376,7 @@ fn read_text_file<'a>(
     if rows.is_empty() {
         problems.push(Problem::file(
             name,
-            "no_rows",
+            "header_only",
             "the file has a header but no data rows".into(),
             "the file is truncated; fetch it again from MEDIS",
         ));
@@ -448,7 +448,7 @@ fn check_file_set(sources: &[SourceFile], files: &[TextFile], problems: &mut Pro
             problems.push(Problem::file(
                 named[1],
                 "duplicate_file",
-                format!("more than one {} file given: {}", role.key(), named.join(", ")),
+                format!("more than one {} file given: {}", role.key(), listing(named.iter().copied())),
                 "import one release at a time: one MEDIS*.TXT, one MEDIS*_HOT9.TXT and at most one _HOT9del.txt",
             ));
         }
@@ -464,7 +464,7 @@ fn check_file_set(sources: &[SourceFile], files: &[TextFile], problems: &mut Pro
             "no_hot_data",
             format!(
                 "no HOT data file among the input (found: {})",
-                if found.is_empty() { "nothing".to_owned() } else { found.join(", ") }
+                listing(found.iter().copied())
             ),
             "give h{yyyymmdd}.zip or its MEDISyyyymmdd.TXT / MEDISyyyymmdd_HOT9.TXT (the _HOT9del.txt list comes with them)",
         ));

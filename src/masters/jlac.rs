@@ -24,7 +24,7 @@ use self::codes::Components;
 use self::sheets::{Grid, SheetKind};
 use super::completeness;
 use super::input::SourceFile;
-use super::problem::{Problem, Problems};
+use super::problem::{listing, Problem, Problems};
 use super::record::{ParsedRelease, ReleaseFile};
 use super::Progress;
 use crate::systems::Master;
@@ -90,7 +90,7 @@ pub fn parse(
             "missing_file",
             format!(
                 "no まとめ表 workbook (.xlsx) and no 共有項目JLACコードマスタ CSV among: {}",
-                given.join(", ")
+                listing(given.iter().copied())
             ),
             "give the まとめ表 ({N}_matome.zip or its .xlsx), the 共有項目 CSV, or both",
         ));
@@ -101,7 +101,10 @@ pub fn parse(
             problems.push(Problem::file(
                 names[1],
                 "duplicate_file",
-                format!("more than one {what} given: {}", names.join(", ")),
+                format!(
+                    "more than one {what} given: {}",
+                    listing(names.iter().copied())
+                ),
                 "import one release at a time: at most one workbook and one CSV",
             ));
         }

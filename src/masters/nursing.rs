@@ -16,7 +16,7 @@ use chrono::NaiveDate;
 use super::checks::{self, SuccessorRef};
 use super::fields::Fields;
 use super::input::SourceFile;
-use super::problem::{Problem, Problems};
+use super::problem::{listing, Problem, Problems};
 use super::record::{
     Attributes, Designation, Link, ParsedRelease, Record, Relation, ReleaseFile, Status,
 };
@@ -469,7 +469,7 @@ fn read_table<'a>(source: &'a SourceFile, limits: &Limits) -> Result<Option<Tabl
     if rows.is_empty() {
         problems.push(Problem::file(
             name,
-            "no_rows",
+            "header_only",
             "the file has a header but no data rows".into(),
             "the file is truncated; fetch it again from MEDIS",
         ));
@@ -513,14 +513,14 @@ fn check_file_set(sources: &[SourceFile], tables: &[Table], problems: &mut Probl
                     "the release has no {} file {}-ver.{{x}}.txt (given: {})",
                     role.title(),
                     role.key(),
-                    found.join(", ")
+                    listing(found.iter().copied())
                 ),
                 "a nursing release is four files: koui-ver.{x}.txt, kansatsu-ver.{x}.txt, result-ver.{x}.txt and unit-ver.{x}.txt; give all four",
             )),
             _ => problems.push(Problem::file(
                 named[1],
                 "duplicate_file",
-                format!("more than one {} file given: {}", role.title(), named.join(", ")),
+                format!("more than one {} file given: {}", role.title(), listing(named.iter().copied())),
                 "import one release at a time: one file of each kind",
             )),
         }

@@ -93,6 +93,30 @@ impl fmt::Display for Problem {
     }
 }
 
+/// Names of input files as a message lists them: each by its own name (no folders; a zip
+/// member as `archive.zip:member`), escaped, at most eight, then how many more; `nothing`
+/// for none.
+pub fn listing<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    const SHOWN: usize = 8;
+    let tail = |s: &str| s.rsplit(['/', '\\']).next().unwrap_or(s).to_owned();
+    let short = |name: &str| {
+        let shown = match name.split_once(".zip:") {
+            Some((archive, member)) => format!("{}.zip:{}", tail(archive), tail(member)),
+            None => tail(name),
+        };
+        crate::excerpt::excerpt(&shown)
+    };
+    let names: Vec<&str> = names.into_iter().collect();
+    if names.is_empty() {
+        return "nothing".to_owned();
+    }
+    let mut out: Vec<String> = names.iter().take(SHOWN).map(|n| short(n)).collect();
+    if names.len() > SHOWN {
+        out.push(format!("and {} more", names.len() - SHOWN));
+    }
+    out.join(", ")
+}
+
 /// A capped list of problems that still counts every problem it was given.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Problems {

@@ -99,10 +99,13 @@ fn unicode_without_bom(sample: &[u8]) -> Option<&'static str> {
     }
     let units = quads * 2;
     let (even, odd) = (zeros[0] + zeros[2], zeros[1] + zeros[3]);
-    if odd * 10 >= units && even * 4 < odd {
+    // A few NULs in a short file are stray bytes of fields (reported there, with their
+    // position), not the zero halves of UTF-16 code units.
+    const FEW: usize = 4;
+    if odd >= FEW && odd * 10 >= units && even * 4 < odd {
         return Some("UTF-16 LE");
     }
-    if even * 10 >= units && odd * 4 < even {
+    if even >= FEW && even * 10 >= units && odd * 4 < even {
         return Some("UTF-16 BE");
     }
     None
@@ -137,6 +140,22 @@ pub fn check(file: &SourceFile) -> Result<(), Problems> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stray_nul_in_a_short_file_is_not_utf16() {
+        assert_eq!(looks("code,name\r\nD001,錠\u{0}A\r\n".as_bytes()), None);
+        let utf16: Vec<u8> = "code,name\r\nD001,A\r\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(
+            looks(&utf16),
+            Some(Looks::Unicode {
+                encoding: "UTF-16 LE",
+                bom: false
+            })
+        );
+    }
 
     fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
         text.encode_utf16()

@@ -202,7 +202,7 @@ def hot_cases():
 
     l = lines[:1]
     case("hot-header-only", "a standard file with its header and no rows", "import",
-         hot_release("\n".join(l)), problem("header_only", STD), master="hot")
+         hot_release("\n".join(l)), problem("header_only", STD, message="the file has a header but no data rows"), master="hot")
 
     case("hot-zip-without-data", "a zip with only a read-me", "import",
          [("h20260630.zip", zip_bytes([("readme.txt", b"nothing here\r\n")]))],
@@ -295,7 +295,7 @@ def byomei_cases():
     l[1] = field(l[1], 16, '"29999999"')
     case("byomei-dangling-successor", "a 移行先 that names no 病名", "import",
          byomei_release(replace=("nmain520.txt", cp932("\n".join(l)))),
-         problem("unknown_successor", z, line=2, column=16), master="byomei")
+         problem("dangling_successor", z, line=2, column=16), master="byomei")
     l = nmain_lines()
     l[0] = field(l[0], 16, '"29990002"')
     l[0] = field(l[0], 1, '"1"')
@@ -421,7 +421,8 @@ def jlac_cases():
          [("903_matome.xlsx", book)], problem("incomplete_release", "903_matome.xlsx"), master="jlac")
     case("jlac-xfd-cell", "a 6 KB workbook with one cell at XFD1048576", "import",
          [("903_matome.xlsx", xlsx_with_cell("XFD1048576")), ("kyoyu-jlac-master.csv", KYOYU)],
-         problem("workbook_too_large", "903_matome.xlsx"), master="jlac")
+         problem("workbook_too_large", "903_matome.xlsx [17桁コード表]", line=1048576, column=16384,
+                 message="cell XFD1048576 makes the sheet's used range 1,048,576 rows long"), master="jlac")
     case("jlac-not-a-workbook", "text named .xlsx", "import",
          [("903_matome.xlsx", b"this is not a workbook\r\n"), ("kyoyu-jlac-master.csv", KYOYU)],
          problem("bad_workbook", "903_matome.xlsx"), master="jlac")
@@ -431,7 +432,7 @@ def jlac_cases():
          [("903_matome.xlsx", xlsx_parts({"xl/sharedStrings.xml": strings,
                                           "xl/worksheets/sheet1.xml": b"<worksheet/>"})),
           ("kyoyu-jlac-master.csv", KYOYU)],
-         problem("compression_ratio", "903_matome.xlsx"), master="jlac")
+         problem("compression_ratio", "903_matome.xlsx:xl/sharedStrings.xml"), master="jlac")
     lines = KYOYU.decode("utf-8").splitlines()
     l = list(lines)
     l[0] = l[0].replace('"JLAC11コード"', '"JLAC11"', 1)
@@ -514,7 +515,7 @@ def decision_cases():
     dc("decisions-no-state", "a decision CSV without its state column", "csv",
        b"local_code,target_system,target_code\r\nD001,hot9,900309501\r\n", "missing_column", line=1)
     dc("decisions-bad-state", "a decision CSV with an unknown state", "csv",
-       b"local_code,state,target_system,target_code\r\nD001,maybe,hot9,900309501\r\n", "bad_state", line=2)
+       b"local_code,state,target_system,target_code\r\nD001,maybe,hot9,900309501\r\n", "unknown_state", line=2)
     deep = b'{"resourceType":"ConceptMap","group":' + b"[" * 200 + b"]" * 200 + b"}"
     dc("decisions-deep-json", "a ConceptMap nested 200 levels deep", "conceptmap", deep)
     dc("decisions-not-json", "a ConceptMap that is not JSON", "conceptmap", b"<ConceptMap/>")
@@ -576,6 +577,107 @@ def http_cases():
       b'{"name":"x"}', "application/json")
 
 
+
+# The shape of each case's message: a fragment the problem's (or the error envelope's) message
+# must contain. Kept apart from the cases so that wording changes are reviewed in one place.
+MESSAGES = {
+    "hot-truncated": "the file ends inside a quoted field",
+    "hot-column-count": "the row has 23 columns, the HOT layout has 24",
+    "hot-invalid-cp932": "bytes 82 FF at byte 28 of the line are not valid CP932",
+    "hot-empty-file": "the file is empty",
+    "hot-not-hot-header": "column 1 is `変更区分`, expected `基準番号（ＨＯＴコード）`",
+    "hot-duplicate-hot13": "HOT13 9001015010102 is already on line 3",
+    "hot-bad-hot13": "`X001183010101` is not a 13-digit hot13 code",
+    "hot-nul-in-name": "control character U+0000 (NUL) at character 7: `ヒョウジュン\\u{0000}錠`",
+    "hot-escape-in-name": "control character U+001B (escape) at character 7: `ヒョウジュン\\u{001B}[31m錠`",
+    "hot-long-name": "the name is 5,000 characters long",
+    "hot-long-code": "the code is 100 characters long",
+    "hot-wide-row": "the row has 324 columns; the limit is 200 columns (HYOJUN_MAX_COLUMNS)",
+    "hot-utf16le-bom": "the file is UTF-16 LE text (it starts with the UTF-16 LE byte-order mark)",
+    "hot-utf16be-nobom": "the file looks like UTF-16 BE text without a byte-order mark",
+    "hot-utf32-bom": "the file is UTF-32 LE text",
+    "hot-binary-png": "the file is a PNG image, not a CP932 or UTF-8 text file",
+    "hot-hot9-alone": "the hot release has no standard file MEDIS{yyyymmdd}.TXT (HOT13)",
+    "hot-standard-alone": "the hot release has no HOT9 file MEDIS{yyyymmdd}_HOT9.TXT",
+    "hot-two-standard-files": "more than one hot13 file given: MEDIS20260630.TXT, MEDIS20260701.TXT",
+    "hot-deletion-list-alone": "no HOT data file among the input (found: h20260630_HOT9del.txt)",
+    "hot-header-only": "the file has a header but no data rows",
+    "hot-zip-without-data": "(found: h20260630.zip:readme.txt)",
+    "hot-zip-truncated": "not a readable zip archive",
+    "hot-zip-bomb": "a ratio of 1,028 to 1; the limit is 200 to 1 (HYOJUN_MAX_COMPRESSION_RATIO)",
+    "hot-zip-too-many-members": "the archive lists 1,001 members; the limit is 1,000 members",
+    "hot-bad-label": "release label `../../etc` is not usable",
+    "hot-device": "this is a character device, not a regular file",
+    "byomei-missing-mdfy": "the release has no 修飾語テーブル (mdfy) file mdfy{NNN}.txt (given: byomei520.zip:nmain520.txt",
+    "byomei-column-count": "the row has 19 columns, the nmain layout has 20",
+    "byomei-nul-in-name": "control character U+0000 (NUL) at character 3",
+    "byomei-long-name": "the name is 3,000 characters long",
+    "byomei-invalid-cp932": "bytes 81 7F at byte 17 of the line are not valid CP932",
+    "byomei-utf32": "the file is UTF-32 LE text",
+    "byomei-duplicate-code": "病名管理番号 29990002 is already on line 2",
+    "byomei-bad-code": "`2999X002` is not an 8-digit 病名管理番号",
+    "byomei-dangling-successor": "移行先 29999999 of 29990002 is not a 病名管理番号 of this release",
+    "byomei-successor-cycle": "移行先 form a cycle: 29990001 → 29990002 → 29990001",
+    "byomei-two-nmain": "more than one 病名基本テーブル (nmain) file given: byomei520.zip:nmain520.txt, byomei520.zip:nmain521.txt",
+    "nursing-missing-unit": "the release has no 単位 (unit) file unit-ver.{x}.txt",
+    "nursing-header-mismatch": "column 2 is titled `管理No`, the koui layout has `管理番号` there",
+    "nursing-bad-code": "`1299X001` is not an 8-digit 管理番号",
+    "nursing-nul": "control character U+0000 (NUL) at character 3",
+    "nursing-long-definition": "the text is 12,000 characters long",
+    "nursing-duplicate-unit": "単位コード U901 is already on line 2",
+    "nursing-empty-file": "the file is empty",
+    "nursing-gzip": "the file is a gzip archive",
+    "jlac-workbook-alone": "the jlac release has no 共有項目JLACコードマスタ CSV (JLAC11)",
+    "jlac-xfd-cell": "cell XFD1048576 makes the sheet's used range 1,048,576 rows long",
+    "jlac-not-a-workbook": "not a readable .xlsx workbook",
+    "jlac-shared-strings-bomb": "a ratio of 1,025 to 1",
+    "jlac-kyoyu-bad-header": "column 13 is titled `JLAC11`",
+    "jlac-kyoyu-bad-jlac11": "`C99X1000092390155` is not a 17-character JLAC11 code",
+    "jlac-kyoyu-nul": "control character U+0000 (NUL) at character 5",
+    "upload-no-master": "the form needs a `master` field",
+    "upload-unknown-master": "unknown master `lab`",
+    "upload-unknown-field": "unknown form field `activte`",
+    "upload-no-file": "the form has no `file` part",
+    "upload-bad-file": "control character U+0000 (NUL) at character 7",
+    "upload-incomplete": "the hot release has no standard file",
+    "local-header-only": "the file has a header row but no local codes",
+    "local-no-code-column": "no `code` column in the header row",
+    "local-duplicate-code": "local code D001 is already on line 2",
+    "local-nul": "control character U+0000 (NUL) at character 2",
+    "local-too-many-columns": "the row has 302 columns; the limit is 200 columns",
+    "local-long-name": "the name is 5,000 characters long",
+    "local-utf16": "the file is UTF-16 LE text",
+    "local-cp932-broken": "bytes 82 FF at byte 6 of the line are not valid CP932",
+    "decisions-no-state": "no `state` column in the header row",
+    "decisions-bad-state": "state `maybe` is not a review state",
+    "decisions-deep-json": "1 problem(s) in the file; nothing was applied",
+    "decisions-not-json": "1 problem(s) in the file; nothing was applied",
+    "decisions-not-conceptmap": "1 problem(s) in the file; nothing was applied",
+    "validate-not-json": "request body: expected value at line 1 column 1",
+    "validate-wrong-type": "send JSON with `Content-Type: application/json`",
+    "validate-deep": "nested too deep; the limit is 64 levels (HYOJUN_MAX_JSON_DEPTH)",
+    "validate-items-not-array": "invalid type: map, expected a sequence",
+    "validate-too-many": "10,001 items: at most 10,000 per request (HYOJUN_MAX_VALIDATE_ITEMS)",
+    "validate-bad-date": "date `2026-13-45` is not YYYY-MM-DD",
+    "activate-text-plain": "send JSON with `Content-Type: application/json`",
+    "activate-misspelt": "unknown field `effective_form`, expected `effective_from`",
+    "activate-date-only": "is a date alone: give a date-time",
+    "activate-garbage": "request body: key must be a string",
+    "url-too-long": "the URL is 10,013 bytes long; the limit is 8,192 bytes (HYOJUN_MAX_URL_BYTES)",
+    "url-bad-percent": "does not decode to UTF-8",
+    "trace": "TRACE is not served on this path: use GET",
+    "unknown-path": "no such endpoint",
+    "bad-date-param": "date `yesterday` is not YYYY-MM-DD",
+    "bad-release-param": "hot has no release `19990101`",
+    "bad-limit": "limit must be 1–1000",
+    "jobs-limit": "limit must be 1–200",
+    "bad-job-id": "path: can not parse",
+    "bad-key": "the API key is not valid (unknown or revoked)",
+    "bad-auth-scheme": "the Authorization header must be `Bearer <key>`",
+    "key-role-empty": "missing field `role`",
+}
+
+
 def main():
     if OUT.exists():
         shutil.rmtree(OUT)
@@ -590,6 +692,13 @@ def main():
     http_cases()
     ids = [c["id"] for c in CASES]
     assert len(ids) == len(set(ids)), "case ids are unique"
+    for c in CASES:
+        if c["id"] in MESSAGES:
+            c["expect"]["message"] = MESSAGES[c["id"]]
+    no_shape = [c["id"] for c in CASES if "message" not in c["expect"] and "kind" in c["expect"]]
+    assert not no_shape, f"cases without a message shape: {no_shape}"
+    unknown = set(MESSAGES) - set(ids)
+    assert not unknown, f"message shapes of no case: {unknown}"
     (HERE / "cases.json").write_text(json.dumps(CASES, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     size = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
     print(f"{len(CASES)} cases, {size // 1024} KiB of inputs in {OUT}")

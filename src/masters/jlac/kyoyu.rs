@@ -171,7 +171,7 @@ pub fn read<'a>(source: &'a SourceFile, limits: &Limits) -> Result<Table<'a>, Pr
     if rows.is_empty() {
         problems.push(Problem::file(
             name,
-            "no_rows",
+            "header_only",
             "the file has a header but no data rows".into(),
             fix,
         ));

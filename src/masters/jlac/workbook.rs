@@ -60,7 +60,13 @@ pub fn read_workbook(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Gr
 /// Checks the members of the workbook's zip container (all of them: the workbook's
 /// relationships decide which the reader opens) before anything reads them.
 fn check_container(file: &str, bytes: &[u8], limits: &Limits) -> Result<(), Problems> {
-    let mut zip = archive::open(file, bytes, limits)?;
+    // A workbook that is no zip at all is an unreadable workbook, with the workbook's fix;
+    // a limit it breaks is reported as it is.
+    let mut zip =
+        archive::open(file, bytes, limits).map_err(|problems| match problems.items().first() {
+            Some(p) if p.kind == "bad_zip" => unreadable(file, &p.message),
+            _ => problems,
+        })?;
     let mut members = Vec::with_capacity(zip.len());
     let mut reserved = Budget::default();
     for index in 0..zip.len() {
