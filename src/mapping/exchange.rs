@@ -1524,11 +1524,11 @@ mod tests {
             [
                 (
                     "control_character",
-                    "ConceptMap.group[0].element[0].code: control character U+0000 at character 2 of `A\\u{0000}B`"
+                    "ConceptMap.group[0].element[0].code: the value holds the control character U+0000 (NUL) at character 2: `A\\u{0000}B`"
                 ),
                 (
                     "field_too_long",
-                    "ConceptMap.group[0].element[1].target[0].code: `123456789` is 9 characters long; the limit is 8 characters (HYOJUN_MAX_CODE_CHARS)"
+                    "ConceptMap.group[0].element[1].target[0].code: the code is 9 characters long (`123456789`); the limit is 8 characters (HYOJUN_MAX_CODE_CHARS)"
                 ),
             ]
         );
@@ -1544,7 +1544,7 @@ mod tests {
         );
         assert_eq!(
             problems.items()[0].message,
-            "control character U+001B at character 2 of `A\\u{001B}[2J`"
+            "the value holds the control character U+001B (escape) at character 2: `A\\u{001B}[2J`"
         );
     }
 
