@@ -8,6 +8,7 @@ pub mod api;
 pub mod cli;
 pub mod excerpt;
 pub mod hygiene;
+pub mod json_depth;
 pub mod limits;
 pub mod mapping;
 pub mod masters;

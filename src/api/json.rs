@@ -121,34 +121,13 @@ fn unsupported() -> ApiError {
 /// Refuses arrays and objects nested deeper than `json_depth` (strings are skipped, so
 /// brackets inside them do not count).
 pub fn check_depth(body: &[u8], limits: &Limits) -> Result<(), ApiError> {
-    let max = limits.json_depth;
-    let (mut depth, mut in_string, mut escaped) = (0u64, false, false);
-    for &b in body {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > max {
-                    return Err(ApiError::BadRequest(format!(
-                        "request body: arrays and objects are nested too deep; {}",
-                        limits.describe(Limit::JsonDepth)
-                    )));
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
+    match crate::json_depth::too_deep(body, limits.json_depth) {
+        Some(_) => Err(ApiError::BadRequest(format!(
+            "request body: arrays and objects are nested too deep; {}",
+            limits.describe(Limit::JsonDepth)
+        ))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Deserialises a checked body; the error names what is wrong, cut short.

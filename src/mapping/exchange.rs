@@ -715,39 +715,6 @@ fn restore_row(row: &mut Row) {
     row.fields = restored;
 }
 
-/// The line where arrays and objects in JSON `bytes` first nest deeper than `max`, read
-/// without parsing (brackets inside strings do not count).
-fn too_deep(bytes: &[u8], max: u64) -> Option<u64> {
-    let (mut depth, mut line) = (0u64, 1u64);
-    let (mut in_string, mut escaped) = (false, false);
-    for &b in bytes {
-        if b == b'\n' {
-            line += 1;
-        }
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > max {
-                    return Some(line);
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    None
-}
-
 /// What a FHIR equivalence (R4) or relationship (R5) says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Relation {
@@ -833,29 +800,27 @@ pub fn read_concept_map(
     }
     let size = bytes.len() as u64;
     if !limits.allows(Limit::JsonBytes, size) {
-        return Err(Problem::file(
+        return Err(Problem::over_limit(
             file_name,
             "too_large",
             format!(
-                "the ConceptMap has {} bytes; {}",
-                crate::limits::group_digits(size),
-                limits.describe(Limit::JsonBytes)
+                "the ConceptMap has {} bytes",
+                crate::limits::group_digits(size)
             ),
-            limits.fix(Limit::JsonBytes),
+            limits,
+            Limit::JsonBytes,
         )
         .into());
     }
-    if let Some(line) = too_deep(bytes, limits.json_depth) {
-        return Err(Problem::line(
+    if let Some(line) = crate::json_depth::too_deep(bytes, limits.json_depth) {
+        return Err(Problem::over_limit(
             file_name,
-            line,
             "too_deep",
-            format!(
-                "arrays and objects nest too deep here; {}",
-                limits.describe(Limit::JsonDepth)
-            ),
-            limits.fix(Limit::JsonDepth),
+            "arrays and objects nest too deep here".into(),
+            limits,
+            Limit::JsonDepth,
         )
+        .on_line(line)
         .into());
     }
     let doc: Value = serde_json::from_slice(bytes).map_err(|e| {
@@ -897,15 +862,15 @@ pub fn read_concept_map(
         .map(|g| array(g, "element").map_or(0, <[Value]>::len))
         .sum();
     if !limits.allows(Limit::LocalCodes, elements as u64) {
-        return Err(Problem::file(
+        return Err(Problem::over_limit(
             file_name,
             "too_many_rows",
             format!(
-                "the ConceptMap has {} elements; {}",
-                crate::limits::group_digits(elements as u64),
-                limits.describe(Limit::LocalCodes)
+                "the ConceptMap has {} elements",
+                crate::limits::group_digits(elements as u64)
             ),
-            limits.fix(Limit::LocalCodes),
+            limits,
+            Limit::LocalCodes,
         )
         .into());
     }

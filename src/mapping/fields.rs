@@ -62,15 +62,12 @@ pub(crate) fn shape_problems(
     if limits.allows(rows_limit, rows) {
         return Vec::new();
     }
-    vec![Problem::file(
+    vec![Problem::over_limit(
         file,
         "too_many_rows",
-        format!(
-            "the file has {} {what}; {}",
-            group_digits(rows),
-            limits.describe(rows_limit)
-        ),
-        limits.fix(rows_limit),
+        format!("the file has {} {what}", group_digits(rows)),
+        limits,
+        rows_limit,
     )]
 }
 

@@ -50,13 +50,7 @@ fn limit_problem(
     limit: Limit,
     limits: &Limits,
 ) -> Problems {
-    Problem::file(
-        shown,
-        kind,
-        format!("{found}; {}", limits.describe(limit)),
-        limits.fix(limit),
-    )
-    .into()
+    Problem::over_limit(shown, kind, found, limits, limit).into()
 }
 
 fn bad_zip(shown: &str, message: String) -> Problems {

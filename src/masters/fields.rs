@@ -38,21 +38,21 @@ pub fn problem(
         value.chars().count() as u64
     };
     if chars > max {
-        return Some(Problem::field(
-            file,
-            line,
-            column,
-            column_name,
-            "field_too_long",
-            format!(
-                "the {} is {} characters long (`{}`); {}",
-                kind_word(kind),
-                group_digits(chars),
-                excerpt(value),
-                limits.describe(limit)
-            ),
-            limits.fix(limit),
-        ));
+        return Some(
+            Problem::over_limit(
+                file,
+                "field_too_long",
+                format!(
+                    "the {} is {} characters long (`{}`)",
+                    kind_word(kind),
+                    group_digits(chars),
+                    excerpt(value)
+                ),
+                limits,
+                limit,
+            )
+            .in_field(line, column, column_name),
+        );
     }
     let (at, ch) = hygiene::control_char(value, kind == FieldKind::Text)?;
     Some(Problem::field(

@@ -208,14 +208,12 @@ impl<'a> Collector<'a> {
             return;
         }
         if !self.limits.allows(Limit::FolderDepth, depth) {
-            self.problems.push(Problem::file(
+            self.problems.push(Problem::over_limit(
                 shown,
                 "too_deep",
-                format!(
-                    "the folder is {depth} levels below the folder given; {}",
-                    self.limits.describe(Limit::FolderDepth)
-                ),
-                self.limits.fix(Limit::FolderDepth),
+                format!("the folder is {depth} levels below the folder given"),
+                self.limits,
+                Limit::FolderDepth,
             ));
             return;
         }
@@ -256,15 +254,15 @@ impl<'a> Collector<'a> {
             return true;
         }
         self.full = true;
-        self.problems.push(Problem::file(
+        self.problems.push(Problem::over_limit(
             shown,
             "too_many_files",
             format!(
-                "the input holds more than {} files (loose files, folder entries and zip members together); {}",
-                group_digits(self.limits.get(Limit::InputFiles)),
-                self.limits.describe(Limit::InputFiles)
+                "the input holds more than {} files (loose files, folder entries and zip members together)",
+                group_digits(self.limits.get(Limit::InputFiles))
             ),
-            self.limits.fix(Limit::InputFiles),
+            self.limits,
+            Limit::InputFiles,
         ));
         false
     }
@@ -299,15 +297,15 @@ impl<'a> Collector<'a> {
             return None;
         }
         if bytes.len() as u64 > limit {
-            self.problems.push(Problem::file(
+            self.problems.push(Problem::over_limit(
                 shown,
                 "too_large",
                 format!(
-                    "the file grew past {} bytes while it was read; {}",
-                    group_digits(limit),
-                    self.limits.describe(Limit::FileBytes)
+                    "the file grew past {} bytes while it was read",
+                    group_digits(limit)
                 ),
-                self.limits.fix(Limit::FileBytes),
+                self.limits,
+                Limit::FileBytes,
             ));
             return None;
         }
@@ -406,15 +404,12 @@ fn unreadable(shown: &str, err: &std::io::Error) -> Problem {
 }
 
 fn too_large(shown: &str, len: u64, limits: &Limits) -> Problem {
-    Problem::file(
+    Problem::over_limit(
         shown,
         "too_large",
-        format!(
-            "the file is {} bytes; {}",
-            group_digits(len),
-            limits.describe(Limit::FileBytes)
-        ),
-        limits.fix(Limit::FileBytes),
+        format!("the file is {} bytes", group_digits(len)),
+        limits,
+        Limit::FileBytes,
     )
 }
 

@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::limits::{Limit, Limits};
+
 /// How many problems an import report lists before it only counts the rest.
 pub const PROBLEM_CAP: usize = 200;
 
@@ -51,6 +53,41 @@ impl Problem {
         Problem {
             line: Some(line),
             ..Problem::file(file, kind, message, fix)
+        }
+    }
+
+    /// A file that goes past one of the limits: `found` says what it holds, the message adds
+    /// the limit ([`Limits::describe`]) and the fix says how to raise it ([`Limits::fix`]).
+    pub fn over_limit(
+        file: &str,
+        kind: &'static str,
+        found: String,
+        limits: &Limits,
+        limit: Limit,
+    ) -> Self {
+        Problem::file(
+            file,
+            kind,
+            format!("{found}; {}", limits.describe(limit)),
+            limits.fix(limit),
+        )
+    }
+
+    /// The problem, located on one line.
+    pub fn on_line(self, line: u64) -> Self {
+        Problem {
+            line: Some(line),
+            ..self
+        }
+    }
+
+    /// The problem, located in one field of one line.
+    pub fn in_field(self, line: u64, column: usize, column_name: &str) -> Self {
+        Problem {
+            line: Some(line),
+            column: Some(column),
+            column_name: Some(column_name.to_owned()),
+            ..self
         }
     }
 

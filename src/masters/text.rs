@@ -227,31 +227,32 @@ pub fn csv_rows(file_name: &str, text: &str, limits: &Limits) -> Result<Vec<Row>
                     continue;
                 }
                 if !limits.allows(Limit::Columns, record.len() as u64) {
-                    problems.push(Problem::line(
-                        file_name,
-                        line,
-                        "too_many_columns",
-                        format!(
-                            "the row has {} columns; {}",
-                            group_digits(record.len() as u64),
-                            limits.describe(Limit::Columns)
-                        ),
-                        limits.fix(Limit::Columns),
-                    ));
+                    problems.push(
+                        Problem::over_limit(
+                            file_name,
+                            "too_many_columns",
+                            format!("the row has {} columns", group_digits(record.len() as u64)),
+                            limits,
+                            Limit::Columns,
+                        )
+                        .on_line(line),
+                    );
                     break;
                 }
                 if !limits.allows(Limit::Rows, rows.len() as u64 + 1) {
-                    problems.push(Problem::line(
-                        file_name,
-                        line,
-                        "too_many_rows",
-                        format!(
-                            "the file has more than {} rows; {}",
-                            group_digits(rows.len() as u64),
-                            limits.describe(Limit::Rows)
-                        ),
-                        limits.fix(Limit::Rows),
-                    ));
+                    problems.push(
+                        Problem::over_limit(
+                            file_name,
+                            "too_many_rows",
+                            format!(
+                                "the file has more than {} rows",
+                                group_digits(rows.len() as u64)
+                            ),
+                            limits,
+                            Limit::Rows,
+                        )
+                        .on_line(line),
+                    );
                     break;
                 }
                 rows.push(Row {

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use hyojun::access::Role;
 use hyojun::api::{app, ApiConfig, AppState};
 
-use crate::support::{databases, hyojun, repo, TestDb};
+use crate::support::{databases, hyojun, multipart, repo, TestDb};
 
 /// A database with both sample HOT releases imported and the first one serving.
 pub(crate) fn sample_db(db: &TestDb) {
@@ -797,23 +797,6 @@ fn committed_openapi_document_is_fresh() {
 }
 
 /// A multipart body: text fields, then files.
-pub(crate) fn multipart(fields: &[(&str, &str)], files: &[(&str, Vec<u8>)]) -> (String, Vec<u8>) {
-    let boundary = "hyojun-test-boundary-7d3f";
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
-    }
-    for (name, bytes) in files {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 pub(crate) async fn upload<S, B>(
     service: &S,
     key: &str,

@@ -181,7 +181,7 @@ where
 {
     let files = hot_files(names);
     let parts: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
-    let (content_type, body) = crate::api::multipart(&[("master", "hot")], &parts);
+    let (content_type, body) = crate::support::multipart(&[("master", "hot")], &parts);
     let a = send(
         service,
         with_key(Method::POST, "/v1/releases", key)

@@ -292,7 +292,7 @@ async fn limits_and_errors_keep_the_envelope() {
         }
 
         // Uploads: declared or streamed size over the limit, bytes in flight over the node's.
-        let (content_type, body) = crate::api::multipart(
+        let (content_type, body) = crate::support::multipart(
             &[("master", "hot")],
             &[("MEDIS20990101.TXT", vec![b'x'; 6_000])],
         );
@@ -311,7 +311,7 @@ async fn limits_and_errors_keep_the_envelope() {
                 "the upload is too large; nothing was kept: the limit is 5,000 bytes (HYOJUN_MAX_UPLOAD_BYTES)"
             )
         );
-        let (content_type, body) = crate::api::multipart(
+        let (content_type, body) = crate::support::multipart(
             &[("master", "hot")],
             &[("MEDIS20990101.TXT", vec![b'x'; 4_000])],
         );
@@ -335,7 +335,7 @@ async fn limits_and_errors_keep_the_envelope() {
             )
         );
         // The same upload streamed without `Content-Length`: refused while it arrives.
-        let (content_type, body) = crate::api::multipart(
+        let (content_type, body) = crate::support::multipart(
             &[("master", "hot")],
             &[("MEDIS20990101.TXT", vec![b'x'; 4_000])],
         );

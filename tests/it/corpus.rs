@@ -14,8 +14,8 @@ use hyojun::api::{app, ApiConfig, AppState};
 use hyojun::masters::{self, NoProgress, ParseOptions};
 use hyojun::systems::Master;
 
-use crate::api::{call, keys, multipart, sample_db, wait_for_job};
-use crate::support::{databases, fingerprint, hyojun, repo, TestDb};
+use crate::api::{call, keys, sample_db, wait_for_job};
+use crate::support::{databases, fingerprint, hyojun, multipart, repo, TestDb};
 
 #[derive(Debug, Deserialize)]
 struct Case {

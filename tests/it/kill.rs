@@ -9,7 +9,6 @@
 //! `HYOJUN_KILL_RUNS` (default 3) sets the kills per backend, `HYOJUN_KILL_SEED` the random
 //! seed (printed); `bench/kill_imports.sh` runs the long loop.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,32 +19,16 @@ use serde_json::Value;
 use hyojun::access::Role;
 use hyojun::systems::Master;
 
-use crate::support::{
-    databases, fingerprint, free_port, http, hyojun, multipart, shared_data, write_cp932, TestDb,
-};
+use crate::support::{databases, fingerprint, free_port, http, hyojun, multipart, TestDb};
 
-/// The real releases, oldest first (each is a whole HOT9 file of ~17,000–19,600 rows).
-const DATES: [&str; 9] = [
-    "20011214", "20020322", "20020531", "20020625", "20020731", "20020930", "20021115", "20030124",
-    "20030228",
-];
+use crate::real_hot9::DATES;
 
-/// CP932 copies of the real HOT9 files, as MEDIS ships them.
+/// CP932 copies of the real HOT9 files (each a whole HOT9 file of ~17,000–19,600 rows), as
+/// MEDIS ships them, oldest first.
 fn real_files(dir: &Path) -> Vec<PathBuf> {
-    let folder = shared_data().join("hot-hs001/jp-medicine-master-data_hot9_2001-2003");
-    DATES
-        .iter()
-        .map(|date| {
-            let gz = std::fs::File::open(folder.join(format!("MEDIS{date}_HOT9.utf8.csv.gz")))
-                .expect("real HOT9 file");
-            let mut text = String::new();
-            flate2::read::GzDecoder::new(gz)
-                .read_to_string(&mut text)
-                .expect("gunzip");
-            let path = dir.join(format!("MEDIS{date}_HOT9.TXT"));
-            write_cp932(&path, &text);
-            path
-        })
+    crate::real_hot9::real_files(dir)
+        .into_iter()
+        .map(|f| f.cp932)
         .collect()
 }
 

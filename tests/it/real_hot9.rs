@@ -14,7 +14,7 @@ use crate::support::{
     databases, databases_collated, hyojun, shared_data, write_cp932, ICU_COLLATION,
 };
 
-const DATES: [&str; 9] = [
+pub(crate) const DATES: [&str; 9] = [
     "20011214", "20020322", "20020531", "20020625", "20020731", "20020930", "20021115", "20030124",
     "20030228",
 ];
@@ -49,14 +49,14 @@ const KEYS: [&str; 24] = [
 
 type Row = Vec<String>;
 
-struct RealFile {
+pub(crate) struct RealFile {
     date: &'static str,
-    cp932: PathBuf,
+    pub(crate) cp932: PathBuf,
     rows: Vec<Row>,
 }
 
 /// Reads the files with the csv crate alone (not hyojun's parser) and writes CP932 copies.
-fn real_files(dir: &std::path::Path) -> Vec<RealFile> {
+pub(crate) fn real_files(dir: &std::path::Path) -> Vec<RealFile> {
     let folder = shared_data().join("hot-hs001/jp-medicine-master-data_hot9_2001-2003");
     DATES
         .iter()

@@ -390,7 +390,10 @@ fn dechunk(mut body: &[u8]) -> Vec<u8> {
 }
 
 /// A multipart form body: (content type, bytes) with `fields` and `files` (all as `file`).
-pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+pub fn multipart<B: AsRef<[u8]>>(
+    fields: &[(&str, &str)],
+    files: &[(&str, B)],
+) -> (String, Vec<u8>) {
     let boundary = "hyojun-test-boundary-91c2";
     let mut body = Vec::new();
     for (name, value) in fields {
@@ -404,7 +407,7 @@ pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> (String, V
             format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
                 .as_bytes(),
         );
-        body.extend_from_slice(bytes);
+        body.extend_from_slice(bytes.as_ref());
         body.extend_from_slice(b"\r\n");
     }
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());

@@ -38,15 +38,15 @@ pub fn read_workbook(file: &str, bytes: &[u8], limits: &Limits) -> Result<Vec<Gr
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| unreadable(file, e))?;
     let names = book.sheet_names();
     if !limits.allows(Limit::WorkbookSheets, names.len() as u64) {
-        return Err(Problem::file(
+        return Err(Problem::over_limit(
             file,
             "workbook_too_large",
             format!(
-                "the workbook has {} sheets; {}",
-                group_digits(names.len() as u64),
-                limits.describe(Limit::WorkbookSheets)
+                "the workbook has {} sheets",
+                group_digits(names.len() as u64)
             ),
-            limits.fix(Limit::WorkbookSheets),
+            limits,
+            Limit::WorkbookSheets,
         )
         .into());
     }
@@ -128,19 +128,17 @@ fn read_sheet<R: std::io::Read + std::io::Seek>(
         if !limits.allows(Limit::WorkbookCells, cells.len() as u64 + 1) {
             // Only a sheet that lists cells more than once gets here: its used range holds
             // fewer cells than it lists.
-            return Err(Problem::field(
+            return Err(Problem::over_limit(
                 &shown,
-                row as u64 + 1,
-                col + 1,
-                &column_letter(col),
                 "workbook_too_large",
                 format!(
-                    "the sheet lists more than {} cells; {}",
-                    group_digits(cells.len() as u64),
-                    limits.describe(Limit::WorkbookCells)
+                    "the sheet lists more than {} cells",
+                    group_digits(cells.len() as u64)
                 ),
-                limits.fix(Limit::WorkbookCells),
+                limits,
+                Limit::WorkbookCells,
             )
+            .in_field(row as u64 + 1, col + 1, &column_letter(col))
             .into());
         }
         cells.push((row, col, text));
@@ -173,18 +171,14 @@ fn grow(
     let columns = extent.columns.max(col as u64 + 1);
     let too_large = |found: String, limit: Limit| -> Problems {
         let at = format!("{}{}", column_letter(col), row + 1);
-        Problem::field(
+        Problem::over_limit(
             shown,
-            row as u64 + 1,
-            col + 1,
-            &column_letter(col),
             "workbook_too_large",
-            format!(
-                "cell {at} makes the sheet's used range {found}; {}",
-                limits.describe(limit)
-            ),
-            limits.fix(limit),
+            format!("cell {at} makes the sheet's used range {found}"),
+            limits,
+            limit,
         )
+        .in_field(row as u64 + 1, col + 1, &column_letter(col))
         .into()
     };
     if !limits.allows(Limit::WorkbookRows, rows) {
