@@ -39,6 +39,26 @@ pub fn is_invisible(ch: char) -> bool {
             | '\u{E0000}'..='\u{E007F}')
 }
 
+/// `text` for a terminal: line breaks and tabs kept, every other control or invisible
+/// character written as `\u{…}` (a key name, a label or a comment someone typed with an
+/// escape sequence must not drive the terminal that prints it). Not cut.
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| is_invisible(c) && c != '\n' && c != '\t')
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for ch in text.chars() {
+        match ch {
+            '\n' | '\t' => out.push(ch),
+            c => push_escaped(&mut out, c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 fn push_escaped(out: &mut String, ch: char) {
     match ch {
         '\t' => out.push_str("\\t"),
@@ -54,6 +74,15 @@ fn push_escaped(out: &mut String, ch: char) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_text_keeps_lines_and_escapes_controls() {
+        assert_eq!(terminal_safe("a\tb\nc"), "a\tb\nc");
+        assert_eq!(
+            terminal_safe("key \u{1B}]0;x\u{7}\r\u{202E}"),
+            "key \\u{001B}]0;x\\u{0007}\\r\\u{202E}"
+        );
+    }
 
     #[test]
     fn short_values_are_kept_and_escaped() {

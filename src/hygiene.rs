@@ -2,6 +2,8 @@
 //!
 //! * Imports refuse control characters (NUL included) in every field, with their position:
 //!   [`control_char`]. Tab is refused too except in free text, where line breaks are allowed.
+//! * Text typed into the API or the command line (key and project names, comments,
+//!   assignees) is held to the same rule and a length: [`check_typed`].
 //! * CSV exports neutralise cells a spreadsheet would run as a formula (OWASP "CSV
 //!   injection"): [`neutralise_formula`]; [`restore_formula`] reads such a cell back.
 
@@ -15,6 +17,32 @@ pub fn control_char(value: &str, free_text: bool) -> Option<(usize, char)> {
         let allowed = free_text && matches!(ch, '\t' | '\n' | '\r');
         (ch.is_control() && !allowed).then_some((i + 1, ch))
     })
+}
+
+/// Checks a value typed into a write request before it is stored: at most `max_chars`
+/// characters and no control character ([`control_char`]; with `free_text`, tab and line
+/// breaks are allowed). The error names `field`, what is wrong and the fix.
+pub fn check_typed(
+    field: &str,
+    value: &str,
+    max_chars: usize,
+    free_text: bool,
+) -> Result<(), String> {
+    let chars = value.chars().count();
+    if chars > max_chars {
+        return Err(format!(
+            "`{field}` is {} characters long; at most {} are kept: shorten it",
+            crate::limits::group_digits(chars as u64),
+            crate::limits::group_digits(max_chars as u64)
+        ));
+    }
+    if let Some((at, ch)) = control_char(value, free_text) {
+        return Err(format!(
+            "`{field}` has the control character U+{:04X} at character {at}: remove it",
+            ch as u32
+        ));
+    }
+    Ok(())
 }
 
 /// Characters that make a spreadsheet read a cell as a formula when they lead it (OWASP:
@@ -67,6 +95,20 @@ mod tests {
         assert_eq!(control_char("a\tb\r\nc", true), None);
         assert_eq!(control_char("a\u{85}", true), Some((2, '\u{85}')));
         assert_eq!(control_char("\u{7F}", true), Some((1, '\u{7F}')));
+    }
+
+    #[test]
+    fn typed_text_is_checked() {
+        assert_eq!(check_typed("name", "受付 端末1", 100, false), Ok(()));
+        assert_eq!(check_typed("comment", "一行目\n二行目", 100, true), Ok(()));
+        assert_eq!(
+            check_typed("name", "a\u{1B}]0;x", 100, false),
+            Err("`name` has the control character U+001B at character 2: remove it".into())
+        );
+        assert_eq!(
+            check_typed("comment", &"あ".repeat(12_345), 10_000, true),
+            Err("`comment` is 12,345 characters long; at most 10,000 are kept: shorten it".into())
+        );
     }
 
     #[test]

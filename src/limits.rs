@@ -5,7 +5,10 @@
 //! is changed.
 //!
 //! The defaults sit well above the largest real releases (a HOT13 file is ~25 MB and 100k
-//! rows; a まとめ表 workbook ~10k rows × 30 columns) and far below what would exhaust a node.
+//! rows; a まとめ表 workbook ~10k rows × 30 columns) and far below what would exhaust a node:
+//! an import holds its files, their decoded text and their rows at once, about 7 times the
+//! bytes of its files at worst (a 127 MiB file of 480,000 bad rows: 0.96 GB), so the file and
+//! archive limits are what bound an import's memory.
 
 use std::fmt;
 
@@ -76,11 +79,11 @@ const GIB: u64 = 1024 * MIB;
 
 limits! {
     /// Largest input file, and largest zip member once decompressed.
-    file_bytes / FileBytes = 512 * MIB, "HYOJUN_MAX_FILE_BYTES", "bytes";
+    file_bytes / FileBytes = 128 * MIB, "HYOJUN_MAX_FILE_BYTES", "bytes";
     /// Most members one zip archive may list (folders included).
     archive_members / ArchiveMembers = 1_000, "HYOJUN_MAX_ARCHIVE_MEMBERS", "members";
     /// Most bytes all members of the archives of one import may decompress to, together.
-    archive_bytes / ArchiveBytes = 2 * GIB, "HYOJUN_MAX_ARCHIVE_BYTES", "bytes";
+    archive_bytes / ArchiveBytes = 512 * MIB, "HYOJUN_MAX_ARCHIVE_BYTES", "bytes";
     /// Highest ratio of a zip member's decompressed size to its compressed size, and of the
     /// members read of one archive together (under 1 MiB decompressed is not held to it).
     compression_ratio / CompressionRatio = 200, "HYOJUN_MAX_COMPRESSION_RATIO", "to 1";
@@ -97,9 +100,12 @@ limits! {
     /// Most cells (rows × columns) of a workbook sheet's used range.
     workbook_cells / WorkbookCells = 10_000_000, "HYOJUN_MAX_WORKBOOK_CELLS", "cells";
     /// Most rows (lines) of one CSV or text file.
-    rows / Rows = 2_000_000, "HYOJUN_MAX_ROWS", "rows";
+    rows / Rows = 1_000_000, "HYOJUN_MAX_ROWS", "rows";
     /// Most columns (fields) of one row of a CSV file.
     columns / Columns = 200, "HYOJUN_MAX_COLUMNS", "columns";
+    /// Longest row of a CSV or text file (a quoted field's line breaks included), checked on
+    /// the bytes before the file is decoded.
+    row_bytes / RowBytes = 16 * MIB, "HYOJUN_MAX_ROW_BYTES", "bytes";
     /// Longest value of a code field (codes, code-like keys, dates, flags).
     code_chars / CodeChars = 64, "HYOJUN_MAX_CODE_CHARS", "characters";
     /// Longest value of a name field (names, readings, synonyms, units, specimens).
@@ -277,7 +283,7 @@ mod tests {
         );
         assert!(limits
             .fix(Limit::Rows)
-            .contains("HYOJUN_MAX_ROWS=N (now 2,000,000)"));
+            .contains("HYOJUN_MAX_ROWS=N (now 1,000,000)"));
         assert_eq!(
             Limit::ArchiveBytes.description(),
             "Most bytes all members of the archives of one import may decompress to, together."

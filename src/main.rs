@@ -35,7 +35,11 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     if let Err(err) = hyojun::cli::run(cli) {
-        eprintln!("error: {err}");
+        // Control characters escaped: the error may quote a key name, a label or a path.
+        eprintln!(
+            "error: {}",
+            hyojun::excerpt::terminal_safe(&err.to_string())
+        );
         std::process::exit(err.exit_code());
     }
 }

@@ -57,7 +57,12 @@ impl FromStr for Master {
         Master::ALL
             .into_iter()
             .find(|m| m.key() == s)
-            .ok_or_else(|| format!("unknown master `{s}`: expected hot, byomei, jlac or nursing"))
+            .ok_or_else(|| {
+                format!(
+                    "unknown master `{}`: expected hot, byomei, jlac or nursing",
+                    crate::excerpt::excerpt(s)
+                )
+            })
     }
 }
 

@@ -87,8 +87,11 @@ pub async fn get_code(
             .code_view(&release, system.key, &code)?
             .ok_or_else(|| {
                 ApiError::NotFound(format!(
-                    "{} has no code `{code}` (release {} of {})",
-                    system.key, release.label, system.master
+                    "{} has no code `{}` (release {} of {})",
+                    system.key,
+                    crate::excerpt::excerpt(&code),
+                    release.label,
+                    system.master
                 ))
             })?;
         let body =
@@ -188,7 +191,8 @@ pub async fn lookup(
     .await?;
     if matches.is_empty() {
         return Err(ApiError::NotFound(format!(
-            "no code system has `{code}` in its current release"
+            "no code system has `{}` in its current release",
+            crate::excerpt::excerpt(&code)
         )));
     }
     Ok(HttpResponse::Ok().json(LookupResult { code, matches }))

@@ -164,7 +164,15 @@ pub fn enveloped<B: MessageBody + 'static>(
     }
     let message = match status {
         StatusCode::PAYLOAD_TOO_LARGE => {
-            "the request body is too large for this endpoint".to_owned()
+            // actix's own 413 comes from the payload limit of bodies read whole (local-code
+            // lists, decision imports): the larger of the two limits.
+            let limits = super::json::limits_of(response.request());
+            let limit = if limits.list_bytes >= limits.json_bytes {
+                Limit::ListBytes
+            } else {
+                Limit::JsonBytes
+            };
+            format!("the request body is too large: {}", limits.describe(limit))
         }
         _ if status.is_server_error() => "internal error".to_owned(),
         _ => response

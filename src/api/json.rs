@@ -130,8 +130,20 @@ pub fn check_depth(body: &[u8], limits: &Limits) -> Result<(), ApiError> {
     }
 }
 
-/// Deserialises a checked body; the error names what is wrong, cut short.
+/// Deserialises a checked body, which must be one JSON object (every request body of the API
+/// is one: serde would otherwise read a struct from an array and `null` as "nothing given");
+/// the error names what is wrong, cut short.
 pub fn parse<'de, T: serde::Deserialize<'de>>(body: &'de [u8]) -> Result<T, ApiError> {
+    let first = body
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if first != Some(&b'{') {
+        // Text that is not JSON at all is told so, as serde says it.
+        serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|e| json_error(&e))?;
+        return Err(ApiError::BadRequest(
+            "request body: a JSON object (`{…}`) is required".into(),
+        ));
+    }
     serde_json::from_slice(body).map_err(|e| json_error(&e))
 }
 
@@ -153,6 +165,32 @@ pub fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, Default, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        #[serde(default)]
+        at: Option<String>,
+    }
+
+    #[test]
+    fn bodies_are_objects() {
+        let body: Body = parse(b" \n{\"at\": \"x\"}").expect("an object");
+        assert_eq!(body.at.as_deref(), Some("x"));
+        // serde alone would read these as a Body (a struct from a sequence, null as none).
+        for bad in [&b"[]"[..], b"[\"x\"]", b"null", b" \"x\"", b"1", b"true"] {
+            let err = parse::<Option<Body>>(bad).expect_err("not an object");
+            assert_eq!(
+                err.to_string(),
+                "request body: a JSON object (`{…}`) is required"
+            );
+        }
+        let err = parse::<Body>(b"not json").expect_err("not JSON");
+        assert_eq!(
+            err.to_string(),
+            "request body: expected ident at line 1 column 2"
+        );
+    }
 
     #[test]
     fn depth_counts_brackets_outside_strings() {

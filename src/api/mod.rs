@@ -360,6 +360,7 @@ pub fn server(
     listener: std::net::TcpListener,
 ) -> std::io::Result<actix_server::Server> {
     use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
+    let url_limit = state.config.limits.url_bytes;
     let server = actix_server::Server::build().listen("hyojun", listener, move || {
         let factory = app(state.clone())
             .into_factory()
@@ -367,11 +368,11 @@ pub fn server(
         let http = actix_http::HttpService::build().finish(map_config(factory, |_| {
             actix_web::dev::AppConfig::default()
         }));
-        fn_service(|io: actix_rt::net::TcpStream| async move {
+        fn_service(move |io: actix_rt::net::TcpStream| async move {
             let peer = io.peer_addr().ok();
             let _ = io.set_nodelay(true);
             Ok::<_, actix_http::error::DispatchError>((
-                wire::Enveloped::new(io),
+                wire::Enveloped::new(io, url_limit),
                 actix_http::Protocol::Http1,
                 peer,
             ))

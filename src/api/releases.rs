@@ -65,7 +65,7 @@ fn public_name(name: &str) -> String {
         Some(at) => name.split_at(at + 4),
         None => (name, ""),
     };
-    let base = outer.rsplit(['/', '\\']).next().unwrap_or(outer);
+    let base = crate::masters::input::base_name(outer, false);
     format!("{base}{member}")
 }
 
@@ -331,11 +331,12 @@ pub async fn activate(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let body = super::json::read_body(&req, payload, &state.config.limits).await?;
-    // An empty body, `null` (the document allows it) and `{}` mean now.
+    // An empty body and `{}` mean now; anything but an object is refused (an array or
+    // `null` read as "no moment given" would activate at once).
     let request: ActivateRequest = if body.is_empty() {
         ActivateRequest::default()
     } else {
-        super::json::parse::<Option<ActivateRequest>>(&body)?.unwrap_or_default()
+        super::json::parse(&body)?
     };
     let effective_from = request.effective_from;
     let store = state.store.clone();
@@ -347,7 +348,8 @@ pub async fn activate(
             // This node answers from the new release at once; others follow their poller.
             cache.clear();
             Ok(Activated {
-                release,
+                // As it is now (its effective date may have changed).
+                release: store.release_by_id(id)?,
                 effective_from: from,
             })
         });

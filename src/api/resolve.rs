@@ -11,15 +11,20 @@ use crate::systems::{self, CodeSystem, Master};
 pub fn system(name: &str) -> Result<&'static CodeSystem, ApiError> {
     systems::find(name).ok_or_else(|| {
         ApiError::NotFound(format!(
-            "unknown code system `{name}`: use a key, canonical URL or urn:oid: alias from GET /v1/systems"
+            "unknown code system `{}`: use a key, canonical URL or urn:oid: alias from GET /v1/systems",
+            crate::excerpt::excerpt(name)
         ))
     })
 }
 
 /// Parses a `YYYY-MM-DD` date parameter.
 pub fn date(value: &str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .map_err(|_| ApiError::BadRequest(format!("date `{value}` is not YYYY-MM-DD")))
+    NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
+        ApiError::BadRequest(format!(
+            "date `{}` is not YYYY-MM-DD",
+            crate::excerpt::excerpt(value)
+        ))
+    })
 }
 
 /// The release an answer uses: `release` (LABEL or LABEL@REVISION), the one in force on

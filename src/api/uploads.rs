@@ -297,10 +297,18 @@ async fn receive(
             .and_then(|d| d.get_name())
             .unwrap_or("")
             .to_owned();
-        let file_name = disposition
-            .as_ref()
-            .and_then(|d| d.get_filename())
-            .map(str::to_owned);
+        // `filename*=UTF-8''…` (RFC 5987; some clients send it for non-ASCII names) before
+        // the plain `filename=`.
+        let file_name = disposition.as_ref().and_then(|d| {
+            d.get_filename_ext()
+                .map(|ext| match ext.charset {
+                    actix_web::http::header::Charset::Iso_8859_1 => {
+                        ext.value.iter().map(|&b| char::from(b)).collect()
+                    }
+                    _ => String::from_utf8_lossy(&ext.value).into_owned(),
+                })
+                .or_else(|| d.get_filename().map(str::to_owned))
+        });
         match file_name {
             Some(file_name) => {
                 let safe = safe_name(&file_name).ok_or_else(|| {
@@ -331,6 +339,12 @@ async fn receive(
                         .map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))?;
                 }
                 files.push((safe, size));
+            }
+            None if name == "file" => {
+                return Err(ApiError::BadRequest(
+                    "the `file` part has no file name: send each file as a file part (curl -F file=@PATH)"
+                        .into(),
+                ))
             }
             None => {
                 let mut value = Vec::new();
@@ -543,12 +557,27 @@ fn run_job(store: &Store, job: JobSpec, limits: &Limits) {
         }
         Err(e) => {
             tracing::warn!(job = job.id, error = %e, "import failed");
-            let message = match e {
-                crate::store::StoreError::Conflict(m) | crate::store::StoreError::Invalid(m) => m,
-                _ => "the database refused the import; nothing was changed (see the server log)"
-                    .to_owned(),
+            use crate::store::StoreError;
+            let (kind, message, fix) = match e {
+                StoreError::Conflict(m) => (
+                    "history_conflict",
+                    m,
+                    "a master's releases are imported in date order: import the missing releases in that order, or leave this one out",
+                ),
+                StoreError::Invalid(m) => ("invalid", m, "correct the value named and upload again"),
+                StoreError::Connect(_) => (
+                    "database_unavailable",
+                    "the database was not available; nothing was changed".to_owned(),
+                    "upload the release again once the database is back (GET /readyz)",
+                ),
+                _ => (
+                    "database_error",
+                    "the database refused the import; nothing was changed (see the server log)"
+                        .to_owned(),
+                    "upload the release again; if it fails again, the server log names the cause",
+                ),
             };
-            let problems = json!({"total": 1, "items": [{"file": "(release)", "kind": "store", "message": message, "fix": ""}]});
+            let problems = json!({"total": 1, "items": [{"file": "(release)", "kind": kind, "message": message, "fix": fix}]});
             finish(job_state::FAILED, problems, None, None);
         }
     }

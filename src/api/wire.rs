@@ -4,12 +4,19 @@
 //! 96 headers: 431 — with an empty body and `connection: close`. [`Enveloped`] wraps each
 //! connection and rewrites exactly those answers into the error envelope as they are written
 //! (the application's own error answers always have a JSON body, so they never match).
+//!
+//! actix-http also refuses a URL over 64 KiB (the `http` crate's limit) with that empty 400.
+//! The wrapper counts the bytes of each request's first line as it reads them, so a refused
+//! request whose request line is over the URL limit is answered as the application answers
+//! a long URL: 414 `uri_too_long`, naming the limit.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use actix_codec::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::limits::group_digits;
 
 /// The heads actix-http writes for requests it cannot parse, and what replaces each.
 const REWRITES: &[(&[u8], &str, &str)] = &[
@@ -26,15 +33,27 @@ const REWRITES: &[(&[u8], &str, &str)] = &[
 ];
 
 /// The envelope answer for one of actix-http's empty error answers at the start of `buf`:
-/// the bytes to write instead, and how many bytes of `buf` they replace.
-pub fn rewrite(buf: &[u8]) -> Option<(Vec<u8>, usize)> {
+/// the bytes to write instead, and how many bytes of `buf` they replace. `request_line` is
+/// how long the refused request's first line was; over `url_limit` the 400 becomes a 414.
+pub fn rewrite(buf: &[u8], request_line: usize, url_limit: u64) -> Option<(Vec<u8>, usize)> {
     let (prefix, code, message) = REWRITES.iter().find(|(p, _, _)| buf.starts_with(p))?;
     let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
     let status_line_end = buf.windows(2).position(|w| w == b"\r\n")? + 2;
     let rest_of_head = &buf[prefix.len()..end];
-    let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
+    let long_url = *code == "bad_request" && request_line as u64 > url_limit;
+    let (status_line, body) = if long_url {
+        let message = format!(
+            "the URL is too long; the limit is {} bytes (HYOJUN_MAX_URL_BYTES)",
+            group_digits(url_limit)
+        );
+        let body = serde_json::json!({"error": {"code": "uri_too_long", "message": message}});
+        (&b"HTTP/1.1 414 URI Too Long\r\n"[..], body.to_string())
+    } else {
+        let body = serde_json::json!({"error": {"code": code, "message": message}});
+        (&buf[..status_line_end], body.to_string())
+    };
     let mut out = Vec::with_capacity(end + body.len() + 64);
-    out.extend_from_slice(&buf[..status_line_end]);
+    out.extend_from_slice(status_line);
     out.extend_from_slice(
         format!(
             "content-type: application/json\r\ncontent-length: {}\r\n",
@@ -53,12 +72,35 @@ pub struct Enveloped<T> {
     /// A rewritten answer being written: its bytes, how many are written, and how many bytes
     /// of the caller's buffer it stands for.
     pending: Option<(Vec<u8>, usize, usize)>,
+    /// Bytes read of the current request's first line, and whether its end was read.
+    request_line: (usize, bool),
+    /// The URL limit (`url_bytes`).
+    url_limit: u64,
 }
 
 impl<T> Enveloped<T> {
-    /// Wraps a connection.
-    pub fn new(io: T) -> Self {
-        Enveloped { io, pending: None }
+    /// Wraps a connection whose URLs are held to `url_limit` bytes.
+    pub fn new(io: T, url_limit: u64) -> Self {
+        Enveloped {
+            io,
+            pending: None,
+            request_line: (0, false),
+            url_limit,
+        }
+    }
+
+    /// Counts the request-line bytes among bytes just read.
+    fn saw(&mut self, read: &[u8]) {
+        let (len, done) = &mut self.request_line;
+        if !*done {
+            match read.iter().position(|b| *b == b'\n') {
+                Some(i) => {
+                    *len += i;
+                    *done = true;
+                }
+                None => *len += read.len(),
+            }
+        }
     }
 }
 
@@ -88,7 +130,12 @@ impl<T: AsyncRead + Unpin> AsyncRead for Enveloped<T> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.io).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = polled {
+            self.saw(&buf.filled()[before..]);
+        }
+        polled
     }
 }
 
@@ -100,9 +147,15 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Enveloped<T> {
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         if this.pending.is_none() {
-            match rewrite(buf) {
-                Some((bytes, stands_for)) => this.pending = Some((bytes, 0, stands_for)),
-                None => return Pin::new(&mut this.io).poll_write(cx, buf),
+            if buf.starts_with(b"HTTP/") {
+                // An answer: the next bytes read start the next request.
+                let request_line = std::mem::take(&mut this.request_line).0;
+                if let Some((bytes, stands_for)) = rewrite(buf, request_line, this.url_limit) {
+                    this.pending = Some((bytes, 0, stands_for));
+                }
+            }
+            if this.pending.is_none() {
+                return Pin::new(&mut this.io).poll_write(cx, buf);
             }
         }
         this.drain(cx)
@@ -132,7 +185,7 @@ mod tests {
     #[test]
     fn empty_parse_errors_become_envelopes() {
         let written = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\ndate: Wed, 02 Dec 2026 00:21:35 GMT\r\n\r\n";
-        let (out, replaced) = rewrite(written).expect("rewritten");
+        let (out, replaced) = rewrite(written, 100, 8192).expect("rewritten");
         assert_eq!(replaced, written.len());
         let text = String::from_utf8(out).expect("utf-8");
         let (head, body) = text.split_once("\r\n\r\n").expect("head");
@@ -143,7 +196,24 @@ mod tests {
         let body: serde_json::Value = serde_json::from_str(body).expect("json");
         assert_eq!(body["error"]["code"], "bad_request");
         // An answer of the application (with a body) is left alone.
-        assert!(rewrite(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 80\r\n\r\n{}").is_none());
-        assert!(rewrite(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").is_none());
+        assert!(rewrite(
+            b"HTTP/1.1 400 Bad Request\r\ncontent-length: 80\r\n\r\n{}",
+            100,
+            8192
+        )
+        .is_none());
+        assert!(rewrite(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", 100, 8192).is_none());
+        // A refused request whose request line is over the URL limit: 414.
+        let (out, _) = rewrite(written, 70_000, 8192).expect("rewritten");
+        let text = String::from_utf8(out).expect("utf-8");
+        let (head, body) = text.split_once("\r\n\r\n").expect("head");
+        assert!(head.starts_with("HTTP/1.1 414 URI Too Long\r\ncontent-type: application/json\r\n"));
+        assert!(head.ends_with("connection: close\r\ndate: Wed, 02 Dec 2026 00:21:35 GMT"));
+        let body: serde_json::Value = serde_json::from_str(body).expect("json");
+        assert_eq!(body["error"]["code"], "uri_too_long");
+        assert_eq!(
+            body["error"]["message"],
+            "the URL is too long; the limit is 8,192 bytes (HYOJUN_MAX_URL_BYTES)"
+        );
     }
 }

@@ -1,4 +1,21 @@
-//! The `hyojun` command line.
+//! The `hyojun` command line. Everything it prints for people goes through [`say!`] or
+//! [`say_err!`], which escape control characters (values from files, keys and API writes must
+//! not drive the terminal).
+
+/// `println!` for text a terminal shows: control characters escaped
+/// ([`crate::excerpt::terminal_safe`]).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", $crate::excerpt::terminal_safe(&format!($($arg)*)))
+    };
+}
+
+/// `eprintln!` for text a terminal shows, as [`say!`].
+macro_rules! say_err {
+    ($($arg:tt)*) => {
+        eprintln!("{}", $crate::excerpt::terminal_safe(&format!($($arg)*)))
+    };
+}
 
 mod output;
 mod progress;
@@ -276,10 +293,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let store = Store::connect(&url, 1)?;
             let applied = store.migrate()?;
             if applied.is_empty() {
-                println!("database is up to date ({})", url.redacted());
+                say!("database is up to date ({})", url.redacted());
             } else {
                 for m in applied {
-                    println!("applied {m}");
+                    say!("applied {m}");
                 }
             }
             Ok(())
@@ -403,9 +420,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 |r| format!("release id {} revision {}", r.id, r.revision),
             )?;
             let r = outcome?;
-            println!(
+            say!(
                 "{master} now serves release {} (revision {})",
-                r.label, r.revision
+                r.label,
+                r.revision
             );
             print_rechecks(&store)?;
             Ok(())
@@ -454,7 +472,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             )?;
             let results = search.search(&store, &request)?;
             if json {
-                println!(
+                say!(
                     "{}",
                     serde_json::to_string_pretty(&results).map_err(std::io::Error::other)?
                 );
@@ -469,7 +487,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let search = crate::search::SearchIndex::open(location.clone())?;
             let report = search.rebuild(&store)?;
             let snapshot = search.snapshot();
-            println!(
+            say!(
                 "search index rebuilt in {:.2} s: {} concept versions of {} releases ({:?})",
                 report.seconds,
                 snapshot.documents(),
@@ -496,11 +514,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                         |k| format!("key {} role {}", k.row.id, k.row.role),
                     )?;
                     let created = created?;
-                    println!(
+                    say!(
                         "created key {} \"{}\" with role {}; it is shown only now:",
-                        created.row.id, created.row.name, created.row.role
+                        created.row.id,
+                        created.row.name,
+                        created.row.role
                     );
-                    println!("{}", created.key);
+                    say!("{}", created.key);
                 }
                 KeysCommand::List { json } => {
                     let keys = store.keys()?;
@@ -512,7 +532,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                                 Some(at) => format!("revoked {}", at.format("%Y-%m-%d %H:%M")),
                                 None => "active".into(),
                             };
-                            println!(
+                            say!(
                                 "{:>4}  {:<24} {:<7} {}…  created {} by {}  {state}",
                                 k.id,
                                 k.name,
@@ -534,7 +554,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                         |_| String::new(),
                     )?;
                     let k = revoked?;
-                    println!("key {} \"{}\" is revoked", k.id, k.name);
+                    say!("key {} \"{}\" is revoked", k.id, k.name);
                 }
             }
             Ok(())
@@ -579,16 +599,20 @@ fn print_rechecks(store: &Store) -> Result<(), CliError> {
         if report.needs_review.is_empty() && report.cosmetic.is_empty() {
             continue;
         }
-        println!(
+        say!(
             "mappings re-checked against {master}: {} approved, {} flagged for review, {} with a changed display",
             report.checked,
             report.needs_review.len(),
             report.cosmetic.len()
         );
         for item in &report.needs_review {
-            println!(
+            say!(
                 "  project {} {} → {} {} ({})",
-                item.project_id, item.local_code, item.target_system, item.target_code, item.kind
+                item.project_id,
+                item.local_code,
+                item.target_system,
+                item.target_code,
+                item.kind
             );
         }
     }
@@ -718,7 +742,7 @@ fn mapping_command(store: &Store, command: MappingCommand) -> Result<(), CliErro
                             )
                         })
                         .unwrap_or_default();
-                    println!("{}\t{}\t{target}", t.code, t.result);
+                    say!("{}\t{}\t{target}", t.code, t.result);
                 }
             }
             Ok(())

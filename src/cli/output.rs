@@ -13,21 +13,27 @@ use crate::systems::Master;
 
 pub fn print_json(value: &impl Serialize) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
-        Err(e) => eprintln!("error: cannot render JSON: {e}"),
+        Ok(text) => say!("{text}"),
+        Err(e) => say_err!("error: cannot render JSON: {e}"),
     }
 }
 
 fn summary_table(summary: &BTreeMap<String, Counts>, master: Master) {
-    println!(
+    say!(
         "  {:<18} {:>8} {:>8} {:>8}",
-        "code system", "added", "removed", "changed"
+        "code system",
+        "added",
+        "removed",
+        "changed"
     );
     for system in crate::systems::of_master(master) {
         if let Some(c) = summary.get(system.key) {
-            println!(
+            say!(
                 "  {:<18} {:>8} {:>8} {:>8}",
-                system.key, c.added, c.removed, c.changed
+                system.key,
+                c.added,
+                c.removed,
+                c.changed
             );
         }
     }
@@ -37,16 +43,16 @@ pub fn print_import(parsed: &ParsedRelease, report: &ImportReport) {
     let r = &report.release;
     match report.outcome {
         ImportOutcome::Unchanged => {
-            println!(
+            say!(
                 "{} release {} (revision {}) is already imported with identical files: nothing imported",
                 r.master, r.label, r.revision
             );
             if report.activated {
-                println!("{} now serves release {} (revision {})", r.master, r.label, r.revision);
+                say!("{} now serves release {} (revision {})", r.master, r.label, r.revision);
             }
             return;
         }
-        ImportOutcome::Created => println!(
+        ImportOutcome::Created => say!(
             "imported {} release {} (id {}, {} rows in {} files)",
             r.master,
             r.label,
@@ -54,62 +60,70 @@ pub fn print_import(parsed: &ParsedRelease, report: &ImportReport) {
             r.row_count,
             parsed.files.len()
         ),
-        ImportOutcome::NewRevision => println!(
+        ImportOutcome::NewRevision => say!(
             "imported {} release {} as revision {} (id {}): the content differs from the earlier revision",
             r.master, r.label, r.revision, r.id
         ),
     }
     for f in &parsed.files {
-        println!(
+        say!(
             "  {:<8} {} ({} rows, {}, sha256 {})",
-            f.role, f.name, f.row_count, f.encoding, f.sha256
+            f.role,
+            f.name,
+            f.row_count,
+            f.encoding,
+            f.sha256
         );
     }
     for ignored in &parsed.ignored {
-        println!("  ignored  {ignored}");
+        say!("  ignored  {ignored}");
     }
-    println!(
+    say!(
         "  row versions written: {}, closed: {}",
-        report.rows_written, report.rows_closed
+        report.rows_written,
+        report.rows_closed
     );
     if let Some(kept) = &r.carried_over {
-        println!(
+        say!(
             "  partial release: the rows of {kept} carry over unchanged from the previous release"
         );
     }
     match &report.compared_with {
-        Some(prev) => println!("changes since {prev} (distinct codes):"),
-        None => println!("first release of {} (every code is new):", r.master),
+        Some(prev) => say!("changes since {prev} (distinct codes):"),
+        None => say!("first release of {} (every code is new):", r.master),
     }
     let master = parsed.master;
     summary_table(&report.summary, master);
     if let Some(rev) = &report.revision_summary {
-        println!("changes against the revision it replaces:");
+        say!("changes against the revision it replaces:");
         summary_table(rev, master);
     }
     if !parsed.notices.is_empty() {
-        println!(
+        say!(
             "{} notice(s) (imported as published):\n{}",
             parsed.notices.total(),
             parsed.notices
         );
     }
     if report.activated {
-        println!(
+        say!(
             "{} now serves release {} (revision {})",
-            r.master, r.label, r.revision
+            r.master,
+            r.label,
+            r.revision
         );
     } else {
-        println!(
+        say!(
             "not activated: `hyojun activate {} {}` makes it the served release",
-            r.master, r.label
+            r.master,
+            r.label
         );
     }
 }
 
 pub fn print_releases(releases: &[ReleaseInfo]) {
     if releases.is_empty() {
-        println!("no releases imported yet");
+        say!("no releases imported yet");
         return;
     }
     for info in releases {
@@ -119,7 +133,7 @@ pub fn print_releases(releases: &[ReleaseInfo]) {
         } else {
             r.state.as_str()
         };
-        println!(
+        say!(
             "{} {} rev {} [{}] id {} published {} imported {} by {} — {} rows",
             r.master,
             r.label,
@@ -132,29 +146,40 @@ pub fn print_releases(releases: &[ReleaseInfo]) {
             r.row_count,
         );
         for f in &info.files {
-            println!(
+            say!(
                 "    {:<8} {} {} rows sha256 {}",
-                f.role, f.name, f.row_count, f.sha256
+                f.role,
+                f.name,
+                f.row_count,
+                f.sha256
             );
         }
         for s in &info.stats {
             if s.code_count > 0 || s.row_count > 0 {
-                println!(
+                say!(
                     "    {:<18} {:>7} codes {:>7} rows  +{} -{} ~{}",
-                    s.system_key, s.code_count, s.row_count, s.added, s.removed, s.changed
+                    s.system_key,
+                    s.code_count,
+                    s.row_count,
+                    s.added,
+                    s.removed,
+                    s.changed
                 );
             }
         }
         if info.notice_count > 0 {
-            println!("    {} import notice(s)", info.notice_count);
+            say!("    {} import notice(s)", info.notice_count);
         }
     }
 }
 
 pub fn print_diff(master: Master, from: &ReleaseRow, to: &ReleaseRow, diff: &Diff, limit: usize) {
-    println!(
+    say!(
         "{master}: {} (revision {}) → {} (revision {}), distinct codes:",
-        from.label, from.revision, to.label, to.revision
+        from.label,
+        from.revision,
+        to.label,
+        to.revision
     );
     let summary = diff.summary(master);
     summary_table(&summary, master);
@@ -168,21 +193,21 @@ pub fn print_diff(master: Master, from: &ReleaseRow, to: &ReleaseRow, diff: &Dif
             if items.is_empty() {
                 continue;
             }
-            println!("{} {} ({}):", system.key, kind.as_str(), items.len());
+            say!("{} {} ({}):", system.key, kind.as_str(), items.len());
             let shown = if limit == 0 {
                 items.len()
             } else {
                 limit.min(items.len())
             };
             for c in &items[..shown] {
-                println!("  {} {}", c.code, c.display);
+                say!("  {} {}", c.code, c.display);
                 for f in &c.fields {
                     let via = f
                         .via
                         .as_deref()
                         .map(|v| format!(" [{v}]"))
                         .unwrap_or_default();
-                    println!(
+                    say!(
                         "      {}{}: {} → {}",
                         f.field,
                         via,
@@ -192,7 +217,7 @@ pub fn print_diff(master: Master, from: &ReleaseRow, to: &ReleaseRow, diff: &Dif
                 }
             }
             if shown < items.len() {
-                println!(
+                say!(
                     "  … {} more (--limit 0 lists all, --json for everything)",
                     items.len() - shown
                 );
@@ -203,7 +228,7 @@ pub fn print_diff(master: Master, from: &ReleaseRow, to: &ReleaseRow, diff: &Dif
 
 /// Prints search results: one line per concept, the matching part in 【】.
 pub fn print_search(results: &crate::search::SearchResults) {
-    println!(
+    say!(
         "{} match(es); showing {}–{}",
         results.total,
         (results.offset + 1).min(results.total),
@@ -228,9 +253,14 @@ pub fn print_search(results: &crate::search::SearchResults) {
         } else {
             " (retired)"
         };
-        println!(
+        say!(
             "{:<14} {:<17} {}{retired}\n{:33}{} {marked} [{}]",
-            hit.system, hit.code, hit.display, "", m.field, m.kind
+            hit.system,
+            hit.code,
+            hit.display,
+            "",
+            m.field,
+            m.kind
         );
     }
 }

@@ -5,7 +5,8 @@
 //!   [`Limit::FileBytes`], so a file that grows or lies about its size costs no more.
 //! * Folders are walked in name order, each directory once (by device and inode, so a
 //!   symbolic link back into the tree is not followed again), at most
-//!   [`Limit::FolderDepth`] levels deep; hidden entries are skipped.
+//!   [`Limit::FolderDepth`] levels deep; hidden entries are skipped. A symbolic link inside
+//!   a folder that leads outside the folder given is a problem, not followed.
 //! * Zip members the master does not read (layout PDFs, option files: its `reads` test) are
 //!   listed without being decompressed; the others are decompressed within the archive limits
 //!   ([`super::archive`]).
@@ -13,7 +14,7 @@
 
 use std::fs;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashSet as HashSet;
 use sha2::{Digest, Sha256};
@@ -63,11 +64,26 @@ impl SourceFile {
 }
 
 fn file_name_of(display_name: &str) -> String {
-    display_name
-        .rsplit(['/', '\\', ':'])
-        .next()
-        .unwrap_or(display_name)
-        .to_owned()
+    base_name(display_name, true).to_owned()
+}
+
+/// The part of a display name after its last folder separator — `/`, or a `\\` that is not
+/// the backslash of an escaped character (`\\u{001B}`, part of the name) — and, with
+/// `members`, after a zip member's `:`.
+pub fn base_name(name: &str, members: bool) -> &str {
+    let mut start = 0;
+    for (i, ch) in name.char_indices() {
+        let separator = match ch {
+            '/' => true,
+            ':' => members,
+            '\\' => !name[i..].starts_with("\\u{"),
+            _ => false,
+        };
+        if separator {
+            start = i + 1;
+        }
+    }
+    &name[start..]
 }
 
 /// Longest name (path or member name, in characters) shown whole.
@@ -119,6 +135,8 @@ pub struct Collector<'a> {
     problems: Problems,
     budget: Budget,
     visited: HashSet<(u64, u64)>,
+    /// The folder given, resolved, while its tree is walked.
+    root: Option<PathBuf>,
     full: bool,
 }
 
@@ -132,6 +150,7 @@ impl<'a> Collector<'a> {
             problems: Problems::default(),
             budget: Budget::default(),
             visited: HashSet::default(),
+            root: None,
             full: false,
         }
     }
@@ -148,7 +167,9 @@ impl<'a> Collector<'a> {
     /// A file, a folder (its files, recursively, in name order) or a `.zip` (its members).
     pub fn add_path(&mut self, path: &Path) {
         let shown = shown_name(&path.display().to_string());
+        self.root = fs::canonicalize(path).ok();
         self.add_path_at(path, &shown, 0);
+        self.root = None;
     }
 
     /// A regular file under a name of the caller's choosing (an upload kept on disk, named
@@ -236,9 +257,35 @@ impl<'a> Collector<'a> {
                 .is_some_and(|n| n.starts_with('.'));
             if !hidden {
                 let shown = shown_name(&entry.display().to_string());
-                self.add_path_at(&entry, &shown, depth + 1);
+                if let Some(problem) = self.leaves_root(&entry, &shown) {
+                    self.problems.push(problem);
+                } else {
+                    self.add_path_at(&entry, &shown, depth + 1);
+                }
             }
         }
+    }
+
+    /// A problem when `entry` is a symbolic link that leads outside the folder given (`..`,
+    /// an absolute path elsewhere): only what is inside the folder is read.
+    fn leaves_root(&self, entry: &Path, shown: &str) -> Option<Problem> {
+        let root = self.root.as_ref()?;
+        if !fs::symlink_metadata(entry).is_ok_and(|m| m.file_type().is_symlink()) {
+            return None;
+        }
+        let target = fs::canonicalize(entry).ok()?;
+        if target.starts_with(root) {
+            return None;
+        }
+        Some(Problem::file(
+            shown,
+            "outside_folder",
+            format!(
+                "this is a symbolic link to {}, outside the folder given",
+                shown_name(&target.display().to_string())
+            ),
+            "give the files themselves, or a folder that holds them; links out of the folder are not followed",
+        ))
     }
 
     /// Room for one more file; past [`Limit::InputFiles`] one problem, then nothing more
@@ -448,6 +495,43 @@ mod tests {
         assert_eq!(shown_name("x\u{1B}[2J.txt"), "x\\u{001B}[2J.txt");
         let long = "a".repeat(300);
         assert_eq!(shown_name(&long), excerpt(&long));
+    }
+
+    #[test]
+    fn file_names_keep_escaped_characters() {
+        assert_eq!(file_name_of("a/b/MEDIS20260630.TXT"), "MEDIS20260630.TXT");
+        assert_eq!(file_name_of("h.zip:dir\\MEDIS.TXT"), "MEDIS.TXT");
+        let shown = shown_name("in/MEDIS20260720\u{1B}[31m.TXT");
+        assert_eq!(file_name_of(&shown), "MEDIS20260720\\u{001B}[31m.TXT");
+    }
+
+    #[test]
+    fn links_out_of_the_folder_are_not_followed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let folder = dir.path().join("release");
+        fs::create_dir(&folder).expect("folder");
+        fs::write(dir.path().join("outside.TXT"), b"x").expect("file");
+        fs::write(folder.join("inside.TXT"), b"x").expect("file");
+        std::os::unix::fs::symlink("..", folder.join("up")).expect("link");
+        std::os::unix::fs::symlink("inside.TXT", folder.join("again.TXT")).expect("link");
+        let limits = Limits::default();
+        let mut collector = Collector::new(Master::Hot, &limits);
+        collector.add_path(&folder);
+        let problems = collector.finish().expect_err("a link out");
+        let problems: Vec<_> = problems.items().iter().collect();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].kind, "outside_folder");
+        assert!(
+            problems[0].file.ends_with("release/up"),
+            "{:?}",
+            problems[0]
+        );
+        // A link that stays inside is read like the file.
+        fs::remove_file(folder.join("up")).expect("unlink");
+        let mut collector = Collector::new(Master::Hot, &limits);
+        collector.add_path(&folder);
+        let files = collector.finish().expect("inside");
+        assert_eq!(files.len(), 2);
     }
 
     #[test]

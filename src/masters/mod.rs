@@ -117,7 +117,10 @@ fn check_label(label: &str) -> Result<(), Problems> {
         Err(Problem::file(
             "(--version)",
             "bad_label",
-            format!("release label `{label}` is not usable"),
+            format!(
+                "release label `{}` is not usable",
+                crate::excerpt::excerpt(label)
+            ),
             "use 1–40 characters of A–Z, a–z, 0–9, '.', '-' or '_' (e.g. 20260630 or 5.18)",
         )
         .into())

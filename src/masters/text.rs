@@ -39,8 +39,9 @@ pub struct DecodedText {
 /// Decodes a file: a UTF-8 BOM means UTF-8, valid UTF-8 is UTF-8, anything else is CP932.
 /// A file that is UTF-16, UTF-32 or binary is one `wrong_encoding` problem ([`sniff`]);
 /// bytes that are not valid CP932 are reported with line and byte column.
-pub fn decode(file: &SourceFile) -> Result<DecodedText, Problems> {
+pub fn decode(file: &SourceFile, limits: &Limits) -> Result<DecodedText, Problems> {
     sniff::check(file)?;
+    check_row_lengths(file, limits)?;
     let bytes = &file.bytes;
     if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
         return match std::str::from_utf8(rest) {
@@ -94,6 +95,55 @@ pub fn decode(file: &SourceFile) -> Result<DecodedText, Problems> {
     } else {
         Err(problems)
     }
+}
+
+/// Refuses a file with a row over [`Limit::RowBytes`] before it is decoded: a damaged file or
+/// an unclosed quote would otherwise make the rest of the file one field, held whole (in
+/// the bytes, the decoded text and the CSV reader's buffer) before any check could see it.
+/// Rows end at a line break outside quotes; a quote opens a quoted field only at the start
+/// of a field, as the CSV reader reads it. The bytes the scan looks at (`"`, `,`, LF) are
+/// ASCII, which neither CP932 nor UTF-8 uses inside a multi-byte character.
+pub fn check_row_lengths(file: &SourceFile, limits: &Limits) -> Result<(), Problems> {
+    #[derive(Clone, Copy)]
+    enum At {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let max = limits.get(Limit::RowBytes);
+    let mut state = At::FieldStart;
+    let (mut line, mut row_line, mut row_start) = (1u64, 1u64, 0usize);
+    for (i, &b) in file.bytes.iter().enumerate() {
+        state = match (state, b) {
+            (At::Quoted, b'"') => At::QuoteInQuoted,
+            (At::Quoted, _) => At::Quoted,
+            (At::FieldStart, b'"') | (At::QuoteInQuoted, b'"') => At::Quoted,
+            (_, b',') => At::FieldStart,
+            (_, b'\n') => At::FieldStart,
+            _ => At::Unquoted,
+        };
+        if b == b'\n' {
+            line += 1;
+            if !matches!(state, At::Quoted) {
+                row_line = line;
+                row_start = i + 1;
+                continue;
+            }
+        }
+        if (i + 1 - row_start) as u64 > max {
+            return Err(Problem::over_limit(
+                &file.display_name,
+                "row_too_long",
+                "the row starting on this line is too long (an unclosed quote makes the rest of the file one row)".into(),
+                limits,
+                Limit::RowBytes,
+            )
+            .on_line(row_line)
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// Line numbers of byte offsets met in increasing order, counted once over the file (a
@@ -173,7 +223,7 @@ pub fn read_rows(
         )
         .into());
     }
-    let decoded = decode(file)?;
+    let decoded = decode(file, limits)?;
     let rows = csv_rows(&file.display_name, &decoded.text, limits)?;
     Ok((decoded.encoding, rows))
 }
@@ -329,12 +379,12 @@ mod tests {
     #[test]
     fn decodes_cp932_utf8_and_bom() {
         let (sjis, _, _) = SHIFT_JIS.encode("内,①ハロタン\r\n");
-        let d = decode(&file(&sjis)).unwrap();
+        let d = decode(&file(&sjis), &Limits::default()).unwrap();
         assert_eq!(d.encoding, Encoding::Cp932);
         assert_eq!(d.text, "内,①ハロタン\r\n");
-        let d = decode(&file("内\n".as_bytes())).unwrap();
+        let d = decode(&file("内\n".as_bytes()), &Limits::default()).unwrap();
         assert_eq!(d.encoding, Encoding::Utf8);
-        let d = decode(&file(b"\xEF\xBB\xBFabc")).unwrap();
+        let d = decode(&file(b"\xEF\xBB\xBFabc"), &Limits::default()).unwrap();
         assert_eq!((d.encoding, d.text.as_str()), (Encoding::Utf8Bom, "abc"));
     }
 
@@ -342,7 +392,7 @@ mod tests {
     fn reports_invalid_cp932_position() {
         let mut bytes = SHIFT_JIS.encode("a,b\r\nxy").0.into_owned();
         bytes.extend_from_slice(b"\x82\xFF,z\r\n");
-        let problems = decode(&file(&bytes)).unwrap_err();
+        let problems = decode(&file(&bytes), &Limits::default()).unwrap_err();
         let p = &problems.items()[0];
         assert_eq!(p.line, Some(2));
         assert!(p.message.contains("82 FF at byte 3"), "{}", p.message);
@@ -386,10 +436,37 @@ mod tests {
     fn many_bad_bytes_are_counted_not_all_located() {
         let mut bytes = b"a,b\r\n".to_vec();
         bytes.extend([0x82, 0xFF].repeat(1000));
-        let problems = decode(&file(&bytes)).unwrap_err();
+        let problems = decode(&file(&bytes), &Limits::default()).unwrap_err();
         assert_eq!(problems.total(), 1000);
         assert_eq!(problems.items().len(), crate::masters::problem::PROBLEM_CAP);
         assert_eq!(problems.items()[199].line, Some(2));
+    }
+
+    #[test]
+    fn rows_are_held_to_their_length_before_decoding() {
+        let limits = Limits {
+            row_bytes: 20,
+            ..Limits::default()
+        };
+        // Quoted line breaks belong to the row; a quote inside an unquoted field is text.
+        let ok = "a,\"b\r\nc\",d\r\n9\"inch,x,y,z,w,v\r\n\"q\"\"q\",r\r\n";
+        assert!(check_row_lengths(&file(ok.as_bytes()), &limits).is_ok());
+        // An unclosed quote on line 2 makes the rest of the file its row.
+        let bad = format!("a,b\r\nc,\"d\r\n{}", "e,f\r\n".repeat(5));
+        let problems = decode(&file(bad.as_bytes()), &limits).unwrap_err();
+        let p = &problems.items()[0];
+        assert_eq!(
+            (problems.total(), p.kind, p.line),
+            (1, "row_too_long", Some(2))
+        );
+        assert_eq!(
+            p.message,
+            "the row starting on this line is too long (an unclosed quote makes the rest of the file one row); the limit is 20 bytes (HYOJUN_MAX_ROW_BYTES)"
+        );
+        // A long unquoted line is refused the same way.
+        let long = format!("a\n{}\n", "x".repeat(21));
+        let problems = check_row_lengths(&file(long.as_bytes()), &limits).unwrap_err();
+        assert_eq!(problems.items()[0].line, Some(2));
     }
 
     #[test]

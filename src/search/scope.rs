@@ -33,7 +33,8 @@ impl Scope {
         for name in list(system) {
             let s = systems::find(name).ok_or_else(|| {
                 SearchError::UnknownSystem(format!(
-                    "unknown code system `{name}`: use a key, canonical URL or urn:oid: alias from GET /v1/systems"
+                    "unknown code system `{}`: use a key, canonical URL or urn:oid: alias from GET /v1/systems",
+                    crate::excerpt::excerpt(name)
                 ))
             })?;
             found_systems.push(s.key);

@@ -102,9 +102,14 @@ impl Store {
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
             bump_generation(conn)?;
-            if effective_from.is_some() {
+            // The release's effective date: the dated moment; for an activation now, today
+            // when it had a later one (it serves from now on; without one, its publication
+            // date still stands for "in force from").
+            let date = from.date();
+            let dated = effective_from.is_some();
+            if dated || release.effective_date.is_some_and(|d| d > date) {
                 diesel::update(releases::table.filter(releases::id.eq(release.id)))
-                    .set(releases::effective_date.eq(from.date()))
+                    .set(releases::effective_date.eq(date))
                     .execute(conn)?;
             }
             record_activation(conn, master, release.id, from, by)

@@ -46,11 +46,12 @@ impl Store {
     /// Creates a key for `role`; the returned secret is never stored.
     pub fn create_key(&self, name: &str, role: Role, by: &str) -> Result<CreatedKey, StoreError> {
         let name = name.trim();
-        if name.is_empty() || name.len() > 100 {
+        if name.is_empty() {
             return Err(StoreError::Invalid(
                 "a key needs a name of 1–100 characters".into(),
             ));
         }
+        crate::hygiene::check_typed("name", name, 100, false).map_err(StoreError::Invalid)?;
         let key = new_secret()?;
         let hash = hash_key(&key);
         let mut conn = self.conn()?;

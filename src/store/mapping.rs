@@ -224,6 +224,10 @@ pub struct MappingPage {
     pub items: Vec<MappingView>,
 }
 
+/// Longest comment, reason or description a write may store (characters; as free-text
+/// fields of files, `text_chars`' default).
+const TEXT_CHARS: usize = 10_000;
+
 fn now() -> NaiveDateTime {
     Utc::now().naive_utc()
 }
@@ -346,10 +350,19 @@ impl Store {
     /// Creates a project; names are unique.
     pub fn create_project(&self, new: &NewProject, by: &str) -> Result<Project, StoreError> {
         let name = new.name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
+        if name.is_empty() {
             return Err(StoreError::Invalid(
                 "a project needs a name of 1–200 characters".into(),
             ));
+        }
+        let typed = [
+            ("name", name, 200, false),
+            ("description", new.description.as_str(), TEXT_CHARS, true),
+            ("local_system", new.local_system.as_str(), 1_000, false),
+        ];
+        for (field, value, max, free_text) in typed {
+            crate::hygiene::check_typed(field, value, max, free_text)
+                .map_err(StoreError::Invalid)?;
         }
         if new.local_system.trim().is_empty() {
             return Err(StoreError::Invalid(
@@ -365,7 +378,8 @@ impl Store {
         for t in &new.target_systems {
             let system = systems::find(t).ok_or_else(|| {
                 StoreError::Invalid(format!(
-                    "unknown target system `{t}`: use a key from GET /v1/systems"
+                    "unknown target system `{}`: use a key from GET /v1/systems",
+                    crate::excerpt::excerpt(t)
                 ))
             })?;
             if !targets.contains(&system.key) {
@@ -380,7 +394,8 @@ impl Store {
                 .get_result(conn)?;
             if taken > 0 {
                 return Err(StoreError::Conflict(format!(
-                    "a project named `{name}` exists already"
+                    "a project named `{}` exists already",
+                    crate::excerpt::excerpt(name)
                 )));
             }
             diesel::insert_into(mapping_projects::table)
@@ -585,6 +600,17 @@ impl Store {
                     .into(),
             ));
         }
+        let typed = [
+            ("comment", change.comment.as_deref(), TEXT_CHARS, true),
+            ("assignee", change.assignee.as_deref(), 200, false),
+            ("reason", change.reason.as_deref(), 1_000, true),
+        ];
+        for (field, value, max, free_text) in typed {
+            if let Some(value) = value {
+                crate::hygiene::check_typed(field, value, max, free_text)
+                    .map_err(StoreError::Invalid)?;
+            }
+        }
         let project = self.project(project_id)?;
         let target = match (change.action, &change.target) {
             (Some(Action::Propose), Some((system, target_code))) => {
@@ -701,8 +727,12 @@ impl Store {
         system: &str,
         code: &str,
     ) -> Result<(String, String, String, String), StoreError> {
-        let system = systems::find(system)
-            .ok_or_else(|| StoreError::Invalid(format!("unknown target system `{system}`")))?;
+        let system = systems::find(system).ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "unknown target system `{}`",
+                crate::excerpt::excerpt(system)
+            ))
+        })?;
         if !project.target_systems.iter().any(|t| t == system.key) {
             return Err(StoreError::Invalid(format!(
                 "project {} maps to {}, not {}",
@@ -717,8 +747,10 @@ impl Store {
         })?;
         let view = self.code_view(&release, system.key, code)?.ok_or_else(|| {
             StoreError::Invalid(format!(
-                "{} has no code `{code}` in its current release {}",
-                system.key, release.label
+                "{} has no code `{}` in its current release {}",
+                system.key,
+                crate::excerpt::excerpt(code),
+                release.label
             ))
         })?;
         Ok((
@@ -752,7 +784,10 @@ fn mapping_in(
         .first(conn)
         .optional()?
         .ok_or_else(|| {
-            StoreError::NotFound(format!("project {project_id} has no local code `{code}`"))
+            StoreError::NotFound(format!(
+                "project {project_id} has no local code `{}`",
+                crate::excerpt::excerpt(code)
+            ))
         })
 }
 

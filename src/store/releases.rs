@@ -101,8 +101,10 @@ impl Store {
                     .trim_start_matches(['r', 'R'])
                     .parse::<i64>()
                     .map_err(|_| {
-                        StoreError::NotFound(format!(
-                            "`{spec}`: the revision after @ must be a number (e.g. {label}@2)"
+                        StoreError::Invalid(format!(
+                            "`{}`: the revision after @ must be a number (e.g. {}@2)",
+                            crate::excerpt::excerpt(spec),
+                            crate::excerpt::excerpt(label)
                         ))
                     })?;
                 (label, Some(rev))
@@ -122,7 +124,8 @@ impl Store {
         };
         found.ok_or_else(|| {
             StoreError::NotFound(format!(
-                "{master} has no release `{spec}`; `hyojun releases {master}` lists them"
+                "{master} has no release `{}`; `hyojun releases {master}` lists them",
+                crate::excerpt::excerpt(spec)
             ))
         })
     }

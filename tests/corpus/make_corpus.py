@@ -219,6 +219,10 @@ def hot_cases():
 
     case("hot-bad-label", "a release label with a path in it", "import",
          hot_release(), problem("bad_label"), master="hot", args=["--version", "../../etc"])
+    case("hot-escape-label", "a release label with a terminal escape sequence", "import",
+         hot_release(), problem("bad_label"), master="hot", args=["--version", "x\x1b]0;pwned\x07"])
+    case("hot-long-label", "a release label of 2,000 characters", "import",
+         hot_release(), problem("bad_label"), master="hot", args=["--version", "v" * 2000])
     older = [("MEDIS20260430.TXT", cp932(HOT_STD)), ("MEDIS20260430_HOT9.TXT", cp932(HOT_H9))]
     case("hot-older-release", "a release dated before the newest one", "import",
          older, {"exit": 3}, master="hot", args=["--version", "20260430"])
@@ -466,6 +470,9 @@ def upload_cases():
     up("upload-unknown-field", "an upload with a misspelt field", [["master", "hot"], ["activte", "true"]],
        [(STD, std)], 400, "bad_request", "activte")
     up("upload-no-file", "an upload without a file part", [["master", "hot"]], [], 400, "bad_request")
+    up("upload-file-without-name", "a `file` part that is a plain field (no file name)",
+       [["master", "hot"], ["file", "MEDIS20260630.TXT"]], [], 400, "bad_request",
+       "the `file` part has no file name")
     l = std_lines()
     l[3] = field(l[3], 12, '"ヒョウジュン\x00錠"')
     case("upload-bad-file", "an upload whose standard file has a NUL in a name", "upload",
@@ -558,6 +565,10 @@ def http_cases():
       "bad_request", b'{"effective_from":"2026-07-01"}', "application/json")
     h("activate-garbage", "an activation body that is not JSON", "POST", "/v1/releases/1/activate", 400,
       "bad_request", b"{effective_from:", "application/json")
+    h("activate-array", "an activation body that is an array", "POST", "/v1/releases/1/activate", 400,
+      "bad_request", b'["2026-07-01T00:00:00Z"]', "application/json")
+    h("activate-null", "an activation body that is null", "POST", "/v1/releases/1/activate", 400,
+      "bad_request", b"null", "application/json")
     h("url-too-long", "a URL of 10,000 bytes", "GET", "/v1/search?q=" + "a" * 10000, 414, "uri_too_long")
     h("url-bad-percent", "a query with a broken percent escape", "GET", "/v1/search?q=%E8%83", 400, "bad_request")
     h("trace", "the TRACE method on a known path", "TRACE", "/v1/systems", 405, "method_not_allowed")
@@ -575,6 +586,8 @@ def http_cases():
       headers=[("Authorization", "Basic YWRtaW46YWRtaW4=")])
     h("key-role-empty", "a key creation without a role", "POST", "/v1/keys", 400, "bad_request",
       b'{"name":"x"}', "application/json")
+    h("key-name-escape", "a key name with a terminal escape sequence", "POST", "/v1/keys", 400, "bad_request",
+      b'{"name":"a\\u001b]0;pwned\\u0007","role":"reader"}', "application/json")
 
 
 
@@ -675,6 +688,11 @@ MESSAGES = {
     "bad-key": "the API key is not valid (unknown or revoked)",
     "bad-auth-scheme": "the Authorization header must be `Bearer <key>`",
     "key-role-empty": "missing field `role`",
+    "key-name-escape": "`name` has the control character U+001B at character 2: remove it",
+    "activate-array": "request body: a JSON object (`{…}`) is required",
+    "activate-null": "request body: a JSON object (`{…}`) is required",
+    "hot-escape-label": "release label `x\\u{001B}]0;pwned\\u{0007}` is not usable",
+    "hot-long-label": "release label `vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv… (2000 characters)` is not usable",
 }
 
 

@@ -51,8 +51,18 @@ async fn activation_bodies_that_cannot_be_read_change_nothing() {
         assert_eq!(current(&db), "20260531");
         let before = fingerprint(&db);
 
-        // The four bodies of the issue: none switches the served release at once.
-        let refused: [(&str, &str, (u16, &str, &str)); 3] = [
+        // The four bodies of the issue, and bodies that are not one object (serde would read
+        // an array as the struct and `null` as no moment): none switches the release at once.
+        let not_an_object = (
+            400,
+            "bad_request",
+            "request body: a JSON object (`{…}`) is required",
+        );
+        let refused: [(&str, &str, (u16, &str, &str)); 7] = [
+            ("application/json", "[]", not_an_object),
+            ("application/json", "null", not_an_object),
+            ("application/json", r#"["2099-07-01T00:00:00Z"]"#, not_an_object),
+            ("application/json", r#""2099-07-01T00:00:00Z""#, not_an_object),
             (
                 "application/json",
                 r#"{"effective_from": "2099-07-01"}"#,
@@ -94,8 +104,12 @@ async fn activation_bodies_that_cannot_be_read_change_nothing() {
             )
             .await;
             assert_eq!(
-                (a.status, a.body["effective_from"].as_str()),
-                (200, Some(answered)),
+                (
+                    a.status,
+                    a.body["effective_from"].as_str(),
+                    a.body["release"]["effective_date"].as_str()
+                ),
+                (200, Some(answered), Some("2099-07-01")),
                 "{given}: {}",
                 a.body
             );
@@ -119,6 +133,14 @@ async fn activation_bodies_that_cannot_be_read_change_nothing() {
             let a = send(&service, request).await;
             assert_eq!(a.status, 200, "{body:?}: {}", a.body);
             assert_eq!(current(&db), "20260630", "{body:?} activates now");
+            // Serving from now on, it is no longer effective from a later date.
+            let today = chrono::Utc::now().date_naive().to_string();
+            assert_eq!(
+                a.body["release"]["effective_date"].as_str(),
+                Some(today.as_str()),
+                "{}",
+                a.body
+            );
         }
     }
 }
@@ -298,5 +320,92 @@ async fn jobs_beyond_the_node_limit_wait_in_turn() {
             actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         assert!(state.jobs.try_acquire().is_some());
+    }
+}
+
+/// A multipart body whose file parts are named with `filename*=UTF-8''…` (RFC 5987) only.
+fn multipart_ext_names(files: &[(String, Vec<u8>)]) -> (String, Vec<u8>) {
+    let boundary = "hyojun-test-boundary-ext";
+    let mut body =
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"master\"\r\n\r\nhot\r\n")
+            .into_bytes();
+    for (name, bytes) in files {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename*=UTF-8''{name}\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[actix_web::test]
+async fn uploads_take_file_names_in_either_form() {
+    for db in databases("api_upload_names") {
+        let k = keys(&db);
+        let uploads = tempfile::tempdir().expect("tmp");
+        let service = test::init_service(app(AppState::new(
+            db.store.clone(),
+            config(Limits::default(), uploads.path()),
+        )))
+        .await;
+        // `filename*=` names the files as `filename=` would.
+        let (content_type, body) = multipart_ext_names(&hot_files(&["20260531"]));
+        let a = send(
+            &service,
+            with_key(Method::POST, "/v1/releases", &k.admin)
+                .insert_header(("Content-Type", content_type))
+                .set_payload(body),
+        )
+        .await;
+        assert_eq!(a.status, 202, "{}", a.body);
+        let id = a.body["id"].as_i64().expect("job id");
+        let job = job_until(&service, &k.admin, id, ended).await;
+        assert_eq!(job["state"], "succeeded", "{job}");
+        let release = db
+            .store
+            .find_release(Master::Hot, "20260531")
+            .expect("imported");
+        let (_, shown) = call(
+            &service,
+            "GET",
+            &format!("/v1/releases/{}", release.id),
+            Some(&k.reader),
+            None,
+        )
+        .await;
+        let names: Vec<&str> = shown["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .filter_map(|f| f["name"].as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["MEDIS20260531_HOT9.TXT", "MEDIS20260531.TXT"],
+            "{shown}"
+        );
+        // A `file` part that is no file (no name at all) is named as such.
+        let (content_type, body) = crate::support::multipart(
+            &[("master", "hot"), ("file", "x")],
+            &[] as &[(&str, Vec<u8>)],
+        );
+        let a = send(
+            &service,
+            with_key(Method::POST, "/v1/releases", &k.admin)
+                .insert_header(("Content-Type", content_type))
+                .set_payload(body),
+        )
+        .await;
+        assert_eq!(
+            a.error(),
+            (
+                400,
+                "bad_request",
+                "the `file` part has no file name: send each file as a file part (curl -F file=@PATH)"
+            )
+        );
     }
 }

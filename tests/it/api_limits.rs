@@ -215,7 +215,7 @@ async fn limits_and_errors_keep_the_envelope() {
             (
                 413,
                 "too_large",
-                "the request body is too large for this endpoint"
+                "the request body is too large: the limit is 33,554,432 bytes (HYOJUN_MAX_LIST_BYTES)"
             )
         );
 
@@ -468,7 +468,8 @@ fn raw_request(addr: std::net::SocketAddr, bytes: &[u8]) -> String {
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(30)))
         .expect("timeout");
-    stream.write_all(bytes).expect("write");
+    // The server may answer and close before it has read everything: the answer counts.
+    let _ = stream.write_all(bytes);
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
     String::from_utf8_lossy(&answer).into_owned()
@@ -558,6 +559,24 @@ async fn requests_that_are_not_http_get_the_envelope_from_the_server() {
             "{answer}"
         );
         assert!(answer.contains(r#""code":"uri_too_long""#), "{answer}");
+        // Over the `http` crate's 64 KiB URL limit actix-http refuses the request itself: the
+        // connection layer still answers 414 with the envelope, not a bare 400.
+        for len in [65_522, 100_000] {
+            let long = format!(
+                "GET /v1/search?q={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                "a".repeat(len)
+            );
+            let answer = actix_web::web::block(move || raw_request(addr, long.as_bytes()))
+                .await
+                .expect("request");
+            let (head, body) = answer.split_once("\r\n\r\n").expect("a head");
+            assert!(head.starts_with("HTTP/1.1 414 URI Too Long\r\n"), "{head}");
+            let body: Value = serde_json::from_str(body).expect("JSON body");
+            assert_eq!(
+                body,
+                json!({"error": {"code": "uri_too_long", "message": "the URL is too long; the limit is 8,192 bytes (HYOJUN_MAX_URL_BYTES)"}})
+            );
+        }
         handle.stop(false).await;
     }
 }

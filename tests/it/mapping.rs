@@ -195,6 +195,24 @@ async fn review_workflow_with_four_eyes_merge_bulk_and_history() {
         )
         .await;
         assert_eq!(status, 403, "{body}");
+        // Typed text with a terminal escape sequence, or over its length, is refused.
+        for (change, message) in [
+            (
+                json!({"action": "flag", "comment": "c\u{1b}[2Jc"}),
+                "`comment` has the control character U+001B at character 2: remove it",
+            ),
+            (
+                json!({"assignee": "x".repeat(201)}),
+                "`assignee` is 201 characters long; at most 200 are kept: shorten it",
+            ),
+        ] {
+            let (status, body) = call(&service, "POST", &d001, Some(mapper), Some(change)).await;
+            assert_eq!(
+                (status, body["error"]["message"].as_str()),
+                (400, Some(message)),
+                "{body}"
+            );
+        }
         let (status, proposed) = call(
             &service,
             "POST",

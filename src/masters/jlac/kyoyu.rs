@@ -93,15 +93,16 @@ pub fn is_jlac11(code: &str) -> bool {
 /// The file is published as UTF-8 (a BOM is accepted); a CP932 re-save that decodes cleanly
 /// is accepted too. Otherwise the first byte that is not UTF-8 is reported (a CP932 decode
 /// of a UTF-8 file would flag every Japanese character).
-fn decode(source: &SourceFile) -> Result<text::DecodedText, Problems> {
+fn decode(source: &SourceFile, limits: &Limits) -> Result<text::DecodedText, Problems> {
     sniff::check(source)?;
+    text::check_row_lengths(source, limits)?;
     let body = source
         .bytes
         .strip_prefix(b"\xEF\xBB\xBF")
         .unwrap_or(&source.bytes);
     match std::str::from_utf8(body) {
-        Ok(_) => text::decode(source),
-        Err(err) => text::decode(source).map_err(|_| {
+        Ok(_) => text::decode(source, limits),
+        Err(err) => text::decode(source, limits).map_err(|_| {
             let at = source.bytes.len() - body.len() + err.valid_up_to();
             let before = &source.bytes[..at];
             let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
@@ -132,7 +133,7 @@ pub struct Table<'a> {
 /// Reads the file within `limits`: its header checked, every field of every row checked.
 pub fn read<'a>(source: &'a SourceFile, limits: &Limits) -> Result<Table<'a>, Problems> {
     let name = source.display_name.as_str();
-    let decoded = decode(source)?;
+    let decoded = decode(source, limits)?;
     let mut rows = text::csv_rows(name, &decoded.text, limits)?;
     let fix = "use the 共有項目JLACコードマスタ CSV as published: a header row `区分名称,予備区分名称,…,適用終了日` (32 columns) and one row per product";
     let Some(first) = rows.first() else {

@@ -48,7 +48,7 @@ fn a_1_4_mb_zip_bomb_is_refused_before_anything_is_decompressed() {
     assert_eq!(only(&p).kind, "too_large");
     assert_eq!(
         only(&p).message,
-        "the member decompresses to 1,468,006,400 bytes; the limit is 536,870,912 bytes (HYOJUN_MAX_FILE_BYTES)"
+        "the member decompresses to 1,468,006,400 bytes; the limit is 134,217,728 bytes (HYOJUN_MAX_FILE_BYTES)"
     );
 }
 
