@@ -114,8 +114,11 @@ fn too_large(limits: &Limits) -> ApiError {
 /// A file name safe to create in the upload folder.
 fn safe_name(name: &str) -> Option<String> {
     let base = name.rsplit(['/', '\\']).next()?.trim();
-    (!base.is_empty() && base != "." && base != ".." && !base.starts_with('.') && base.len() <= 200)
-        .then(|| base.to_owned())
+    (!base.is_empty()
+        && !base.starts_with('.')
+        && base.len() <= 200
+        && !base.chars().any(char::is_control))
+    .then(|| base.to_owned())
 }
 
 fn new_upload_dir(root: &Path) -> Result<PathBuf, ApiError> {

@@ -488,7 +488,7 @@ fn release_label(
     }
     for source in sources {
         if let Some((zip, _)) = source.display_name.split_once(".zip:") {
-            let zip_name = zip.rsplit(['/', '\\']).next().unwrap_or(zip);
+            let zip_name = super::input::base_name(zip, false);
             if let Some(d) = date_in_name(zip_name) {
                 dates.push((d, &source.display_name));
             }
@@ -510,7 +510,19 @@ fn release_label(
             None
         }
         _ => {
-            let listed: Vec<String> = dates.iter().map(|(d, n)| format!("{n} → {d}")).collect();
+            // Each file once (a zip member carries its own date and its zip's), at most eight.
+            let mut listed: Vec<String> = Vec::new();
+            for (d, n) in &dates {
+                let entry = format!("{} → {d}", super::problem::listing([*n]));
+                if !listed.contains(&entry) {
+                    listed.push(entry);
+                }
+            }
+            let more = listed.len().saturating_sub(8);
+            listed.truncate(8);
+            if more > 0 {
+                listed.push(format!("and {more} more"));
+            }
             problems.push(Problem::file(
                 dates[0].1,
                 "mixed_releases",

@@ -135,7 +135,7 @@ impl fmt::Display for Problem {
 /// for none.
 pub fn listing<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
     const SHOWN: usize = 8;
-    let tail = |s: &str| s.rsplit(['/', '\\']).next().unwrap_or(s).to_owned();
+    let tail = |s: &str| super::input::base_name(s, false).to_owned();
     let short = |name: &str| {
         let shown = match name.split_once(".zip:") {
             Some((archive, member)) => format!("{}.zip:{}", tail(archive), tail(member)),
@@ -226,5 +226,26 @@ impl fmt::Display for Problems {
             writeln!(f, "  … and {} more problems not listed", self.hidden())?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listing;
+    use crate::masters::input::shown_name;
+
+    #[test]
+    fn listings_name_files_by_their_own_names() {
+        let escaped = shown_name("/in/MEDIS20260720\u{1B}[31m.TXT");
+        let member = shown_name("/in/h20260721.zip:MEDIS\u{7}.TXT");
+        assert_eq!(
+            listing([escaped.as_str(), member.as_str()]),
+            "MEDIS20260720\\u{001B}[31m.TXT, h20260721.zip:MEDIS\\u{0007}.TXT"
+        );
+        let many: Vec<String> = (0..10).map(|i| format!("/in/F{i}.TXT")).collect();
+        assert_eq!(
+            listing(many.iter().map(String::as_str)),
+            "F0.TXT, F1.TXT, F2.TXT, F3.TXT, F4.TXT, F5.TXT, F6.TXT, F7.TXT, and 2 more"
+        );
     }
 }

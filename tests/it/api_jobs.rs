@@ -387,6 +387,24 @@ async fn uploads_take_file_names_in_either_form() {
             ["MEDIS20260531_HOT9.TXT", "MEDIS20260531.TXT"],
             "{shown}"
         );
+        // A name that decodes to a control character is refused, not written to disk.
+        let (content_type, body) =
+            multipart_ext_names(&[("MEDIS20260531%00.TXT".to_owned(), b"x".to_vec())]);
+        let a = send(
+            &service,
+            with_key(Method::POST, "/v1/releases", &k.admin)
+                .insert_header(("Content-Type", content_type))
+                .set_payload(body),
+        )
+        .await;
+        assert_eq!(
+            a.error(),
+            (
+                400,
+                "bad_request",
+                "file name `MEDIS20260531\\u{0000}.TXT` is not usable"
+            )
+        );
         // A `file` part that is no file (no name at all) is named as such.
         let (content_type, body) = crate::support::multipart(
             &[("master", "hot"), ("file", "x")],
