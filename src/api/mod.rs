@@ -290,6 +290,7 @@ pub fn app(
         .split_for_parts();
     let doc = doc::complete(doc);
     app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
+        .configure(crate::fhir::configure)
         .default_service(web::to(envelope::no_route))
         .wrap_fn(move |req, srv| {
             let call = envelope::refuse(req, &limits).map(|req| srv.call(req));

