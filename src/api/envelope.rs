@@ -125,9 +125,9 @@ pub fn refuse(
     match check_url(req.uri(), limits) {
         Ok(()) => Ok(req),
         // The FHIR endpoint answers its errors as OperationOutcomes.
-        Err(e) if is_fhir(req.path()) => {
-            Err(Box::new(req.error_response(crate::fhir::error::FhirError::Api(e))))
-        }
+        Err(e) if is_fhir(req.path()) => Err(Box::new(
+            req.error_response(crate::fhir::error::FhirError::Api(e)),
+        )),
         Err(e) => Err(Box::new(req.error_response(e))),
     }
 }
@@ -141,7 +141,9 @@ fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("application/fhir+json"))
+        .is_some_and(|v| {
+            v.starts_with("application/json") || v.starts_with("application/fhir+json")
+        })
 }
 
 /// The OperationOutcome IssueType of an error answer with this status.

@@ -85,7 +85,14 @@ fn catalogue() -> &'static HashMap<&'static str, (&'static str, &'static str)> {
 /// English). An id the catalogue lacks is a bug: its text is the id and the arguments.
 pub fn text(lang: Lang, id: &str, args: &[&dyn Display]) -> String {
     match catalogue().get(id) {
-        Some((en, ja)) => format(if lang == Lang::Ja && !ja.is_empty() { ja } else { en }, args),
+        Some((en, ja)) => format(
+            if lang == Lang::Ja && !ja.is_empty() {
+                ja
+            } else {
+                en
+            },
+            args,
+        ),
         None => {
             debug_assert!(false, "message id {id} is not in the catalogue");
             let args: Vec<String> = args.iter().map(ToString::to_string).collect();
@@ -183,7 +190,10 @@ mod tests {
         assert_eq!(Lang::from_accept_language(None), Lang::En);
         assert_eq!(Lang::from_accept_language(Some("ja")), Lang::Ja);
         assert_eq!(Lang::from_accept_language(Some("ja-JP,en;q=0.5")), Lang::Ja);
-        assert_eq!(Lang::from_accept_language(Some("en;q=0.9,ja;q=0.8")), Lang::En);
+        assert_eq!(
+            Lang::from_accept_language(Some("en;q=0.9,ja;q=0.8")),
+            Lang::En
+        );
         assert_eq!(Lang::from_accept_language(Some("de,ja;q=0.1")), Lang::Ja);
         assert_eq!(Lang::from_accept_language(Some("ja;q=0,en")), Lang::En);
     }

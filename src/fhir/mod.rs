@@ -9,11 +9,16 @@
 
 pub mod canon;
 pub mod capability;
+pub mod check;
+pub mod codes;
 pub mod error;
+pub mod lookup;
 pub mod messages;
 pub mod outcome;
 pub mod params;
 pub mod route;
+pub mod validate;
+pub mod valueset;
 
 use actix_web::http::header::ACCEPT_LANGUAGE;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -108,16 +113,42 @@ pub async fn dispatch(
         Target::Op { op, .. } if op.resource.is_none() && op.name == "versions" => {
             answer(&capability::versions())
         }
-        Target::Op { op, .. } => Err(FhirError::NotFound(format!(
-            "the operation ${} is not served yet",
-            op.name
-        ))),
+        Target::Op { op, id } => {
+            let body = web::block(move || run(&context, op, id.as_deref(), &params)).await??;
+            answer(&body)
+        }
         Target::Read { resource, id } => Err(FhirError::NotFound(format!(
             "{resource}/{} is not known",
             crate::excerpt::excerpt(&id)
         ))),
         Target::Search { resource } => Err(FhirError::NotFound(format!(
             "searching {resource} is not served yet"
+        ))),
+    }
+}
+
+/// Runs an operation (on a blocking thread: it may read the database).
+fn run(
+    ctx: &Context,
+    op: &route::Operation,
+    id: Option<&str>,
+    params: &Params,
+) -> Result<params::Parameters, FhirError> {
+    if let Some(id) = id {
+        return Err(FhirError::NotFound(format!(
+            "{}/{} is not known: invoke ${} on the type",
+            op.resource.unwrap_or(""),
+            crate::excerpt::excerpt(id),
+            op.name
+        )));
+    }
+    match (op.resource, op.name) {
+        (Some("CodeSystem"), "lookup") => lookup::run(ctx, params),
+        (Some("CodeSystem"), "validate-code") => validate::code_system(ctx, params),
+        (Some("ValueSet"), "validate-code") => validate::value_set(ctx, params),
+        _ => Err(FhirError::NotFound(format!(
+            "the operation ${} is not served",
+            op.name
         ))),
     }
 }

@@ -238,12 +238,14 @@ impl Params {
         let value = param.value_of(key).ok_or_else(|| {
             FhirError::Invalid(format!("parameter `{name}` must be given as {key}"))
         })?;
-        serde_json::from_value(value.clone()).map(Some).map_err(|e| {
-            FhirError::Invalid(format!(
-                "parameter `{name}`: {}",
-                crate::excerpt::excerpt(&e.to_string())
-            ))
-        })
+        serde_json::from_value(value.clone())
+            .map(Some)
+            .map_err(|e| {
+                FhirError::Invalid(format!(
+                    "parameter `{name}`: {}",
+                    crate::excerpt::excerpt(&e.to_string())
+                ))
+            })
     }
 }
 

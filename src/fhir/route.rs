@@ -21,12 +21,32 @@ pub struct Operation {
 }
 
 /// Every operation served, as the CapabilityStatement lists them.
-pub const OPERATIONS: &[Operation] = &[Operation {
-    resource: None,
-    name: "versions",
-    definition: "http://hl7.org/fhir/OperationDefinition/fhir-versions",
-    get: true,
-}];
+pub const OPERATIONS: &[Operation] = &[
+    Operation {
+        resource: None,
+        name: "versions",
+        definition: "http://hl7.org/fhir/OperationDefinition/fhir-versions",
+        get: true,
+    },
+    Operation {
+        resource: Some("CodeSystem"),
+        name: "lookup",
+        definition: "http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup",
+        get: true,
+    },
+    Operation {
+        resource: Some("CodeSystem"),
+        name: "validate-code",
+        definition: "http://hl7.org/fhir/OperationDefinition/CodeSystem-validate-code",
+        get: true,
+    },
+    Operation {
+        resource: Some("ValueSet"),
+        name: "validate-code",
+        definition: "http://hl7.org/fhir/OperationDefinition/ValueSet-validate-code",
+        get: true,
+    },
+];
 
 /// The resource types the endpoint reads and searches.
 pub const RESOURCES: &[&str] = &["CodeSystem", "ValueSet", "ConceptMap"];
@@ -177,7 +197,10 @@ mod tests {
 
     #[test]
     fn paths_become_interactions() {
-        assert_eq!(target(&Method::GET, "metadata").ok(), Some(Target::Metadata));
+        assert_eq!(
+            target(&Method::GET, "metadata").ok(),
+            Some(Target::Metadata)
+        );
         assert!(matches!(
             target(&Method::GET, "%24versions"),
             Ok(Target::Op { op, id: None }) if op.name == "versions"
