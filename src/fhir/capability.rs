@@ -189,6 +189,7 @@ pub fn terminology_capabilities(state: &AppState, base: &str) -> Result<Value, F
         "date": today(),
         "kind": "instance",
         "software": {"name": "hyojun", "version": software_version(state)},
+        "implementation": {"description": "hyojun FHIR R4 terminology endpoint", "url": base},
         "codeSystem": code_systems,
         "expansion": {"hierarchical": false, "paging": true, "parameter": parameters},
         "codeSearch": "all",
