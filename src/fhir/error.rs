@@ -41,6 +41,19 @@ impl FhirError {
         }
     }
 
+    /// The OperationOutcome the error answers with (an internal error's says "internal error",
+    /// never its context).
+    pub fn outcome(&self) -> OperationOutcome {
+        match self {
+            FhirError::Outcome { outcome, .. } => outcome.clone(),
+            other => OperationOutcome::one(Issue::new(
+                Severity::Error,
+                other.issue_code(),
+                other.to_string(),
+            )),
+        }
+    }
+
     /// The IssueType of an error answer with this status.
     fn issue_code(&self) -> &'static str {
         match self {
@@ -110,16 +123,7 @@ impl ResponseError for FhirError {
             }
             _ => {}
         }
-        let outcome = match self {
-            FhirError::Outcome { outcome, .. } => outcome.clone(),
-            // `Display` of an internal error says "internal error", never its context.
-            other => OperationOutcome::one(Issue::new(
-                Severity::Error,
-                other.issue_code(),
-                other.to_string(),
-            )),
-        };
-        response.body(serde_json::to_vec(&outcome).unwrap_or_default())
+        response.body(serde_json::to_vec(&self.outcome()).unwrap_or_default())
     }
 }
 

@@ -7,6 +7,7 @@
 //! OperationOutcome ([`error`], [`outcome`]). The handshake answers without a key, the rest
 //! takes the reader key as `Authorization: Bearer` or `Api-Key`.
 
+pub mod batch;
 pub mod canon;
 pub mod capability;
 pub mod check;
@@ -16,6 +17,7 @@ pub mod lookup;
 pub mod messages;
 pub mod outcome;
 pub mod params;
+pub mod resources;
 pub mod route;
 pub mod validate;
 pub mod valueset;
@@ -45,27 +47,27 @@ pub struct Context {
 
 /// An answer as FHIR JSON.
 pub fn answer(body: &impl Serialize) -> Result<HttpResponse, FhirError> {
-    let bytes = serde_json::to_vec(body)
-        .map_err(|e| FhirError::Api(crate::api::ApiError::Internal(e.to_string())))?;
+    let bytes = serde_json::to_vec(body).map_err(internal)?;
     Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(bytes))
 }
 
-/// The request's parameters: its query string, then the `Parameters` resource of a POST body.
-async fn read_params(
+/// The request's query parameters and its JSON body (a POST's; `None` when empty).
+async fn read_request(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
-) -> Result<Params, FhirError> {
-    let mut params = Params::from_query(req.query_string())?;
-    if req.method() == actix_web::http::Method::POST {
-        let body = crate::api::json::read_body(req, payload, &state.config.limits).await?;
-        if !body.is_empty() {
-            let json: serde_json::Value =
-                serde_json::from_slice(&body).map_err(|e| crate::api::json::json_error(&e))?;
-            params.extend(Params::from_resource(&json)?);
-        }
+) -> Result<(Params, Option<serde_json::Value>), FhirError> {
+    let params = Params::from_query(req.query_string())?;
+    if req.method() != actix_web::http::Method::POST {
+        return Ok((params, None));
     }
-    Ok(params)
+    let body = crate::api::json::read_body(req, payload, &state.config.limits).await?;
+    if body.is_empty() {
+        return Ok((params, None));
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| crate::api::json::json_error(&e))?;
+    Ok((params, Some(json)))
 }
 
 /// Every request below `/fhir`.
@@ -79,7 +81,7 @@ pub async fn dispatch(
     if !target.is_open() {
         crate::api::auth::authorize(&req, Role::Reader).await?;
     }
-    let params = read_params(&req, payload, &state).await?;
+    let (mut params, body) = read_request(&req, payload, &state).await?;
     let lang = Lang::from_accept_language(
         req.headers()
             .get(ACCEPT_LANGUAGE)
@@ -94,37 +96,79 @@ pub async fn dispatch(
         lang,
         base,
     };
-    match target {
-        Target::Metadata => {
-            let terminology = params.text("mode").as_deref() == Some("terminology");
-            if terminology {
-                let body = web::block(move || {
-                    capability::terminology_capabilities(&context.state, &context.base)
-                })
-                .await??;
-                answer(&body)
-            } else {
-                answer(&capability::capability_statement(
-                    &context.state,
-                    &context.base,
-                ))
+    let answered = web::block(move || match (&target, body) {
+        (Target::Batch, Some(body)) => batch::bundle(&context, &body, serve),
+        (Target::Batch, None) => Err(FhirError::Invalid(
+            "POST /fhir takes a Bundle of type batch".into(),
+        )),
+        (_, body) => {
+            if let Some(body) = body {
+                params.extend(Params::from_resource(&body)?);
             }
+            serve(&context, &target, &params)
         }
-        Target::Op { op, .. } if op.resource.is_none() && op.name == "versions" => {
-            answer(&capability::versions())
+    })
+    .await??;
+    answer(&answered)
+}
+
+/// Answers one interaction (on a blocking thread: it may read the database).
+fn serve(ctx: &Context, target: &Target, params: &Params) -> Result<serde_json::Value, FhirError> {
+    let json = |p: params::Parameters| serde_json::to_value(p).map_err(internal);
+    match target {
+        Target::Metadata if params.text("mode").as_deref() == Some("terminology") => {
+            capability::terminology_capabilities(&ctx.state, &ctx.base)
         }
-        Target::Op { op, id } => {
-            let body = web::block(move || run(&context, op, id.as_deref(), &params)).await??;
-            answer(&body)
-        }
-        Target::Read { resource, id } => Err(FhirError::NotFound(format!(
-            "{resource}/{} is not known",
-            crate::excerpt::excerpt(&id)
-        ))),
-        Target::Search { resource } => Err(FhirError::NotFound(format!(
-            "searching {resource} is not served yet"
-        ))),
+        Target::Metadata => Ok(capability::capability_statement(&ctx.state, &ctx.base)),
+        Target::Op { op, id } => match (op.resource, op.name) {
+            (None, "versions") => Ok(capability::versions()),
+            _ => json(run(ctx, op, id.as_deref(), params)?),
+        },
+        Target::Read { resource, id } => read(ctx, resource, id),
+        Target::Search { resource } => search(ctx, resource, params),
+        Target::Batch => Err(FhirError::Invalid("a batch cannot be nested".into())),
     }
+}
+
+fn internal(e: impl std::fmt::Display) -> FhirError {
+    FhirError::Api(crate::api::ApiError::Internal(e.to_string()))
+}
+
+/// `GET [type]/[id]`.
+fn read(ctx: &Context, resource: &str, id: &str) -> Result<serde_json::Value, FhirError> {
+    let found = match resource {
+        "CodeSystem" => resources::code_system_by_id(ctx, id)?,
+        "ValueSet" => resources::value_set_by_id(id),
+        _ => None,
+    };
+    found.ok_or_else(|| {
+        FhirError::NotFound(format!(
+            "{resource}/{} is not known",
+            crate::excerpt::excerpt(id)
+        ))
+    })
+}
+
+/// `GET [type]?url=…&version=…`: a searchset Bundle.
+fn search(ctx: &Context, resource: &str, params: &Params) -> Result<serde_json::Value, FhirError> {
+    for p in params.items() {
+        if !matches!(
+            p.name.as_str(),
+            "url" | "version" | "_format" | "_summary" | "_count"
+        ) {
+            return Err(FhirError::Invalid(format!(
+                "searching {resource} by `{}` is not supported: search by url and version",
+                crate::excerpt::excerpt(&p.name)
+            )));
+        }
+    }
+    let (url, version) = (params.text("url"), params.text("version"));
+    let found = match resource {
+        "CodeSystem" => resources::code_systems(ctx, url.as_deref(), version.as_deref())?,
+        "ValueSet" => resources::value_sets(url.as_deref(), version.as_deref()),
+        _ => Vec::new(),
+    };
+    Ok(resources::searchset(ctx, resource, found))
 }
 
 /// Runs an operation (on a blocking thread: it may read the database).
@@ -146,6 +190,7 @@ fn run(
         (Some("CodeSystem"), "lookup") => lookup::run(ctx, params),
         (Some("CodeSystem"), "validate-code") => validate::code_system(ctx, params),
         (Some("ValueSet"), "validate-code") => validate::value_set(ctx, params),
+        (Some("ValueSet"), "batch-validate-code") => batch::validate_codes(ctx, params),
         _ => Err(FhirError::NotFound(format!(
             "the operation ${} is not served",
             op.name

@@ -164,6 +164,18 @@ impl Params {
         self.items.extend(more.items);
     }
 
+    /// These parameters without those named `name`.
+    pub fn without(&self, name: &str) -> Params {
+        Params {
+            items: self
+                .items
+                .iter()
+                .filter(|p| p.name != name)
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// Every parameter, in order.
     pub fn items(&self) -> &[Param] {
         &self.items

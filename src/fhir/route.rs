@@ -46,6 +46,12 @@ pub const OPERATIONS: &[Operation] = &[
         definition: "http://hl7.org/fhir/OperationDefinition/ValueSet-validate-code",
         get: true,
     },
+    Operation {
+        resource: Some("ValueSet"),
+        name: "batch-validate-code",
+        definition: "http://hl7.org/fhir/tools/OperationDefinition/ValueSet-batch-validate-code",
+        get: false,
+    },
 ];
 
 /// The resource types the endpoint reads and searches.
@@ -65,6 +71,8 @@ pub enum Target {
     Read { resource: &'static str, id: String },
     /// `GET [type]?…`.
     Search { resource: &'static str },
+    /// `POST` of a batch Bundle to the base.
+    Batch,
 }
 
 impl Target {
@@ -161,6 +169,10 @@ pub fn target(method: &Method, path: &str) -> Result<Target, FhirError> {
         .collect::<Result<_, _>>()?;
     let resource = |name: &str| RESOURCES.iter().copied().find(|r| *r == name);
     match segments.as_slice() {
+        [] => {
+            method_check(method, &[Method::POST], raw)?;
+            Ok(Target::Batch)
+        }
         [m] if m == "metadata" => {
             method_check(method, &[Method::GET], raw)?;
             Ok(Target::Metadata)
