@@ -53,7 +53,7 @@ fn operations_of(resource: Option<&str>) -> Vec<Value> {
 /// `GET /fhir/metadata`: what the server does.
 pub fn capability_statement(state: &AppState, base: &str) -> Value {
     let version = software_version(state);
-    let resources: Vec<Value> = ["CodeSystem", "ValueSet", "ConceptMap"]
+    let mut resources: Vec<Value> = ["CodeSystem", "ValueSet", "ConceptMap"]
         .into_iter()
         .map(|r| {
             let mut resource = json!({
@@ -71,6 +71,8 @@ pub fn capability_statement(state: &AppState, base: &str) -> Value {
             resource
         })
         .collect();
+    // hyojun's own operation on documents.
+    resources.push(json!({"type": "Bundle", "operation": operations_of(Some("Bundle"))}));
     json!({
         "resourceType": "CapabilityStatement",
         "extension": [

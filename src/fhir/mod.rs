@@ -11,6 +11,7 @@ pub mod batch;
 pub mod canon;
 pub mod capability;
 pub mod check;
+pub mod check_codes;
 pub mod codes;
 pub mod error;
 pub mod lookup;
@@ -101,6 +102,12 @@ pub async fn dispatch(
         (Target::Batch, None) => Err(FhirError::Invalid(
             "POST /fhir takes a Bundle of type batch".into(),
         )),
+        (Target::Op { op, .. }, body) if op.definition == route::CHECK_CODES => {
+            let document = body.ok_or_else(|| {
+                FhirError::Invalid("$check-codes takes the resource or Bundle as the body".into())
+            })?;
+            serde_json::to_value(check_codes::run(&context, &document)?).map_err(internal)
+        }
         (_, body) => {
             if let Some(body) = body {
                 params.extend(Params::from_resource(&body)?);

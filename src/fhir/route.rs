@@ -47,12 +47,21 @@ pub const OPERATIONS: &[Operation] = &[
         get: true,
     },
     Operation {
+        resource: Some("Bundle"),
+        name: "check-codes",
+        definition: CHECK_CODES,
+        get: false,
+    },
+    Operation {
         resource: Some("ValueSet"),
         name: "batch-validate-code",
         definition: "http://hl7.org/fhir/tools/OperationDefinition/ValueSet-batch-validate-code",
         get: false,
     },
 ];
+
+/// hyojun's own operation: every coding of a document checked at once.
+pub const CHECK_CODES: &str = "urn:hyojun:OperationDefinition:Bundle-check-codes";
 
 /// The resource types the endpoint reads and searches.
 pub const RESOURCES: &[&str] = &["CodeSystem", "ValueSet", "ConceptMap"];
@@ -184,7 +193,12 @@ pub fn target(method: &Method, path: &str) -> Result<Target, FhirError> {
             Ok(Target::Search { resource })
         }
         [t, op] if op.starts_with('$') => {
-            let resource = resource(t).ok_or_else(|| not_found(raw))?;
+            // Operations are served on the resource types they name (`Bundle/$check-codes`).
+            let resource = OPERATIONS
+                .iter()
+                .filter_map(|o| o.resource)
+                .find(|r| r == t)
+                .ok_or_else(|| not_found(raw))?;
             op_target(method, Some(resource), &op[1..], None, raw)
         }
         [t, id] => {
