@@ -11,12 +11,15 @@ pub mod canon;
 pub mod capability;
 pub mod check;
 pub mod codes;
+pub mod conceptmap;
 pub mod error;
 pub mod lookup;
 pub mod messages;
 pub mod outcome;
 pub mod params;
 pub mod route;
+pub mod subsumes;
+pub mod translate;
 pub mod validate;
 pub mod valueset;
 
@@ -117,6 +120,13 @@ pub async fn dispatch(
             let body = web::block(move || run(&context, op, id.as_deref(), &params)).await??;
             answer(&body)
         }
+        Target::Read {
+            resource: "ConceptMap",
+            id,
+        } => conceptmap::read(context, id).await,
+        Target::Search {
+            resource: "ConceptMap",
+        } => conceptmap::search(context, params).await,
         Target::Read { resource, id } => Err(FhirError::NotFound(format!(
             "{resource}/{} is not known",
             crate::excerpt::excerpt(&id)
@@ -134,6 +144,9 @@ fn run(
     id: Option<&str>,
     params: &Params,
 ) -> Result<params::Parameters, FhirError> {
+    if let (Some("ConceptMap"), "translate") = (op.resource, op.name) {
+        return translate::run(ctx, params, id);
+    }
     if let Some(id) = id {
         return Err(FhirError::NotFound(format!(
             "{}/{} is not known: invoke ${} on the type",
@@ -144,6 +157,7 @@ fn run(
     }
     match (op.resource, op.name) {
         (Some("CodeSystem"), "lookup") => lookup::run(ctx, params),
+        (Some("CodeSystem"), "subsumes") => subsumes::run(ctx, params),
         (Some("CodeSystem"), "validate-code") => validate::code_system(ctx, params),
         (Some("ValueSet"), "validate-code") => validate::value_set(ctx, params),
         _ => Err(FhirError::NotFound(format!(

@@ -36,6 +36,12 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         resource: Some("CodeSystem"),
+        name: "subsumes",
+        definition: "http://hl7.org/fhir/OperationDefinition/CodeSystem-subsumes",
+        get: true,
+    },
+    Operation {
+        resource: Some("CodeSystem"),
         name: "validate-code",
         definition: "http://hl7.org/fhir/OperationDefinition/CodeSystem-validate-code",
         get: true,
@@ -44,6 +50,12 @@ pub const OPERATIONS: &[Operation] = &[
         resource: Some("ValueSet"),
         name: "validate-code",
         definition: "http://hl7.org/fhir/OperationDefinition/ValueSet-validate-code",
+        get: true,
+    },
+    Operation {
+        resource: Some("ConceptMap"),
+        name: "translate",
+        definition: "http://hl7.org/fhir/OperationDefinition/ConceptMap-translate",
         get: true,
     },
 ];
