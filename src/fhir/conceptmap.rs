@@ -11,7 +11,9 @@
 //!   project of 100,000 local codes is never one value in memory.
 //! * **A master's 移行先 (successors)** — id `hyojun-successors-{master}` (`byomei`,
 //!   `nursing`: every master whose rows name a 移行先), `version` the release label (the
-//!   activated release by default; every release is a version). One group per code system:
+//!   activated release by default; every release is a version, `meta.versionId` hyojun's id
+//!   of the release revision, so that a search listing several versions names each apart).
+//!   One group per code system:
 //!   each code whose rows name a 移行先 in that release → the code(s) its 移行先 chain ends at
 //!   there, the code to use instead (the rule `/v1` validation and translation use,
 //!   [`crate::store::lookup::CodeStatus::successors`]). Only those codes are read — a few,
@@ -503,6 +505,8 @@ pub fn successor_map(
     let mut resource = json!({
         "resourceType": "ConceptMap",
         "id": map.id(),
+        // One resource, one version per release: the release (revision) tells them apart.
+        "meta": {"versionId": release.id.to_string()},
         "url": map.url(),
         "version": release.label,
         "name": format!("HyojunSuccessors{}", capitalised(master.key())),

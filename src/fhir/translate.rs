@@ -359,6 +359,7 @@ pub fn run(
         if own_scope.as_ref().is_some_and(|s| !s.admits(system, code)) {
             continue;
         }
+        let (mut found_any, mut kept) = (false, false);
         for route in &routes {
             let found = match (route, request.reverse) {
                 (Route::Project(p), false) => project_forward(ctx, p, system, code, &mut answer)?,
@@ -374,6 +375,7 @@ pub fn run(
                 &request.target_scope
             };
             for m in found {
+                found_any = true;
                 let system = m.concept.system.as_deref().unwrap_or("");
                 let code = m.concept.code.as_deref().unwrap_or("");
                 let wanted = request
@@ -381,10 +383,18 @@ pub fn run(
                     .as_deref()
                     .is_none_or(|s| same_system(s, system))
                     && answer_scope.as_ref().is_none_or(|s| s.admits(system, code));
+                kept |= wanted;
                 if wanted && !answer.matches.contains(&m) {
                     answer.matches.push(m);
                 }
             }
+        }
+        if found_any && !kept {
+            answer.note(messages::text(
+                ctx.lang,
+                "HYOJUN_TRANSLATE_FILTERED",
+                &[&format!("{system}#{code}")],
+            ));
         }
     }
     let mut out = Parameters::default();
@@ -645,11 +655,13 @@ fn successors(
         .store
         .predecessors(&release, resolved.system.key, code)?;
     for source in systems::of_master(master) {
-        let codes_of: Vec<&str> = predecessors
+        // Answers by code (bytes), as a map lists its elements.
+        let mut codes_of: Vec<&str> = predecessors
             .iter()
             .filter(|(s, _)| s == source.key)
             .map(|(_, c)| c.as_str())
             .collect();
+        codes_of.sort_unstable();
         if codes_of.is_empty() {
             continue;
         }

@@ -9,6 +9,7 @@ mod completeness;
 mod corpus;
 mod determinism;
 mod faults;
+mod fhir_translate;
 mod fuzz_regressions;
 mod hostile_files;
 mod hot_samples;
