@@ -1,6 +1,7 @@
 //! hyojun's code systems at one release: which release a FHIR version names
 //! (`../shared/docs/fhir-terminology.md` §5), and the status of codes in it, read from the
-//! node's cache and the database as `/v1/validate` reads them (one snapshot per request).
+//! node's cache and the database as `/v1/validate` reads them (one snapshot per request);
+//! and the 404 answers of an operation asked about an unknown system, version or code.
 
 use chrono::NaiveDate;
 use rustc_hash::FxHashSet;

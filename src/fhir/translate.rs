@@ -55,15 +55,22 @@ struct Scope {
 
 impl Scope {
     /// Reads a `source`/`target` scope: `{system}?fhir_vs` (any system, a project's local one
-    /// too), or a value set hyojun knows whose includes name systems (all codes, or listed).
+    /// too), a value set hyojun knows whose includes name systems (all codes, or listed), or —
+    /// as R4 clients often send it — the URL of one of hyojun's code systems itself.
     fn read(reference: &str, params: &Params, ctx: &Context) -> Result<Scope, FhirError> {
         if let Some(system) = reference.strip_suffix("?fhir_vs") {
             return Ok(Scope {
                 parts: vec![(system.to_owned(), None)],
             });
         }
-        let set = valueset::resolve(reference, None, params)
-            .ok_or_else(|| valueset::not_found(ctx.lang, reference))?;
+        let Some(set) = valueset::resolve(reference, None, params) else {
+            return match canon::resolve(reference) {
+                Some(system) => Ok(Scope {
+                    parts: vec![(system.url().to_owned(), None)],
+                }),
+                None => Err(valueset::not_found(ctx.lang, reference)),
+            };
+        };
         let mut parts = Vec::new();
         for include in &set.include {
             let Some(system) = include.system.clone() else {
@@ -698,6 +705,43 @@ mod tests {
         assert_eq!(inverse("equivalent"), "equivalent");
         assert_eq!(inverse("relatedto"), "relatedto");
         assert_eq!(inverse("inexact"), "inexact");
+    }
+
+    #[test]
+    fn hyojuns_messages_have_english_and_japanese() {
+        use super::messages::Lang;
+        for id in [
+            "HYOJUN_CONCEPTMAP_UNKNOWN",
+            "HYOJUN_CONCEPTMAP_VERSION",
+            "HYOJUN_NO_HIERARCHY",
+            "HYOJUN_TARGET_STATUS",
+            "HYOJUN_TRANSLATE_FILTERED",
+            "HYOJUN_TRANSLATE_LOCAL_UNKNOWN",
+            "HYOJUN_TRANSLATE_NOT_APPROVED",
+            "HYOJUN_TRANSLATE_NO_GROUP",
+            "HYOJUN_TRANSLATE_NO_GROUP_REVERSE",
+            "HYOJUN_TRANSLATE_NO_MAP",
+            "HYOJUN_TRANSLATE_NO_MAP_REVERSE",
+            "HYOJUN_TRANSLATE_NO_MATCH",
+            "HYOJUN_TRANSLATE_NO_SOURCE",
+            "HYOJUN_TRANSLATE_NO_SUCCESSOR",
+        ] {
+            let args: [&dyn std::fmt::Display; 4] = [&"a", &"b", &"c", &"d"];
+            let (en, ja) = (
+                messages::text(Lang::En, id, &args),
+                messages::text(Lang::Ja, id, &args),
+            );
+            assert!(!en.contains('{') && !ja.contains('{'), "{id}: {en} / {ja}");
+            assert_ne!(en, ja, "{id} has no Japanese");
+        }
+        assert_eq!(
+            messages::text(
+                Lang::Ja,
+                "HYOJUN_TRANSLATE_NO_SUCCESSOR",
+                &[&"29990001", &"http://a", &"5.18"]
+            ),
+            "概念'29990001'にはコードシステム'http://a'のバージョン'5.18'で移行先がありません"
+        );
     }
 
     #[test]

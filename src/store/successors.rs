@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::carriers::{rows_by_id, CHUNK};
+use super::carriers::CHUNK;
 use super::models::{ConceptRow, ReleaseRow};
 use super::schema::{concept_links, concepts};
 use super::{AnyConnection, Store, StoreError};
@@ -145,6 +145,31 @@ fn successor_link_ids(
     Ok(ids)
 }
 
+/// The (system, code) of the row versions among `ids` that are valid in `release`, each
+/// once, sorted by bytes (only those two columns are read).
+fn codes_valid_in(
+    conn: &mut AnyConnection,
+    release: &ReleaseRow,
+    ids: &[i64],
+) -> Result<BTreeSet<(String, String)>, StoreError> {
+    let mut codes = BTreeSet::new();
+    for chunk in ids.chunks(CHUNK) {
+        let found: Vec<(String, String)> = with_backend!(&mut *conn, |c| concepts::table
+            .filter(concepts::id.eq_any(chunk))
+            .filter(concepts::master.eq(&release.master))
+            .filter(concepts::valid_from.le(release.id))
+            .filter(
+                concepts::valid_to
+                    .is_null()
+                    .or(concepts::valid_to.gt(release.id))
+            )
+            .select((concepts::system_key, concepts::code))
+            .load(c))?;
+        codes.extend(found);
+    }
+    Ok(codes)
+}
+
 impl Store {
     /// Whether any row version of `systems` (any release) names a 移行先: whether the master
     /// of those systems records successors at all.
@@ -174,14 +199,10 @@ impl Store {
     ) -> Result<Vec<(String, String)>, StoreError> {
         let mut conn = self.conn()?;
         let ids = successor_link_ids(&mut conn, systems, None)?;
-        let rows = rows_by_id(&mut conn, &release.master, &ids)?;
-        let codes: BTreeSet<(String, String)> = rows
+        Ok(codes_valid_in(&mut conn, release, &ids)?
             .into_iter()
-            .filter(|r| valid_in(r, release))
-            .filter(|r| systems.contains(&r.system_key.as_str()))
-            .map(|r| (r.system_key, r.code))
-            .collect();
-        Ok(codes.into_iter().collect())
+            .filter(|(system, _)| systems.contains(&system.as_str()))
+            .collect())
     }
 
     /// Every code of `release` whose 移行先 chain passes through `code` of `system`: the codes
@@ -204,12 +225,7 @@ impl Store {
                 break;
             }
             let ids = successor_link_ids(&mut conn, &[system.as_str()], Some(&code))?;
-            let rows = rows_by_id(&mut conn, &release.master, &ids)?;
-            let mut step: BTreeSet<(String, String)> = BTreeSet::new();
-            for row in rows.into_iter().filter(|r| valid_in(r, release)) {
-                step.insert((row.system_key, row.code));
-            }
-            for next in step {
+            for next in codes_valid_in(&mut conn, release, &ids)? {
                 if seen.insert(next.clone()) {
                     found.push(next.clone());
                     queue.push_back(next);
@@ -218,11 +234,6 @@ impl Store {
         }
         Ok(found)
     }
-}
-
-/// Whether a row version is valid in `release`.
-fn valid_in(row: &ConceptRow, release: &ReleaseRow) -> bool {
-    row.valid_from <= release.id && row.valid_to.is_none_or(|to| to > release.id)
 }
 
 /// Whether the successor links among the visited codes loop (a code reached twice along

@@ -522,6 +522,36 @@ async fn translate_read_and_search_a_projects_approved_mappings() {
         )
         .await;
         assert_eq!(matches(&body), std::slice::from_ref(&d001), "{body}");
+        // A code system as `target` (R4 clients send one), an unknown value set (404).
+        let (_, body) = fhir(
+            &service,
+            "GET",
+            &format!(
+                "{translate}?{}",
+                query(&[("code", "D002"), ("system", LOCAL), ("target", YJ)])
+            ),
+            key,
+            None,
+        )
+        .await;
+        assert_eq!(matches(&body), std::slice::from_ref(&d002), "{body}");
+        let (status, body) = fhir(
+            &service,
+            "GET",
+            &format!(
+                "{translate}?{}",
+                query(&[
+                    ("code", "D002"),
+                    ("system", LOCAL),
+                    ("targetScope", "http://example.org/ValueSet/none")
+                ])
+            ),
+            key,
+            None,
+        )
+        .await;
+        assert_eq!(status, 404, "{body}");
+        assert_eq!(issues(&body)[0].2, "Unable_to_resolve_value_Set_");
 
         // Local codes without an approved mapping: no match, the message says why.
         for (code, message) in [
