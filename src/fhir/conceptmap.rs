@@ -13,11 +13,10 @@
 //!   `nursing`: every master whose rows name a 移行先), `version` the release label (the
 //!   activated release by default; every release is a version, `meta.versionId` hyojun's id
 //!   of the release revision, so that a search listing several versions names each apart).
-//!   One group per code system:
-//!   each code whose rows name a 移行先 in that release → the code(s) its 移行先 chain ends at
-//!   there, the code to use instead (the rule `/v1` validation and translation use,
-//!   [`crate::store::lookup::CodeStatus::successors`]). Only those codes are read — a few,
-//!   whatever the size of the master.
+//!   One group per code system: each code whose rows name a 移行先 in that release → the
+//!   code(s) its 移行先 chain ends at there, the code to use instead (the rule `/v1`
+//!   validation and translation use, [`crate::store::lookup::CodeStatus::successors`]). Only
+//!   those codes are read — a few, whatever the size of the master.
 //!
 //!   `equivalence` is `relatedto`: R4's ConceptMapEquivalence has no "replaced by", and the
 //!   masters say only that a code is replaced, not how the meanings relate (a 病名 may be

@@ -20,9 +20,11 @@
 //!   systems include it) and the successor map of its master;
 //! * filters: `targetsystem`/`targetSystem` — the system answers must be in (reverse:
 //!   `sourceSystem`, else `targetSystem` unless it named the concept's system); `source`/
-//!   `sourceScope` and `target`/`targetScope` — value sets (`{system}?fhir_vs`, a published
-//!   or supplied one listing whole systems or codes) the map's source and target side must be
-//!   in. `dependency` is accepted and has no effect (hyojun's maps have no `dependsOn`).
+//!   `sourceScope` and `target`/`targetScope` — value sets the map's source and target side
+//!   must be in (`{system}?fhir_vs`, a published or supplied one listing whole systems or
+//!   codes, or the URL of one of hyojun's code systems as R4 clients send it; an unknown one
+//!   is a 404, one with filters a 400). `dependency` is accepted and has no effect (hyojun's
+//!   maps have no `dependsOn`).
 //!
 //! **Out** (R4): `result` (a match was found), `message` (why not, or hints: a target retired
 //! in its master's current release and its 移行先), and one `match` per answer: `equivalence`
