@@ -705,6 +705,7 @@ fn mapping_command(store: &Store, command: MappingCommand) -> Result<(), CliErro
             if by_target {
                 let options = exchange::ConceptMapOptions {
                     url: None,
+                    version: None,
                     source_uri: None,
                     include_all: all,
                     date: chrono::Utc::now(),

@@ -1,17 +1,22 @@
 //! hyojun's code systems at one release: which release a FHIR version names
 //! (`../shared/docs/fhir-terminology.md` §5), and the status of codes in it, read from the
-//! node's cache and the database as `/v1/validate` reads them (one snapshot per request).
+//! node's cache and the database as `/v1/validate` reads them (one snapshot per request);
+//! and the 404 answers of an operation asked about an unknown system, version or code.
 
 use chrono::NaiveDate;
 use rustc_hash::FxHashSet;
 
+use super::canon::{self, Resolved};
 use super::error::FhirError;
+use super::messages::{self, Lang};
+use super::outcome::{Issue, Severity};
 use super::Context;
 use crate::api::cache::Fetched;
 use crate::store::lookup::CodeStatus;
 use crate::store::models::{state as release_state, ReleaseRow};
 use crate::store::StoreError;
 use crate::systems::{CodeSystem, Master};
+use actix_web::http::StatusCode;
 
 /// Why no release answers for a code system.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,6 +146,71 @@ pub fn last_release_with(
             .max_by_key(|r| r.id)
             .map(|r| r.label.clone())
     }))
+}
+
+/// The system a request names, or the 404 OperationOutcome `UNKNOWN_CODESYSTEM` at `at`
+/// (the parameter that named it).
+pub fn system_or_404(lang: Lang, uri: &str, at: &str) -> Result<Resolved, FhirError> {
+    canon::resolve(uri).ok_or_else(|| {
+        FhirError::issue(
+            StatusCode::NOT_FOUND,
+            Issue::new(
+                Severity::Error,
+                "not-found",
+                messages::text(lang, "UNKNOWN_CODESYSTEM", &[&uri]),
+            )
+            .tx_type("not-found")
+            .message_id("UNKNOWN_CODESYSTEM")
+            .at(at),
+        )
+    })
+}
+
+/// The release a request means for a system ([`release`]), or the 404 OperationOutcome
+/// naming the valid versions (`UNKNOWN_CODESYSTEM_VERSION`, at `version_at`) or, when the
+/// master has no release to answer from, `UNKNOWN_CODESYSTEM`.
+pub fn release_or_404(
+    ctx: &Context,
+    resolved: &Resolved,
+    version: Option<&str>,
+    date: Option<NaiveDate>,
+    version_at: &str,
+) -> Result<ReleaseRow, FhirError> {
+    let url = resolved.url();
+    let (id, text) = match release(ctx, resolved.system, version, date)? {
+        Ok(release) => return Ok(release),
+        Err(NoRelease::UnknownVersion { asked, valid }) => (
+            "UNKNOWN_CODESYSTEM_VERSION",
+            messages::text(
+                ctx.lang,
+                "UNKNOWN_CODESYSTEM_VERSION",
+                &[&url, &asked, &or_list(&valid)],
+            ),
+        ),
+        Err(NoRelease::None { .. }) => (
+            "UNKNOWN_CODESYSTEM",
+            messages::text(ctx.lang, "UNKNOWN_CODESYSTEM", &[&url]),
+        ),
+    };
+    Err(FhirError::issue(
+        StatusCode::NOT_FOUND,
+        Issue::new(Severity::Error, "not-found", text)
+            .tx_type("not-found")
+            .message_id(id)
+            .at(version_at),
+    ))
+}
+
+/// The issue of a code not in a release (`Unknown_Code_in_Version`), at `at`.
+pub fn unknown_code(lang: Lang, code: &str, url: &str, label: &str, at: &str) -> Issue {
+    Issue::new(
+        Severity::Error,
+        "code-invalid",
+        messages::text(lang, "Unknown_Code_in_Version", &[&code, &url, &label]),
+    )
+    .tx_type("invalid-code")
+    .message_id("Unknown_Code_in_Version")
+    .at(at)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod capability;
 pub mod check;
 pub mod check_codes;
 pub mod codes;
+pub mod conceptmap;
 pub mod error;
 pub mod lookup;
 pub mod messages;
@@ -20,6 +21,8 @@ pub mod outcome;
 pub mod params;
 pub mod resources;
 pub mod route;
+pub mod subsumes;
+pub mod translate;
 pub mod validate;
 pub mod valueset;
 
@@ -97,6 +100,17 @@ pub async fn dispatch(
         lang,
         base,
     };
+    // ConceptMaps stream their answer.
+    match &target {
+        Target::Read {
+            resource: "ConceptMap",
+            id,
+        } => return conceptmap::read(context, id.clone()).await,
+        Target::Search {
+            resource: "ConceptMap",
+        } => return conceptmap::search(context, params).await,
+        _ => {}
+    }
     let answered = web::block(move || match (&target, body) {
         (Target::Batch, Some(body)) => batch::bundle(&context, &body, serve),
         (Target::Batch, None) => Err(FhirError::Invalid(
@@ -131,6 +145,16 @@ fn serve(ctx: &Context, target: &Target, params: &Params) -> Result<serde_json::
             (None, "versions") => Ok(capability::versions()),
             _ => json(run(ctx, op, id.as_deref(), params)?),
         },
+        // A ConceptMap streams (a project's map can be large): answered outside a batch only.
+        Target::Read {
+            resource: "ConceptMap",
+            ..
+        }
+        | Target::Search {
+            resource: "ConceptMap",
+        } => Err(FhirError::Invalid(
+            "read or search ConceptMaps on their own, not in a batch".into(),
+        )),
         Target::Read { resource, id } => read(ctx, resource, id),
         Target::Search { resource } => search(ctx, resource, params),
         Target::Batch => Err(FhirError::Invalid("a batch cannot be nested".into())),
@@ -185,6 +209,9 @@ fn run(
     id: Option<&str>,
     params: &Params,
 ) -> Result<params::Parameters, FhirError> {
+    if let (Some("ConceptMap"), "translate") = (op.resource, op.name) {
+        return translate::run(ctx, params, id);
+    }
     if let Some(id) = id {
         return Err(FhirError::NotFound(format!(
             "{}/{} is not known: invoke ${} on the type",
@@ -195,6 +222,7 @@ fn run(
     }
     match (op.resource, op.name) {
         (Some("CodeSystem"), "lookup") => lookup::run(ctx, params),
+        (Some("CodeSystem"), "subsumes") => subsumes::run(ctx, params),
         (Some("CodeSystem"), "validate-code") => validate::code_system(ctx, params),
         (Some("ValueSet"), "validate-code") => validate::value_set(ctx, params),
         (Some("ValueSet"), "batch-validate-code") => batch::validate_codes(ctx, params),

@@ -36,6 +36,12 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         resource: Some("CodeSystem"),
+        name: "subsumes",
+        definition: "http://hl7.org/fhir/OperationDefinition/CodeSystem-subsumes",
+        get: true,
+    },
+    Operation {
+        resource: Some("CodeSystem"),
         name: "validate-code",
         definition: "http://hl7.org/fhir/OperationDefinition/CodeSystem-validate-code",
         get: true,
@@ -57,6 +63,12 @@ pub const OPERATIONS: &[Operation] = &[
         name: "batch-validate-code",
         definition: "http://hl7.org/fhir/tools/OperationDefinition/ValueSet-batch-validate-code",
         get: false,
+    },
+    Operation {
+        resource: Some("ConceptMap"),
+        name: "translate",
+        definition: "http://hl7.org/fhir/OperationDefinition/ConceptMap-translate",
+        get: true,
     },
 ];
 

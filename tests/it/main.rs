@@ -10,6 +10,7 @@ mod corpus;
 mod determinism;
 mod faults;
 mod fhir;
+mod fhir_translate;
 mod fuzz_regressions;
 mod hostile_files;
 mod hot_samples;
