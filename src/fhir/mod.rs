@@ -12,6 +12,7 @@ pub mod capability;
 pub mod check;
 pub mod codes;
 pub mod error;
+pub mod expand;
 pub mod lookup;
 pub mod messages;
 pub mod outcome;
@@ -127,13 +128,28 @@ pub async fn dispatch(
     }
 }
 
+/// What an operation answers with: a `Parameters` resource, or another resource (the
+/// ValueSet of `$expand`).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Parameters(params::Parameters),
+    Resource(serde_json::Value),
+}
+
+impl From<params::Parameters> for Answer {
+    fn from(p: params::Parameters) -> Self {
+        Answer::Parameters(p)
+    }
+}
+
 /// Runs an operation (on a blocking thread: it may read the database).
 fn run(
     ctx: &Context,
     op: &route::Operation,
     id: Option<&str>,
     params: &Params,
-) -> Result<params::Parameters, FhirError> {
+) -> Result<Answer, FhirError> {
     if let Some(id) = id {
         return Err(FhirError::NotFound(format!(
             "{}/{} is not known: invoke ${} on the type",
@@ -143,9 +159,12 @@ fn run(
         )));
     }
     match (op.resource, op.name) {
-        (Some("CodeSystem"), "lookup") => lookup::run(ctx, params),
-        (Some("CodeSystem"), "validate-code") => validate::code_system(ctx, params),
-        (Some("ValueSet"), "validate-code") => validate::value_set(ctx, params),
+        (Some("CodeSystem"), "lookup") => lookup::run(ctx, params).map(Answer::from),
+        (Some("CodeSystem"), "validate-code") => {
+            validate::code_system(ctx, params).map(Answer::from)
+        }
+        (Some("ValueSet"), "validate-code") => validate::value_set(ctx, params).map(Answer::from),
+        (Some("ValueSet"), "expand") => expand::run(ctx, params).map(Answer::Resource),
         _ => Err(FhirError::NotFound(format!(
             "the operation ${} is not served",
             op.name
