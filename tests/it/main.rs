@@ -9,6 +9,8 @@ mod completeness;
 mod corpus;
 mod determinism;
 mod faults;
+mod fhir_expand;
+mod fhir_support;
 mod fuzz_regressions;
 mod hostile_files;
 mod hot_samples;
