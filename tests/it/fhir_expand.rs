@@ -1,7 +1,8 @@
 //! `ValueSet/$expand` on real HOT9 releases, on SQLite and PostgreSQL: text filters give
-//! exactly `/v1/search`'s codes in its order, paging, statuses, designations, published,
-//! inline and implicit value sets, systems hyojun does not hold, the too-costly answer and
-//! the errors; every kind of body passes the FHIR R4 validator harness.
+//! exactly `/v1/search`'s codes in its order, paging, statuses, designations, inline,
+//! supplied and implicit value sets; every kind of body passes the FHIR R4 validator harness.
+//! Published value sets and systems hyojun does not hold: `fhir_expand_value_sets`; the
+//! too-costly answer and the errors: `fhir_expand_errors`.
 
 use std::collections::BTreeSet;
 
@@ -11,62 +12,10 @@ use serde_json::{json, Value};
 use hyojun::api::{app, ApiConfig, AppState};
 
 use crate::api::{call, keys};
-use crate::fhir_support::{enc, fhir, real_hot9, save, validate_saved, HOT9};
+use crate::fhir_support::{
+    codes, enc, fhir, implicit, parameters, real_hot9, save, validate_saved, EXPAND, HOT9,
+};
 use crate::support::databases;
-
-const EXPAND: &str = "/fhir/ValueSet/$expand";
-const HOT9_VS: &str = "http://jpfhir.jp/fhir/core/ValueSet/JP_MedicationCodeHOT9_VS";
-const YJ: &str = "http://capstandard.jp/iyaku.info/CodeSystem/YJ-code";
-const GENERAL_NAMES: &str = "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/MedicationGeneralOrderCode";
-
-fn implicit() -> String {
-    format!("{HOT9}?fhir_vs")
-}
-
-/// The codes of `expansion.contains`.
-fn codes(vs: &Value) -> Vec<String> {
-    vs["expansion"]["contains"]
-        .as_array()
-        .map(|c| {
-            c.iter()
-                .map(|i| i["code"].as_str().expect("code").to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The value of the expansion parameters named `name`, as JSON.
-fn parameters(vs: &Value, name: &str) -> Vec<Value> {
-    vs["expansion"]["parameter"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|p| p["name"] == name)
-        .map(|p| {
-            p.as_object()
-                .and_then(|o| o.iter().find(|(k, _)| k.starts_with("value")))
-                .map(|(_, v)| v.clone())
-                .unwrap_or(Value::Null)
-        })
-        .collect()
-}
-
-/// The one issue of an OperationOutcome: (IssueType, message id, text).
-fn issue(outcome: &Value) -> (String, String, String) {
-    assert_eq!(outcome["resourceType"], "OperationOutcome", "{outcome}");
-    let issues = outcome["issue"].as_array().expect("issues");
-    assert_eq!(issues.len(), 1, "{outcome}");
-    let i = &issues[0];
-    assert_eq!(i["severity"], "error", "{outcome}");
-    (
-        i["code"].as_str().unwrap_or("").to_owned(),
-        i["extension"][0]["valueString"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned(),
-        i["details"]["text"].as_str().unwrap_or("").to_owned(),
-    )
-}
 
 /// Every page of `/v1/search` for `q` in HOT9 at `release`: the codes in order, and `total`.
 async fn v1_pages<S, B>(service: &S, key: &str, q: &str, release: &str) -> (Vec<String>, u64)
@@ -245,7 +194,7 @@ async fn expand_pages_are_stable_disjoint_and_complete() {
 }
 
 #[actix_web::test]
-async fn expand_statuses_designations_and_value_sets() {
+async fn expand_statuses_designations_and_inline_value_sets() {
     let dir = tempfile::tempdir().expect("tmp");
     let saved = tempfile::tempdir().expect("tmp");
     for db in databases("fhir_expand_values") {
@@ -418,6 +367,39 @@ async fn expand_statuses_designations_and_value_sets() {
             &format!("{}-inline-designations", db.name),
             &vs,
         );
+        // The same value set supplied as a tx-resource and named by its url.
+        let (status, supplied) = fhir(
+            &service,
+            EXPAND,
+            &[],
+            Some(json!({"resourceType": "Parameters", "parameter": [
+                {"name": "url", "valueUri": "http://example.org/ValueSet/hot9-picks"},
+                {"name": "tx-resource", "resource": inline.clone()}
+            ]})),
+            &key,
+        )
+        .await;
+        assert_eq!(status, 200, "{supplied}");
+        assert_eq!(codes(&supplied), codes(&vs));
+        // Displays are the masters' whatever language is asked; the language asked is echoed.
+        let (_, english) = fhir(
+            &service,
+            EXPAND,
+            &[],
+            Some(post(vec![
+                json!({"name": "displayLanguage", "valueCode": "en"}),
+            ])),
+            &key,
+        )
+        .await;
+        assert_eq!(english["expansion"]["contains"], {
+            let mut plain = vs["expansion"]["contains"].clone();
+            for item in plain.as_array_mut().expect("contains") {
+                item.as_object_mut().expect("item").remove("designation");
+            }
+            plain
+        });
+        assert_eq!(parameters(&english, "displayLanguage"), [json!("en")]);
         let (_, vs) = fhir(
             &service,
             EXPAND,
@@ -432,344 +414,6 @@ async fn expand_statuses_designations_and_value_sets() {
         .await;
         assert!(!codes(&vs).contains(retired), "{vs}");
         assert!(vs["compose"].is_object(), "includeDefinition");
-
-        // The published JP Core value set of HOT9: its definition, codes as the implicit one.
-        let (status, jp) = fhir(
-            &service,
-            EXPAND,
-            &[("url", HOT9_VS), ("filter", "錠"), ("count", "20")],
-            None,
-            &key,
-        )
-        .await;
-        assert_eq!(status, 200, "{jp}");
-        assert_eq!(
-            (&jp["url"], &jp["name"], &jp["status"]),
-            (
-                &json!(HOT9_VS),
-                &json!("JP_MedicationCodeHOT9_VS"),
-                &json!("active")
-            )
-        );
-        assert_eq!(jp["version"], "1.1.0a");
-        assert_eq!(
-            parameters(&jp, "used-codesystem"),
-            [json!(format!("{HOT9}|20030228"))]
-        );
-        assert_eq!(total(&jp), total(&tablets));
-        let (_, implicit20) = fhir(
-            &service,
-            EXPAND,
-            &[("url", &url), ("filter", "錠"), ("count", "20")],
-            None,
-            &key,
-        )
-        .await;
-        assert_eq!(codes(&jp), codes(&implicit20));
-        let ident = jp["expansion"]["identifier"].as_str().expect("identifier");
-        assert!(
-            ident.starts_with("urn:uuid:") && ident == ident.to_lowercase(),
-            "{ident}"
-        );
-        assert_ne!(
-            jp["expansion"]["identifier"],
-            implicit20["expansion"]["identifier"]
-        );
-        assert!(jp["expansion"]["timestamp"]
-            .as_str()
-            .is_some_and(|t| t.ends_with('Z')));
-        save(saved.path(), &format!("{}-jp-core-hot9", db.name), &jp);
-
-        // YJ codes are only carried (by HOT9 rows): found through the rows that carry them.
-        let (status, yj) = fhir(
-            &service,
-            EXPAND,
-            &[
-                (
-                    "url",
-                    "http://jpfhir.jp/fhir/core/ValueSet/JP_MedicationCodeYJ_VS",
-                ),
-                ("filter", "錠"),
-                ("count", "5"),
-            ],
-            None,
-            &key,
-        )
-        .await;
-        assert_eq!(status, 200, "{yj}");
-        assert!(total(&yj) > 100, "{yj}");
-        for item in yj["expansion"]["contains"].as_array().expect("contains") {
-            assert_eq!(item["system"], YJ);
-            let (_, valid) = fhir(
-                &service,
-                "/fhir/ValueSet/$validate-code",
-                &[
-                    (
-                        "url",
-                        "http://jpfhir.jp/fhir/core/ValueSet/JP_MedicationCodeYJ_VS",
-                    ),
-                    ("system", YJ),
-                    ("code", item["code"].as_str().expect("code")),
-                ],
-                None,
-                &key,
-            )
-            .await;
-            assert_eq!(
-                valid["parameter"]
-                    .as_array()
-                    .expect("p")
-                    .iter()
-                    .find(|p| p["name"] == "result")
-                    .map(|p| &p["valueBoolean"]),
-                Some(&json!(true)),
-                "{valid}"
-            );
-            assert_eq!(
-                item["display"],
-                valid["parameter"]
-                    .as_array()
-                    .expect("p")
-                    .iter()
-                    .find(|p| p["name"] == "display")
-                    .map(|p| p["valueString"].clone())
-                    .unwrap_or(Value::Null)
-            );
-        }
-
-        // JP_MedicationCode_VS includes 一般名処方, which hyojun does not hold: 422, unless an
-        // incomplete expansion is acceptable; then it is marked unclosed.
-        let all_drugs = "http://jpfhir.jp/fhir/core/ValueSet/JP_MedicationCode_VS";
-        let (status, outcome) = fhir(
-            &service,
-            EXPAND,
-            &[("url", all_drugs), ("filter", "錠"), ("count", "5")],
-            None,
-            &key,
-        )
-        .await;
-        assert_eq!(status, 422, "{outcome}");
-        assert_eq!(
-            issue(&outcome),
-            ("not-found".into(), "UNKNOWN_CODESYSTEM_EXP".into(),
-             format!("A definition for CodeSystem '{GENERAL_NAMES}' could not be found, so the value set cannot be expanded"))
-        );
-        save(
-            saved.path(),
-            &format!("{}-unknown-system", db.name),
-            &outcome,
-        );
-        let (status, partial) = fhir(
-            &service,
-            EXPAND,
-            &[
-                ("url", all_drugs),
-                ("filter", "錠"),
-                ("count", "5"),
-                ("_incomplete", "true"),
-            ],
-            None,
-            &key,
-        )
-        .await;
-        assert_eq!(status, 200, "{partial}");
-        let ext = partial["expansion"]["extension"]
-            .as_array()
-            .expect("extensions");
-        assert_eq!(
-            ext[0],
-            json!({"url": "http://hl7.org/fhir/StructureDefinition/valueset-unclosed", "valueBoolean": true})
-        );
-        assert!(
-            ext[1]["valueString"]
-                .as_str()
-                .is_some_and(|t| t.contains(GENERAL_NAMES)),
-            "{partial}"
-        );
-        let used: Vec<Value> = parameters(&partial, "used-codesystem");
-        for system in ["master-HOT13", "master-HOT7", "master-HOT9"] {
-            assert!(
-                used.contains(&json!(format!(
-                    "http://medis.or.jp/CodeSystem/{system}|20030228"
-                ))),
-                "{used:?}"
-            );
-        }
-        assert!(used.contains(&json!(format!("{YJ}|20030228"))));
-        assert!(
-            total(&partial) > total(&tablets) + total(&yj) - 1,
-            "{partial}"
-        );
-        save(saved.path(), &format!("{}-unclosed", db.name), &partial);
-    }
-    validate_saved(saved.path());
-}
-
-#[actix_web::test]
-async fn expand_too_costly_and_errors() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let saved = tempfile::tempdir().expect("tmp");
-    for db in databases("fhir_expand_errors") {
-        let real = real_hot9(&db, dir.path());
-        let key = keys(&db).reader;
-        let service =
-            init_service(app(AppState::new(db.store.clone(), ApiConfig::default()))).await;
-        let url = implicit();
-        assert!(real.codes.len() > 10_000);
-
-        // Every HOT9 code without count is more than one answer lists; a count over the
-        // limit too; paging with count is allowed.
-        for asked in [
-            vec![("url", url.as_str())],
-            vec![("url", url.as_str()), ("count", "10001")],
-            vec![("url", HOT9_VS)],
-        ] {
-            let (status, outcome) = fhir(&service, EXPAND, &asked, None, &key).await;
-            assert_eq!(status, 422, "{asked:?}: {outcome}");
-            let reference = if asked[0].1 == HOT9_VS {
-                format!("{HOT9_VS}|1.1.0a")
-            } else {
-                url.clone()
-            };
-            assert_eq!(
-                issue(&outcome),
-                ("too-costly".into(), "VALUESET_TOO_COSTLY".into(),
-                 format!("The value set '{reference}' expansion has too many codes to produce (>10000)"))
-            );
-            assert!(outcome["issue"][0]["diagnostics"]
-                .as_str()
-                .is_some_and(|d| d.contains(&real.codes.len().to_string())));
-            save(saved.path(), &format!("{}-too-costly", db.name), &outcome);
-        }
-        let (status, vs) = fhir(
-            &service,
-            EXPAND,
-            &[("url", &url), ("count", "10"), ("offset", "10000")],
-            None,
-            &key,
-        )
-        .await;
-        assert_eq!(status, 200, "{vs}");
-        assert_eq!(codes(&vs), real.codes[10000..10010]);
-        // _incomplete: cut to the limit (here lowered by _limit), marked too costly.
-        let (status, cut) = fhir(
-            &service,
-            EXPAND,
-            &[("url", &url), ("_incomplete", "true"), ("_limit", "100")],
-            None,
-            &key,
-        )
-        .await;
-        assert_eq!(status, 200, "{cut}");
-        assert_eq!(codes(&cut), real.codes[..100]);
-        assert_eq!(
-            cut["expansion"]["total"].as_u64(),
-            Some(real.codes.len() as u64)
-        );
-        assert_eq!(
-            cut["expansion"]["extension"],
-            json!([{"url": "http://hl7.org/fhir/StructureDefinition/valueset-toocostly", "valueBoolean": true}])
-        );
-        save(saved.path(), &format!("{}-cut", db.name), &cut);
-
-        // Value sets that cannot be found: 404.
-        for (asked, reference) in [
-            (
-                vec![("url", "http://example.org/ValueSet/none")],
-                "http://example.org/ValueSet/none".to_owned(),
-            ),
-            (
-                vec![("url", HOT9_VS), ("valueSetVersion", "9.9")],
-                format!("{HOT9_VS}|9.9"),
-            ),
-            (
-                vec![("url", "http://example.org/cs?fhir_vs")],
-                "http://example.org/cs?fhir_vs".to_owned(),
-            ),
-        ] {
-            let (status, outcome) = fhir(&service, EXPAND, &asked, None, &key).await;
-            assert_eq!(status, 404, "{outcome}");
-            assert_eq!(
-                issue(&outcome),
-                (
-                    "not-found".into(),
-                    "Unable_to_resolve_value_Set_".into(),
-                    format!("A definition for the value Set '{reference}' could not be found")
-                )
-            );
-            save(saved.path(), &format!("{}-not-found", db.name), &outcome);
-        }
-
-        // Filters and imports are not evaluated yet: 422 naming them.
-        let inline = |include: Value| {
-            json!({"resourceType": "Parameters", "parameter": [
-                {"name": "valueSet", "resource": {"resourceType": "ValueSet", "url": "http://example.org/ValueSet/f", "status": "active", "compose": {"include": [include]}}}
-            ]})
-        };
-        let (status, outcome) = fhir(&service, EXPAND, &[], Some(inline(json!({"system": HOT9, "filter": [{"property": "category", "op": "=", "value": "内"}]}))), &key).await;
-        assert_eq!(status, 422, "{outcome}");
-        assert_eq!(
-            issue(&outcome),
-            ("not-supported".into(), "HYOJUN_EXPAND_FILTER".into(),
-             format!("The value set 'http://example.org/ValueSet/f' filters the CodeSystem '{HOT9}' (category = 内): filters on hyojun's code systems are not evaluated yet, so the value set cannot be expanded"))
-        );
-        save(saved.path(), &format!("{}-filter", db.name), &outcome);
-        let (status, outcome) = fhir(
-            &service,
-            EXPAND,
-            &[],
-            Some(inline(json!({"valueSet": [HOT9_VS]}))),
-            &key,
-        )
-        .await;
-        assert_eq!(status, 422, "{outcome}");
-        assert_eq!(issue(&outcome).1, "HYOJUN_EXPAND_IMPORT");
-
-        // A release the system does not have: 422 naming the valid ones.
-        let (status, outcome) = fhir(
-            &service,
-            EXPAND,
-            &[
-                ("url", &url),
-                ("filter", "錠"),
-                ("system-version", &format!("{HOT9}|19990101")),
-            ],
-            None,
-            &key,
-        )
-        .await;
-        assert_eq!(status, 422, "{outcome}");
-        assert_eq!(
-            issue(&outcome),
-            ("not-found".into(), "UNKNOWN_CODESYSTEM_VERSION_EXP".into(),
-             format!("A definition for CodeSystem '{HOT9}' version '19990101' could not be found, so the value set cannot be expanded. Valid versions: 20030124 or 20030228"))
-        );
-
-        // Malformed parameters: 400.
-        let long = "錠".repeat(201);
-        for asked in [
-            vec![("filter", "錠")],
-            vec![("url", url.as_str()), ("count", "-1")],
-            vec![("url", url.as_str()), ("offset", "x")],
-            vec![("url", url.as_str()), ("activeOnly", "yes")],
-            vec![("url", url.as_str()), ("filter", long.as_str())],
-            vec![("url", url.as_str()), ("date", "2003-02-30")],
-        ] {
-            let (status, outcome) = fhir(&service, EXPAND, &asked, None, &key).await;
-            assert_eq!(status, 400, "{asked:?}: {outcome}");
-            assert_eq!(outcome["issue"][0]["code"], "invalid", "{outcome}");
-            save(saved.path(), &format!("{}-invalid", db.name), &outcome);
-        }
-        // No key: 401 as an OperationOutcome.
-        let (status, _) = call(
-            &service,
-            "GET",
-            &format!("{EXPAND}?url={}", enc(&url)),
-            None,
-            None,
-        )
-        .await;
-        assert_eq!(status, 401);
     }
     validate_saved(saved.path());
 }

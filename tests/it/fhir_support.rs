@@ -15,6 +15,66 @@ use crate::support::{hyojun, repo, shared_data, write_cp932, TestDb};
 /// The canonical URL of HOT9.
 pub(crate) const HOT9: &str = "http://medis.or.jp/CodeSystem/master-HOT9";
 
+/// The operation's path.
+pub(crate) const EXPAND: &str = "/fhir/ValueSet/$expand";
+/// The JP Core value set of every HOT9 code.
+pub(crate) const HOT9_VS: &str = "http://jpfhir.jp/fhir/core/ValueSet/JP_MedicationCodeHOT9_VS";
+/// The canonical URL of YJ (codes carried by HOT9 rows).
+pub(crate) const YJ: &str = "http://capstandard.jp/iyaku.info/CodeSystem/YJ-code";
+/// 一般名処方, which hyojun does not hold.
+pub(crate) const GENERAL_NAMES: &str =
+    "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/MedicationGeneralOrderCode";
+
+/// The implicit value set of every HOT9 code.
+pub(crate) fn implicit() -> String {
+    format!("{HOT9}?fhir_vs")
+}
+
+/// The codes of `expansion.contains`.
+pub(crate) fn codes(vs: &Value) -> Vec<String> {
+    vs["expansion"]["contains"]
+        .as_array()
+        .map(|c| {
+            c.iter()
+                .map(|i| i["code"].as_str().expect("code").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The value of the expansion parameters named `name`, as JSON.
+pub(crate) fn parameters(vs: &Value, name: &str) -> Vec<Value> {
+    vs["expansion"]["parameter"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["name"] == name)
+        .map(|p| {
+            p.as_object()
+                .and_then(|o| o.iter().find(|(k, _)| k.starts_with("value")))
+                .map(|(_, v)| v.clone())
+                .unwrap_or(Value::Null)
+        })
+        .collect()
+}
+
+/// The one issue of an OperationOutcome: (IssueType, message id, text).
+pub(crate) fn issue(outcome: &Value) -> (String, String, String) {
+    assert_eq!(outcome["resourceType"], "OperationOutcome", "{outcome}");
+    let issues = outcome["issue"].as_array().expect("issues");
+    assert_eq!(issues.len(), 1, "{outcome}");
+    let i = &issues[0];
+    assert_eq!(i["severity"], "error", "{outcome}");
+    (
+        i["code"].as_str().unwrap_or("").to_owned(),
+        i["extension"][0]["valueString"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned(),
+        i["details"]["text"].as_str().unwrap_or("").to_owned(),
+    )
+}
+
 /// The real HOT9 releases of 2003-01 and 2003-02 (HOT9 files only, so `--partial`), the
 /// second serving, with a deletion list that retires a few of its real codes.
 pub(crate) struct RealHot9 {

@@ -10,6 +10,8 @@ mod corpus;
 mod determinism;
 mod faults;
 mod fhir_expand;
+mod fhir_expand_errors;
+mod fhir_expand_value_sets;
 mod fhir_support;
 mod fuzz_regressions;
 mod hostile_files;
