@@ -20,7 +20,11 @@ contained[] are checked as part of their container:
                 under any of the given schemas"); (2) 'pattern' also applies to a JSON number's
                 own text, against the whole text, since FHIR defines integer, positiveInt,
                 unsignedInt and decimal by those regexes (draft-06 applies 'pattern' to strings
-                only, so 1.5 passed as an integer).
+                only, so 1.5 passed as an integer); (3) the patterns are read as FHIR writes them
+                (XML Schema / Java regexes, whose whitespace, digit and word classes are ASCII),
+                not as ECMA-262 or Python read them by default: there U+3000 (the ideographic
+                space in Japanese names), U+00A0 and the other Unicode spaces would fail the
+                pattern of string, which FHIR allows, and full-width digits would pass as digits.
   [model]       the R4 4.0.1 models of fhir.resources 6.4.0 (pydantic 1): required elements,
                 choice types value[x] (at most one; one where required), unknown elements again,
                 primitive formats.
@@ -160,13 +164,13 @@ def build_schema_validator(schema):
 
     def pattern(validator, patrn, instance, _schema):
         if isinstance(instance, str):
-            if not re.search(patrn, instance):
+            if not re.search(patrn, instance, re.ASCII):
                 yield SchemaError(f"{short(repr(instance), 80)} does not match {patrn!r}")
         elif isinstance(instance, (int, decimal.Decimal)) and not isinstance(instance, bool):
             text = str(instance)
             body = patrn[1:] if patrn.startswith("^") else patrn
             body = body[:-1] if body.endswith("$") else body
-            if not re.fullmatch(f"(?:{body})", text):
+            if not re.fullmatch(f"(?:{body})", text, re.ASCII):
                 yield SchemaError(f"{text} does not match {patrn!r}")
 
     root = dict(schema)

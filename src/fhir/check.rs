@@ -105,14 +105,14 @@ pub struct Verdict {
     pub unknown_system: Option<String>,
 }
 
-fn pick<'a>(list: &'a [(String, String)], system: &str) -> Option<&'a str> {
+pub(crate) fn pick<'a>(list: &'a [(String, String)], system: &str) -> Option<&'a str> {
     list.iter()
         .find(|(s, _)| s == system)
         .map(|(_, v)| v.as_str())
 }
 
 /// Whether a release label matches a version pattern (`x` and `*` match any part).
-fn version_matches(label: &str, pattern: &str) -> bool {
+pub(crate) fn version_matches(label: &str, pattern: &str) -> bool {
     let (l, p): (Vec<&str>, Vec<&str>) = (label.split('.').collect(), pattern.split('.').collect());
     if p.len() > l.len() {
         return false;

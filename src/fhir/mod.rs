@@ -15,6 +15,7 @@ pub mod check_codes;
 pub mod codes;
 pub mod conceptmap;
 pub mod error;
+pub mod expand;
 pub mod lookup;
 pub mod messages;
 pub mod outcome;
@@ -135,7 +136,6 @@ pub async fn dispatch(
 
 /// Answers one interaction (on a blocking thread: it may read the database).
 fn serve(ctx: &Context, target: &Target, params: &Params) -> Result<serde_json::Value, FhirError> {
-    let json = |p: params::Parameters| serde_json::to_value(p).map_err(internal);
     match target {
         Target::Metadata if params.text("mode").as_deref() == Some("terminology") => {
             capability::terminology_capabilities(&ctx.state, &ctx.base)
@@ -143,7 +143,7 @@ fn serve(ctx: &Context, target: &Target, params: &Params) -> Result<serde_json::
         Target::Metadata => Ok(capability::capability_statement(&ctx.state, &ctx.base)),
         Target::Op { op, id } => match (op.resource, op.name) {
             (None, "versions") => Ok(capability::versions()),
-            _ => json(run(ctx, op, id.as_deref(), params)?),
+            _ => serde_json::to_value(run(ctx, op, id.as_deref(), params)?).map_err(internal),
         },
         // A ConceptMap streams (a project's map can be large): answered outside a batch only.
         Target::Read {
@@ -202,15 +202,30 @@ fn search(ctx: &Context, resource: &str, params: &Params) -> Result<serde_json::
     Ok(resources::searchset(ctx, resource, found))
 }
 
+/// What an operation answers with: a `Parameters` resource, or another resource (the
+/// ValueSet of `$expand`).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Parameters(params::Parameters),
+    Resource(serde_json::Value),
+}
+
+impl From<params::Parameters> for Answer {
+    fn from(p: params::Parameters) -> Self {
+        Answer::Parameters(p)
+    }
+}
+
 /// Runs an operation (on a blocking thread: it may read the database).
 fn run(
     ctx: &Context,
     op: &route::Operation,
     id: Option<&str>,
     params: &Params,
-) -> Result<params::Parameters, FhirError> {
+) -> Result<Answer, FhirError> {
     if let (Some("ConceptMap"), "translate") = (op.resource, op.name) {
-        return translate::run(ctx, params, id);
+        return translate::run(ctx, params, id).map(Answer::from);
     }
     if let Some(id) = id {
         return Err(FhirError::NotFound(format!(
@@ -221,11 +236,16 @@ fn run(
         )));
     }
     match (op.resource, op.name) {
-        (Some("CodeSystem"), "lookup") => lookup::run(ctx, params),
-        (Some("CodeSystem"), "subsumes") => subsumes::run(ctx, params),
-        (Some("CodeSystem"), "validate-code") => validate::code_system(ctx, params),
-        (Some("ValueSet"), "validate-code") => validate::value_set(ctx, params),
-        (Some("ValueSet"), "batch-validate-code") => batch::validate_codes(ctx, params),
+        (Some("CodeSystem"), "lookup") => lookup::run(ctx, params).map(Answer::from),
+        (Some("CodeSystem"), "subsumes") => subsumes::run(ctx, params).map(Answer::from),
+        (Some("CodeSystem"), "validate-code") => {
+            validate::code_system(ctx, params).map(Answer::from)
+        }
+        (Some("ValueSet"), "validate-code") => validate::value_set(ctx, params).map(Answer::from),
+        (Some("ValueSet"), "batch-validate-code") => {
+            batch::validate_codes(ctx, params).map(Answer::from)
+        }
+        (Some("ValueSet"), "expand") => expand::run(ctx, params).map(Answer::Resource),
         _ => Err(FhirError::NotFound(format!(
             "the operation ${} is not served",
             op.name

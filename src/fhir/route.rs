@@ -48,6 +48,12 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         resource: Some("ValueSet"),
+        name: "expand",
+        definition: "http://hl7.org/fhir/OperationDefinition/ValueSet-expand",
+        get: true,
+    },
+    Operation {
+        resource: Some("ValueSet"),
         name: "validate-code",
         definition: "http://hl7.org/fhir/OperationDefinition/ValueSet-validate-code",
         get: true,
