@@ -297,7 +297,61 @@ pub fn run(ctx: &Context, document: &Value) -> Result<OperationOutcome, FhirErro
             );
         }
     }
+    issues.extend(unbound_elements(ctx, &found));
     Ok(OperationOutcome::new(issues))
+}
+
+/// The bound elements none of whose codings is of a system their value sets include: the
+/// element is not coded from its JP Core value set (an error for a required binding, a
+/// warning for a preferred one).
+fn unbound_elements(ctx: &Context, found: &[Found<'_>]) -> Vec<Issue> {
+    // Codings by element (the path before `.coding[i]`), in document order.
+    let mut elements: Vec<(&str, &str, &str, Vec<String>)> = Vec::new();
+    for f in found {
+        let Some((element_path, _)) = f.path.rsplit_once(".coding[") else {
+            continue;
+        };
+        let system = text(f.coding, "system").unwrap_or_default();
+        match elements.iter_mut().find(|e| e.0 == element_path) {
+            Some(e) => e.3.push(system),
+            None => elements.push((element_path, &f.resource_type, &f.element, vec![system])),
+        }
+    }
+    let mut issues = Vec::new();
+    for (path, resource_type, element, systems) in elements {
+        let Some((_, _, sets, strength)) = BINDINGS
+            .iter()
+            .find(|(rt, el, _, _)| *rt == resource_type && *el == bound_element(element))
+        else {
+            continue;
+        };
+        if systems
+            .iter()
+            .any(|s| binding_scope(resource_type, element, s).is_some())
+        {
+            continue;
+        }
+        let severity = if *strength == "required" {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        issues.push(
+            Issue::new(
+                severity,
+                "code-invalid",
+                messages::text(
+                    ctx.lang,
+                    "TX_GENERAL_CC_ERROR_MESSAGE",
+                    &[&sets.join("', '")],
+                ),
+            )
+            .tx_type("not-in-vs")
+            .message_id("TX_GENERAL_CC_ERROR_MESSAGE")
+            .at(path.to_owned()),
+        );
+    }
+    issues
 }
 
 #[cfg(test)]

@@ -557,6 +557,9 @@ async fn fhir_terminology_on_real_hot9_releases_and_the_samples() {
             {"resource": {"resourceType": "Condition", "code": {"coding": [
                 {"system": BYOMEI, "code": "29990008"},
                 {"system": "http://example.org/local", "code": "x"}
+            ]}}},
+            {"resource": {"resourceType": "Condition", "code": {"coding": [
+                {"system": HOT9, "code": "100137201", "display": "プレドニン注(1%)"}
             ]}}}
         ]});
         let (status, _, checked) = fhir(
@@ -623,6 +626,21 @@ async fn fhir_terminology_on_real_hot9_releases_and_the_samples() {
                     "UNKNOWN_CODESYSTEM",
                     "Bundle.entry[1].resource.code.coding[1].system"
                 ),
+                (
+                    "error",
+                    "Display_Name_for__should_be_one_of__instead_of",
+                    "Bundle.entry[2].resource.code.coding[0].display"
+                ),
+                (
+                    "information",
+                    "HYOJUN_DISPLAY_WIDTH",
+                    "Bundle.entry[2].resource.code.coding[0].display"
+                ),
+                (
+                    "error",
+                    "TX_GENERAL_CC_ERROR_MESSAGE",
+                    "Bundle.entry[2].resource.code"
+                ),
             ],
             "{name}: {checked}"
         );
@@ -670,6 +688,135 @@ async fn fhir_terminology_on_real_hot9_releases_and_the_samples() {
             "{name}: responses that are not valid FHIR R4:\n{}\n{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// JLAC10 (the 8,108 real codes of the JP Core まとめ表 list) and 看護 (a release of the real
+/// rows and JP Core codes): each operation's happy path on a code of each, and the JP Core
+/// value sets over them (the nursing one is published over the JP-CLINS OID).
+#[actix_web::test]
+async fn fhir_on_real_jlac10_and_nursing_codes() {
+    const JLAC10: &str = "http://medis.or.jp/CodeSystem/master-JLAC10-17digits";
+    const NURSING16: &str = "http://medis.or.jp/CodeSystem/master-nursingAction-16digits";
+    let dir = tempfile::tempdir().expect("tmp");
+    let codes = crate::jlac::real_codes();
+    let book = dir.path().join("2023_matome.xlsx");
+    std::fs::write(&book, crate::jlac::real_workbook(&codes)).expect("workbook");
+    let nursing = crate::nursing::real_release();
+    for db in databases("fhir_jlac_nursing") {
+        let book = book.display().to_string();
+        let folder = nursing.dir.path().display().to_string();
+        assert_eq!(
+            hyojun(&db, &["import", "jlac", &book, "--activate", "--partial"]),
+            0
+        );
+        assert_eq!(
+            hyojun(&db, &["import", "nursing", &folder, "--activate"]),
+            0
+        );
+        let k = keys(&db);
+        let key = Some(k.reader.as_str());
+        let service = test::init_service(app(AppState::new(
+            db.store.clone(),
+            ApiConfig {
+                warm_up: false,
+                ..ApiConfig::default()
+            },
+        )))
+        .await;
+        let mut bodies = Bodies {
+            dir: tempfile::tempdir().expect("tmp"),
+            n: 0,
+        };
+        for (system, code, display, value_set) in [
+            (
+                JLAC10,
+                "1A010000000190111",
+                "蛋白定性[尿]_尿(含むその他)_化学発色法_判定",
+                "http://jpfhir.jp/fhir/core/ValueSet/JP_ObservationLabResultCode_VS",
+            ),
+            (
+                NURSING16,
+                "A001B001C001D001",
+                "日常生活ケア・清潔ケア・入浴・全介助",
+                "http://jpfhir.jp/fhir/core/ValueSet/JP_ProcedureCodesNurse_VS",
+            ),
+        ] {
+            let (_, _, looked) = fhir(
+                &service,
+                "GET",
+                &format!(
+                    "/fhir/CodeSystem/$lookup?system={}&code={code}",
+                    enc(system)
+                ),
+                key,
+                None,
+            )
+            .await;
+            assert_eq!(
+                param(&looked, "display"),
+                Some(&json!(display)),
+                "{}: {looked}",
+                db.name
+            );
+            bodies.keep("lookup", &looked);
+            let (_, _, valid) = fhir(
+                &service,
+                "GET",
+                &validate_uri(&[("url", system), ("code", code), ("display", display)]),
+                key,
+                None,
+            )
+            .await;
+            assert_eq!(param(&valid, "result"), Some(&json!(true)), "{valid}");
+            let (_, _, member) = fhir(
+                &service,
+                "GET",
+                &format!(
+                    "/fhir/ValueSet/$validate-code?url={}&system={}&code={code}",
+                    enc(value_set),
+                    enc(system)
+                ),
+                key,
+                None,
+            )
+            .await;
+            assert_eq!(param(&member, "result"), Some(&json!(true)), "{member}");
+            bodies.keep("vs-member", &member);
+            let filter: String = display.chars().take(2).collect();
+            let (status, _, expanded) = fhir(
+                &service,
+                "GET",
+                &format!(
+                    "/fhir/ValueSet/$expand?url={}&filter={}&count=1000",
+                    enc(&format!("{system}?fhir_vs")),
+                    enc(&filter)
+                ),
+                key,
+                None,
+            )
+            .await;
+            assert_eq!(status, 200, "{expanded}");
+            assert!(
+                expanded["expansion"]["contains"]
+                    .as_array()
+                    .expect("contains")
+                    .iter()
+                    .any(|c| c["code"] == code),
+                "{filter} finds {code}"
+            );
+            bodies.keep("expand", &expanded);
+        }
+        let output = std::process::Command::new(repo().join("scripts/fhir-validate"))
+            .arg(bodies.dir.path())
+            .output()
+            .expect("scripts/fhir-validate runs (needs python3 and npm)");
+        assert!(
+            output.status.success(),
+            "{}: responses that are not valid FHIR R4:\n{}",
+            db.name,
+            String::from_utf8_lossy(&output.stdout)
         );
     }
 }
