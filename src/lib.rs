@@ -7,6 +7,7 @@ pub mod access;
 pub mod api;
 pub mod cli;
 pub mod excerpt;
+pub mod fhir;
 pub mod hygiene;
 pub mod json_depth;
 pub mod limits;

@@ -122,6 +122,10 @@ limits! {
     json_depth / JsonDepth = 64, "HYOJUN_MAX_JSON_DEPTH", "levels";
     /// Most items of one `/v1/validate` or translate request.
     validate_items / ValidateItems = 10_000, "HYOJUN_MAX_VALIDATE_ITEMS", "items";
+    /// Most codes one FHIR `ValueSet/$expand` answer lists: an expansion larger than this
+    /// without `count` (or a `count` over it) answers `too-costly`; with `count`, paging
+    /// through a larger value set is allowed.
+    expansion_codes / ExpansionCodes = 10_000, "HYOJUN_MAX_EXPANSION_CODES", "codes";
     /// Longest request URL (path and query).
     url_bytes / UrlBytes = 8 * KIB, "HYOJUN_MAX_URL_BYTES", "bytes";
     /// Largest upload (all files of one request together).

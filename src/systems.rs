@@ -287,6 +287,26 @@ pub fn plausible(system: &str, code: &str) -> bool {
     }
 }
 
+/// The code systems whose codes the masters define by rows of their own. Every other
+/// system's codes are only carried by those rows (a HOT9 row carries its HOT7, YJ, 薬価,
+/// レセ電算 and JAN codes; a 病名 row its 交換用コード, レセ電算 code and ICD-10; a 看護行為 row
+/// its 16桁 code), so they are found through the rows that carry them.
+pub const ROW_SYSTEMS: &[&str] = &[
+    "hot13",
+    "hot9",
+    "byomei",
+    "modifier",
+    "jlac10",
+    "jlac11",
+    "nursing_action",
+    "nursing_observation",
+];
+
+/// Whether the masters define codes of `system` by rows of their own ([`ROW_SYSTEMS`]).
+pub fn defines_rows(system: &CodeSystem) -> bool {
+    ROW_SYSTEMS.contains(&system.key)
+}
+
 /// The code systems of one master, in registry order.
 pub fn of_master(master: Master) -> impl Iterator<Item = &'static CodeSystem> {
     CODE_SYSTEMS.iter().filter(move |s| s.master == master)
@@ -307,6 +327,34 @@ mod tests {
         );
         assert_eq!(find("urn:oid:1.2.392.100495.20.2.74").unwrap().key, "hot9");
         assert!(find("HOT9").is_none());
+    }
+
+    #[test]
+    fn row_systems_are_the_systems_the_parsers_define_rows_of() {
+        use crate::masters::{parse_release, NoProgress, ParseOptions};
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("masters");
+        let samples = [
+            (Master::Hot, vec![root.join("hot/20260531")]),
+            (
+                Master::Hot,
+                vec![
+                    root.join("hot/h20260630.zip"),
+                    root.join("hot/h20260630_HOT9del.txt"),
+                ],
+            ),
+            (Master::Byomei, vec![root.join("byomei/byomei518.zip")]),
+            (Master::Jlac, vec![root.join("jlac/901")]),
+            (Master::Nursing, vec![root.join("nursing/4.0")]),
+        ];
+        let mut defined = std::collections::BTreeSet::new();
+        for (master, paths) in samples {
+            let release = parse_release(master, &paths, &ParseOptions::default(), &NoProgress)
+                .unwrap_or_else(|e| panic!("{master} sample: {e:?}"));
+            defined.extend(release.records.iter().map(|r| r.system));
+        }
+        let declared: std::collections::BTreeSet<&str> = ROW_SYSTEMS.iter().copied().collect();
+        assert_eq!(defined, declared);
+        assert!(ROW_SYSTEMS.iter().all(|k| by_key(k).is_some()));
     }
 
     #[test]

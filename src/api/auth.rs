@@ -163,13 +163,38 @@ async fn verify(
     Ok(caller)
 }
 
-async fn authorize(req: &HttpRequest, required: Role) -> Result<Caller, ApiError> {
+/// The key a request presents: `Authorization: Bearer <key>`, or `Api-Key: <key>` (the
+/// header the HL7 validator sends to servers configured with an API key).
+fn presented_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    if let Some(header) = req.headers().get(actix_web::http::header::AUTHORIZATION) {
+        return header
+            .to_str()
+            .ok()
+            .and_then(bearer_key)
+            .map(|k| Some(k.to_owned()))
+            .ok_or_else(|| {
+                ApiError::Unauthorized("the Authorization header must be `Bearer <key>`".into())
+            });
+    }
+    match req.headers().get("api-key") {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(|k| Some(k.to_owned()))
+            .ok_or_else(|| ApiError::Unauthorized("the Api-Key header is empty".into())),
+    }
+}
+
+/// The caller of `req` if its key (or anonymous reading, when configured) allows `required`.
+pub async fn authorize(req: &HttpRequest, required: Role) -> Result<Caller, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal("application state missing".into()))?
         .clone();
-    let header = req.headers().get(actix_web::http::header::AUTHORIZATION);
-    let Some(header) = header else {
+    let Some(key) = presented_key(req)? else {
         if state.config.anonymous_read && required == Role::Reader {
             return Ok(Caller {
                 key_id: None,
@@ -181,14 +206,6 @@ async fn authorize(req: &HttpRequest, required: Role) -> Result<Caller, ApiError
             "an API key is required: send `Authorization: Bearer <key>`".into(),
         ));
     };
-    let key = header
-        .to_str()
-        .ok()
-        .and_then(bearer_key)
-        .ok_or_else(|| {
-            ApiError::Unauthorized("the Authorization header must be `Bearer <key>`".into())
-        })?
-        .to_owned();
     let hash = hash_key(&key);
     let caller = match state.keys.get(&hash) {
         Known::Fresh(caller) => caller,

@@ -124,15 +124,41 @@ pub fn refuse(
 ) -> Result<ServiceRequest, Box<ServiceResponse>> {
     match check_url(req.uri(), limits) {
         Ok(()) => Ok(req),
+        // The FHIR endpoint answers its errors as OperationOutcomes.
+        Err(e) if is_fhir(req.path()) => Err(Box::new(
+            req.error_response(crate::fhir::error::FhirError::Api(e)),
+        )),
         Err(e) => Err(Box::new(req.error_response(e))),
     }
+}
+
+/// Whether a path is the FHIR endpoint's.
+fn is_fhir(path: &str) -> bool {
+    path == "/fhir" || path.starts_with("/fhir/")
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"))
+        .is_some_and(|v| {
+            v.starts_with("application/json") || v.starts_with("application/fhir+json")
+        })
+}
+
+/// The OperationOutcome IssueType of an error answer with this status.
+fn fhir_issue_code(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "login",
+        403 => "forbidden",
+        404 => "not-found",
+        405 | 415 => "not-supported",
+        409 => "conflict",
+        413 | 414 => "too-long",
+        503 => "transient",
+        500..=599 => "exception",
+        _ => "invalid",
+    }
 }
 
 /// The stable code of an error answer with this status.
@@ -190,13 +216,22 @@ pub fn enveloped<B: MessageBody + 'static>(
         tracing::error!(error = %e, "internal error");
     }
     let (request, old) = response.into_parts();
-    let mut new = HttpResponse::build(status).json(ErrorEnvelope {
-        error: ErrorBody {
-            code: code(status),
-            message,
-            details: None,
-        },
-    });
+    let mut new = if is_fhir(request.path()) {
+        use crate::fhir::outcome::{Issue, OperationOutcome, Severity};
+        let issue = Issue::new(Severity::Error, fhir_issue_code(status), message);
+        actix_web::ResponseError::error_response(&crate::fhir::error::FhirError::Outcome {
+            status,
+            outcome: OperationOutcome::one(issue),
+        })
+    } else {
+        HttpResponse::build(status).json(ErrorEnvelope {
+            error: ErrorBody {
+                code: code(status),
+                message,
+                details: None,
+            },
+        })
+    };
     for (name, value) in old.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             new.headers_mut().insert(name.clone(), value.clone());

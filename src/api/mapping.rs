@@ -625,62 +625,116 @@ pub async fn export(
         let store = store.clone();
         blocking(move || Ok((store.project(id)?, store.extra_headers(id)?))).await?
     };
-    let shared = SharedBuffer::default();
-    let writer = if concept_map {
+    let (content_type, extension) = if concept_map {
+        ("application/fhir+json", "json")
+    } else {
+        ("text/csv; charset=utf-8", "csv")
+    };
+    let mut response = HttpResponse::Ok();
+    response.content_type(content_type).insert_header((
+        "Content-Disposition",
+        format!("attachment; filename=\"mapping-{id}.{extension}\""),
+    ));
+    if concept_map {
         let options = exchange::ConceptMapOptions {
             url: None,
+            version: None,
             source_uri: None,
             include_all: all,
             date: chrono::Utc::now(),
         };
-        Some(
-            exchange::ConceptMapWriter::new(shared.clone(), &project, &options)
-                .map_err(|e| ApiError::Internal(format!("export: {e}")))?,
-        )
+        Ok(response.streaming(concept_map_stream(store, &project, &options)?))
     } else {
+        let shared = SharedBuffer::default();
         exchange::write_csv_header(&mut shared.clone(), &headers, true)
             .map_err(|e| ApiError::Internal(format!("export: {e}")))?;
-        None
-    };
+        Ok(response.streaming(export_stream(store, id, RowWriter::Csv(headers), shared)))
+    }
+}
+
+/// A chunk of a streamed export.
+pub type ExportChunk = Result<Bytes, actix_web::Error>;
+
+/// A project's mappings as one FHIR R4 ConceptMap ([`crate::mapping::exchange::ConceptMapWriter`]),
+/// streamed page by page in constant memory: the export's `format=conceptmap` and the FHIR
+/// endpoint's ConceptMap read and search. The resource's opening is written before this
+/// returns; a database failure later ends the stream early (logged), as a response already
+/// under way cannot turn into an error.
+pub fn concept_map_stream(
+    store: crate::store::Store,
+    project: &Project,
+    options: &crate::mapping::exchange::ConceptMapOptions,
+) -> Result<impl futures_util::Stream<Item = ExportChunk> + 'static, ApiError> {
+    let shared = SharedBuffer::default();
+    let writer = crate::mapping::exchange::ConceptMapWriter::new(shared.clone(), project, options)
+        .map_err(|e| ApiError::Internal(format!("export: {e}")))?;
+    Ok(export_stream(
+        store,
+        project.id,
+        RowWriter::ConceptMap(writer),
+        shared,
+    ))
+}
+
+/// What an export writes each mapping with.
+enum RowWriter {
+    /// CSV rows, with the extra columns of these headers.
+    Csv(Vec<String>),
+    /// ConceptMap elements (closed with the last page).
+    ConceptMap(crate::mapping::exchange::ConceptMapWriter<SharedBuffer>),
+}
+
+/// Streams project `id`'s mappings page by page through `writer`; each chunk is what `shared`
+/// holds after a page (whatever it held before the first page comes first).
+fn export_stream(
+    store: crate::store::Store,
+    id: i64,
+    writer: RowWriter,
+    shared: SharedBuffer,
+) -> impl futures_util::Stream<Item = ExportChunk> + 'static {
+    use crate::mapping::exchange;
     struct Export {
         cursor: ExportCursor,
         done: bool,
-        writer: Option<exchange::ConceptMapWriter<SharedBuffer>>,
+        writer: Option<RowWriter>,
     }
     let start = Export {
         cursor: ExportCursor::default(),
         done: false,
-        writer,
+        writer: Some(writer),
     };
-    let stream = futures_util::stream::unfold(start, move |mut export| {
+    futures_util::stream::unfold(start, move |mut job| {
         let store = store.clone();
         let shared = shared.clone();
-        let headers = headers.clone();
         async move {
-            if export.done {
+            if job.done {
                 return None;
             }
             let sink = shared.clone();
             let step = web::block(move || -> Result<Export, String> {
+                let by_target = matches!(job.writer, Some(RowWriter::ConceptMap(_)));
                 let page = store
-                    .export_page(id, export.writer.is_some(), EXPORT_PAGE, &mut export.cursor)
+                    .export_page(id, by_target, EXPORT_PAGE, &mut job.cursor)
                     .map_err(|e| e.to_string())?;
                 for m in &page {
-                    match export.writer.as_mut() {
-                        Some(w) => {
+                    match job.writer.as_mut() {
+                        Some(RowWriter::ConceptMap(w)) => {
                             w.write(m).map_err(|e| e.to_string())?;
                         }
-                        None => exchange::write_csv_row(&mut sink.clone(), m, &headers)
-                            .map_err(|e| e.to_string())?,
+                        Some(RowWriter::Csv(headers)) => {
+                            exchange::write_csv_row(&mut sink.clone(), m, headers)
+                                .map_err(|e| e.to_string())?
+                        }
+                        None => {}
                     }
                 }
                 if (page.len() as i64) < EXPORT_PAGE {
-                    export.done = true;
-                    if let Some(w) = export.writer.take() {
+                    job.done = true;
+                    if let Some(RowWriter::ConceptMap(w)) = job.writer.take() {
                         w.finish().map_err(|e| e.to_string())?;
                     }
                 }
-                Ok(export)
+                Ok(job)
             })
             .await;
             match step {
@@ -695,19 +749,7 @@ pub async fn export(
                 }
             }
         }
-    });
-    let (content_type, extension) = if concept_map {
-        ("application/fhir+json", "json")
-    } else {
-        ("text/csv; charset=utf-8", "csv")
-    };
-    Ok(HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"mapping-{id}.{extension}\""),
-        ))
-        .streaming(stream))
+    })
 }
 
 /// A byte buffer several writers share, drained chunk by chunk into the response.

@@ -128,6 +128,24 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// State for one command run in-process (`hyojun check-codes`): no background pollers,
+    /// no warm-up, the search index in memory (built only if a search asks for it).
+    pub fn for_command(store: Store, config: ApiConfig) -> Self {
+        AppState {
+            search: Arc::new(open_search_index(&Location::Memory)),
+            store,
+            keys: auth::KeyCache::default(),
+            metrics: Arc::new(ops::Metrics::default()),
+            cache: Arc::new(cache::ReadCache::new(100_000, 1_000_000)),
+            translations: Arc::default(),
+            uploads_in_flight: Arc::default(),
+            jobs: Arc::new(job_queue::JobQueue::new(config.limits.concurrent_jobs)),
+            config,
+        }
+    }
+}
+
 /// Opens the node's search index; an unusable directory falls back to memory (logged), so
 /// a node still serves.
 fn open_search_index(location: &Location) -> SearchIndex {
@@ -290,6 +308,7 @@ pub fn app(
         .split_for_parts();
     let doc = doc::complete(doc);
     app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
+        .configure(crate::fhir::configure)
         .default_service(web::to(envelope::no_route))
         .wrap_fn(move |req, srv| {
             let call = envelope::refuse(req, &limits).map(|req| srv.call(req));

@@ -20,7 +20,7 @@ use crate::store::mapping::TranslationRow;
 use crate::systems;
 
 /// A project's mappings by local code.
-type Table = Arc<FxHashMap<String, TranslationRow>>;
+pub type Table = Arc<FxHashMap<String, TranslationRow>>;
 
 /// Each project's mappings by local code, kept while the project's revision stays the same.
 #[derive(Default)]
@@ -30,7 +30,9 @@ pub struct TranslationCache {
 }
 
 impl TranslationCache {
-    fn table(&self, state: &AppState, project_id: i64) -> Result<Table, ApiError> {
+    /// The project's mappings at its current revision (read once per revision, shared by
+    /// every request until the project changes).
+    pub fn table(&self, state: &AppState, project_id: i64) -> Result<Table, ApiError> {
         let revision = state.store.project_revision(project_id)?;
         let lock = || self.tables.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((seen, table)) = lock().get(&project_id) {
@@ -175,17 +177,27 @@ pub async fn translate(
         )));
     }
     let state = state.into_inner();
-    let result = blocking(move || run(&state, id, &request)).await?;
+    let result =
+        blocking(move || translate_local(&state, id, &request.codes, request.include)).await?;
     Ok(HttpResponse::Ok().json(result))
 }
 
-/// Translates a request. One snapshot, as validation does: the current release of each
-/// target system is chosen once; what the cache knows of the targets is copied under one
-/// read lock, the rest read from the database, and the answer comes from those copies alone
-/// (an activation clearing the cache meanwhile takes nothing away).
-fn run(state: &AppState, id: i64, request: &TranslateRequest) -> Result<TranslateResult, ApiError> {
+/// Translates local codes of project `id` (in request order) through its mappings that
+/// `include` admits, with each target's status in its master's current release: what
+/// `POST /v1/mapping/projects/{id}/translate` and FHIR `ConceptMap/$translate` answer from.
+///
+/// One snapshot, as validation does: the current release of each target system is chosen
+/// once; what the cache knows of the targets is copied under one read lock, the rest read
+/// from the database, and the answer comes from those copies alone (an activation clearing
+/// the cache meanwhile takes nothing away).
+pub fn translate_local(
+    state: &AppState,
+    id: i64,
+    codes: &[String],
+    include: Include,
+) -> Result<TranslateResult, ApiError> {
     let table = state.translations.table(state, id)?;
-    let wanted = wanted_targets(&table, &request.codes, request.include);
+    let wanted = wanted_targets(&table, codes, include);
     // The release per master, chosen once (a master's systems must not answer from two).
     let mut per_master = FxHashMap::default();
     let mut releases = FxHashMap::default();
@@ -218,7 +230,7 @@ fn run(state: &AppState, id: i64, request: &TranslateRequest) -> Result<Translat
         });
         if complete {
             // The warm path: everything is in the cache.
-            let items = translate_codes(&table, &request.codes, request.include, status);
+            let items = translate_codes(&table, codes, include, status);
             return Ok(TranslateResult { project: id, items });
         }
         // Copy what the cache knows of the targets; the missing ones are read below.
@@ -245,10 +257,31 @@ fn run(state: &AppState, id: i64, request: &TranslateRequest) -> Result<Translat
         state.cache.put_statuses(release.id, system, &read);
         statuses.entry(system).or_default().extend(read);
     }
-    let items = translate_codes(&table, &request.codes, request.include, |system, target| {
+    let items = translate_codes(&table, codes, include, |system, target| {
         statuses.get(system).and_then(|s| s.get(target))
     });
     Ok(TranslateResult { project: id, items })
+}
+
+/// The mappings of `table` (a project's mappings by local code) that translate to `code` of
+/// `system` (a code system key): the reverse of [`translate_codes`], by the same rule (the
+/// mappings `include` admits), by local code (bytes).
+pub fn sources_of<'a>(
+    table: &'a FxHashMap<String, TranslationRow>,
+    system: &str,
+    code: &str,
+    include: Include,
+) -> Vec<&'a TranslationRow> {
+    let mut found: Vec<&TranslationRow> = table
+        .values()
+        .filter(|row| {
+            include.admits(row)
+                && row.target_system.as_deref() == Some(system)
+                && row.target_code.as_deref() == Some(code)
+        })
+        .collect();
+    found.sort_by(|a, b| a.local_code.cmp(&b.local_code));
+    found
 }
 
 /// Translates `codes` through `table` (a project's mappings by local code); `status` gives a

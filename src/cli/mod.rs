@@ -17,6 +17,7 @@ macro_rules! say_err {
     };
 }
 
+mod fhir;
 mod output;
 mod progress;
 
@@ -149,6 +150,25 @@ pub enum Command {
         #[command(flatten)]
         index: IndexDir,
     },
+    /// Check every coding of a FHIR resource or Bundle (JSON) against the masters, as
+    /// `POST /fhir/Bundle/$check-codes` does; exit 1 when any coding has an error.
+    CheckCodes {
+        /// The resource or Bundle (JSON).
+        file: PathBuf,
+        /// Print the OperationOutcome instead of one line per issue.
+        #[arg(long)]
+        json: bool,
+        /// Messages in Japanese.
+        #[arg(long)]
+        ja: bool,
+    },
+    /// Write a FHIR package (package.json, one CodeSystem per canonical URL with `content:
+    /// not-present`, the JP Core value sets) that makes the HL7 validator ask hyojun (`-tx`).
+    FhirPackage {
+        /// The folder to write `package/` into.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Rebuild the search index from the database.
     Reindex {
         #[command(flatten)]
@@ -254,6 +274,9 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Search(#[from] crate::search::SearchError),
+    /// `check-codes` found codings with errors (each printed).
+    #[error("{errors} coding error(s) found")]
+    Checked { errors: usize },
 }
 
 impl CliError {
@@ -261,7 +284,7 @@ impl CliError {
     /// 5 database unavailable, 6 other failures.
     pub fn exit_code(&self) -> i32 {
         match self {
-            CliError::Input { .. } | CliError::Limit(_) => 1,
+            CliError::Input { .. } | CliError::Limit(_) | CliError::Checked { .. } => 1,
             CliError::Store(StoreError::Conflict(_)) => 3,
             CliError::Store(StoreError::NotFound(_)) => 4,
             CliError::Store(StoreError::Connect(_) | StoreError::Config(_)) => 5,
@@ -481,6 +504,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             }
             Ok(())
         }
+        Command::CheckCodes { file, json, ja } => {
+            fhir::check_codes(Store::open(&url, 2)?, &file, json, ja)
+        }
+        Command::FhirPackage { out } => fhir::package(Store::open(&url, 2)?, &out),
         Command::Reindex { index } => {
             let store = Store::open(&url, 2)?;
             let location = index.location(&url);
@@ -678,6 +705,7 @@ fn mapping_command(store: &Store, command: MappingCommand) -> Result<(), CliErro
             if by_target {
                 let options = exchange::ConceptMapOptions {
                     url: None,
+                    version: None,
                     source_uri: None,
                     include_all: all,
                     date: chrono::Utc::now(),

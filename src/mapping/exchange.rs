@@ -185,6 +185,9 @@ pub fn write_csv_row<W: Write>(
 pub struct ConceptMapOptions {
     /// The ConceptMap's canonical URL, when the caller has one.
     pub url: Option<String>,
+    /// Its business version, when the caller has one (the FHIR endpoint: the project's
+    /// revision).
+    pub version: Option<String>,
     /// `sourceUri`: the value set of the local codes, when the caller has one.
     pub source_uri: Option<String>,
     /// Every mapping in every state (status `draft`) instead of the settled ones only (status
@@ -196,8 +199,9 @@ pub struct ConceptMapOptions {
 
 /// Streams a project's mappings as one FHIR R4 ConceptMap (compact JSON).
 ///
-/// * `id` `hyojun-mapping-<project id>`, `name` `HyojunMapping<project id>` (a computable
-///   name), `title` the project's name, `description` its description when not empty.
+/// * `id` `hyojun-mapping-<project id>`, `url` and `version` when the options give them,
+///   `name` `HyojunMapping<project id>` (a computable name), `title` the project's name,
+///   `description` its description when not empty.
 /// * One group per target system: `source` is the project's `local_system`, `target` the
 ///   system's canonical URL, or `urn:hyojun:<key>` when it has none (e.g. `jlac11`). Each
 ///   element is a local code (`code`, `display` = local name) with one target (`code`,
@@ -274,6 +278,9 @@ impl<W: Write> ConceptMapWriter<W> {
         head.insert("id".into(), format!("hyojun-mapping-{}", project.id).into());
         if let Some(url) = &options.url {
             head.insert("url".into(), url.as_str().into());
+        }
+        if let Some(version) = &options.version {
+            head.insert("version".into(), version.as_str().into());
         }
         head.insert("name".into(), format!("HyojunMapping{}", project.id).into());
         head.insert("title".into(), project.name.as_str().into());
@@ -1516,6 +1523,7 @@ mod tests {
     fn options(include_all: bool) -> ConceptMapOptions {
         ConceptMapOptions {
             url: Some("https://hyojun.example.jp/fhir/ConceptMap/hyojun-mapping-7".into()),
+            version: None,
             source_uri: None,
             include_all,
             date: DateTime::from_timestamp(1_767_323_045, 0).expect("time"),

@@ -8,6 +8,7 @@
 //! an index written by another schema version (see [`document::SCHEMA_VERSION`]), or for
 //! another database, is rebuilt on open or on the first sync.
 
+pub mod codes;
 pub mod document;
 pub mod normalize;
 pub mod query;

@@ -163,17 +163,26 @@ pub fn checked_query(query: &str) -> Result<(Normalized, String), SearchError> {
     Ok((normalized, normalize_code(query)))
 }
 
-/// Runs `request` on a snapshot of the index.
-pub fn run(snapshot: &Snapshot, request: &SearchRequest) -> Result<SearchResults, SearchError> {
+/// Every admitted match of `request`, unranked and unpaged: one hit per matching concept
+/// version (a code can come several times).
+pub(crate) fn matches(
+    snapshot: &Snapshot,
+    request: &SearchRequest,
+) -> Result<(Vec<Hit>, Normalized, String), SearchError> {
     let (normalized, code) = checked_query(&request.query)?;
-    let fields = &snapshot.fields;
-    let query = build_query(fields, &normalized, &code, &request.attributes);
+    let query = build_query(&snapshot.fields, &normalized, &code, &request.attributes);
     let filter = Arc::new(Filter::new(request, &normalized));
     let collector = RankCollector {
         filter,
         segments: snapshot.segments.clone(),
     };
-    let mut hits = snapshot.searcher.search(&query, &collector)?;
+    let hits = snapshot.searcher.search(&query, &collector)?;
+    Ok((hits, normalized, code))
+}
+
+/// Runs `request` on a snapshot of the index.
+pub fn run(snapshot: &Snapshot, request: &SearchRequest) -> Result<SearchResults, SearchError> {
+    let (mut hits, normalized, code) = matches(snapshot, request)?;
     let segments = &snapshot.segments_by_ord;
     // Equal ranks are ordered by what the hits are, not by where the index holds them (the
     // interned key and the segment layout depend on indexing history): (system, code)
@@ -413,22 +422,28 @@ impl Filter {
 
 /// One matching, admitted document.
 #[derive(Debug, Clone, Copy)]
-struct Hit {
+pub(crate) struct Hit {
     /// Best first when ascending: the best way of matching, active before retired, shorter
     /// display first, registry order of systems — packed into one integer so ranking
     /// thousands of hits compares integers only — and the interned (system, code) key in the
     /// low [`KEY_BITS`] (ties are ordered by the hits' system and code instead, see `run`).
     rank: u64,
-    code_key: u32,
+    pub(crate) code_key: u32,
     score: u8,
-    segment: u32,
-    doc: DocId,
+    pub(crate) segment: u32,
+    pub(crate) doc: DocId,
 }
 
 /// Bits of [`Hit::rank`] that hold the interned key.
 const KEY_BITS: u32 = 32;
 
 impl Hit {
+    /// What ranks the hit, best first when ascending, without the interned key: equal
+    /// values are ordered by (system, code) bytewise, as [`run`] orders them.
+    pub(crate) fn order(&self) -> u64 {
+        self.rank >> KEY_BITS
+    }
+
     fn rank(score: u8, meta: &Meta) -> u64 {
         (u64::from(MatchKind::tier(score)) << 60)
             | (u64::from(!meta.active) << 59)

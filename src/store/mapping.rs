@@ -850,6 +850,8 @@ fn flag_in(
 #[derive(Debug, Clone)]
 pub struct TranslationRow {
     pub local_code: String,
+    /// The local code's name (from the latest upload).
+    pub local_name: String,
     pub state: State,
     pub target_system: Option<String>,
     pub target_code: Option<String>,
@@ -885,6 +887,7 @@ impl Store {
                 .into_iter()
                 .map(|(c, m)| TranslationRow {
                     local_code: m.local_code,
+                    local_name: c.name,
                     state: State::parse(&m.state).unwrap_or(State::Flagged),
                     target_system: m.target_system,
                     target_code: m.target_code,

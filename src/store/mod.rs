@@ -9,6 +9,7 @@ pub mod activation;
 pub mod audit;
 mod carriers;
 mod connection;
+pub mod designations;
 pub mod diff;
 pub mod health;
 pub mod import;

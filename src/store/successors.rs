@@ -1,17 +1,21 @@
-//! Following 移行先 (successor) links inside one release, transitively, with a cycle guard.
+//! Following 移行先 (successor) links inside one release, transitively, with a cycle guard;
+//! and the other way round: which codes of a release name a 移行先, and which codes lead to
+//! a given one (its predecessors).
 //!
 //! Importers refuse releases whose successors point nowhere or loop, but a store can hold
 //! data from anywhere (older imports, hand-built releases), so the walk never trusts that:
 //! it stops at a code it has already visited and says so.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use diesel::prelude::*;
 use serde::Serialize;
 
+use super::carriers::CHUNK;
 use super::models::{ConceptRow, ReleaseRow};
-use super::schema::concepts;
-use super::{Store, StoreError};
+use super::schema::{concept_links, concepts};
+use super::{AnyConnection, Store, StoreError};
+use crate::with_backend;
 
 /// Longest walk followed before giving up (no real chain comes near it).
 const MAX_STEPS: usize = 10_000;
@@ -110,6 +114,125 @@ impl Store {
         }
         chain.cycle = has_cycle(&chain.steps);
         Ok(chain)
+    }
+}
+
+/// The ids of the row versions (any release) that name a 移行先 in one of `systems` (the
+/// reverse index `concept_links`, relation `successor`), optionally only those pointing to
+/// `code`.
+fn successor_link_ids(
+    conn: &mut AnyConnection,
+    systems: &[&str],
+    code: Option<&str>,
+) -> Result<Vec<i64>, StoreError> {
+    let mut ids: Vec<i64> = Vec::new();
+    for chunk in systems.chunks(CHUNK) {
+        let found: Vec<i64> = with_backend!(&mut *conn, |c| {
+            let mut query = concept_links::table
+                .filter(concept_links::system_key.eq_any(chunk))
+                .filter(concept_links::relation.eq("successor"))
+                .select(concept_links::concept_id)
+                .into_boxed();
+            if let Some(code) = code {
+                query = query.filter(concept_links::code.eq(code));
+            }
+            query.load(c)
+        })?;
+        ids.extend(found);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The (system, code) of the row versions among `ids` that are valid in `release`, each
+/// once, sorted by bytes (only those two columns are read).
+fn codes_valid_in(
+    conn: &mut AnyConnection,
+    release: &ReleaseRow,
+    ids: &[i64],
+) -> Result<BTreeSet<(String, String)>, StoreError> {
+    let mut codes = BTreeSet::new();
+    for chunk in ids.chunks(CHUNK) {
+        let found: Vec<(String, String)> = with_backend!(&mut *conn, |c| concepts::table
+            .filter(concepts::id.eq_any(chunk))
+            .filter(concepts::master.eq(&release.master))
+            .filter(concepts::valid_from.le(release.id))
+            .filter(
+                concepts::valid_to
+                    .is_null()
+                    .or(concepts::valid_to.gt(release.id))
+            )
+            .select((concepts::system_key, concepts::code))
+            .load(c))?;
+        codes.extend(found);
+    }
+    Ok(codes)
+}
+
+impl Store {
+    /// Whether any row version of `systems` (any release) names a 移行先: whether the master
+    /// of those systems records successors at all.
+    pub fn has_successor_links(&self, systems: &[&str]) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        for chunk in systems.chunks(CHUNK) {
+            let found: Vec<i64> = with_backend!(&mut *conn, |c| concept_links::table
+                .filter(concept_links::system_key.eq_any(chunk))
+                .filter(concept_links::relation.eq("successor"))
+                .select(concept_links::concept_id)
+                .limit(1)
+                .load(c))?;
+            if !found.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The codes of `systems` whose rows valid in `release` name a 移行先, as (system, code),
+    /// each once, sorted by bytes. Reads only the rows that name one (few, whatever the size
+    /// of the master).
+    pub fn codes_with_successors(
+        &self,
+        release: &ReleaseRow,
+        systems: &[&str],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut conn = self.conn()?;
+        let ids = successor_link_ids(&mut conn, systems, None)?;
+        Ok(codes_valid_in(&mut conn, release, &ids)?
+            .into_iter()
+            .filter(|(system, _)| systems.contains(&system.as_str()))
+            .collect())
+    }
+
+    /// Every code of `release` whose 移行先 chain passes through `code` of `system`: the codes
+    /// naming it as 移行先, the codes naming those, and so on (breadth first, each once, the
+    /// code itself never listed; a loop stops where it meets a code already listed).
+    pub fn predecessors(
+        &self,
+        release: &ReleaseRow,
+        system: &str,
+        code: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut conn = self.conn()?;
+        let mut seen: HashSet<(String, String)> = HashSet::new();
+        seen.insert((system.to_owned(), code.to_owned()));
+        let mut queue: VecDeque<(String, String)> = VecDeque::new();
+        queue.push_back((system.to_owned(), code.to_owned()));
+        let mut found: Vec<(String, String)> = Vec::new();
+        while let Some((system, code)) = queue.pop_front() {
+            if found.len() >= MAX_STEPS {
+                break;
+            }
+            let ids = successor_link_ids(&mut conn, &[system.as_str()], Some(&code))?;
+            for next in codes_valid_in(&mut conn, release, &ids)? {
+                if seen.insert(next.clone()) {
+                    found.push(next.clone());
+                    queue.push_back(next);
+                }
+            }
+        }
+        Ok(found)
     }
 }
 

@@ -52,7 +52,7 @@ type Row = Vec<String>;
 pub(crate) struct RealFile {
     date: &'static str,
     pub(crate) cp932: PathBuf,
-    rows: Vec<Row>,
+    pub(crate) rows: Vec<Row>,
 }
 
 /// Reads the files with the csv crate alone (not hyojun's parser) and writes CP932 copies.

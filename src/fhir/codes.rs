@@ -1,0 +1,228 @@
+//! hyojun's code systems at one release: which release a FHIR version names
+//! (`../shared/docs/fhir-terminology.md` §5), and the status of codes in it, read from the
+//! node's cache and the database as `/v1/validate` reads them (one snapshot per request);
+//! and the 404 answers of an operation asked about an unknown system, version or code.
+
+use chrono::NaiveDate;
+use rustc_hash::FxHashSet;
+
+use super::canon::{self, Resolved};
+use super::error::FhirError;
+use super::messages::{self, Lang};
+use super::outcome::{Issue, Severity};
+use super::Context;
+use crate::api::cache::Fetched;
+use crate::store::lookup::CodeStatus;
+use crate::store::models::{state as release_state, ReleaseRow};
+use crate::store::StoreError;
+use crate::systems::{CodeSystem, Master};
+use actix_web::http::StatusCode;
+
+/// Why no release answers for a code system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoRelease {
+    /// The version asked for is not a release label of the master; `valid` lists them.
+    UnknownVersion { asked: String, valid: Vec<String> },
+    /// The master has no release (in force on the date asked, or at all).
+    None { valid: Vec<String> },
+}
+
+/// The labels of a master's imported releases, oldest first, each once.
+pub fn labels(ctx: &Context, master: Master) -> Result<Vec<String>, FhirError> {
+    let mut labels: Vec<String> = Vec::new();
+    for info in ctx.state.store.releases(Some(master))? {
+        if info.release.state == release_state::READY && !labels.contains(&info.release.label) {
+            labels.push(info.release.label);
+        }
+    }
+    Ok(labels)
+}
+
+/// The release a request means for `system`: the version asked (a release label, or
+/// `LABEL@N` for one revision), else the release in force on `date`, else the activated one.
+pub fn release(
+    ctx: &Context,
+    system: &CodeSystem,
+    version: Option<&str>,
+    date: Option<NaiveDate>,
+) -> Result<Result<ReleaseRow, NoRelease>, FhirError> {
+    let master = system.master;
+    let store = &ctx.state.store;
+    let found = match (version, date) {
+        (Some(asked), _) => match store.find_release(master, asked) {
+            Ok(r) if r.state == release_state::READY => Some(r),
+            Ok(_) | Err(StoreError::NotFound(_)) | Err(StoreError::Invalid(_)) => {
+                return Ok(Err(NoRelease::UnknownVersion {
+                    asked: asked.to_owned(),
+                    valid: labels(ctx, master)?,
+                }))
+            }
+            Err(e) => return Err(e.into()),
+        },
+        (None, Some(date)) => store.release_as_of(master, date)?,
+        (None, None) => ctx.state.cache.current_release(store, master)?,
+    };
+    match found {
+        Some(release) => Ok(Ok(release)),
+        None => Ok(Err(NoRelease::None {
+            valid: labels(ctx, master)?,
+        })),
+    }
+}
+
+/// `a`, `a or b`, `a, b or c`: how the validator lists valid versions.
+pub fn or_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// The status of each of `codes` of `system` in `release`, in order (`None`: the master never
+/// had the code). What the cache knows is copied under one read lock; the rest is read from
+/// the database and kept in the cache for the next requests.
+pub fn statuses(
+    ctx: &Context,
+    release: &ReleaseRow,
+    system: &'static CodeSystem,
+    codes: &[&str],
+) -> Result<Vec<Option<CodeStatus>>, FhirError> {
+    let mut out: Vec<Option<Option<CodeStatus>>> = Vec::with_capacity(codes.len());
+    let mut missing: FxHashSet<&str> = FxHashSet::default();
+    {
+        let cached = ctx.state.cache.statuses();
+        let map = cached.map(release.id, system.key);
+        for code in codes {
+            match map.and_then(|m| m.get(code)) {
+                Some(status) => out.push(Some(status.cloned())),
+                None => {
+                    missing.insert(code);
+                    out.push(None);
+                }
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(out.into_iter().map(Option::flatten).collect());
+    }
+    let asked: Vec<&str> = missing.into_iter().collect();
+    let found = ctx.state.store.code_statuses(release, system.key, &asked)?;
+    let read = Fetched::new(&asked, found);
+    ctx.state.cache.put_statuses(release.id, system.key, &read);
+    Ok(codes
+        .iter()
+        .zip(out)
+        .map(|(code, known)| match known {
+            Some(status) => status,
+            None => read.get(code).flatten().cloned(),
+        })
+        .collect())
+}
+
+/// The status of one code.
+pub fn status(
+    ctx: &Context,
+    release: &ReleaseRow,
+    system: &'static CodeSystem,
+    code: &str,
+) -> Result<Option<CodeStatus>, FhirError> {
+    Ok(statuses(ctx, release, system, &[code])?.pop().flatten())
+}
+
+/// The label of the last release of the master that had `code`, for a code the asked
+/// release no longer has.
+pub fn last_release_with(
+    ctx: &Context,
+    release: &ReleaseRow,
+    system: &CodeSystem,
+    code: &str,
+) -> Result<Option<String>, FhirError> {
+    let view = ctx.state.store.code_view(release, system.key, code)?;
+    Ok(view.and_then(|v| {
+        v.valid_in
+            .iter()
+            .filter(|r| r.id < release.id)
+            .max_by_key(|r| r.id)
+            .map(|r| r.label.clone())
+    }))
+}
+
+/// The system a request names, or the 404 OperationOutcome `UNKNOWN_CODESYSTEM` at `at`
+/// (the parameter that named it).
+pub fn system_or_404(lang: Lang, uri: &str, at: &str) -> Result<Resolved, FhirError> {
+    canon::resolve(uri).ok_or_else(|| {
+        FhirError::issue(
+            StatusCode::NOT_FOUND,
+            Issue::new(
+                Severity::Error,
+                "not-found",
+                messages::text(lang, "UNKNOWN_CODESYSTEM", &[&uri]),
+            )
+            .tx_type("not-found")
+            .message_id("UNKNOWN_CODESYSTEM")
+            .at(at),
+        )
+    })
+}
+
+/// The release a request means for a system ([`release`]), or the 404 OperationOutcome
+/// naming the valid versions (`UNKNOWN_CODESYSTEM_VERSION`, at `version_at`) or, when the
+/// master has no release to answer from, `UNKNOWN_CODESYSTEM`.
+pub fn release_or_404(
+    ctx: &Context,
+    resolved: &Resolved,
+    version: Option<&str>,
+    date: Option<NaiveDate>,
+    version_at: &str,
+) -> Result<ReleaseRow, FhirError> {
+    let url = resolved.url();
+    let (id, text) = match release(ctx, resolved.system, version, date)? {
+        Ok(release) => return Ok(release),
+        Err(NoRelease::UnknownVersion { asked, valid }) => (
+            "UNKNOWN_CODESYSTEM_VERSION",
+            messages::text(
+                ctx.lang,
+                "UNKNOWN_CODESYSTEM_VERSION",
+                &[&url, &asked, &or_list(&valid)],
+            ),
+        ),
+        Err(NoRelease::None { .. }) => (
+            "UNKNOWN_CODESYSTEM",
+            messages::text(ctx.lang, "UNKNOWN_CODESYSTEM", &[&url]),
+        ),
+    };
+    Err(FhirError::issue(
+        StatusCode::NOT_FOUND,
+        Issue::new(Severity::Error, "not-found", text)
+            .tx_type("not-found")
+            .message_id(id)
+            .at(version_at),
+    ))
+}
+
+/// The issue of a code not in a release (`Unknown_Code_in_Version`), at `at`.
+pub fn unknown_code(lang: Lang, code: &str, url: &str, label: &str, at: &str) -> Issue {
+    Issue::new(
+        Severity::Error,
+        "code-invalid",
+        messages::text(lang, "Unknown_Code_in_Version", &[&code, &url, &label]),
+    )
+    .tx_type("invalid-code")
+    .message_id("Unknown_Code_in_Version")
+    .at(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::or_list;
+
+    #[test]
+    fn versions_are_listed_as_the_validator_lists_them() {
+        let v = |s: &[&str]| or_list(&s.iter().map(|x| x.to_string()).collect::<Vec<_>>());
+        assert_eq!(v(&[]), "");
+        assert_eq!(v(&["1.0.0"]), "1.0.0");
+        assert_eq!(v(&["1.0.0", "1.2.0"]), "1.0.0 or 1.2.0");
+        assert_eq!(v(&["a", "b", "c"]), "a, b or c");
+    }
+}
