@@ -38,6 +38,9 @@ pub struct ReadCache {
     generation: Mutex<Option<i64>>,
     current: Mutex<HashMap<Master, Current>>,
     responses: Mutex<LruCache<AnswerKey, Bytes>>,
+    /// Whole FHIR answers to GET requests, by a key that names everything they depend on
+    /// (see `crate::fhir::answers`).
+    fhir: Mutex<LruCache<String, Bytes>>,
     /// Validation statuses per (release, system), looked up by code without allocating.
     statuses: RwLock<StatusMaps>,
     max_statuses: usize,
@@ -46,7 +49,8 @@ pub struct ReadCache {
 }
 
 /// Statuses by code, held in the map itself; `None` records a code the master never had.
-pub type Statuses = FxHashMap<CodeKey, Option<CodeStatus>>;
+/// Shared (`Arc`): a request copies what it uses from the cache by a count, not a clone.
+pub type Statuses = FxHashMap<CodeKey, Option<Arc<CodeStatus>>>;
 
 /// The cached statuses of one (release, system).
 #[derive(Default)]
@@ -61,6 +65,11 @@ impl StatusMap {
     /// What the cache knows of `code`: `Some(None)` for a code the master never had, `None`
     /// when it does not know yet.
     pub fn get(&self, code: &str) -> Option<Option<&CodeStatus>> {
+        self.shared(code).map(|s| s.map(|s| &**s))
+    }
+
+    /// As [`StatusMap::get`], the status shared.
+    pub fn shared(&self, code: &str) -> Option<Option<&Arc<CodeStatus>>> {
         match self.codes.get(code) {
             Some(status) => Some(status.as_ref()),
             None if self.complete => Some(None),
@@ -80,18 +89,23 @@ impl Fetched {
     pub fn new(asked: &[&str], mut found: HashMap<String, CodeStatus>) -> Self {
         let codes = asked
             .iter()
-            .map(|c| (CodeKey::from(*c), found.remove(*c)))
+            .map(|c| (CodeKey::from(*c), found.remove(*c).map(Arc::new)))
             .collect();
         Fetched { codes }
     }
 
     /// What was read of `code`, as [`StatusMap::get`].
     pub fn get(&self, code: &str) -> Option<Option<&CodeStatus>> {
+        self.shared(code).map(|s| s.map(|s| &**s))
+    }
+
+    /// As [`Fetched::get`], the status shared.
+    pub fn shared(&self, code: &str) -> Option<Option<&Arc<CodeStatus>>> {
         self.codes.get(code).map(Option::as_ref)
     }
 
     /// Keeps a copy of what the cache knew of `code` (see [`ReadCache::statuses`]).
-    pub fn keep(&mut self, code: &str, status: Option<&CodeStatus>) {
+    pub fn keep(&mut self, code: &str, status: Option<&Arc<CodeStatus>>) {
         if !self.codes.contains_key(code) {
             self.codes.insert(CodeKey::from(code), status.cloned());
         }
@@ -143,6 +157,7 @@ impl ReadCache {
             generation: Mutex::new(None),
             current: Mutex::new(HashMap::new()),
             responses: Mutex::new(LruCache::new(cap(responses))),
+            fhir: Mutex::new(LruCache::new(cap(responses))),
             statuses: RwLock::new(StatusMaps::default()),
             max_statuses: statuses,
             warming: AtomicBool::new(false),
@@ -153,6 +168,7 @@ impl ReadCache {
     pub fn clear(&self) {
         locked(&self.current).clear();
         locked(&self.responses).clear();
+        locked(&self.fhir).clear();
         let mut statuses = write(&self.statuses);
         *statuses = StatusMaps {
             epoch: statuses.epoch + 1,
@@ -253,6 +269,20 @@ impl ReadCache {
         locked(&self.responses).put(key, body);
     }
 
+    /// A stored FHIR answer.
+    pub fn fhir_answer(&self, key: &str) -> Option<Bytes> {
+        locked(&self.fhir).get(key).cloned()
+    }
+
+    pub fn put_fhir_answer(&self, key: String, body: Bytes) {
+        locked(&self.fhir).put(key, body);
+    }
+
+    /// How many FHIR answers are kept.
+    pub fn fhir_answers(&self) -> usize {
+        locked(&self.fhir).len()
+    }
+
     /// The cached statuses, read-locked while the answer lives: look everything up, then
     /// drop it (writers wait meanwhile). A clear can land as soon as the lock is dropped, so
     /// a request that must read the database too copies what it found first
@@ -322,7 +352,10 @@ impl ReadCache {
         if cache.entries - old + statuses.len() > self.max_statuses {
             return false;
         }
-        let codes: Statuses = statuses.into_iter().map(|(c, s)| (c, Some(s))).collect();
+        let codes: Statuses = statuses
+            .into_iter()
+            .map(|(c, s)| (c, Some(Arc::new(s))))
+            .collect();
         cache.entries = cache.entries - old + codes.len();
         cache.maps.insert(
             (release, system),

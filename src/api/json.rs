@@ -91,7 +91,10 @@ pub async fn read_body(
     if has_type && !is_json(req) {
         return Err(unsupported());
     }
-    let mut body = BytesMut::new();
+    // Room for the declared length up front (no copying while a large body grows), up to
+    // 4 MiB: a client cannot make the server hold more than it actually sends beyond that.
+    let room = declared.unwrap_or(0).min(4 << 20) as usize;
+    let mut body = BytesMut::with_capacity(room);
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| match e {
             PayloadError::Overflow => too_large(),

@@ -241,7 +241,7 @@ pub fn translate_local(
             let map = cached.map(release.id, system);
             let kept = statuses.entry(system).or_default();
             for &code in codes {
-                match map.and_then(|m| m.get(code)) {
+                match map.and_then(|m| m.shared(code)) {
                     Some(status) => kept.keep(code, status),
                     None => missing.entry(system).or_default().push(code),
                 }

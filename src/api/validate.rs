@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 use actix_web::http::header::ContentType;
 use actix_web::{post, web, HttpRequest, HttpResponse};
@@ -209,7 +210,7 @@ enum Looked<'a> {
     /// The item's system is not one hyojun knows.
     UnknownSystem,
     /// The code's status; `None` for a code the master never had.
-    Known(Option<&'a CodeStatus>),
+    Known(Option<&'a Arc<CodeStatus>>),
     /// Neither the cache nor what was read for the request knows the code yet.
     Missing,
 }
@@ -239,8 +240,8 @@ fn look_up<'a>(
             };
             let code = item.code.as_str();
             let known = maps[slot]
-                .and_then(|m| m.get(code))
-                .or_else(|| fetched.get(slot).and_then(|f| f.get(code)));
+                .and_then(|m| m.shared(code))
+                .or_else(|| fetched.get(slot).and_then(|f| f.shared(code)));
             match known {
                 Some(status) => Looked::Known(status),
                 None => {
@@ -274,13 +275,14 @@ fn answer(
     {
         match (slot, status) {
             (Some(slot), Looked::Known(status)) => {
-                let result = verdict(*status, item.display.as_ref().map(Text::as_str));
+                let status = status.map(|s| &**s);
+                let result = verdict(status, item.display.as_ref().map(Text::as_str));
                 out.result(
                     index,
                     plan.systems[*slot].key,
                     item.code.as_str(),
                     result,
-                    *status,
+                    status,
                     Some(labels[*slot]),
                 );
             }

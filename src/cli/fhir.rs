@@ -25,11 +25,11 @@ fn context(store: Store, limits: crate::limits::Limits, lang: Lang) -> Context {
         limits,
         ..ApiConfig::default()
     };
-    Context {
-        state: Arc::new(AppState::for_command(store, config)),
+    Context::new(
+        Arc::new(AppState::for_command(store, config)),
         lang,
-        base: "urn:hyojun:cli".to_owned(),
-    }
+        "urn:hyojun:cli".to_owned(),
+    )
 }
 
 /// Reads a JSON document of at most `json_bytes` from a regular file.

@@ -5,14 +5,21 @@
 //! answer that does not) — and a FHIR `Bundle` of type `batch` posted to `/fhir`, whose
 //! entries are any requests of this endpoint. At most `HYOJUN_MAX_VALIDATE_ITEMS` per request.
 
+use std::borrow::Cow;
+
 use actix_web::http::{Method, StatusCode};
 use actix_web::ResponseError;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
+use super::batch_items::{self, Item};
+use super::check::{self, Options};
 use super::error::FhirError;
-use super::params::{OutParam, Parameters, Params};
+use super::outcome::OperationOutcome;
+use super::params::{OutParam, Param, Parameters, Params};
 use super::route::{self, Target};
-use super::{validate, valueset, Context};
+use super::valueset::Scope;
+use super::{codes, validate, valueset, Answer, Context};
 use crate::limits::{group_digits, Limit};
 
 fn too_many(ctx: &Context, n: usize) -> FhirError {
@@ -25,42 +32,167 @@ fn too_many(ctx: &Context, n: usize) -> FhirError {
     ))
 }
 
-/// `ValueSet/$batch-validate-code`.
+/// `ValueSet/$batch-validate-code` of parameters already read.
 pub fn validate_codes(ctx: &Context, params: &Params) -> Result<Parameters, FhirError> {
-    let items: Vec<&super::params::Param> = params.all("validation").collect();
+    let shared = params.without("validation");
+    let fast = fast_options(&shared);
+    let items = params
+        .all("validation")
+        .map(|p| match fast.as_ref().and(batch_items::simple(p)) {
+            Some((asked, at)) => Item::Simple(asked, at),
+            None => Item::General(Cow::Borrowed(p)),
+        })
+        .collect();
+    answer_items(ctx, &shared, fast.as_ref(), items)
+}
+
+/// `ValueSet/$batch-validate-code` posted: the body is read without a JSON tree of its items
+/// when it is a plain Parameters resource ([`batch_items::read_body`]).
+pub fn validate_body(ctx: &Context, query: Params, body: &[u8]) -> Result<Parameters, FhirError> {
+    if let Some((shared, items)) = batch_items::read_body(query.clone(), body) {
+        if let Some(fast) = fast_options(&shared) {
+            return answer_items(ctx, &shared, Some(&fast), items);
+        }
+    }
+    let mut params = query;
+    params.extend(Params::from_body(super::parse_json(body)?)?);
+    validate_codes(ctx, &params)
+}
+
+/// The shared options, when the items that give only a coding can be checked with them
+/// alone: they parse, and the shared parameters name no part of a coding themselves.
+fn fast_options(shared: &Params) -> Option<Options> {
+    if shared
+        .items()
+        .iter()
+        .any(|p| SUBJECT.contains(&p.name.as_str()))
+    {
+        return None;
+    }
+    validate::options(shared).ok()
+}
+
+/// One answer per item, in order. `fast` is given when items were read as simple ones.
+fn answer_items(
+    ctx: &Context,
+    shared: &Params,
+    fast: Option<&Options>,
+    items: Vec<Item<'_>>,
+) -> Result<Parameters, FhirError> {
     if items.len() as u64 > ctx.state.config.limits.validate_items {
         return Err(too_many(ctx, items.len()));
     }
     // The shared value set is resolved once; an item may name its own.
-    let shared_scope = valueset::of_request(params, ctx.lang)?;
-    let shared = params.without("validation");
-    let mut out = Parameters::default();
-    for item in items {
-        let own = match item.resource() {
-            Some(resource) => Params::from_resource(resource)?,
-            None => item.parts()?,
-        };
-        let own_scope = if own.get("url").is_some() || own.get("valueSet").is_some() {
-            valueset::of_request(&own, ctx.lang)?
-        } else {
-            None
-        };
-        let mut merged = shared.clone();
-        merged.extend(own);
-        let scope = own_scope.as_ref().or(shared_scope.as_ref());
-        let result = validate::run(ctx, &merged, "system", scope);
-        let resource = match result {
-            Ok(answer) => serde_json::to_value(answer).unwrap_or_default(),
-            Err(e) => outcome_of(&e),
-        };
-        out.push_param(OutParam::resource("validation", resource));
+    let shared_scope = valueset::of_request(shared, ctx.lang)?;
+    if let Some(options) = fast {
+        prefetch(ctx, &items, options, shared_scope.as_ref())?;
     }
+    let answers: Vec<OutParam> = items
+        .into_iter()
+        .map(|item| {
+            let result = match (item, fast) {
+                (Item::Simple(asked, at), Some(options)) => {
+                    check::coding(ctx, &asked, &at, shared_scope.as_ref(), options)
+                        .map(|verdict| validate::answer(verdict, None))
+                }
+                (Item::General(param), _) => {
+                    general_item(ctx, shared, shared_scope.as_ref(), &param)
+                }
+                (Item::Simple(asked, at), None) => {
+                    let own = Param::item(batch_items::as_params(&asked, &at));
+                    general_item(ctx, shared, shared_scope.as_ref(), &own)
+                }
+            };
+            match result {
+                Ok(answer) => OutParam::resource("validation", answer),
+                Err(e) => OutParam::resource("validation", e.outcome()),
+            }
+        })
+        .collect();
+    let mut out = Parameters::default();
+    out.parameter = answers;
     Ok(out)
 }
 
-/// The OperationOutcome an error answers with.
-fn outcome_of(e: &FhirError) -> Value {
-    serde_json::to_value(e.outcome()).unwrap_or_default()
+/// The parameters that name the coding to check (or how to find its system).
+const SUBJECT: [&str; 8] = [
+    "code",
+    "system",
+    "version",
+    "systemVersion",
+    "display",
+    "coding",
+    "codeableConcept",
+    "inferSystem",
+];
+
+/// One item checked with its own parameters merged after the shared ones.
+fn general_item(
+    ctx: &Context,
+    shared: &Params,
+    shared_scope: Option<&Scope>,
+    item: &Param,
+) -> Result<Parameters, FhirError> {
+    let own = match item.resource() {
+        Some(resource) => Params::from_resource(resource)?,
+        None => item.parts()?,
+    };
+    let own_scope = if own.get("url").is_some() || own.get("valueSet").is_some() {
+        valueset::of_request(&own, ctx.lang)?
+    } else {
+        None
+    };
+    let mut merged = shared.clone();
+    merged.extend(own);
+    validate::run(ctx, &merged, "system", own_scope.as_ref().or(shared_scope))
+}
+
+/// Reads the statuses of the simple items' codes in one pass per (system, version), when
+/// the release each names does not depend on anything but the coding and the date.
+fn prefetch(
+    ctx: &Context,
+    items: &[Item<'_>],
+    options: &Options,
+    scope: Option<&Scope>,
+) -> Result<(), FhirError> {
+    let pinned = scope.is_some_and(|s| s.include.iter().any(|i| i.version.is_some()));
+    if pinned || !options.force_system_version.is_empty() || !options.system_version.is_empty() {
+        return Ok(());
+    }
+    let codings = items.iter().filter_map(|item| match item {
+        Item::Simple(asked, _) => Some((
+            asked.system.as_deref()?,
+            asked.version.as_deref(),
+            asked.code.as_deref()?,
+        )),
+        Item::General(_) => None,
+    });
+    codes::prefetch_codings(ctx, codings, options.date)
+}
+
+/// A `batch-response` Bundle.
+#[derive(Debug, Serialize)]
+pub struct BatchResponse {
+    #[serde(rename = "resourceType")]
+    resource_type: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    entry: Vec<Entry>,
+}
+
+/// One entry of a batch-response: the answer, or the error's OperationOutcome.
+#[derive(Debug, Serialize)]
+struct Entry {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource: Option<Answer>,
+    response: EntryResponse,
+}
+
+#[derive(Debug, Serialize)]
+struct EntryResponse {
+    status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<OperationOutcome>,
 }
 
 fn status_line(status: StatusCode) -> String {
@@ -76,8 +208,8 @@ fn status_line(status: StatusCode) -> String {
 pub fn bundle(
     ctx: &Context,
     body: &Value,
-    run: impl Fn(&Context, &Target, &Params) -> Result<Value, FhirError>,
-) -> Result<Value, FhirError> {
+    run: impl Fn(&Context, &Target, &Params) -> Result<Answer, FhirError>,
+) -> Result<BatchResponse, FhirError> {
     if body.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
         return Err(FhirError::Invalid(
             "POST /fhir takes a Bundle of type batch".into(),
@@ -89,34 +221,38 @@ pub fn bundle(
                 .into(),
         ));
     }
-    let entries = body
+    let entries: &[Value] = body
         .get("entry")
-        .map(|e| e.as_array().cloned().unwrap_or_default())
-        .unwrap_or_default();
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice);
     if entries.len() as u64 > ctx.state.config.limits.validate_items {
         return Err(too_many(ctx, entries.len()));
     }
     let mut answered = Vec::with_capacity(entries.len());
-    for entry in &entries {
+    for entry in entries {
         let result = entry_request(entry).and_then(|(target, params)| run(ctx, &target, &params));
         answered.push(match result {
-            Ok(resource) => json!({
-                "resource": resource,
-                "response": {"status": status_line(StatusCode::OK)}
-            }),
-            Err(e) => json!({
-                "response": {
-                    "status": status_line(e.status_code()),
-                    "outcome": outcome_of(&e)
-                }
-            }),
+            Ok(resource) => Entry {
+                resource: Some(resource),
+                response: EntryResponse {
+                    status: status_line(StatusCode::OK),
+                    outcome: None,
+                },
+            },
+            Err(e) => Entry {
+                resource: None,
+                response: EntryResponse {
+                    status: status_line(e.status_code()),
+                    outcome: Some(e.outcome()),
+                },
+            },
         });
     }
-    Ok(json!({
-        "resourceType": "Bundle",
-        "type": "batch-response",
-        "entry": answered
-    }))
+    Ok(BatchResponse {
+        resource_type: "Bundle",
+        kind: "batch-response",
+        entry: answered,
+    })
 }
 
 /// The interaction and parameters of one batch entry (`request.method`, `request.url`

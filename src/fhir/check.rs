@@ -236,10 +236,11 @@ pub fn coding(
             );
         }
     }
-    let release = match codes::release(ctx, resolved.system, version.as_deref(), options.date)? {
+    let found = codes::release_shared(ctx, resolved.system, version.as_deref(), options.date)?;
+    let release = match found.as_ref() {
         Ok(release) => release,
         Err(problem) => {
-            unknown_version(lang, &mut v, url, version.as_deref(), problem, at);
+            unknown_version(lang, &mut v, url, version.as_deref(), problem.clone(), at);
             return Ok(v);
         }
     };
@@ -262,10 +263,10 @@ pub fn coding(
             );
         }
     }
-    let status = codes::status(ctx, &release, resolved.system, code)?;
+    let status = codes::status(ctx, release, resolved.system, code)?;
     let present = status.as_ref().filter(|s| s.present);
     let Some(status) = present else {
-        unknown_code(ctx, &mut v, &resolved, &release, code, status.is_some(), at)?;
+        unknown_code(ctx, &mut v, &resolved, release, code, status.is_some(), at)?;
         if let Some(scope) = scope {
             v.issues
                 .push(not_in_value_set(lang, scope, system_uri, code, at));
@@ -283,7 +284,7 @@ pub fn coding(
     }
     if !status.active {
         v.inactive = true;
-        retired(ctx, &mut v, &release, code, status, at)?;
+        retired(ctx, &mut v, release, code, status, at)?;
     }
     if !options.membership_only {
         if let Some(display) = asked.display.as_deref() {

@@ -221,6 +221,12 @@ pub fn run(ctx: &Context, document: &Value) -> Result<OperationOutcome, FhirErro
         )));
     }
     let options = Options::default();
+    // Every coding's status read at once (one pass per system and version).
+    let codings = found.iter().filter_map(|f| {
+        let get = |key| f.coding.get(key).and_then(Value::as_str);
+        Some((get("system")?, get("version"), get("code")?))
+    });
+    super::codes::prefetch_codings(ctx, codings, options.date)?;
     let mut issues = Vec::new();
     for f in &found {
         let system = text(f.coding, "system").unwrap_or_default();

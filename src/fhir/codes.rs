@@ -3,8 +3,10 @@
 //! node's cache and the database as `/v1/validate` reads them (one snapshot per request);
 //! and the 404 answers of an operation asked about an unknown system, version or code.
 
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
 use chrono::NaiveDate;
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::canon::{self, Resolved};
 use super::error::FhirError;
@@ -12,6 +14,7 @@ use super::messages::{self, Lang};
 use super::outcome::{Issue, Severity};
 use super::Context;
 use crate::api::cache::Fetched;
+use crate::api::code_key::CodeKey;
 use crate::store::lookup::CodeStatus;
 use crate::store::models::{state as release_state, ReleaseRow};
 use crate::store::StoreError;
@@ -27,6 +30,26 @@ pub enum NoRelease {
     None { valid: Vec<String> },
 }
 
+/// What one request has resolved already: the release each (system, version, date) names
+/// and the status of each code looked up. A batch of 10,000 codings resolves its releases
+/// once and reads its statuses in one pass ([`prefetch`]); and every coding of a request is
+/// answered from the same snapshot, even when the cache is cleared meanwhile.
+#[derive(Default)]
+pub struct Memo {
+    releases: Mutex<FxHashMap<ReleaseKey, Arc<Result<ReleaseRow, NoRelease>>>>,
+    statuses: RwLock<FxHashMap<(i64, &'static str), MemoStatuses>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The statuses a request looked up in one (release, system).
+type MemoStatuses = FxHashMap<CodeKey, Option<Arc<CodeStatus>>>;
+
+/// (master, version asked, date asked).
+type ReleaseKey = (Master, Option<String>, Option<NaiveDate>);
+
 /// The labels of a master's imported releases, oldest first, each once.
 pub fn labels(ctx: &Context, master: Master) -> Result<Vec<String>, FhirError> {
     let mut labels: Vec<String> = Vec::new();
@@ -41,6 +64,31 @@ pub fn labels(ctx: &Context, master: Master) -> Result<Vec<String>, FhirError> {
 /// The release a request means for `system`: the version asked (a release label, or
 /// `LABEL@N` for one revision), else the release in force on `date`, else the activated one.
 pub fn release(
+    ctx: &Context,
+    system: &CodeSystem,
+    version: Option<&str>,
+    date: Option<NaiveDate>,
+) -> Result<Result<ReleaseRow, NoRelease>, FhirError> {
+    Ok((*release_shared(ctx, system, version, date)?).clone())
+}
+
+/// As [`release`], shared with the request's memo (no copy per coding of a batch).
+pub fn release_shared(
+    ctx: &Context,
+    system: &CodeSystem,
+    version: Option<&str>,
+    date: Option<NaiveDate>,
+) -> Result<Arc<Result<ReleaseRow, NoRelease>>, FhirError> {
+    let key = (system.master, version.map(str::to_owned), date);
+    if let Some(known) = lock(&ctx.memo.releases).get(&key) {
+        return Ok(known.clone());
+    }
+    let found = Arc::new(resolve_release(ctx, system, version, date)?);
+    lock(&ctx.memo.releases).insert(key, found.clone());
+    Ok(found)
+}
+
+fn resolve_release(
     ctx: &Context,
     system: &CodeSystem,
     version: Option<&str>,
@@ -81,7 +129,8 @@ pub fn or_list(items: &[String]) -> String {
 
 /// The status of each of `codes` of `system` in `release`, in order (`None`: the master never
 /// had the code). What the cache knows is copied under one read lock; the rest is read from
-/// the database and kept in the cache for the next requests.
+/// the database and kept in the cache for the next requests. Not kept in the request's memo:
+/// for the long lists of `$expand` and ConceptMaps (see [`status`] for single codes).
 pub fn statuses(
     ctx: &Context,
     release: &ReleaseRow,
@@ -120,14 +169,95 @@ pub fn statuses(
         .collect())
 }
 
-/// The status of one code.
+/// The status of one code (shared with the request's memo: no copy).
 pub fn status(
     ctx: &Context,
     release: &ReleaseRow,
     system: &'static CodeSystem,
     code: &str,
-) -> Result<Option<CodeStatus>, FhirError> {
-    Ok(statuses(ctx, release, system, &[code])?.pop().flatten())
+) -> Result<Option<Arc<CodeStatus>>, FhirError> {
+    let cached = |ctx: &Context| {
+        ctx.memo
+            .statuses
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&(release.id, system.key))
+            .and_then(|m| m.get(code).cloned())
+    };
+    if let Some(known) = cached(ctx) {
+        return Ok(known);
+    }
+    prefetch(ctx, release, system, &[code])?;
+    Ok(cached(ctx).flatten())
+}
+
+/// Makes the request's memo hold the status of each of `codes`: what the node's cache knows
+/// is copied under one read lock, the rest is read from the database in one pass and kept
+/// in the cache for the next requests.
+pub fn prefetch(
+    ctx: &Context,
+    release: &ReleaseRow,
+    system: &'static CodeSystem,
+    codes: &[&str],
+) -> Result<(), FhirError> {
+    let mut memo = ctx
+        .memo
+        .statuses
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let known = memo.entry((release.id, system.key)).or_default();
+    let mut missing: FxHashSet<&str> = FxHashSet::default();
+    {
+        let cached = ctx.state.cache.statuses();
+        let map = cached.map(release.id, system.key);
+        for code in codes {
+            if known.contains_key(*code) {
+                continue;
+            }
+            match map.and_then(|m| m.shared(code)) {
+                Some(status) => {
+                    known.insert(CodeKey::from(*code), status.cloned());
+                }
+                None => {
+                    missing.insert(code);
+                }
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let asked: Vec<&str> = missing.into_iter().collect();
+    let found = ctx.state.store.code_statuses(release, system.key, &asked)?;
+    let read = Fetched::new(&asked, found);
+    ctx.state.cache.put_statuses(release.id, system.key, &read);
+    for code in asked {
+        known.insert(CodeKey::from(code), read.shared(code).flatten().cloned());
+    }
+    Ok(())
+}
+
+/// Makes the request's memo hold the status of every coding of a request at once, one pass
+/// per (system, version): `(system, version, code)` as the codings give them. Codings of
+/// systems hyojun does not hold, or of versions that name no release, are left to the check.
+pub fn prefetch_codings<'a>(
+    ctx: &Context,
+    codings: impl Iterator<Item = (&'a str, Option<&'a str>, &'a str)>,
+    date: Option<NaiveDate>,
+) -> Result<(), FhirError> {
+    let mut groups: FxHashMap<(&str, Option<&str>), Vec<&str>> = FxHashMap::default();
+    for (system, version, code) in codings {
+        groups.entry((system, version)).or_default().push(code);
+    }
+    for ((system, version), codes) in groups {
+        let Some(resolved) = canon::resolve(system) else {
+            continue;
+        };
+        if let Ok(release) = release_shared(ctx, resolved.system, version, date)?.as_ref() {
+            prefetch(ctx, release, resolved.system, &codes)?;
+        }
+    }
+    Ok(())
 }
 
 /// The label of the last release of the master that had `code`, for a code the asked

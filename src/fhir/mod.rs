@@ -5,9 +5,13 @@
 //! is, [`params`] reads its parameters (query string and `Parameters` body), the operation
 //! runs on a blocking thread, and the answer is `application/fhir+json`; every error is an
 //! OperationOutcome ([`error`], [`outcome`]). The handshake answers without a key, the rest
-//! takes the reader key as `Authorization: Bearer` or `Api-Key`.
+//! takes the reader key as `Authorization: Bearer` or `Api-Key`. Repeated GETs are answered
+//! from the node's cache ([`answers`]); a batch's items are read straight from the posted
+//! bytes ([`batch_items`]); the answer is written once, on the blocking thread.
 
+pub mod answers;
 pub mod batch;
+pub mod batch_items;
 pub mod canon;
 pub mod capability;
 pub mod check;
@@ -48,31 +52,40 @@ pub struct Context {
     pub lang: Lang,
     /// The endpoint's URL as the client reached it (`https://host/fhir`).
     pub base: String,
+    /// What this request has resolved already (releases, statuses).
+    pub memo: codes::Memo,
 }
 
-/// An answer as FHIR JSON.
-pub fn answer(body: &impl Serialize) -> Result<HttpResponse, FhirError> {
-    let bytes = serde_json::to_vec(body).map_err(internal)?;
-    Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(bytes))
+impl Context {
+    /// The context of one request.
+    pub fn new(state: std::sync::Arc<AppState>, lang: Lang, base: String) -> Self {
+        Context {
+            state,
+            lang,
+            base,
+            memo: codes::Memo::default(),
+        }
+    }
 }
 
-/// The request's query parameters and its JSON body (a POST's; `None` when empty).
+/// The request's query parameters and its body (a POST's, checked for size and depth;
+/// `None` when empty), parsed on the blocking thread.
 async fn read_request(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
-) -> Result<(Params, Option<serde_json::Value>), FhirError> {
+) -> Result<(Params, Option<web::Bytes>), FhirError> {
     let params = Params::from_query(req.query_string())?;
     if req.method() != actix_web::http::Method::POST {
         return Ok((params, None));
     }
     let body = crate::api::json::read_body(req, payload, &state.config.limits).await?;
-    if body.is_empty() {
-        return Ok((params, None));
-    }
-    let json: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| crate::api::json::json_error(&e))?;
-    Ok((params, Some(json)))
+    Ok((params, (!body.is_empty()).then_some(body)))
+}
+
+/// A body as JSON.
+fn parse_json(body: &[u8]) -> Result<serde_json::Value, FhirError> {
+    serde_json::from_slice(body).map_err(|e| crate::api::json::json_error(&e).into())
 }
 
 /// Every request below `/fhir`.
@@ -86,7 +99,7 @@ pub async fn dispatch(
     if !target.is_open() {
         crate::api::auth::authorize(&req, Role::Reader).await?;
     }
-    let (mut params, body) = read_request(&req, payload, &state).await?;
+    let (params, body) = read_request(&req, payload, &state).await?;
     let lang = Lang::from_accept_language(
         req.headers()
             .get(ACCEPT_LANGUAGE)
@@ -96,11 +109,17 @@ pub async fn dispatch(
         let info = req.connection_info();
         format!("{}://{}/fhir", info.scheme(), info.host())
     };
-    let context = Context {
-        state: state.into_inner(),
-        lang,
-        base,
-    };
+    let cacheable = answers::cacheable(&target, req.method(), req.query_string());
+    let cache_key = cacheable
+        .then(|| answers::key(&state, lang, &base, req.path(), req.query_string()))
+        .flatten();
+    if let Some(bytes) = cache_key
+        .as_deref()
+        .and_then(|k| state.cache.fhir_answer(k))
+    {
+        return Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(bytes));
+    }
+    let context = Context::new(state.into_inner(), lang, base);
     // ConceptMaps stream their answer.
     match &target {
         Target::Read {
@@ -112,8 +131,39 @@ pub async fn dispatch(
         } => return conceptmap::search(context, params).await,
         _ => {}
     }
-    let answered = web::block(move || match (&target, body) {
-        (Target::Batch, Some(body)) => batch::bundle(&context, &body, serve),
+    let state = context.state.clone();
+    let unprimed = cacheable && cache_key.is_none();
+    let bytes = web::block(move || {
+        if unprimed {
+            answers::prime(&context.state);
+        }
+        let answered = answer_request(&context, &target, params, body)?;
+        // Written and dropped here, not on the worker that serves other connections.
+        let mut bytes = Vec::with_capacity(16 * 1024);
+        serde_json::to_writer(&mut bytes, &answered).map_err(internal)?;
+        Ok::<_, FhirError>(web::Bytes::from(bytes))
+    })
+    .await??;
+    if let Some(key) = cache_key {
+        answers::keep(&state, key, &bytes);
+    }
+    Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(bytes))
+}
+
+/// Answers a request with its parameters and body (on a blocking thread).
+fn answer_request(
+    context: &Context,
+    target: &Target,
+    mut params: Params,
+    body: Option<web::Bytes>,
+) -> Result<Answer, FhirError> {
+    match (target, body) {
+        (Target::Batch, Some(body)) => {
+            batch::bundle(context, &parse_json(&body)?, serve).map(Answer::Bundle)
+        }
+        (Target::Op { op, id: None }, Some(body)) if op.definition == route::BATCH_VALIDATE => {
+            batch::validate_body(context, params, &body).map(Answer::Parameters)
+        }
         (Target::Batch, None) => Err(FhirError::Invalid(
             "POST /fhir takes a Bundle of type batch".into(),
         )),
@@ -121,29 +171,29 @@ pub async fn dispatch(
             let document = body.ok_or_else(|| {
                 FhirError::Invalid("$check-codes takes the resource or Bundle as the body".into())
             })?;
-            serde_json::to_value(check_codes::run(&context, &document)?).map_err(internal)
+            check_codes::run(context, &parse_json(&document)?).map(Answer::Outcome)
         }
         (_, body) => {
             if let Some(body) = body {
-                params.extend(Params::from_resource(&body)?);
+                params.extend(Params::from_body(parse_json(&body)?)?);
             }
-            serve(&context, &target, &params)
+            serve(context, target, &params)
         }
-    })
-    .await??;
-    answer(&answered)
+    }
 }
 
 /// Answers one interaction (on a blocking thread: it may read the database).
-fn serve(ctx: &Context, target: &Target, params: &Params) -> Result<serde_json::Value, FhirError> {
+fn serve(ctx: &Context, target: &Target, params: &Params) -> Result<Answer, FhirError> {
     match target {
         Target::Metadata if params.text("mode").as_deref() == Some("terminology") => {
-            capability::terminology_capabilities(&ctx.state, &ctx.base)
+            capability::terminology_capabilities(&ctx.state, &ctx.base).map(Answer::Resource)
         }
-        Target::Metadata => Ok(capability::capability_statement(&ctx.state, &ctx.base)),
+        Target::Metadata => Ok(Answer::Resource(capability::capability_statement(
+            &ctx.state, &ctx.base,
+        ))),
         Target::Op { op, id } => match (op.resource, op.name) {
-            (None, "versions") => Ok(capability::versions()),
-            _ => serde_json::to_value(run(ctx, op, id.as_deref(), params)?).map_err(internal),
+            (None, "versions") => Ok(Answer::Resource(capability::versions())),
+            _ => run(ctx, op, id.as_deref(), params),
         },
         // A ConceptMap streams (a project's map can be large): answered outside a batch only.
         Target::Read {
@@ -155,8 +205,8 @@ fn serve(ctx: &Context, target: &Target, params: &Params) -> Result<serde_json::
         } => Err(FhirError::Invalid(
             "read or search ConceptMaps on their own, not in a batch".into(),
         )),
-        Target::Read { resource, id } => read(ctx, resource, id),
-        Target::Search { resource } => search(ctx, resource, params),
+        Target::Read { resource, id } => read(ctx, resource, id).map(Answer::Resource),
+        Target::Search { resource } => search(ctx, resource, params).map(Answer::Resource),
         Target::Batch => Err(FhirError::Invalid("a batch cannot be nested".into())),
     }
 }
@@ -202,12 +252,15 @@ fn search(ctx: &Context, resource: &str, params: &Params) -> Result<serde_json::
     Ok(resources::searchset(ctx, resource, found))
 }
 
-/// What an operation answers with: a `Parameters` resource, or another resource (the
-/// ValueSet of `$expand`).
+/// What an interaction answers with, kept typed until it is written once: a `Parameters`
+/// resource, an OperationOutcome (`$check-codes`), a batch-response Bundle, or another
+/// resource as JSON (the ValueSet of `$expand`, a CodeSystem, a searchset).
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum Answer {
     Parameters(params::Parameters),
+    Outcome(outcome::OperationOutcome),
+    Bundle(batch::BatchResponse),
     Resource(serde_json::Value),
 }
 

@@ -5,10 +5,13 @@
 //! that typed getters read it as the operation needs (`valueCode` or `valueString` for a
 //! code, `valueCoding`, a resource). Out: a `Parameters` resource built with typed values.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::FhirError;
+use super::outcome::OperationOutcome;
 
 /// One input parameter: its name and its JSON (`valueX`, `resource`, `part`).
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +27,32 @@ impl Param {
         json.insert("valueString".into(), Value::String(value.to_owned()));
         Param {
             name: name.to_owned(),
+            json,
+        }
+    }
+
+    /// A parameter of a Parameters resource (its `name` must be text).
+    pub fn from_json(json: Map<String, Value>) -> Option<Self> {
+        let name = json.get("name")?.as_str()?.to_owned();
+        Some(Param { name, json })
+    }
+
+    /// A `validation` item whose parts are `parts`.
+    pub fn item(parts: Params) -> Self {
+        let part: Vec<Value> = parts
+            .items
+            .into_iter()
+            .map(|p| {
+                let mut json = p.json;
+                json.insert("name".into(), Value::String(p.name));
+                Value::Object(json)
+            })
+            .collect();
+        let mut json = Map::new();
+        json.insert("name".into(), Value::from("validation"));
+        json.insert("part".into(), Value::Array(part));
+        Param {
+            name: "validation".into(),
             json,
         }
     }
@@ -58,7 +87,7 @@ impl Param {
     pub fn parts(&self) -> Result<Params, FhirError> {
         match self.json.get("part") {
             None => Ok(Params::default()),
-            Some(Value::Array(items)) => Params::from_items(items, &self.name),
+            Some(Value::Array(items)) => Params::from_items(items.clone(), &self.name),
             Some(_) => Err(FhirError::Invalid(format!(
                 "parameter `{}`: `part` must be an array",
                 crate::excerpt::excerpt(&self.name)
@@ -110,41 +139,33 @@ impl Params {
 
     /// The parameters of a `Parameters` resource.
     pub fn from_resource(body: &Value) -> Result<Params, FhirError> {
-        let object = body.as_object().ok_or_else(|| {
-            FhirError::Invalid("the body must be a FHIR Parameters resource (a JSON object)".into())
-        })?;
-        match object.get("resourceType").and_then(Value::as_str) {
-            Some("Parameters") => {}
-            Some(other) => {
-                return Err(FhirError::Invalid(format!(
-                    "the body is a {}: a Parameters resource is expected",
-                    crate::excerpt::excerpt(other)
-                )))
-            }
-            None => {
-                return Err(FhirError::Invalid(
-                    "the body has no resourceType: a Parameters resource is expected".into(),
-                ))
-            }
-        }
-        match object.get("parameter") {
+        match parameter_array(body)? {
             None => Ok(Params::default()),
-            Some(Value::Array(items)) => Params::from_items(items, "Parameters"),
-            Some(_) => Err(FhirError::Invalid(
-                "Parameters.parameter must be an array".into(),
-            )),
+            Some(items) => Params::from_items(items.to_vec(), "Parameters"),
         }
     }
 
-    fn from_items(items: &[Value], of: &str) -> Result<Params, FhirError> {
+    /// The parameters of a `Parameters` resource, taken from it (a posted body: a batch's
+    /// 10,000 items are moved, not copied).
+    pub fn from_body(mut body: Value) -> Result<Params, FhirError> {
+        if parameter_array(&body)?.is_none() {
+            return Ok(Params::default());
+        }
+        match body.get_mut("parameter").map(Value::take) {
+            Some(Value::Array(items)) => Params::from_items(items, "Parameters"),
+            _ => Ok(Params::default()),
+        }
+    }
+
+    fn from_items(items: Vec<Value>, of: &str) -> Result<Params, FhirError> {
         let mut out = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let json = item.as_object().ok_or_else(|| {
-                FhirError::Invalid(format!(
+        for (i, item) in items.into_iter().enumerate() {
+            let Value::Object(json) = item else {
+                return Err(FhirError::Invalid(format!(
                     "{}.parameter[{i}] must be an object",
                     crate::excerpt::excerpt(of)
-                ))
-            })?;
+                )));
+            };
             let name = json.get("name").and_then(Value::as_str).ok_or_else(|| {
                 FhirError::Invalid(format!(
                     "{}.parameter[{i}] has no name",
@@ -153,10 +174,15 @@ impl Params {
             })?;
             out.push(Param {
                 name: name.to_owned(),
-                json: json.clone(),
+                json,
             });
         }
         Ok(Params { items: out })
+    }
+
+    /// These parameters, in order.
+    pub fn from_params(items: Vec<Param>) -> Params {
+        Params { items }
     }
 
     /// These parameters followed by `more` (a POST's query string and body together).
@@ -261,6 +287,35 @@ impl Params {
     }
 }
 
+/// The `parameter` array of a `Parameters` resource (`None` when it has none), or why the
+/// body is not one.
+fn parameter_array(body: &Value) -> Result<Option<&Vec<Value>>, FhirError> {
+    let object = body.as_object().ok_or_else(|| {
+        FhirError::Invalid("the body must be a FHIR Parameters resource (a JSON object)".into())
+    })?;
+    match object.get("resourceType").and_then(Value::as_str) {
+        Some("Parameters") => {}
+        Some(other) => {
+            return Err(FhirError::Invalid(format!(
+                "the body is a {}: a Parameters resource is expected",
+                crate::excerpt::excerpt(other)
+            )))
+        }
+        None => {
+            return Err(FhirError::Invalid(
+                "the body has no resourceType: a Parameters resource is expected".into(),
+            ))
+        }
+    }
+    match object.get("parameter") {
+        None => Ok(None),
+        Some(Value::Array(items)) => Ok(Some(items)),
+        Some(_) => Err(FhirError::Invalid(
+            "Parameters.parameter must be an array".into(),
+        )),
+    }
+}
+
 /// Percent-decodes a query component, `+` being a space.
 fn decode_component(text: &str) -> Result<String, FhirError> {
     let bytes = text.as_bytes();
@@ -296,43 +351,105 @@ fn decode_component(text: &str) -> Result<String, FhirError> {
 }
 
 /// A typed output value (`valueX`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Out {
-    #[serde(rename = "valueString")]
     String(String),
-    #[serde(rename = "valueCode")]
     Code(String),
-    #[serde(rename = "valueUri")]
     Uri(String),
-    #[serde(rename = "valueBoolean")]
     Boolean(bool),
-    #[serde(rename = "valueInteger")]
     Integer(i64),
-    #[serde(rename = "valueDateTime")]
     DateTime(String),
-    #[serde(rename = "valueCoding")]
     Coding(Coding),
-    #[serde(rename = "valueCodeableConcept")]
     CodeableConcept(CodeableConcept),
 }
 
-/// One output parameter.
+/// A resource inside an answer, kept typed until the answer is written (one serialisation
+/// for the whole answer, however many resources it nests).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum OutResource {
+    Json(Value),
+    Parameters(Parameters),
+    Outcome(OperationOutcome),
+}
+
+impl From<Value> for OutResource {
+    fn from(v: Value) -> Self {
+        OutResource::Json(v)
+    }
+}
+
+impl From<Parameters> for OutResource {
+    fn from(p: Parameters) -> Self {
+        OutResource::Parameters(p)
+    }
+}
+
+impl From<OperationOutcome> for OutResource {
+    fn from(o: OperationOutcome) -> Self {
+        OutResource::Outcome(o)
+    }
+}
+
+/// One output parameter: `name`, then its `valueX`, `resource` or `part`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct OutParam {
-    pub name: String,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub name: Cow<'static, str>,
     pub value: Option<Out>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource: Option<Value>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resource: Option<OutResource>,
     pub part: Vec<OutParam>,
+}
+
+impl Out {
+    /// The JSON key of the value (`valueString` …).
+    fn key(&self) -> &'static str {
+        match self {
+            Out::String(_) => "valueString",
+            Out::Code(_) => "valueCode",
+            Out::Uri(_) => "valueUri",
+            Out::Boolean(_) => "valueBoolean",
+            Out::Integer(_) => "valueInteger",
+            Out::DateTime(_) => "valueDateTime",
+            Out::Coding(_) => "valueCoding",
+            Out::CodeableConcept(_) => "valueCodeableConcept",
+        }
+    }
+}
+
+// Written by hand: `#[serde(flatten)]` would route every parameter of a 10,000-item batch
+// answer through serde's buffering map serialiser.
+impl Serialize for OutParam {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("name", &self.name)?;
+        if let Some(value) = &self.value {
+            let key = value.key();
+            match value {
+                Out::String(v) | Out::Code(v) | Out::Uri(v) | Out::DateTime(v) => {
+                    map.serialize_entry(key, v)?
+                }
+                Out::Boolean(v) => map.serialize_entry(key, v)?,
+                Out::Integer(v) => map.serialize_entry(key, v)?,
+                Out::Coding(v) => map.serialize_entry(key, v)?,
+                Out::CodeableConcept(v) => map.serialize_entry(key, v)?,
+            }
+        }
+        if let Some(resource) = &self.resource {
+            map.serialize_entry("resource", resource)?;
+        }
+        if !self.part.is_empty() {
+            map.serialize_entry("part", &self.part)?;
+        }
+        map.end()
+    }
 }
 
 impl OutParam {
     /// A parameter with a value.
-    pub fn value(name: &str, value: Out) -> Self {
+    pub fn value(name: impl Into<Cow<'static, str>>, value: Out) -> Self {
         OutParam {
-            name: name.to_owned(),
+            name: name.into(),
             value: Some(value),
             resource: None,
             part: Vec::new(),
@@ -340,9 +457,9 @@ impl OutParam {
     }
 
     /// A parameter made of parts.
-    pub fn parts(name: &str, part: Vec<OutParam>) -> Self {
+    pub fn parts(name: impl Into<Cow<'static, str>>, part: Vec<OutParam>) -> Self {
         OutParam {
-            name: name.to_owned(),
+            name: name.into(),
             value: None,
             resource: None,
             part,
@@ -350,11 +467,11 @@ impl OutParam {
     }
 
     /// A parameter carrying a resource.
-    pub fn resource(name: &str, resource: Value) -> Self {
+    pub fn resource(name: impl Into<Cow<'static, str>>, resource: impl Into<OutResource>) -> Self {
         OutParam {
-            name: name.to_owned(),
+            name: name.into(),
             value: None,
-            resource: Some(resource),
+            resource: Some(resource.into()),
             part: Vec::new(),
         }
     }
@@ -379,7 +496,7 @@ impl Default for Parameters {
 
 impl Parameters {
     /// Adds a parameter with a value.
-    pub fn push(&mut self, name: &str, value: Out) -> &mut Self {
+    pub fn push(&mut self, name: impl Into<Cow<'static, str>>, value: Out) -> &mut Self {
         self.parameter.push(OutParam::value(name, value));
         self
     }

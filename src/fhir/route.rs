@@ -67,7 +67,7 @@ pub const OPERATIONS: &[Operation] = &[
     Operation {
         resource: Some("ValueSet"),
         name: "batch-validate-code",
-        definition: "http://hl7.org/fhir/tools/OperationDefinition/ValueSet-batch-validate-code",
+        definition: BATCH_VALIDATE,
         get: false,
     },
     Operation {
@@ -79,6 +79,10 @@ pub const OPERATIONS: &[Operation] = &[
 ];
 
 /// hyojun's own operation: every coding of a document checked at once.
+/// The definition of `ValueSet/$batch-validate-code` (its body is read for speed).
+pub const BATCH_VALIDATE: &str =
+    "http://hl7.org/fhir/tools/OperationDefinition/ValueSet-batch-validate-code";
+
 pub const CHECK_CODES: &str = "urn:hyojun:OperationDefinition:Bundle-check-codes";
 
 /// The resource types the endpoint reads and searches.

@@ -120,45 +120,46 @@ fn message(issues: &[Issue]) -> Option<String> {
 }
 
 /// The answer for one verdict.
-fn answer(v: &Verdict, concept: Option<&CodeableConcept>) -> Parameters {
+pub(super) fn answer(v: Verdict, concept: Option<&CodeableConcept>) -> Parameters {
     let mut out = Parameters::default();
-    if let Some(code) = &v.code {
-        out.push("code", Out::Code(code.clone()));
+    out.parameter.reserve(6);
+    if let Some(code) = v.code {
+        out.push("code", Out::Code(code));
     }
     if let Some(concept) = concept {
         out.push("codeableConcept", Out::CodeableConcept(concept.clone()));
     }
-    if let Some(display) = &v.display {
-        out.push("display", Out::String(display.clone()));
+    if let Some(display) = v.display {
+        out.push("display", Out::String(display));
     }
     if v.inactive {
         out.push("inactive", Out::Boolean(true));
     }
+    let message = message(&v.issues);
     if !v.issues.is_empty() {
-        let outcome = OperationOutcome::new(v.issues.clone());
         out.push_param(OutParam::resource(
             "issues",
-            serde_json::to_value(outcome).unwrap_or_default(),
+            OperationOutcome::new(v.issues),
         ));
     }
-    if let Some(text) = message(&v.issues) {
+    if let Some(text) = message {
         out.push("message", Out::String(text));
     }
     out.push("result", Out::Boolean(v.valid));
     if v.inactive {
         out.push("status", Out::Code("retired".into()));
     }
-    if let Some(system) = &v.system {
-        out.push("system", Out::Uri(system.clone()));
+    if let Some(system) = v.system {
+        out.push("system", Out::Uri(system));
     }
-    if let Some(version) = &v.version {
-        out.push("version", Out::String(version.clone()));
+    if let Some(version) = v.version {
+        out.push("version", Out::String(version));
     }
-    if let Some(caused) = &v.caused_by {
-        out.push("x-caused-by-unknown-system", Out::Uri(caused.clone()));
+    if let Some(caused) = v.caused_by {
+        out.push("x-caused-by-unknown-system", Out::Uri(caused));
     }
-    if let Some(unknown) = &v.unknown_system {
-        out.push("x-unknown-system", Out::Uri(unknown.clone()));
+    if let Some(unknown) = v.unknown_system {
+        out.push("x-unknown-system", Out::Uri(unknown));
     }
     out
 }
@@ -251,11 +252,11 @@ pub fn run(
     match subject(params, system_param, scope)? {
         Subject::One(asked, at) => {
             let verdict = check::coding(ctx, &asked, &at, scope, &options)?;
-            Ok(answer(&verdict, None))
+            Ok(answer(verdict, None))
         }
         Subject::Concept(cc) => {
             let verdict = concept(ctx, &cc, scope, &options)?;
-            Ok(answer(&verdict, Some(&cc)))
+            Ok(answer(verdict, Some(&cc)))
         }
     }
 }

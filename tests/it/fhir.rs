@@ -16,12 +16,12 @@ use crate::api::keys;
 use crate::real_hot9::real_files;
 use crate::support::{databases, hyojun, repo, TestDb};
 
-const HOT9: &str = "http://medis.or.jp/CodeSystem/master-HOT9";
-const BYOMEI: &str = "http://medis.or.jp/CodeSystem/master-disease-keyNumber";
+pub(crate) const HOT9: &str = "http://medis.or.jp/CodeSystem/master-HOT9";
+pub(crate) const BYOMEI: &str = "http://medis.or.jp/CodeSystem/master-disease-keyNumber";
 
 /// The last two real HOT9 files (2003-01-24, 2003-02-28) as partial releases of HOT (the
 /// HOT9 file alone), the newer one activated; the samples' 病名 releases (移行先 links).
-fn load(db: &TestDb, dir: &Path) {
+pub(crate) fn load(db: &TestDb, dir: &Path) {
     let files = real_files(dir);
     for file in &files[7..] {
         let path = file.cp932.display().to_string();
@@ -52,7 +52,7 @@ impl Bodies {
     }
 }
 
-async fn fhir<S, B>(
+pub(crate) async fn fhir<S, B>(
     service: &S,
     method: &str,
     uri: &str,
@@ -91,7 +91,7 @@ where
 }
 
 /// The value of output parameter `name` (its `valueX` or resource).
-fn param<'a>(p: &'a Value, name: &str) -> Option<&'a Value> {
+pub(crate) fn param<'a>(p: &'a Value, name: &str) -> Option<&'a Value> {
     p["parameter"]
         .as_array()?
         .iter()
@@ -130,7 +130,7 @@ fn issues(p: &Value) -> Vec<(String, String, String, String, String)> {
         .collect()
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
@@ -141,7 +141,7 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
-fn validate_uri(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn validate_uri(pairs: &[(&str, &str)]) -> String {
     let q: Vec<String> = pairs
         .iter()
         .map(|(k, v)| format!("{k}={}", enc(v)))

@@ -89,7 +89,7 @@ fn uuid_urn() -> Result<String, FhirError> {
 /// The parameters the expansion was made with: those asked, then each system used.
 fn parameters(options: &Options, composed: &Composed<'_>) -> Vec<OutParam> {
     let mut out = Vec::new();
-    let mut flag = |name: &str, value: Option<bool>| {
+    let mut flag = |name: &'static str, value: Option<bool>| {
         if let Some(v) = value {
             out.push(OutParam::value(name, Out::Boolean(v)));
         }

@@ -1,0 +1,344 @@
+//! The items of a `$batch-validate-code`, read for speed. Nearly every item a validator
+//! sends is one coding and nothing else; such an item is read straight into what
+//! [`super::check`] asks for — from the request's JSON tree, or, for a posted body, from the
+//! bytes themselves without building a tree of its 10,000 items ([`read_body`]). Any other
+//! item (its own value set or options, a `codeableConcept`, something malformed) is kept as
+//! a parameter and goes the general way, which also names what is wrong with it.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use super::check::{Asked, At};
+use super::params::{Param, Params};
+
+/// One item of a batch.
+pub enum Item<'p> {
+    /// One coding and nothing else.
+    Simple(Asked, At),
+    /// Anything else: merged with the shared parameters and validated as a request of its own.
+    General(Cow<'p, Param>),
+}
+
+/// One named value of an item.
+enum Part<'v> {
+    Coding(CodingRef<'v>),
+    Text(Cow<'v, str>),
+}
+
+/// A Coding's fields, borrowed.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodingRef<'v> {
+    #[serde(borrow, default)]
+    system: Option<Cow<'v, str>>,
+    #[serde(borrow, default)]
+    version: Option<Cow<'v, str>>,
+    #[serde(borrow, default)]
+    code: Option<Cow<'v, str>>,
+    #[serde(borrow, default)]
+    display: Option<Cow<'v, str>>,
+}
+
+/// The coding the parts of an item give — a `coding`, or `code` with `system`, `version` or
+/// `systemVersion` and `display` — or `None` when they give anything else.
+fn assemble<'v>(
+    parts: impl Iterator<Item = Option<(Cow<'v, str>, Part<'v>)>>,
+) -> Option<(Asked, At)> {
+    let mut asked = Asked::default();
+    let mut at = None;
+    let owned = |s: Option<Cow<'v, str>>| s.map(Cow::into_owned);
+    for part in parts {
+        let (name, value) = part?;
+        match (name.as_ref(), value) {
+            ("coding", Part::Coding(c)) if at.is_none() => {
+                asked = Asked {
+                    system: owned(c.system),
+                    version: owned(c.version),
+                    code: owned(c.code),
+                    display: owned(c.display),
+                };
+                at = Some(At::Coding);
+            }
+            (name, Part::Text(text)) if !matches!(at, Some(At::Coding)) => {
+                let slot = match name {
+                    "code" => &mut asked.code,
+                    "system" => &mut asked.system,
+                    "version" | "systemVersion" => &mut asked.version,
+                    "display" => &mut asked.display,
+                    _ => return None,
+                };
+                if slot.is_some() {
+                    return None;
+                }
+                *slot = Some(text.into_owned());
+                at = Some(At::Params);
+            }
+            _ => return None,
+        }
+    }
+    match at {
+        Some(At::Params) if asked.code.is_none() => None,
+        Some(at) => Some((asked, at)),
+        None => None,
+    }
+}
+
+/// The coding of an item already in a JSON tree (a `resource` Parameters or `part`s).
+pub fn simple(item: &Param) -> Option<(Asked, At)> {
+    let list = match item.resource() {
+        Some(resource) => {
+            (resource.get("resourceType")?.as_str()? == "Parameters").then_some(())?;
+            resource.get("parameter")?.as_array()?
+        }
+        None => item.value_of("part")?.as_array()?,
+    };
+    assemble(list.iter().map(|p| {
+        let p = p.as_object()?;
+        if p.len() != 2 {
+            return None;
+        }
+        let name = p.get("name")?.as_str()?;
+        let (key, value) = p.iter().find(|(k, _)| k.as_str() != "name")?;
+        let part = match (name, key.as_str()) {
+            ("coding", "valueCoding") => Part::Coding(CodingRef::deserialize(value).ok()?),
+            ("coding", _) => return None,
+            (_, key) if key.starts_with("value") => Part::Text(Cow::Borrowed(value.as_str()?)),
+            _ => return None,
+        };
+        Some((Cow::Borrowed(name), part))
+    }))
+}
+
+/// A posted body's outline: its type and its parameters, each left unparsed.
+#[derive(Deserialize)]
+struct Outline<'b> {
+    #[serde(rename = "resourceType", borrow)]
+    resource_type: Cow<'b, str>,
+    #[serde(borrow, default)]
+    parameter: Vec<&'b RawValue>,
+}
+
+/// A `validation` item that holds one Parameters resource of simple parts.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SimpleItem<'b> {
+    #[serde(borrow)]
+    name: Cow<'b, str>,
+    #[serde(borrow)]
+    resource: SimpleResource<'b>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SimpleResource<'b> {
+    #[serde(rename = "resourceType", borrow)]
+    resource_type: Cow<'b, str>,
+    #[serde(borrow)]
+    parameter: Vec<SimplePart<'b>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SimplePart<'b> {
+    #[serde(borrow)]
+    name: Cow<'b, str>,
+    #[serde(rename = "valueCoding", borrow, default)]
+    coding: Option<CodingRef<'b>>,
+    #[serde(rename = "valueCode", borrow, default)]
+    code: Option<Cow<'b, str>>,
+    #[serde(rename = "valueString", borrow, default)]
+    string: Option<Cow<'b, str>>,
+    #[serde(rename = "valueUri", borrow, default)]
+    uri: Option<Cow<'b, str>>,
+}
+
+impl SimpleItem<'_> {
+    fn coding(self) -> Option<(Asked, At)> {
+        if self.name != "validation" || self.resource.resource_type != "Parameters" {
+            return None;
+        }
+        assemble(self.resource.parameter.into_iter().map(|p| {
+            let value = match (p.coding, p.code, p.string, p.uri) {
+                (Some(c), None, None, None) => Part::Coding(c),
+                (None, Some(t), None, None)
+                | (None, None, Some(t), None)
+                | (None, None, None, Some(t)) => Part::Text(t),
+                _ => return None,
+            };
+            Some((p.name, value))
+        }))
+    }
+}
+
+/// A posted `$batch-validate-code` body read without a JSON tree of it: the shared
+/// parameters (after those of the query string) and the items, in order. `None` when the
+/// body is not a plain Parameters resource of named parameters: the caller reads it the
+/// general way then, which says what is wrong.
+pub fn read_body(query: Params, body: &[u8]) -> Option<(Params, Vec<Item<'static>>)> {
+    let outline: Outline<'_> = serde_json::from_slice(body).ok()?;
+    if outline.resource_type != "Parameters" {
+        return None;
+    }
+    let mut shared = Vec::new();
+    let mut items = Vec::with_capacity(outline.parameter.len());
+    for p in query.items() {
+        if p.name == "validation" {
+            items.push(Item::General(Cow::Owned(p.clone())));
+        } else {
+            shared.push(p.clone());
+        }
+    }
+    // An item of one coding is read into what the check asks for; the others (and the
+    // shared parameters) are parsed as JSON trees.
+    let read = outline.parameter.iter().map(|raw| {
+        if let Ok(item) = serde_json::from_str::<SimpleItem<'_>>(raw.get()) {
+            if let Some(simple) = item.coding() {
+                return Some(Ok(simple));
+            }
+        }
+        let Value::Object(json) = serde_json::from_str::<Value>(raw.get()).ok()? else {
+            return None;
+        };
+        Param::from_json(json).map(Err)
+    });
+    for one in read {
+        match one? {
+            Ok((asked, at)) => items.push(Item::Simple(asked, at)),
+            Err(param) if param.name == "validation" => {
+                items.push(Item::General(Cow::Owned(param)))
+            }
+            Err(param) => shared.push(param),
+        }
+    }
+    Some((Params::from_params(shared), items))
+}
+
+/// The parameters a simple item stands for (to go the general way after all).
+pub fn as_params(asked: &Asked, at: &At) -> Params {
+    let fields = [
+        ("system", &asked.system),
+        ("version", &asked.version),
+        ("code", &asked.code),
+        ("display", &asked.display),
+    ];
+    if matches!(at, At::Coding) {
+        let coding: serde_json::Map<String, Value> = fields
+            .iter()
+            .filter_map(|(k, v)| {
+                v.as_ref()
+                    .map(|v| ((*k).to_owned(), Value::from(v.as_str())))
+            })
+            .collect();
+        let mut json = serde_json::Map::new();
+        json.insert("name".into(), Value::from("coding"));
+        json.insert("valueCoding".into(), Value::Object(coding));
+        return Params::from_params(Param::from_json(json).into_iter().collect());
+    }
+    Params::from_params(
+        fields
+            .iter()
+            .filter_map(|(k, v)| v.as_deref().map(|v| Param::text(k, v)))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn param(json: Value) -> Param {
+        match json {
+            Value::Object(map) => Param::from_json(map).expect("named"),
+            _ => panic!("an object"),
+        }
+    }
+
+    fn fields(a: &Asked) -> [Option<&str>; 4] {
+        [
+            a.system.as_deref(),
+            a.version.as_deref(),
+            a.code.as_deref(),
+            a.display.as_deref(),
+        ]
+    }
+
+    #[test]
+    fn items_of_one_coding_are_read_and_others_are_left() {
+        let coding = json!({"name": "validation", "resource": {"resourceType": "Parameters",
+            "parameter": [{"name": "coding", "valueCoding": {"system": "http://s", "code": "1", "display": "表示"}}]}});
+        let (asked, at) = simple(&param(coding.clone())).expect("simple");
+        assert_eq!(at, At::Coding);
+        assert_eq!(
+            fields(&asked),
+            [Some("http://s"), None, Some("1"), Some("表示")]
+        );
+        let parts = json!({"name": "validation", "part": [
+            {"name": "code", "valueCode": "1"}, {"name": "system", "valueUri": "http://s"},
+            {"name": "systemVersion", "valueString": "2"}]});
+        let (asked, at) = simple(&param(parts)).expect("simple");
+        assert_eq!(at, At::Params);
+        assert_eq!(
+            fields(&asked),
+            [Some("http://s"), Some("2"), Some("1"), None]
+        );
+        for other in [
+            // An option of its own, a coding and a code, two codes, no code, a Coding field
+            // the fast path does not read, a value that is not text, not Parameters.
+            json!({"name": "validation", "part": [{"name": "code", "valueCode": "1"},
+                {"name": "lenient-display-validation", "valueBoolean": true}]}),
+            json!({"name": "validation", "part": [{"name": "coding", "valueCoding": {"code": "1"}},
+                {"name": "code", "valueCode": "1"}]}),
+            json!({"name": "validation", "part": [{"name": "code", "valueCode": "1"},
+                {"name": "code", "valueCode": "2"}]}),
+            json!({"name": "validation", "part": [{"name": "display", "valueString": "x"}]}),
+            json!({"name": "validation", "part": [{"name": "coding",
+                "valueCoding": {"code": "1", "userSelected": true}}]}),
+            json!({"name": "validation", "part": [{"name": "code", "valueInteger": 1}]}),
+            json!({"name": "validation", "resource": {"resourceType": "Bundle", "parameter": []}}),
+        ] {
+            assert!(simple(&param(other.clone())).is_none(), "{other}");
+        }
+        // What a simple item stands for reads back the same.
+        let (asked, at) = simple(&param(coding)).expect("simple");
+        let back = Param::item(as_params(&asked, &at));
+        let (again, at_again) = simple(&back).expect("simple again");
+        assert_eq!((fields(&again), at_again), (fields(&asked), at));
+    }
+
+    #[test]
+    fn a_posted_body_is_read_into_shared_parameters_and_items_in_order() {
+        let body = json!({"resourceType": "Parameters", "parameter": [
+            {"name": "validation", "resource": {"resourceType": "Parameters", "parameter": [
+                {"name": "coding", "valueCoding": {"system": "http://s", "code": "a\"b"}}]}},
+            {"name": "displayLanguage", "valueCode": "ja"},
+            {"name": "validation", "part": [{"name": "coding", "valueCoding": {"code": "2"}}]},
+        ]})
+        .to_string();
+        let query = Params::from_query("url=http%3A%2F%2Fv").expect("query");
+        let (shared, items) = read_body(query, body.as_bytes()).expect("read");
+        let names: Vec<&str> = shared.items().iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["url", "displayLanguage"]);
+        assert_eq!(items.len(), 2);
+        match &items[0] {
+            Item::Simple(asked, At::Coding) => assert_eq!(asked.code.as_deref(), Some("a\"b")),
+            _ => panic!("the first item is one coding"),
+        }
+        assert!(matches!(&items[1], Item::General(p) if p.name == "validation"));
+        // Not a Parameters resource, not JSON, a parameter without a name: read the general
+        // way (which says what is wrong).
+        for bad in [
+            r#"{"resourceType": "Bundle"}"#,
+            "[",
+            r#"{"resourceType": "Parameters", "parameter": [{"valueString": "x"}]}"#,
+        ] {
+            assert!(
+                read_body(Params::default(), bad.as_bytes()).is_none(),
+                "{bad}"
+            );
+        }
+    }
+}
