@@ -132,7 +132,7 @@ fn general_item(
     shared: &Params,
     shared_scope: Option<&Scope>,
     item: &Param,
-) -> Result<Parameters, FhirError> {
+) -> Result<validate::ValidationAnswer, FhirError> {
     let own = match item.resource() {
         Some(resource) => Params::from_resource(resource)?,
         None => item.parts()?,

@@ -84,7 +84,7 @@ pub struct Options {
 }
 
 /// The verdict on one coding.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Verdict {
     /// The code is a usable member: known, in the release, display right, in the value set.
     pub valid: bool,

@@ -259,9 +259,16 @@ fn search(ctx: &Context, resource: &str, params: &Params) -> Result<serde_json::
 #[serde(untagged)]
 pub enum Answer {
     Parameters(params::Parameters),
+    Validation(Box<validate::ValidationAnswer>),
     Outcome(outcome::OperationOutcome),
     Bundle(batch::BatchResponse),
     Resource(serde_json::Value),
+}
+
+impl From<validate::ValidationAnswer> for Answer {
+    fn from(v: validate::ValidationAnswer) -> Self {
+        Answer::Validation(Box::new(v))
+    }
 }
 
 impl From<params::Parameters> for Answer {

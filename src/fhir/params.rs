@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use super::error::FhirError;
 use super::outcome::OperationOutcome;
+use super::validate::ValidationAnswer;
 
 /// One input parameter: its name and its JSON (`valueX`, `resource`, `part`).
 #[derive(Debug, Clone, PartialEq)]
@@ -370,7 +371,14 @@ pub enum Out {
 pub enum OutResource {
     Json(Value),
     Parameters(Parameters),
+    Validation(Box<ValidationAnswer>),
     Outcome(OperationOutcome),
+}
+
+impl From<ValidationAnswer> for OutResource {
+    fn from(v: ValidationAnswer) -> Self {
+        OutResource::Validation(Box::new(v))
+    }
 }
 
 impl From<Value> for OutResource {

@@ -8,7 +8,10 @@ use super::check::{self, Asked, At, Options, Verdict};
 use super::error::FhirError;
 use super::messages;
 use super::outcome::{Issue, OperationOutcome, Severity};
-use super::params::{CodeableConcept, Coding, Out, OutParam, Parameters, Params};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+
+use super::params::{CodeableConcept, Coding, Params};
 use super::valueset::{self, Scope};
 use super::Context;
 
@@ -119,49 +122,92 @@ fn message(issues: &[Issue]) -> Option<String> {
     (!texts.is_empty()).then(|| texts.join("; "))
 }
 
-/// The answer for one verdict.
-pub(super) fn answer(v: Verdict, concept: Option<&CodeableConcept>) -> Parameters {
-    let mut out = Parameters::default();
-    out.parameter.reserve(6);
-    if let Some(code) = v.code {
-        out.push("code", Out::Code(code));
-    }
-    if let Some(concept) = concept {
-        out.push("codeableConcept", Out::CodeableConcept(concept.clone()));
-    }
-    if let Some(display) = v.display {
-        out.push("display", Out::String(display));
-    }
-    if v.inactive {
-        out.push("inactive", Out::Boolean(true));
-    }
+/// The answer for one verdict: a `Parameters` resource written straight from it (a batch
+/// writes 10,000 of them; no parameter list is built for each).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidationAnswer {
+    verdict: Verdict,
+    concept: Option<CodeableConcept>,
+    message: Option<String>,
+    issues: Option<OperationOutcome>,
+}
+
+pub(super) fn answer(mut v: Verdict, concept: Option<&CodeableConcept>) -> ValidationAnswer {
     let message = message(&v.issues);
-    if !v.issues.is_empty() {
-        out.push_param(OutParam::resource(
-            "issues",
-            OperationOutcome::new(v.issues),
-        ));
+    let issues = std::mem::take(&mut v.issues);
+    ValidationAnswer {
+        verdict: v,
+        concept: concept.cloned(),
+        message,
+        issues: (!issues.is_empty()).then(|| OperationOutcome::new(issues)),
     }
-    if let Some(text) = message {
-        out.push("message", Out::String(text));
+}
+
+impl Serialize for ValidationAnswer {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("resourceType", "Parameters")?;
+        map.serialize_entry("parameter", &Outputs(self))?;
+        map.end()
     }
-    out.push("result", Out::Boolean(v.valid));
-    if v.inactive {
-        out.push("status", Out::Code("retired".into()));
+}
+
+/// The output parameters, in the order the R5 definition lists them.
+struct Outputs<'a>(&'a ValidationAnswer);
+
+impl Serialize for Outputs<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let a = self.0;
+        let v = &a.verdict;
+        let mut seq = serializer.serialize_seq(None)?;
+        if let Some(code) = &v.code {
+            seq.serialize_element(&Named("code", "valueCode", code))?;
+        }
+        if let Some(concept) = &a.concept {
+            seq.serialize_element(&Named("codeableConcept", "valueCodeableConcept", concept))?;
+        }
+        if let Some(display) = &v.display {
+            seq.serialize_element(&Named("display", "valueString", display))?;
+        }
+        if v.inactive {
+            seq.serialize_element(&Named("inactive", "valueBoolean", &true))?;
+        }
+        if let Some(issues) = &a.issues {
+            seq.serialize_element(&Named("issues", "resource", issues))?;
+        }
+        if let Some(text) = &a.message {
+            seq.serialize_element(&Named("message", "valueString", text))?;
+        }
+        seq.serialize_element(&Named("result", "valueBoolean", &v.valid))?;
+        if v.inactive {
+            seq.serialize_element(&Named("status", "valueCode", "retired"))?;
+        }
+        if let Some(system) = &v.system {
+            seq.serialize_element(&Named("system", "valueUri", system))?;
+        }
+        if let Some(version) = &v.version {
+            seq.serialize_element(&Named("version", "valueString", version))?;
+        }
+        if let Some(caused) = &v.caused_by {
+            seq.serialize_element(&Named("x-caused-by-unknown-system", "valueUri", caused))?;
+        }
+        if let Some(unknown) = &v.unknown_system {
+            seq.serialize_element(&Named("x-unknown-system", "valueUri", unknown))?;
+        }
+        seq.end()
     }
-    if let Some(system) = v.system {
-        out.push("system", Out::Uri(system));
+}
+
+/// One output parameter: `{"name": …, "valueX" (or "resource"): …}`.
+struct Named<'a, T: ?Sized>(&'static str, &'static str, &'a T);
+
+impl<T: Serialize + ?Sized> Serialize for Named<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("name", self.0)?;
+        map.serialize_entry(self.1, self.2)?;
+        map.end()
     }
-    if let Some(version) = v.version {
-        out.push("version", Out::String(version));
-    }
-    if let Some(caused) = v.caused_by {
-        out.push("x-caused-by-unknown-system", Out::Uri(caused));
-    }
-    if let Some(unknown) = v.unknown_system {
-        out.push("x-unknown-system", Out::Uri(unknown));
-    }
-    out
 }
 
 /// Every coding of a CodeableConcept checked: valid when one is; the answer names the first
@@ -247,7 +293,7 @@ pub fn run(
     params: &Params,
     system_param: &str,
     scope: Option<&Scope>,
-) -> Result<Parameters, FhirError> {
+) -> Result<ValidationAnswer, FhirError> {
     let options = options(params)?;
     match subject(params, system_param, scope)? {
         Subject::One(asked, at) => {
@@ -263,12 +309,12 @@ pub fn run(
 
 /// `CodeSystem/$validate-code`: the code against its code system (`url`, or the coding's
 /// system) alone.
-pub fn code_system(ctx: &Context, params: &Params) -> Result<Parameters, FhirError> {
+pub fn code_system(ctx: &Context, params: &Params) -> Result<ValidationAnswer, FhirError> {
     run(ctx, params, "url", None)
 }
 
 /// `ValueSet/$validate-code`: the code against a value set (`url`, inline `valueSet`).
-pub fn value_set(ctx: &Context, params: &Params) -> Result<Parameters, FhirError> {
+pub fn value_set(ctx: &Context, params: &Params) -> Result<ValidationAnswer, FhirError> {
     let scope = valueset::of_request(params, ctx.lang)?.ok_or_else(|| {
         FhirError::Invalid("give the value set: `url` or an inline `valueSet`".into())
     })?;
