@@ -27,6 +27,39 @@ pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// (release id, code system key, code).
 type AnswerKey = (i64, &'static str, String);
 
+/// The most the kept FHIR answers (keys and bodies) take together.
+pub const FHIR_ANSWER_BYTES: usize = 64 << 20;
+
+/// FHIR answers, least recently used first out, and the bytes they take.
+struct FhirAnswers {
+    answers: LruCache<String, Bytes>,
+    bytes: usize,
+}
+
+impl FhirAnswers {
+    fn put(&mut self, key: String, body: Bytes) {
+        let size = key.len() + body.len();
+        if size > FHIR_ANSWER_BYTES {
+            return;
+        }
+        if let Some((old_key, old)) = self.answers.push(key, body) {
+            self.bytes -= old_key.len() + old.len();
+        }
+        self.bytes += size;
+        while self.bytes > FHIR_ANSWER_BYTES {
+            match self.answers.pop_lru() {
+                Some((k, b)) => self.bytes -= k.len() + b.len(),
+                None => break,
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.answers.clear();
+        self.bytes = 0;
+    }
+}
+
 struct Current {
     release: Option<ReleaseRow>,
     /// The moment a pending activation takes over, if any.
@@ -39,8 +72,8 @@ pub struct ReadCache {
     current: Mutex<HashMap<Master, Current>>,
     responses: Mutex<LruCache<AnswerKey, Bytes>>,
     /// Whole FHIR answers to GET requests, by a key that names everything they depend on
-    /// (see `crate::fhir::answers`).
-    fhir: Mutex<LruCache<String, Bytes>>,
+    /// (see `crate::fhir::answers`), held to [`FHIR_ANSWER_BYTES`] together.
+    fhir: Mutex<FhirAnswers>,
     /// Validation statuses per (release, system), looked up by code without allocating.
     statuses: RwLock<StatusMaps>,
     max_statuses: usize,
@@ -157,7 +190,10 @@ impl ReadCache {
             generation: Mutex::new(None),
             current: Mutex::new(HashMap::new()),
             responses: Mutex::new(LruCache::new(cap(responses))),
-            fhir: Mutex::new(LruCache::new(cap(responses))),
+            fhir: Mutex::new(FhirAnswers {
+                answers: LruCache::unbounded(),
+                bytes: 0,
+            }),
             statuses: RwLock::new(StatusMaps::default()),
             max_statuses: statuses,
             warming: AtomicBool::new(false),
@@ -271,16 +307,17 @@ impl ReadCache {
 
     /// A stored FHIR answer.
     pub fn fhir_answer(&self, key: &str) -> Option<Bytes> {
-        locked(&self.fhir).get(key).cloned()
+        locked(&self.fhir).answers.get(key).cloned()
     }
 
     pub fn put_fhir_answer(&self, key: String, body: Bytes) {
         locked(&self.fhir).put(key, body);
     }
 
-    /// How many FHIR answers are kept.
-    pub fn fhir_answers(&self) -> usize {
-        locked(&self.fhir).len()
+    /// How many FHIR answers are kept, and the bytes they take.
+    pub fn fhir_answers(&self) -> (usize, usize) {
+        let kept = locked(&self.fhir);
+        (kept.answers.len(), kept.bytes)
     }
 
     /// The cached statuses, read-locked while the answer lives: look everything up, then
@@ -365,5 +402,31 @@ impl ReadCache {
             },
         );
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fhir_answers_are_held_to_their_byte_budget() {
+        let cache = ReadCache::new(10, 10);
+        let mib = Bytes::from(vec![b' '; 1 << 20]);
+        for i in 0..70 {
+            cache.put_fhir_answer(format!("k{i:02}"), mib.clone());
+        }
+        let (count, bytes) = cache.fhir_answers();
+        assert!(bytes <= FHIR_ANSWER_BYTES, "{bytes}");
+        assert_eq!(count, FHIR_ANSWER_BYTES / ((1 << 20) + 3));
+        assert!(cache.fhir_answer("k00").is_none(), "the oldest went first");
+        assert!(cache.fhir_answer("k69").is_some());
+        // The same key again replaces its answer; an answer over the budget is not kept.
+        cache.put_fhir_answer("k69".into(), Bytes::from_static(b"{}"));
+        assert_eq!(cache.fhir_answers().1, bytes - (1 << 20) + 2);
+        cache.put_fhir_answer("huge".into(), Bytes::from(vec![0; FHIR_ANSWER_BYTES]));
+        assert!(cache.fhir_answer("huge").is_none());
+        cache.clear();
+        assert_eq!(cache.fhir_answers(), (0, 0));
     }
 }

@@ -173,7 +173,7 @@ async fn cached_answers_follow_activations_and_languages() {
             }
         }
         // The answer is kept once (the first request also learns the activated releases).
-        assert_eq!(state_a.cache.fhir_answers(), 1, "{name}");
+        assert_eq!(state_a.cache.fhir_answers().0, 1, "{name}");
         // The language asked is part of the answer.
         let ja = test::TestRequest::get()
             .uri(&uri)
@@ -183,7 +183,7 @@ async fn cached_answers_follow_activations_and_languages() {
         let ja: Value = test::read_body_json(test::call_service(&node_a, ja).await).await;
         let message = param(&ja, "message").and_then(Value::as_str).unwrap_or("");
         assert!(message.contains("未知のコード"), "{name}: {message}");
-        assert_eq!(state_a.cache.fhir_answers(), 2, "{name}");
+        assert_eq!(state_a.cache.fhir_answers().0, 2, "{name}");
 
         // Activating the older release on node A: node A answers from it at once, node B
         // once its poller has seen the change.
