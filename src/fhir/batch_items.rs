@@ -178,7 +178,9 @@ impl SimpleItem<'_> {
 /// body is not a plain Parameters resource of named parameters: the caller reads it the
 /// general way then, which says what is wrong.
 pub fn read_body(query: Params, body: &[u8]) -> Option<(Params, Vec<Item<'static>>)> {
-    let outline: Outline<'_> = serde_json::from_slice(body).ok()?;
+    // UTF-8 checked once, with SIMD (the parser would check every string and raw item).
+    let text = simdutf8::basic::from_utf8(body).ok()?;
+    let outline: Outline<'_> = serde_json::from_str(text).ok()?;
     if outline.resource_type != "Parameters" {
         return None;
     }

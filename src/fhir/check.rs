@@ -484,10 +484,10 @@ fn display_ok(
     options: &Options,
     at: &At,
 ) -> bool {
-    let names: Vec<&str> = status.names.names().collect();
-    if names.contains(&display) {
+    if status.names.names().any(|n| n == display) {
         return true;
     }
+    let names: Vec<&str> = status.names.names().collect();
     let severity = if options.lenient_display {
         Severity::Warning
     } else {
