@@ -40,17 +40,30 @@ pub fn cacheable(target: &Target, method: &actix_web::http::Method, query: &str)
     )
 }
 
+/// The key of a cacheable request's answer, and the generation it was made in.
+pub struct AnswerKey {
+    generation: i64,
+    text: String,
+}
+
+impl AnswerKey {
+    /// The key as the cache holds it.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
 /// The key of a cacheable request's answer; `None` while the node does not know the
 /// generation or every master's activated release (see [`prime`]).
-pub fn key(state: &AppState, lang: Lang, base: &str, path: &str, query: &str) -> Option<String> {
+pub fn key(state: &AppState, lang: Lang, base: &str, path: &str, query: &str) -> Option<AnswerKey> {
     let generation = state.cache.seen_generation()?;
-    let mut key = format!("{generation}|{lang:?}|");
+    let mut text = format!("{generation}|{lang:?}|");
     for master in Master::ALL {
         let current = state.cache.current_cached(master)?;
-        let _ = write!(key, "{},", current.map_or(0, |r| r.id));
+        let _ = write!(text, "{},", current.map_or(0, |r| r.id));
     }
-    let _ = write!(key, "|{base}|{path}?{query}");
-    Some(key)
+    let _ = write!(text, "|{base}|{path}?{query}");
+    Some(AnswerKey { generation, text })
 }
 
 /// Makes the node know every master's activated release (on a blocking thread: it may read
@@ -65,13 +78,8 @@ pub fn prime(state: &AppState) {
 }
 
 /// Keeps an answer computed while the generation stayed the one its key names.
-pub fn keep(state: &AppState, key: String, body: &Bytes) {
-    if body.len() > MAX_ANSWER {
-        return;
-    }
-    let now = state.cache.seen_generation();
-    let started = key.split_once('|').and_then(|(g, _)| g.parse::<i64>().ok());
-    if now.is_some() && now == started {
-        state.cache.put_fhir_answer(key, body.clone());
+pub fn keep(state: &AppState, key: AnswerKey, body: &Bytes) {
+    if body.len() <= MAX_ANSWER && state.cache.seen_generation() == Some(key.generation) {
+        state.cache.put_fhir_answer(key.text, body.clone());
     }
 }

@@ -32,26 +32,38 @@ fn too_many(ctx: &Context, n: usize) -> FhirError {
     ))
 }
 
+/// The items of a batch: read with the shared options (those of one coding as simple
+/// ones), or all the general way when the shared parameters do not allow that.
+enum Batch<'p> {
+    Fast(Options, Vec<Item<'p>>),
+    General(Vec<&'p Param>),
+}
+
 /// `ValueSet/$batch-validate-code` of parameters already read.
 pub fn validate_codes(ctx: &Context, params: &Params) -> Result<Parameters, FhirError> {
     let shared = params.without("validation");
-    let fast = fast_options(&shared);
-    let items = params
-        .all("validation")
-        .map(|p| match fast.as_ref().and(batch_items::simple(p)) {
-            Some((asked, at)) => Item::Simple(asked, at),
-            None => Item::General(Cow::Borrowed(p)),
-        })
-        .collect();
-    answer_items(ctx, &shared, fast.as_ref(), items)
+    let items = params.all("validation");
+    let batch = match fast_options(&shared) {
+        Some(options) => Batch::Fast(
+            options,
+            items
+                .map(|p| match batch_items::simple(p) {
+                    Some((asked, at)) => Item::Simple(asked, at),
+                    None => Item::General(Cow::Borrowed(p)),
+                })
+                .collect(),
+        ),
+        None => Batch::General(items.collect()),
+    };
+    answer_items(ctx, &shared, batch)
 }
 
 /// `ValueSet/$batch-validate-code` posted: the body is read without a JSON tree of its items
 /// when it is a plain Parameters resource ([`batch_items::read_body`]).
 pub fn validate_body(ctx: &Context, query: Params, body: &[u8]) -> Result<Parameters, FhirError> {
     if let Some((shared, items)) = batch_items::read_body(query.clone(), body) {
-        if let Some(fast) = fast_options(&shared) {
-            return answer_items(ctx, &shared, Some(&fast), items);
+        if let Some(options) = fast_options(&shared) {
+            return answer_items(ctx, &shared, Batch::Fast(options, items));
         }
     }
     let mut params = query;
@@ -72,45 +84,42 @@ fn fast_options(shared: &Params) -> Option<Options> {
     validate::options(shared).ok()
 }
 
-/// One answer per item, in order. `fast` is given when items were read as simple ones.
-fn answer_items(
-    ctx: &Context,
-    shared: &Params,
-    fast: Option<&Options>,
-    items: Vec<Item<'_>>,
-) -> Result<Parameters, FhirError> {
-    if items.len() as u64 > ctx.state.config.limits.validate_items {
-        return Err(too_many(ctx, items.len()));
+/// One answer per item, in order.
+fn answer_items(ctx: &Context, shared: &Params, batch: Batch<'_>) -> Result<Parameters, FhirError> {
+    let count = match &batch {
+        Batch::Fast(_, items) => items.len(),
+        Batch::General(items) => items.len(),
+    };
+    if count as u64 > ctx.state.config.limits.validate_items {
+        return Err(too_many(ctx, count));
     }
     // The shared value set is resolved once; an item may name its own.
     let shared_scope = valueset::of_request(shared, ctx.lang)?;
-    if let Some(options) = fast {
-        prefetch(ctx, &items, options, shared_scope.as_ref())?;
-    }
-    let answers: Vec<OutParam> = items
-        .into_iter()
-        .map(|item| {
-            let result = match (item, fast) {
-                (Item::Simple(asked, at), Some(options)) => {
-                    check::coding(ctx, &asked, &at, shared_scope.as_ref(), options)
-                        .map(|verdict| validate::answer(verdict, None))
-                }
-                (Item::General(param), _) => {
-                    general_item(ctx, shared, shared_scope.as_ref(), &param)
-                }
-                (Item::Simple(asked, at), None) => {
-                    let own = Param::item(batch_items::as_params(&asked, &at));
-                    general_item(ctx, shared, shared_scope.as_ref(), &own)
-                }
-            };
-            match result {
-                Ok(answer) => OutParam::resource("validation", answer),
-                Err(e) => OutParam::resource("validation", e.outcome()),
-            }
-        })
-        .collect();
+    let scope = shared_scope.as_ref();
+    let answer = |result: Result<validate::ValidationAnswer, FhirError>| match result {
+        Ok(answer) => OutParam::resource("validation", answer),
+        Err(e) => OutParam::resource("validation", e.outcome()),
+    };
     let mut out = Parameters::default();
-    out.parameter = answers;
+    out.parameter = match batch {
+        Batch::Fast(options, items) => {
+            prefetch(ctx, &items, &options, scope)?;
+            items
+                .into_iter()
+                .map(|item| match item {
+                    Item::Simple(asked, at) => check::coding(ctx, &asked, &at, scope, &options)
+                        .map(|verdict| validate::answer(verdict, None)),
+                    Item::General(param) => general_item(ctx, shared, scope, &param),
+                })
+                .map(answer)
+                .collect()
+        }
+        Batch::General(items) => items
+            .into_iter()
+            .map(|param| general_item(ctx, shared, scope, param))
+            .map(answer)
+            .collect(),
+    };
     Ok(out)
 }
 

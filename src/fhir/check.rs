@@ -123,6 +123,17 @@ pub(crate) fn version_matches(label: &str, pattern: &str) -> bool {
         && (p.len() == l.len() || p.last().is_some_and(|x| *x == "x" || *x == "*"))
 }
 
+/// The error of a release whose label does not match `check-system-version`.
+pub(crate) fn version_check_failed(lang: Lang, url: &str, label: &str, pattern: &str) -> Issue {
+    Issue::new(
+        Severity::Error,
+        "exception",
+        messages::text(lang, "VALUESET_VERSION_CHECK", &[&url, &label, &pattern]),
+    )
+    .tx_type("version-error")
+    .message_id("VALUESET_VERSION_CHECK")
+}
+
 /// `'a' (ja)`, `'a' (ja) or 'b' (ja)`: the valid displays as the validator lists them.
 fn listed(names: &[&str]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("'{n}' (ja)")).collect();
@@ -248,18 +259,7 @@ pub fn coding(
     if let Some(pattern) = pick(&options.check_system_version, url) {
         if !version_matches(&release.label, pattern) {
             v.issues.push(
-                Issue::new(
-                    Severity::Error,
-                    "exception",
-                    messages::text(
-                        lang,
-                        "VALUESET_VERSION_CHECK",
-                        &[&url, &release.label, &pattern],
-                    ),
-                )
-                .tx_type("version-error")
-                .message_id("VALUESET_VERSION_CHECK")
-                .at(at.of("version")),
+                version_check_failed(lang, url, &release.label, pattern).at(at.of("version")),
             );
         }
     }

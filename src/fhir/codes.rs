@@ -128,45 +128,66 @@ pub fn or_list(items: &[String]) -> String {
 }
 
 /// The status of each of `codes` of `system` in `release`, in order (`None`: the master never
-/// had the code). What the cache knows is copied under one read lock; the rest is read from
-/// the database and kept in the cache for the next requests. Not kept in the request's memo:
-/// for the long lists of `$expand` and ConceptMaps (see [`status`] for single codes).
+/// had the code). Not kept in the request's memo: for the long lists of `$expand` and
+/// ConceptMaps (see [`status`] for single codes).
 pub fn statuses(
     ctx: &Context,
     release: &ReleaseRow,
     system: &'static CodeSystem,
     codes: &[&str],
 ) -> Result<Vec<Option<CodeStatus>>, FhirError> {
-    let mut out: Vec<Option<Option<CodeStatus>>> = Vec::with_capacity(codes.len());
+    let mut by_code: FxHashMap<&str, Option<Arc<CodeStatus>>> = FxHashMap::default();
+    read_statuses(
+        ctx,
+        release,
+        system,
+        codes.iter().copied(),
+        |code, status| {
+            by_code.insert(code, status);
+        },
+    )?;
+    Ok(codes
+        .iter()
+        .map(|code| by_code.get(code).cloned().flatten().map(|s| (*s).clone()))
+        .collect())
+}
+
+/// Reads the status of each of `codes` into `found`: what the node's cache knows under one
+/// read lock, the rest from the database in one pass (kept in the cache for the next
+/// requests).
+fn read_statuses<'c>(
+    ctx: &Context,
+    release: &ReleaseRow,
+    system: &'static CodeSystem,
+    codes: impl Iterator<Item = &'c str>,
+    mut found: impl FnMut(&'c str, Option<Arc<CodeStatus>>),
+) -> Result<(), FhirError> {
     let mut missing: FxHashSet<&str> = FxHashSet::default();
     {
         let cached = ctx.state.cache.statuses();
         let map = cached.map(release.id, system.key);
         for code in codes {
-            match map.and_then(|m| m.get(code)) {
-                Some(status) => out.push(Some(status.cloned())),
+            match map.and_then(|m| m.shared(code)) {
+                Some(status) => found(code, status.cloned()),
                 None => {
                     missing.insert(code);
-                    out.push(None);
                 }
             }
         }
     }
     if missing.is_empty() {
-        return Ok(out.into_iter().map(Option::flatten).collect());
+        return Ok(());
     }
     let asked: Vec<&str> = missing.into_iter().collect();
-    let found = ctx.state.store.code_statuses(release, system.key, &asked)?;
-    let read = Fetched::new(&asked, found);
+    let read = Fetched::new(
+        &asked,
+        ctx.state.store.code_statuses(release, system.key, &asked)?,
+    );
     ctx.state.cache.put_statuses(release.id, system.key, &read);
-    Ok(codes
-        .iter()
-        .zip(out)
-        .map(|(code, known)| match known {
-            Some(status) => status,
-            None => read.get(code).flatten().cloned(),
-        })
-        .collect())
+    for code in asked {
+        found(code, read.shared(code).flatten().cloned());
+    }
+    Ok(())
 }
 
 /// The status of one code (shared with the request's memo: no copy).
@@ -191,9 +212,7 @@ pub fn status(
     Ok(cached(ctx).flatten())
 }
 
-/// Makes the request's memo hold the status of each of `codes`: what the node's cache knows
-/// is copied under one read lock, the rest is read from the database in one pass and kept
-/// in the cache for the next requests.
+/// Makes the request's memo hold the status of each of `codes` ([`read_statuses`]).
 pub fn prefetch(
     ctx: &Context,
     release: &ReleaseRow,
@@ -206,35 +225,14 @@ pub fn prefetch(
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let known = memo.entry((release.id, system.key)).or_default();
-    let mut missing: FxHashSet<&str> = FxHashSet::default();
-    {
-        let cached = ctx.state.cache.statuses();
-        let map = cached.map(release.id, system.key);
-        for code in codes {
-            if known.contains_key(*code) {
-                continue;
-            }
-            match map.and_then(|m| m.shared(code)) {
-                Some(status) => {
-                    known.insert(CodeKey::from(*code), status.cloned());
-                }
-                None => {
-                    missing.insert(code);
-                }
-            }
-        }
-    }
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let asked: Vec<&str> = missing.into_iter().collect();
-    let found = ctx.state.store.code_statuses(release, system.key, &asked)?;
-    let read = Fetched::new(&asked, found);
-    ctx.state.cache.put_statuses(release.id, system.key, &read);
-    for code in asked {
-        known.insert(CodeKey::from(code), read.shared(code).flatten().cloned());
-    }
-    Ok(())
+    let wanted: Vec<&str> = codes
+        .iter()
+        .copied()
+        .filter(|code| !known.contains_key(*code))
+        .collect();
+    read_statuses(ctx, release, system, wanted.into_iter(), |code, status| {
+        known.insert(CodeKey::from(code), status);
+    })
 }
 
 /// Makes the request's memo hold the status of every coding of a request at once, one pass

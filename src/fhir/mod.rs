@@ -114,8 +114,8 @@ pub async fn dispatch(
         .then(|| answers::key(&state, lang, &base, req.path(), req.query_string()))
         .flatten();
     if let Some(bytes) = cache_key
-        .as_deref()
-        .and_then(|k| state.cache.fhir_answer(k))
+        .as_ref()
+        .and_then(|k| state.cache.fhir_answer(k.as_str()))
     {
         return Ok(HttpResponse::Ok().content_type(FHIR_JSON).body(bytes));
     }

@@ -38,26 +38,6 @@ impl Param {
         Some(Param { name, json })
     }
 
-    /// A `validation` item whose parts are `parts`.
-    pub fn item(parts: Params) -> Self {
-        let part: Vec<Value> = parts
-            .items
-            .into_iter()
-            .map(|p| {
-                let mut json = p.json;
-                json.insert("name".into(), Value::String(p.name));
-                Value::Object(json)
-            })
-            .collect();
-        let mut json = Map::new();
-        json.insert("name".into(), Value::from("validation"));
-        json.insert("part".into(), Value::Array(part));
-        Param {
-            name: "validation".into(),
-            json,
-        }
-    }
-
     /// The value as text, whatever primitive type carries it (`valueCode`, `valueUri`,
     /// `valueString`, `valueBoolean`, `valueInteger` …).
     pub fn as_text(&self) -> Option<String> {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 
-use super::models::ConceptRow;
+use super::models::{ConceptRow, ReleaseRow};
 use super::schema::{concept_links, concepts};
 use super::{AnyConnection, StoreError};
 use crate::with_backend;
@@ -56,4 +56,25 @@ pub(crate) fn rows_by_id(
     }
     rows.sort_by(super::speaker::by_identity);
     Ok(rows)
+}
+
+/// The rows of `system` in `release` that define any of `codes` (at most [`CHUNK`] codes: one
+/// `IN` list), in database order.
+pub(crate) fn rows_defining(
+    conn: &mut AnyConnection,
+    release: &ReleaseRow,
+    system: &str,
+    codes: &[&str],
+) -> Result<Vec<ConceptRow>, StoreError> {
+    Ok(with_backend!(&mut *conn, |c| concepts::table
+        .filter(concepts::system_key.eq(system))
+        .filter(concepts::code.eq_any(codes))
+        .filter(concepts::valid_from.le(release.id))
+        .filter(
+            concepts::valid_to
+                .is_null()
+                .or(concepts::valid_to.gt(release.id))
+        )
+        .select(ConceptRow::as_select())
+        .load(c))?)
 }

@@ -4,13 +4,9 @@
 
 use std::collections::HashMap;
 
-use diesel::prelude::*;
-
-use super::carriers::CHUNK;
+use super::carriers::{rows_defining, CHUNK};
 use super::models::{ConceptRow, ReleaseRow};
-use super::schema::concepts;
 use super::{Store, StoreError};
-use crate::with_backend;
 
 /// A code's names as (kind, value), each pair once, empty values left out.
 pub type Designations = Vec<(String, String)>;
@@ -28,17 +24,7 @@ impl Store {
         let mut conn = self.conn()?;
         let mut out: HashMap<String, Designations> = HashMap::new();
         for chunk in codes.chunks(CHUNK) {
-            let mut rows: Vec<ConceptRow> = with_backend!(&mut *conn, |c| concepts::table
-                .filter(concepts::system_key.eq(system))
-                .filter(concepts::code.eq_any(chunk))
-                .filter(concepts::valid_from.le(release.id))
-                .filter(
-                    concepts::valid_to
-                        .is_null()
-                        .or(concepts::valid_to.gt(release.id))
-                )
-                .select(ConceptRow::as_select())
-                .load(c))?;
+            let mut rows: Vec<ConceptRow> = rows_defining(&mut conn, release, system, chunk)?;
             rows.sort_by(|a, b| {
                 (&a.code, &a.status, &a.row_key).cmp(&(&b.code, &b.status, &b.row_key))
             });

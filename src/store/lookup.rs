@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::carriers::{carrier_ids, rows_by_id, CHUNK};
+use super::carriers::{carrier_ids, rows_by_id, rows_defining, CHUNK};
 use super::diff::ReleaseRef;
 use super::models::{ConceptRow, ReleaseRow};
 use super::names::Names;
@@ -279,17 +279,7 @@ impl Store {
         };
         for chunk in codes.chunks(CHUNK) {
             rows_of.clear();
-            let own: Vec<ConceptRow> = with_backend!(&mut *conn, |c| concepts::table
-                .filter(concepts::system_key.eq(system))
-                .filter(concepts::code.eq_any(chunk))
-                .filter(concepts::valid_from.le(release.id))
-                .filter(
-                    concepts::valid_to
-                        .is_null()
-                        .or(concepts::valid_to.gt(release.id))
-                )
-                .select(ConceptRow::as_select())
-                .load(c))?;
+            let own: Vec<ConceptRow> = rows_defining(&mut conn, release, system, chunk)?;
             let code_of = carrier_ids(&mut conn, system, chunk)?;
             let ids: Vec<i64> = code_of.keys().copied().collect();
             let rows = rows_by_id(&mut conn, &release.master, &ids)?;

@@ -201,11 +201,26 @@ where
     } else {
         format!("{path}?{}", query.join("&"))
     };
+    fhir_uri(service, &uri, key, body).await
+}
+
+/// A FHIR request to `uri`: POST of `body` when given, else GET. The answer must be
+/// `application/fhir+json`; returns (status, body).
+pub(crate) async fn fhir_uri<S, B>(
+    service: &S,
+    uri: &str,
+    key: &str,
+    body: Option<Value>,
+) -> (u16, Value)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
     let request = match &body {
         Some(_) => test::TestRequest::post(),
         None => test::TestRequest::get(),
     }
-    .uri(&uri)
+    .uri(uri)
     .insert_header(("Authorization", format!("Bearer {key}")))
     .insert_header(("Accept", "application/fhir+json"));
     let request = match body {

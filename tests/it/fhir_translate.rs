@@ -17,6 +17,7 @@ use hyojun::api::{app, ApiConfig, AppState};
 use serde_json::{json, Value};
 
 use crate::api::{call, keys, sample_db};
+use crate::fhir_support::{enc, fhir_uri};
 use crate::support::{databases, hyojun, repo, TestDb};
 
 const LOCAL: &str = "http://hospital.example.jp/CodeSystem/drug";
@@ -29,68 +30,11 @@ const BYOMEI_MAP: &str = "urn:hyojun:conceptmap:hyojun-successors-byomei";
 const NURSING_MAP: &str = "urn:hyojun:conceptmap:hyojun-successors-nursing";
 const MESSAGE_ID: &str = "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id";
 
-/// A FHIR request; answers must be `application/fhir+json`. Returns (status, body).
-async fn fhir<S, B>(
-    service: &S,
-    method: &str,
-    uri: &str,
-    key: &str,
-    body: Option<Value>,
-) -> (u16, Value)
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let mut request = match method {
-        "POST" => web_test::TestRequest::post(),
-        _ => web_test::TestRequest::get(),
-    }
-    .uri(uri)
-    .insert_header(("Authorization", format!("Bearer {key}")))
-    .insert_header(("Accept", "application/fhir+json"));
-    if let Some(body) = body {
-        request = request
-            .insert_header(("Content-Type", "application/fhir+json; fhirVersion=4.0"))
-            .set_payload(serde_json::to_vec(&body).expect("json"));
-    }
-    let response = web_test::call_service(service, request.to_request()).await;
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let bytes = web_test::read_body(response).await;
-    assert!(
-        content_type.starts_with("application/fhir+json"),
-        "{uri}: {content_type}"
-    );
-    let value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-        panic!(
-            "{uri}: the answer is not JSON ({e}): {}",
-            String::from_utf8_lossy(&bytes)
-        )
-    });
-    (status, value)
-}
-
 /// A query string, each value percent-encoded.
 fn query(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
-        .map(|(k, v)| {
-            let encoded: String = v
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                        (b as char).to_string()
-                    }
-                    _ => format!("%{b:02X}"),
-                })
-                .collect();
-            format!("{k}={encoded}")
-        })
+        .map(|(k, v)| format!("{k}={}", enc(v)))
         .collect::<Vec<_>>()
         .join("&")
 }
@@ -390,9 +334,8 @@ async fn translate_read_and_search_a_projects_approved_mappings() {
         let translate = "/fhir/ConceptMap/$translate";
 
         // Local → standard, R4 names (GET), then R5 names and Codings (POST).
-        let (status, body) = fhir(
+        let (status, body) = fhir_uri(
             &service,
-            "GET",
             &format!(
                 "{translate}?{}",
                 query(&[("code", "D001"), ("system", LOCAL)])
@@ -434,15 +377,13 @@ async fn translate_read_and_search_a_projects_approved_mappings() {
                 ("targetsystem", "valueUri", json!(HOT9)),
             ]),
         ] {
-            let (status, body) =
-                fhir(&service, "POST", translate, key, Some(request.clone())).await;
+            let (status, body) = fhir_uri(&service, translate, key, Some(request.clone())).await;
             assert_eq!(status, 200, "{request}: {body}");
             assert_eq!(matches(&body), std::slice::from_ref(&d001), "{request}");
         }
         // The instance's $translate is that map's.
-        let (status, body) = fhir(
+        let (status, body) = fhir_uri(
             &service,
-            "GET",
             &format!(
                 "/fhir/ConceptMap/hyojun-mapping-{id}/$translate?{}",
                 query(&[("code", "D002"), ("system", LOCAL)])
@@ -454,9 +395,8 @@ async fn translate_read_and_search_a_projects_approved_mappings() {
         assert_eq!(status, 200, "{body}");
         assert_eq!(matches(&body), std::slice::from_ref(&d002));
         // Every coding of a CodeableConcept.
-        let (_, body) = fhir(
+        let (_, body) = fhir_uri(
             &service,
-            "POST",
             translate,
             key,
             Some(parameters(&[(
@@ -468,9 +408,8 @@ async fn translate_read_and_search_a_projects_approved_mappings() {
         .await;
         assert_eq!(matches(&body), [d002.clone(), d001.clone()]);
         // Only answers in the system asked for.
-        let (_, body) = fhir(
+        let (_, body) = fhir_uri(
             &service,
-            "POST",
             translate,
             key,
             Some(parameters(&[
@@ -487,9 +426,8 @@ async fn translate_read_and_search_a_projects_approved_mappings() {
                 "Every match of {LOCAL}#D001 is outside the system or value set the answers were asked in"
             )))
         );
-        let (_, body) = fhir(
+        let (_, body) = fhir_uri(
             &service,
-            "GET",
             &format!(
                 "{translate}?{}",
                 query(&[
@@ -503,9 +441,8 @@ async fn translate_read_and_search_a_projects_approved_mappings() {
         )
         .await;
         assert_eq!(out(&body, "result"), Some(&json!(false)), "{body}");
-        let (_, body) = fhir(
+        let (_, body) = fhir_uri(
             &service,
-            "GET",
             &format!(
                 "{translate}?{}",
                 query(&[
@@ -523,9 +460,8 @@ async fn translate_read_and_search_a_projects_approved_mappings() {
         .await;
         assert_eq!(matches(&body), std::slice::from_ref(&d001), "{body}");
         // A code system as `target` (R4 clients send one), an unknown value set (404).
-        let (_, body) = fhir(
+        let (_, body) = fhir_uri(
             &service,
-            "GET",
             &format!(
                 "{translate}?{}",
                 query(&[("code", "D002"), ("system", LOCAL), ("target", YJ)])
@@ -535,9 +471,8 @@ async fn translate_read_and_search_a_projects_approved_mappings() {
         )
         .await;
         assert_eq!(matches(&body), std::slice::from_ref(&d002), "{body}");
-        let (status, body) = fhir(
+        let (status, body) = fhir_uri(
             &service,
-            "GET",
             &format!(
                 "{translate}?{}",
                 query(&[
@@ -572,9 +507,8 @@ async fn translate_read_and_search_a_projects_approved_mappings() {
                 format!("The code 'NOPE' is not a local code of the ConceptMap '{map}'"),
             ),
         ] {
-            let (status, body) = fhir(
+            let (status, body) = fhir_uri(
                 &service,
-                "GET",
                 &format!("{translate}?{}", query(&[("code", code), ("system", LOCAL)])),
                 key,
                 None,
@@ -588,9 +522,8 @@ async fn translate_read_and_search_a_projects_approved_mappings() {
                 bodies.keep("translate-no-match", &body);
             }
         }
-        let (_, body) = fhir(
+        let (_, body) = fhir_uri(
             &service,
-            "GET",
             &format!(
                 "{translate}?{}",
                 query(&[("code", "X1"), ("system", "http://other.example.jp/cs")])
@@ -611,9 +544,8 @@ async fn translate_read_and_search_a_projects_approved_mappings() {
         let local = |code: &str, equivalence: &str, display: &str| {
             m(equivalence, LOCAL, code, Some(display), &map)
         };
-        let (status, body) = fhir(
+        let (status, body) = fhir_uri(
             &service,
-            "GET",
             &format!(
                 "{translate}?{}",
                 query(&[("code", "900309501"), ("system", HOT9), ("reverse", "true")])
@@ -655,8 +587,7 @@ async fn translate_read_and_search_a_projects_approved_mappings() {
                 ("reverse", "valueBoolean", json!(true)),
             ]),
         ] {
-            let (status, body) =
-                fhir(&service, "POST", translate, key, Some(request.clone())).await;
+            let (status, body) = fhir_uri(&service, translate, key, Some(request.clone())).await;
             assert_eq!(status, 200, "{request}: {body}");
             assert_eq!(
                 matches(&body),
@@ -665,9 +596,8 @@ async fn translate_read_and_search_a_projects_approved_mappings() {
             );
         }
         // A proposed mapping does not translate back; a code nothing maps to says so.
-        let (_, body) = fhir(
+        let (_, body) = fhir_uri(
             &service,
-            "GET",
             &format!(
                 "{translate}?{}",
                 query(&[("code", "900101501"), ("system", HOT9), ("reverse", "true")])
@@ -725,7 +655,7 @@ async fn translate_read_and_search_a_projects_approved_mappings() {
                 "",
             ),
         ] {
-            let (got, body) = fhir(&service, "POST", translate, key, Some(request)).await;
+            let (got, body) = fhir_uri(&service, translate, key, Some(request)).await;
             assert_eq!(got, status, "{body}");
             let found = issues(&body);
             assert_eq!(found.len(), 1, "{body}");
@@ -744,7 +674,7 @@ async fn translate_read_and_search_a_projects_approved_mappings() {
         }
 
         // The CapabilityStatement lists $translate and $subsumes.
-        let (_, capabilities) = fhir(&service, "GET", "/fhir/metadata", key, None).await;
+        let (_, capabilities) = fhir_uri(&service, "/fhir/metadata", key, None).await;
         let operations = |resource: &str| -> Vec<String> {
             capabilities["rest"][0]["resource"]
                 .as_array()
@@ -761,9 +691,8 @@ async fn translate_read_and_search_a_projects_approved_mappings() {
         assert!(operations("CodeSystem").contains(&"subsumes".to_owned()));
 
         // Read: the export's ConceptMap with its canonical URL and the project's revision.
-        let (status, resource) = fhir(
+        let (status, resource) = fhir_uri(
             &service,
-            "GET",
             &format!("/fhir/ConceptMap/hyojun-mapping-{id}"),
             key,
             None,
@@ -800,20 +729,13 @@ async fn translate_read_and_search_a_projects_approved_mappings() {
             "{resource}"
         );
         bodies.keep("conceptmap-project", &resource);
-        let (status, body) = fhir(
-            &service,
-            "GET",
-            "/fhir/ConceptMap/hyojun-mapping-999",
-            key,
-            None,
-        )
-        .await;
+        let (status, body) =
+            fhir_uri(&service, "/fhir/ConceptMap/hyojun-mapping-999", key, None).await;
         assert_eq!(status, 404);
         assert_eq!(issues(&body)[0].2, "HYOJUN_CONCEPTMAP_UNKNOWN");
         // HOT records no 移行先: no successor map for it.
-        let (status, _) = fhir(
+        let (status, _) = fhir_uri(
             &service,
-            "GET",
             "/fhir/ConceptMap/hyojun-successors-hot",
             key,
             None,
@@ -838,7 +760,7 @@ async fn translate_read_and_search_a_projects_approved_mappings() {
             } else {
                 format!("/fhir/ConceptMap?{q}")
             };
-            let (status, bundle) = fhir(&service, "GET", &uri, key, None).await;
+            let (status, bundle) = fhir_uri(&service, &uri, key, None).await;
             assert_eq!(status, 200, "{bundle}");
             assert_eq!(bundle["resourceType"], "Bundle");
             assert_eq!(bundle["type"], "searchset");
@@ -969,9 +891,8 @@ async fn translate_read_and_search_the_masters_successors() {
                 vec![byomei("29990009", "旧見本病", "5.18")],
             ),
         ] {
-            let (status, body) = fhir(
+            let (status, body) = fhir_uri(
                 &service,
-                "GET",
                 &format!("{translate}?{}", query(&pairs)),
                 key,
                 None,
@@ -1000,9 +921,8 @@ async fn translate_read_and_search_the_masters_successors() {
                 ("version", "5.19"),
             ],
         ] {
-            let (status, body) = fhir(
+            let (status, body) = fhir_uri(
                 &service,
-                "GET",
                 &format!("{translate}?{}", query(&pairs)),
                 key,
                 None,
@@ -1019,9 +939,8 @@ async fn translate_read_and_search_the_masters_successors() {
             );
             bodies.keep("translate-predecessors", &body);
         }
-        let (_, body) = fhir(
+        let (_, body) = fhir_uri(
             &service,
-            "GET",
             &format!(
                 "{translate}?{}",
                 query(&[
@@ -1058,9 +977,8 @@ async fn translate_read_and_search_the_masters_successors() {
                 format!("No code is mapped to '{BYOMEI}#29990009' in the ConceptMap '{BYOMEI_MAP}'"),
             ),
         ] {
-            let (status, body) = fhir(
+            let (status, body) = fhir_uri(
                 &service,
-                "GET",
                 &format!("{translate}?{}", query(&pairs)),
                 key,
                 None,
@@ -1070,9 +988,8 @@ async fn translate_read_and_search_the_masters_successors() {
             assert_eq!(out(&body, "result"), Some(&json!(false)), "{pairs:?}");
             assert_eq!(out(&body, "message"), Some(&json!(message)), "{pairs:?}");
         }
-        let (status, body) = fhir(
+        let (status, body) = fhir_uri(
             &service,
-            "GET",
             &format!(
                 "{translate}?{}",
                 query(&[
@@ -1116,9 +1033,8 @@ async fn translate_read_and_search_the_masters_successors() {
                 "31990005",
             ),
         ] {
-            let (_, body) = fhir(
+            let (_, body) = fhir_uri(
                 &service,
-                "GET",
                 &format!("{translate}?{}", query(&pairs)),
                 key,
                 None,
@@ -1142,9 +1058,8 @@ async fn translate_read_and_search_the_masters_successors() {
             json!({"code": code, "display": display, "equivalence": "relatedto",
                    "comment": "移行先 (replaced by): where the retired code's 移行先 chain ends in this release"})
         };
-        let (status, map518) = fhir(
+        let (status, map518) = fhir_uri(
             &service,
-            "GET",
             "/fhir/ConceptMap/hyojun-successors-byomei",
             key,
             None,
@@ -1178,9 +1093,8 @@ async fn translate_read_and_search_the_masters_successors() {
             ]}])
         );
         bodies.keep("conceptmap-successors", &map518);
-        let (_, nursing) = fhir(
+        let (_, nursing) = fhir_uri(
             &service,
-            "GET",
             "/fhir/ConceptMap/hyojun-successors-nursing",
             key,
             None,
@@ -1228,14 +1142,8 @@ async fn translate_read_and_search_the_masters_successors() {
         );
         bodies.keep("conceptmap-successors-nursing", &nursing);
         for missing in ["hyojun-successors-hot", "hyojun-successors-jlac", "nothing"] {
-            let (status, body) = fhir(
-                &service,
-                "GET",
-                &format!("/fhir/ConceptMap/{missing}"),
-                key,
-                None,
-            )
-            .await;
+            let (status, body) =
+                fhir_uri(&service, &format!("/fhir/ConceptMap/{missing}"), key, None).await;
             assert_eq!(status, 404, "{missing}");
             assert_eq!(issues(&body)[0].2, "HYOJUN_CONCEPTMAP_UNKNOWN");
         }
@@ -1255,9 +1163,8 @@ async fn translate_read_and_search_the_masters_successors() {
                 })
                 .collect()
         };
-        let (_, bundle) = fhir(
+        let (_, bundle) = fhir_uri(
             &service,
-            "GET",
             &format!("/fhir/ConceptMap?{}", query(&[("url", BYOMEI_MAP)])),
             key,
             None,
@@ -1269,9 +1176,8 @@ async fn translate_read_and_search_the_masters_successors() {
             [format!("{BYOMEI_MAP}|5.18"), format!("{BYOMEI_MAP}|5.19")]
         );
         assert_eq!(bundle["entry"][0]["resource"], map518);
-        let (_, bundle) = fhir(
+        let (_, bundle) = fhir_uri(
             &service,
-            "GET",
             &format!(
                 "/fhir/ConceptMap?{}",
                 query(&[("url", BYOMEI_MAP), ("version", "5.19")])
@@ -1288,7 +1194,7 @@ async fn translate_read_and_search_the_masters_successors() {
             ])
         );
         bodies.keep("search-successors", &bundle);
-        let (_, bundle) = fhir(&service, "GET", "/fhir/ConceptMap", key, None).await;
+        let (_, bundle) = fhir_uri(&service, "/fhir/ConceptMap", key, None).await;
         assert_eq!(
             versions(&bundle),
             [
@@ -1384,9 +1290,8 @@ async fn subsumes_on_real_icd10_and_nursing_codes() {
                 "subsumes",
             ),
         ] {
-            let (status, body) = fhir(
+            let (status, body) = fhir_uri(
                 &service,
-                "GET",
                 &format!(
                     "{subsumes}?{}",
                     query(&[("system", system), ("codeA", a), ("codeB", b)])
@@ -1401,9 +1306,8 @@ async fn subsumes_on_real_icd10_and_nursing_codes() {
         }
         bodies.keep(
             "subsumes",
-            &fhir(
+            &fhir_uri(
                 &service,
-                "GET",
                 &format!(
                     "{subsumes}?{}",
                     query(&[
@@ -1420,9 +1324,8 @@ async fn subsumes_on_real_icd10_and_nursing_codes() {
             .1,
         );
         // POST with Codings, as the validator sends them.
-        let (status, body) = fhir(
+        let (status, body) = fhir_uri(
             &service,
-            "POST",
             subsumes,
             key,
             Some(parameters(&[
@@ -1445,9 +1348,8 @@ async fn subsumes_on_real_icd10_and_nursing_codes() {
 
         // Unknown codes: 404 with an issue per code (a category no 病名 uses alone is none
         // of hyojun's codes).
-        let (status, body) = fhir(
+        let (status, body) = fhir_uri(
             &service,
-            "GET",
             &format!(
                 "{subsumes}?{}",
                 query(&[("system", ICD10), ("codeA", "A00"), ("codeB", "A000")])
@@ -1468,9 +1370,8 @@ async fn subsumes_on_real_icd10_and_nursing_codes() {
             )]
         );
         bodies.keep("subsumes-unknown", &body);
-        let (status, body) = fhir(
+        let (status, body) = fhir_uri(
             &service,
-            "POST",
             subsumes,
             key,
             Some(parameters(&[
@@ -1500,9 +1401,8 @@ async fn subsumes_on_real_icd10_and_nursing_codes() {
             ]
         );
         // A system without a hierarchy, unknown systems and versions, mixed systems.
-        let (status, body) = fhir(
+        let (status, body) = fhir_uri(
             &service,
-            "GET",
             &format!(
                 "{subsumes}?{}",
                 query(&[
@@ -1550,9 +1450,8 @@ async fn subsumes_on_real_icd10_and_nursing_codes() {
             (vec![("system", ICD10), ("codeA", "E10")], 400, ""),
             (vec![("codeA", "E10"), ("codeB", "E100")], 400, ""),
         ] {
-            let (got, body) = fhir(
+            let (got, body) = fhir_uri(
                 &service,
-                "GET",
                 &format!("{subsumes}?{}", query(&pairs)),
                 key,
                 None,
@@ -1561,9 +1460,8 @@ async fn subsumes_on_real_icd10_and_nursing_codes() {
             assert_eq!(got, status, "{pairs:?}: {body}");
             assert_eq!(issues(&body)[0].2, id, "{pairs:?}");
         }
-        let (status, body) = fhir(
+        let (status, body) = fhir_uri(
             &service,
-            "POST",
             subsumes,
             key,
             Some(parameters(&[

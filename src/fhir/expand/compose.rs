@@ -12,7 +12,7 @@ use rustc_hash::FxHashSet;
 use serde_json::Value;
 
 use super::super::canon;
-use super::super::check::{pick, version_matches};
+use super::super::check::{pick, version_check_failed, version_matches};
 use super::super::codes::{self, NoRelease};
 use super::super::error::FhirError;
 use super::super::messages::{self, Lang};
@@ -216,19 +216,12 @@ pub fn compose<'v>(
             .or_else(|| pick(&options.check.check_system_version, named))
         {
             if !version_matches(&release.label, pattern) {
-                return Err(unprocessable(
-                    Issue::new(
-                        Severity::Error,
-                        "exception",
-                        messages::text(
-                            lang,
-                            "VALUESET_VERSION_CHECK",
-                            &[&url, &release.label, &pattern],
-                        ),
-                    )
-                    .tx_type("version-error")
-                    .message_id("VALUESET_VERSION_CHECK"),
-                ));
+                return Err(unprocessable(version_check_failed(
+                    lang,
+                    url,
+                    &release.label,
+                    pattern,
+                )));
             }
         }
         out.parts.push(Part {
