@@ -34,33 +34,68 @@ fn context(store: Store, limits: crate::limits::Limits, lang: Lang) -> Context {
 
 /// Reads a JSON document of at most `json_bytes` from a regular file.
 fn read_document(path: &Path, limits: &crate::limits::Limits) -> Result<Value, CliError> {
+    use crate::limits::Limit;
+    use crate::masters::problem::{Problem, Problems};
     let shown = crate::masters::input::shown_name(&path.display().to_string());
-    let meta =
-        std::fs::metadata(path).map_err(|e| std::io::Error::other(format!("{shown}: {e}")))?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other(format!("{shown}: not a regular file")).into());
+    let refuse = |problem: Problem| {
+        let mut problems = Problems::default();
+        problems.push(problem);
+        CliError::Document { problems }
+    };
+    let unreadable = |e: std::io::Error| {
+        refuse(Problem::file(
+            &shown,
+            "unreadable",
+            format!("cannot read the file: {e}"),
+            "give the path of a readable JSON file",
+        ))
+    };
+    if !std::fs::metadata(path).map_err(unreadable)?.is_file() {
+        return Err(refuse(Problem::file(
+            &shown,
+            "not_a_file",
+            "not a regular file".into(),
+            "give the path of a JSON file (a FHIR resource or Bundle)",
+        )));
     }
     let max = limits.json_bytes;
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|f| f.take(max + 1).read_to_end(&mut bytes))
-        .map_err(|e| std::io::Error::other(format!("{shown}: {e}")))?;
+        .map_err(unreadable)?;
     if bytes.len() as u64 > max {
-        return Err(std::io::Error::other(format!(
-            "{shown}: the file is larger than {} (HYOJUN_MAX_JSON_BYTES)",
-            crate::limits::group_digits(max)
-        ))
-        .into());
+        return Err(refuse(Problem::over_limit(
+            &shown,
+            "file_too_large",
+            format!(
+                "the file is larger than {} bytes",
+                crate::limits::group_digits(max)
+            ),
+            limits,
+            Limit::JsonBytes,
+        )));
     }
-    if crate::json_depth::too_deep(&bytes, limits.json_depth).is_some() {
-        return Err(std::io::Error::other(format!(
-            "{shown}: arrays and objects are nested deeper than {} levels (HYOJUN_MAX_JSON_DEPTH)",
-            limits.json_depth
-        ))
-        .into());
+    if let Some(line) = crate::json_depth::too_deep(&bytes, limits.json_depth) {
+        return Err(refuse(
+            Problem::over_limit(
+                &shown,
+                "too_deep",
+                "arrays and objects are nested too deep".into(),
+                limits,
+                Limit::JsonDepth,
+            )
+            .on_line(line),
+        ));
     }
-    serde_json::from_slice(&bytes)
-        .map_err(|e| std::io::Error::other(format!("{shown}: not JSON: {e}")).into())
+    serde_json::from_slice(&bytes).map_err(|e| {
+        refuse(Problem::line(
+            &shown,
+            e.line() as u64,
+            "not_json",
+            format!("not JSON: {e}"),
+            "give a FHIR resource or Bundle as JSON (UTF-8)",
+        ))
+    })
 }
 
 /// `hyojun check-codes FILE.json [--json] [--lang ja]`: prints one line per issue (or the

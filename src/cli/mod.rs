@@ -274,6 +274,9 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Search(#[from] crate::search::SearchError),
+    /// The document given to `check-codes` cannot be read: nothing was checked.
+    #[error("the document cannot be checked:\n{problems}")]
+    Document { problems: Problems },
     /// `check-codes` found codings with errors (each printed).
     #[error("{errors} coding error(s) found")]
     Checked { errors: usize },
@@ -284,7 +287,10 @@ impl CliError {
     /// 5 database unavailable, 6 other failures.
     pub fn exit_code(&self) -> i32 {
         match self {
-            CliError::Input { .. } | CliError::Limit(_) | CliError::Checked { .. } => 1,
+            CliError::Input { .. }
+            | CliError::Document { .. }
+            | CliError::Limit(_)
+            | CliError::Checked { .. } => 1,
             CliError::Store(StoreError::Conflict(_)) => 3,
             CliError::Store(StoreError::NotFound(_)) => 4,
             CliError::Store(StoreError::Connect(_) | StoreError::Config(_)) => 5,

@@ -13,6 +13,7 @@ mod fhir;
 mod fhir_expand;
 mod fhir_expand_errors;
 mod fhir_expand_value_sets;
+mod fhir_hostile;
 mod fhir_paths;
 mod fhir_support;
 mod fhir_translate;
