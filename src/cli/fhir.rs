@@ -98,7 +98,7 @@ fn read_document(path: &Path, limits: &crate::limits::Limits) -> Result<Value, C
     })
 }
 
-/// `hyojun check-codes FILE.json [--json] [--lang ja]`: prints one line per issue (or the
+/// `hyojun check-codes FILE.json [--json] [--ja]`: prints one line per issue (or the
 /// OperationOutcome); fails (exit 1) when any coding has an error.
 pub fn check_codes(
     store: Store,
