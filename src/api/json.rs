@@ -67,6 +67,20 @@ fn is_json(req: &HttpRequest) -> bool {
 /// type), nested at most `json_depth` deep (400). An empty body is returned as is.
 pub async fn read_body(
     req: &HttpRequest,
+    payload: impl Stream<Item = Result<Bytes, PayloadError>> + Unpin,
+    limits: &Limits,
+) -> Result<Bytes, ApiError> {
+    let body = read_bytes(req, payload, limits).await?;
+    if !body.is_empty() {
+        check_depth(&body, limits)?;
+    }
+    Ok(body)
+}
+
+/// [`read_body`] without the depth check: for a reader that checks the depth itself, or
+/// reads with types of a fixed shape, which have no depth to exhaust.
+pub async fn read_bytes(
+    req: &HttpRequest,
     mut payload: impl Stream<Item = Result<Bytes, PayloadError>> + Unpin,
     limits: &Limits,
 ) -> Result<Bytes, ApiError> {
@@ -111,7 +125,6 @@ pub async fn read_body(
     if !has_type {
         return Err(unsupported());
     }
-    check_depth(&body, limits)?;
     Ok(body.freeze())
 }
 

@@ -58,10 +58,19 @@ pub fn validate_codes(ctx: &Context, params: &Params) -> Result<Parameters, Fhir
     answer_items(ctx, &shared, batch)
 }
 
-/// `ValueSet/$batch-validate-code` posted: the body is read without a JSON tree of its items
-/// when it is a plain Parameters resource ([`batch_items::read_body`]).
+/// `ValueSet/$batch-validate-code` posted, its size checked and its depth not yet: read in one
+/// pass when it has the shapes validators send, else (its depth checked then) in two passes
+/// without a JSON tree of its items, else as a JSON tree ([`batch_items`]).
 pub fn validate_body(ctx: &Context, query: Params, body: &[u8]) -> Result<Parameters, FhirError> {
-    if let Some((shared, items)) = batch_items::read_body(query.clone(), body) {
+    // UTF-8 checked once, with SIMD (the parser would check every string and raw item).
+    let text = simdutf8::basic::from_utf8(body).ok();
+    if let Some((shared, items)) = text.and_then(|t| batch_items::read_flat(&query, t)) {
+        if let Some(options) = fast_options(&shared) {
+            return answer_items(ctx, &shared, Batch::Fast(options, items));
+        }
+    }
+    crate::api::json::check_depth(body, &ctx.state.config.limits)?;
+    if let Some((shared, items)) = text.and_then(|t| batch_items::read_body(&query, t)) {
         if let Some(options) = fast_options(&shared) {
             return answer_items(ctx, &shared, Batch::Fast(options, items));
         }

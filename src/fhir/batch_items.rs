@@ -1,9 +1,10 @@
 //! The items of a `$batch-validate-code`, read for speed. Nearly every item a validator
 //! sends is one coding and nothing else; such an item is read straight into what
 //! [`super::check`] asks for — from the request's JSON tree, or, for a posted body, from the
-//! bytes themselves without building a tree of its 10,000 items ([`read_body`]). Any other
-//! item (its own value set or options, a `codeableConcept`, something malformed) is kept as
-//! a parameter and goes the general way, which also names what is wrong with it.
+//! text itself without building a tree of its 10,000 items: in one pass when every parameter
+//! has one of the shapes validators send ([`read_flat`]), else in two ([`read_body`]). Any
+//! other item (its own value set or options, a `codeableConcept`, something malformed) is
+//! kept as a parameter and goes the general way, which also names what is wrong with it.
 
 use std::borrow::Cow;
 
@@ -121,14 +122,40 @@ struct Outline<'b> {
     parameter: Vec<&'b RawValue>,
 }
 
-/// A `validation` item that holds one Parameters resource of simple parts.
+/// A posted body whose every parameter is a [`FlatParam`], read in one pass.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SimpleItem<'b> {
+struct FlatBody<'b> {
+    #[serde(rename = "resourceType", borrow)]
+    resource_type: Cow<'b, str>,
+    #[serde(borrow, default)]
+    parameter: Vec<FlatParam<'b>>,
+}
+
+/// A parameter of the shapes nearly every batch is made of: an item holding one Parameters
+/// resource of simple parts, or a shared parameter of one primitive value. The shape is
+/// fixed, so reading it needs no check of the nesting depth.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlatParam<'b> {
     #[serde(borrow)]
     name: Cow<'b, str>,
-    #[serde(borrow)]
-    resource: SimpleResource<'b>,
+    #[serde(borrow, default)]
+    resource: Option<SimpleResource<'b>>,
+    #[serde(rename = "valueCode", borrow, default)]
+    code: Option<Cow<'b, str>>,
+    #[serde(rename = "valueUri", borrow, default)]
+    uri: Option<Cow<'b, str>>,
+    #[serde(rename = "valueCanonical", borrow, default)]
+    canonical: Option<Cow<'b, str>>,
+    #[serde(rename = "valueString", borrow, default)]
+    string: Option<Cow<'b, str>>,
+    #[serde(rename = "valueDateTime", borrow, default)]
+    date_time: Option<Cow<'b, str>>,
+    #[serde(rename = "valueDate", borrow, default)]
+    date: Option<Cow<'b, str>>,
+    #[serde(rename = "valueBoolean", default)]
+    boolean: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -155,12 +182,54 @@ struct SimplePart<'b> {
     uri: Option<Cow<'b, str>>,
 }
 
-impl SimpleItem<'_> {
+/// What a [`FlatParam`] is.
+enum Flat {
+    /// An item of one coding.
+    Simple(Asked, At),
+    /// A shared parameter.
+    Shared(Param),
+    /// An item of another shape (read as JSON, it goes the general way).
+    Other,
+}
+
+impl FlatParam<'_> {
+    fn read(self) -> Flat {
+        match (self.name.as_ref(), self.resource) {
+            ("validation", Some(resource)) => resource
+                .coding()
+                .map_or(Flat::Other, |(asked, at)| Flat::Simple(asked, at)),
+            ("validation", None) | (_, Some(_)) => Flat::Other,
+            (name, None) => {
+                let text = [
+                    ("valueCode", self.code),
+                    ("valueUri", self.uri),
+                    ("valueCanonical", self.canonical),
+                    ("valueString", self.string),
+                    ("valueDateTime", self.date_time),
+                    ("valueDate", self.date),
+                ]
+                .into_iter()
+                .filter_map(|(key, v)| Some((key, Value::String(v?.into_owned()))));
+                let boolean = self.boolean.map(|b| ("valueBoolean", Value::Bool(b)));
+                let mut values = text.chain(boolean);
+                let (Some((key, value)), None) = (values.next(), values.next()) else {
+                    return Flat::Other;
+                };
+                let mut json = serde_json::Map::new();
+                json.insert("name".into(), Value::String(name.to_owned()));
+                json.insert(key.into(), value);
+                Param::from_json(json).map_or(Flat::Other, Flat::Shared)
+            }
+        }
+    }
+}
+
+impl SimpleResource<'_> {
     fn coding(self) -> Option<(Asked, At)> {
-        if self.name != "validation" || self.resource.resource_type != "Parameters" {
+        if self.resource_type != "Parameters" {
             return None;
         }
-        assemble(self.resource.parameter.into_iter().map(|p| {
+        assemble(self.parameter.into_iter().map(|p| {
             let value = match (p.coding, p.code, p.string, p.uri) {
                 (Some(c), None, None, None) => Part::Coding(c),
                 (None, Some(t), None, None)
@@ -173,19 +242,10 @@ impl SimpleItem<'_> {
     }
 }
 
-/// A posted `$batch-validate-code` body read without a JSON tree of it: the shared
-/// parameters (after those of the query string) and the items, in order. `None` when the
-/// body is not a plain Parameters resource of named parameters: the caller reads it the
-/// general way then, which says what is wrong.
-pub fn read_body(query: Params, body: &[u8]) -> Option<(Params, Vec<Item<'static>>)> {
-    // UTF-8 checked once, with SIMD (the parser would check every string and raw item).
-    let text = simdutf8::basic::from_utf8(body).ok()?;
-    let outline: Outline<'_> = serde_json::from_str(text).ok()?;
-    if outline.resource_type != "Parameters" {
-        return None;
-    }
+/// The query's parameters: the shared ones, and its `validation` items (general ones).
+fn from_query(query: &Params) -> (Vec<Param>, Vec<Item<'static>>) {
     let mut shared = Vec::new();
-    let mut items = Vec::with_capacity(outline.parameter.len());
+    let mut items = Vec::new();
     for p in query.items() {
         if p.name == "validation" {
             items.push(Item::General(Cow::Owned(p.clone())));
@@ -193,13 +253,49 @@ pub fn read_body(query: Params, body: &[u8]) -> Option<(Params, Vec<Item<'static
             shared.push(p.clone());
         }
     }
+    (shared, items)
+}
+
+/// A posted `$batch-validate-code` body read in one pass, when it is a Parameters resource
+/// of items of one coding and shared parameters of one primitive value each (what validators
+/// send): the shared parameters (after those of the query string) and the items, in order.
+/// `None` when the body has any other shape; [`read_body`] reads it then. Its shape is fixed,
+/// so no nesting depth needs checking first.
+pub fn read_flat(query: &Params, body: &str) -> Option<(Params, Vec<Item<'static>>)> {
+    let flat: FlatBody<'_> = serde_json::from_str(body).ok()?;
+    if flat.resource_type != "Parameters" {
+        return None;
+    }
+    let (mut shared, mut items) = from_query(query);
+    items.reserve(flat.parameter.len());
+    for param in flat.parameter {
+        match param.read() {
+            Flat::Simple(asked, at) => items.push(Item::Simple(asked, at)),
+            Flat::Shared(param) => shared.push(param),
+            Flat::Other => return None,
+        }
+    }
+    Some((Params::from_params(shared), items))
+}
+
+/// A posted `$batch-validate-code` body (its depth checked) read without a JSON tree of it:
+/// the shared parameters (after those of the query string) and the items, in order. `None`
+/// when the body is not a plain Parameters resource of named parameters: the caller reads
+/// it the general way then, which says what is wrong.
+pub fn read_body(query: &Params, body: &str) -> Option<(Params, Vec<Item<'static>>)> {
+    let outline: Outline<'_> = serde_json::from_str(body).ok()?;
+    if outline.resource_type != "Parameters" {
+        return None;
+    }
+    let (mut shared, mut items) = from_query(query);
+    items.reserve(outline.parameter.len());
     // An item of one coding is read into what the check asks for; the others (and the
-    // shared parameters) are parsed as JSON trees.
+    // shared parameters not of one primitive value) are parsed as JSON trees.
     let read = outline.parameter.iter().map(|raw| {
-        if let Ok(item) = serde_json::from_str::<SimpleItem<'_>>(raw.get()) {
-            if let Some(simple) = item.coding() {
-                return Some(Ok(simple));
-            }
+        match serde_json::from_str::<FlatParam<'_>>(raw.get()).map(FlatParam::read) {
+            Ok(Flat::Simple(asked, at)) => return Some(Ok((asked, at))),
+            Ok(Flat::Shared(param)) => return Some(Err(param)),
+            Ok(Flat::Other) | Err(_) => {}
         }
         let Value::Object(json) = serde_json::from_str::<Value>(raw.get()).ok()? else {
             return None;
@@ -287,7 +383,11 @@ mod tests {
         ]})
         .to_string();
         let query = Params::from_query("url=http%3A%2F%2Fv").expect("query");
-        let (shared, items) = read_body(query, body.as_bytes()).expect("read");
+        assert!(
+            read_flat(&query, &body).is_none(),
+            "an item of parts is not flat"
+        );
+        let (shared, items) = read_body(&query, &body).expect("read");
         let names: Vec<&str> = shared.items().iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["url", "displayLanguage"]);
         assert_eq!(items.len(), 2);
@@ -303,10 +403,68 @@ mod tests {
             "[",
             r#"{"resourceType": "Parameters", "parameter": [{"valueString": "x"}]}"#,
         ] {
-            assert!(
-                read_body(Params::default(), bad.as_bytes()).is_none(),
-                "{bad}"
+            assert!(read_body(&Params::default(), bad).is_none(), "{bad}");
+            assert!(read_flat(&Params::default(), bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_flat_body_is_read_in_one_pass_as_in_two() {
+        let body = json!({"resourceType": "Parameters", "parameter": [
+            {"name": "validation", "resource": {"resourceType": "Parameters", "parameter": [
+                {"name": "coding", "valueCoding": {"system": "http://s", "code": "1", "display": "表\\示"}}]}},
+            {"name": "lenient-display-validation", "valueBoolean": true},
+            {"name": "validation", "resource": {"resourceType": "Parameters", "parameter": [
+                {"name": "code", "valueCode": "2"}, {"name": "system", "valueUri": "http://s"}]}},
+            {"name": "displayLanguage", "valueCode": "ja"},
+        ]})
+        .to_string();
+        let query = Params::from_query("url=http%3A%2F%2Fv").expect("query");
+        let one = read_flat(&query, &body).expect("flat");
+        let two = read_body(&query, &body).expect("outline");
+        for (shared, items) in [one, two] {
+            let names: Vec<(&str, Option<&Value>)> = shared
+                .items()
+                .iter()
+                .map(|p| (p.name.as_str(), p.value_of("valueBoolean")))
+                .collect();
+            assert_eq!(
+                names,
+                [
+                    ("url", None),
+                    ("lenient-display-validation", Some(&json!(true))),
+                    ("displayLanguage", None)
+                ]
             );
+            let read: Vec<_> = items
+                .iter()
+                .map(|item| match item {
+                    Item::Simple(asked, at) => (fields(asked), at.clone()),
+                    Item::General(p) => panic!("{} read the general way", p.name),
+                })
+                .collect();
+            assert_eq!(
+                read,
+                [
+                    (
+                        [Some("http://s"), None, Some("1"), Some("表\\示")],
+                        At::Coding
+                    ),
+                    ([Some("http://s"), None, Some("2"), None], At::Params),
+                ]
+            );
+        }
+        // Shapes left to the two-pass reading: an item of parts, a shared parameter of two
+        // values or of a resource, a field the shapes do not have.
+        for other in [
+            json!({"name": "validation", "part": [{"name": "code", "valueCode": "1"}]}),
+            json!({"name": "x", "valueCode": "1", "valueString": "2"}),
+            json!({"name": "valueSet", "resource": {"resourceType": "ValueSet"}}),
+            json!({"name": "x", "valueInteger": 1}),
+        ] {
+            let body = json!({"resourceType": "Parameters", "parameter": [other]}).to_string();
+            assert!(read_flat(&Params::default(), &body).is_none(), "{other}");
+            assert!(read_body(&Params::default(), &body).is_some(), "{other}");
         }
     }
 }

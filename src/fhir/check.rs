@@ -484,7 +484,7 @@ fn display_ok(
     options: &Options,
     at: &At,
 ) -> bool {
-    if status.names.names().any(|n| n == display) {
+    if status.names.is_name(display) {
         return true;
     }
     let names: Vec<&str> = status.names.names().collect();

@@ -166,6 +166,12 @@ impl Names {
             || entries(names).any(|e| e.folds_to_itself && e.text == key)
     }
 
+    /// Whether `text` is one of the names exactly as the master has them (bytes compared,
+    /// nothing decoded: the common case of a validation, 10,000 times a batch).
+    pub fn is_name(&self, text: &str) -> bool {
+        contains(self.names_section(), text.as_bytes())
+    }
+
     /// The names exactly as the master has them, in the order they were added.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         entries(self.names_section()).filter_map(|e| std::str::from_utf8(e.text).ok())
@@ -196,6 +202,10 @@ mod tests {
         assert!(!names.matches(""));
         assert!(!Names::default().matches("abc"));
         assert_eq!(names.display(), None);
+        // Exact names only: not the folded forms, not a part of a name.
+        assert!(names.is_name("Ａｂｃ　Ｄ"));
+        assert!(!names.is_name("abcd"));
+        assert!(!names.is_name("ヒョウジュンロン錠"));
     }
 
     #[test]
@@ -221,6 +231,7 @@ mod tests {
         let mut empty = Names::default();
         empty.set_display("表示名");
         assert!(!empty.matches("表示名"), "the display alone is not a name");
+        assert!(!empty.is_name("表示名"));
     }
 
     #[test]
