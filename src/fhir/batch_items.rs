@@ -128,8 +128,47 @@ struct Outline<'b> {
 struct FlatBody<'b> {
     #[serde(rename = "resourceType", borrow)]
     resource_type: Cow<'b, str>,
-    #[serde(borrow, default)]
-    parameter: Vec<FlatParam<'b>>,
+    #[serde(default)]
+    parameter: FlatParams,
+}
+
+/// The parameters of a flat body, each read into an item or a shared parameter as it comes
+/// (not first as a list of 10,000 [`FlatParam`]s: moving those was 4 % of a batch).
+#[derive(Default)]
+struct FlatParams {
+    items: Vec<Item<'static>>,
+    shared: Vec<Param>,
+}
+
+impl<'de> Deserialize<'de> for FlatParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Each;
+        impl<'de> serde::de::Visitor<'de> for Each {
+            type Value = FlatParams;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of parameters")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<FlatParams, A::Error> {
+                let mut read = FlatParams::default();
+                while let Some(param) = seq.next_element::<FlatParam<'de>>()? {
+                    match param.read() {
+                        Flat::Simple(asked, at) => read.items.push(Item::Simple(asked, at)),
+                        Flat::Shared(param) => read.shared.push(param),
+                        Flat::Other => {
+                            return Err(serde::de::Error::custom("a parameter of another shape"))
+                        }
+                    }
+                }
+                Ok(read)
+            }
+        }
+        deserializer.deserialize_seq(Each)
+    }
 }
 
 /// A parameter of the shapes nearly every batch is made of: an item holding one Parameters
@@ -267,13 +306,11 @@ pub fn read_flat(query: &Params, body: &str) -> Option<(Params, Vec<Item<'static
         return None;
     }
     let (mut shared, mut items) = from_query(query);
-    items.reserve(flat.parameter.len());
-    for param in flat.parameter {
-        match param.read() {
-            Flat::Simple(asked, at) => items.push(Item::Simple(asked, at)),
-            Flat::Shared(param) => shared.push(param),
-            Flat::Other => return None,
-        }
+    shared.extend(flat.parameter.shared);
+    if items.is_empty() {
+        items = flat.parameter.items;
+    } else {
+        items.extend(flat.parameter.items);
     }
     Some((Params::from_params(shared), items))
 }
