@@ -116,7 +116,7 @@ fn answer_items(ctx: &Context, shared: &Params, batch: Batch<'_>) -> Result<Para
             items
                 .into_iter()
                 .map(|item| match item {
-                    Item::Simple(asked, at) => check::coding(ctx, &asked, &at, scope, &options)
+                    Item::Simple(asked, at) => check::coding(ctx, asked, &at, scope, &options)
                         .map(|verdict| validate::answer(verdict, None)),
                     Item::General(param) => general_item(ctx, shared, scope, &param),
                 })

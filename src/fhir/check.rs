@@ -148,24 +148,36 @@ fn collapse_ws(s: &str) -> String {
 /// set.
 pub fn coding(
     ctx: &Context,
-    asked: &Asked,
+    asked: Asked,
     at: &At,
     scope: Option<&Scope>,
     options: &Options,
 ) -> Result<Verdict, super::error::FhirError> {
+    let mut v = Verdict::default();
+    check(ctx, &asked, at, scope, options, &mut v)?;
+    // The coding's own strings, moved (a batch checks 10,000).
+    v.code = asked.code;
+    v.system = asked.system;
+    Ok(v)
+}
+
+/// [`coding`]'s checks, writing all of the verdict but the code and system it echoes.
+fn check(
+    ctx: &Context,
+    asked: &Asked,
+    at: &At,
+    scope: Option<&Scope>,
+    options: &Options,
+    v: &mut Verdict,
+) -> Result<(), super::error::FhirError> {
     let lang = ctx.lang;
-    let mut v = Verdict {
-        code: asked.code.clone(),
-        system: asked.system.clone(),
-        ..Verdict::default()
-    };
     let Some(code) = asked.code.as_deref() else {
         v.issues.push(
             Issue::new(Severity::Error, "required", "a code is required")
                 .tx_type("invalid-data")
                 .at(at.of("code")),
         );
-        return Ok(v);
+        return Ok(());
     };
     let Some(system_uri) = asked.system.as_deref() else {
         v.issues.push(
@@ -178,7 +190,7 @@ pub fn coding(
             .message_id("Coding_has_no_system__cannot_validate")
             .at(at.of("")),
         );
-        return Ok(v);
+        return Ok(());
     };
     let Some(resolved) = canon::resolve(system_uri) else {
         // A system hyojun does not hold (and the general engine does not evaluate yet).
@@ -199,7 +211,7 @@ pub fn coding(
             .message_id("UNKNOWN_CODESYSTEM")
             .at(at.of("system")),
         );
-        return Ok(v);
+        return Ok(());
     };
     if resolved.named == Named::Oid {
         v.issues.push(
@@ -251,8 +263,8 @@ pub fn coding(
     let release = match found.as_ref() {
         Ok(release) => release,
         Err(problem) => {
-            unknown_version(lang, &mut v, url, version.as_deref(), problem.clone(), at);
-            return Ok(v);
+            unknown_version(lang, v, url, version.as_deref(), problem.clone(), at);
+            return Ok(());
         }
     };
     v.version = Some(release.label.clone());
@@ -266,12 +278,12 @@ pub fn coding(
     let status = codes::status(ctx, release, resolved.system, code)?;
     let present = status.as_ref().filter(|s| s.present);
     let Some(status) = present else {
-        unknown_code(ctx, &mut v, &resolved, release, code, status.is_some(), at)?;
+        unknown_code(ctx, v, &resolved, release, code, status.is_some(), at)?;
         if let Some(scope) = scope {
             v.issues
                 .push(not_in_value_set(lang, scope, system_uri, code, at));
         }
-        return Ok(v);
+        return Ok(());
     };
     v.display = status.display().map(str::to_owned);
     let mut usable = true;
@@ -284,15 +296,15 @@ pub fn coding(
     }
     if !status.active {
         v.inactive = true;
-        retired(ctx, &mut v, release, code, status, at)?;
+        retired(ctx, v, release, code, status, at)?;
     }
     if !options.membership_only {
         if let Some(display) = asked.display.as_deref() {
-            usable &= display_ok(lang, &mut v, url, code, display, status, options, at);
+            usable &= display_ok(lang, v, url, code, display, status, options, at);
         }
     }
     v.valid = usable && !v.issues.iter().any(Issue::is_error);
-    Ok(v)
+    Ok(())
 }
 
 /// Whether a code of a system a value set includes is a member: in an include of its system

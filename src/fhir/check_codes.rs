@@ -262,7 +262,7 @@ pub fn run(ctx: &Context, document: &Value) -> Result<OperationOutcome, FhirErro
             display: text(f.coding, "display"),
         };
         let bound = binding_scope(&f.resource_type, &f.element, &system);
-        let verdict = check::coding(ctx, &asked, &at, bound.as_ref().map(|(s, _)| s), &options)?;
+        let verdict = check::coding(ctx, asked, &at, bound.as_ref().map(|(s, _)| s), &options)?;
         let tx_type = |i: &Issue, t: &str| {
             i.details
                 .as_ref()

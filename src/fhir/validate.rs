@@ -222,7 +222,7 @@ fn concept(
         .coding
         .iter()
         .enumerate()
-        .map(|(i, c)| check::coding(ctx, &asked(c), &At::Concept(i), scope, options))
+        .map(|(i, c)| check::coding(ctx, asked(c), &At::Concept(i), scope, options))
         .collect::<Result<_, _>>()?;
     let first_valid = verdicts.iter().position(|v| v.valid);
     let mut out = match first_valid {
@@ -297,7 +297,7 @@ pub fn run(
     let options = options(params)?;
     match subject(params, system_param, scope)? {
         Subject::One(asked, at) => {
-            let verdict = check::coding(ctx, &asked, &at, scope, &options)?;
+            let verdict = check::coding(ctx, asked, &at, scope, &options)?;
             Ok(answer(verdict, None))
         }
         Subject::Concept(cc) => {
