@@ -64,16 +64,18 @@ pub fn validate_codes(ctx: &Context, params: &Params) -> Result<Parameters, Fhir
 pub fn validate_body(ctx: &Context, query: Params, body: &[u8]) -> Result<Parameters, FhirError> {
     // UTF-8 checked once, with SIMD (the parser would check every string and raw item).
     let text = simdutf8::basic::from_utf8(body).ok();
-    if let Some((shared, items)) = text.and_then(|t| batch_items::read_flat(&query, t)) {
-        if let Some(options) = fast_options(&shared) {
-            return answer_items(ctx, &shared, Batch::Fast(options, items));
-        }
+    // Items read, answered fast when the shared parameters allow it.
+    let fast = |read: Option<(Params, Vec<Item<'static>>)>| {
+        let (shared, items) = read?;
+        let options = fast_options(&shared)?;
+        Some(answer_items(ctx, &shared, Batch::Fast(options, items)))
+    };
+    if let Some(answered) = fast(text.and_then(|t| batch_items::read_flat(&query, t))) {
+        return answered;
     }
     crate::api::json::check_depth(body, &ctx.state.config.limits)?;
-    if let Some((shared, items)) = text.and_then(|t| batch_items::read_body(&query, t)) {
-        if let Some(options) = fast_options(&shared) {
-            return answer_items(ctx, &shared, Batch::Fast(options, items));
-        }
+    if let Some(answered) = fast(text.and_then(|t| batch_items::read_body(&query, t))) {
+        return answered;
     }
     let mut params = query;
     params.extend(Params::from_body(super::parse_json(body)?)?);

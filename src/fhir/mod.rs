@@ -83,11 +83,10 @@ async fn read_request(
         return Ok((params, None));
     }
     let limits = &state.config.limits;
-    let body = match target {
-        Target::Op { op, id: None } if op.definition == route::BATCH_VALIDATE => {
-            crate::api::json::read_bytes(req, payload, limits).await?
-        }
-        _ => crate::api::json::read_body(req, payload, limits).await?,
+    let body = if target.is_batch_validate() {
+        crate::api::json::read_bytes(req, payload, limits).await?
+    } else {
+        crate::api::json::read_body(req, payload, limits).await?
     };
     Ok((params, (!body.is_empty()).then_some(body)))
 }
@@ -164,10 +163,8 @@ pub async fn dispatch(
 /// about 1.4 times the size of its request (an answer per item, each echoing the coding).
 fn answer_room(target: &Target, body: Option<&[u8]>) -> usize {
     const SMALL: usize = 16 * 1024;
-    match (target, body) {
-        (Target::Op { op, id: None }, Some(body)) if op.definition == route::BATCH_VALIDATE => {
-            (body.len() / 2 * 3).max(SMALL)
-        }
+    match body {
+        Some(body) if target.is_batch_validate() => (body.len() / 2 * 3).max(SMALL),
         _ => SMALL,
     }
 }
@@ -183,7 +180,7 @@ fn answer_request(
         (Target::Batch, Some(body)) => {
             batch::bundle(context, &parse_json(&body)?, serve).map(Answer::Bundle)
         }
-        (Target::Op { op, id: None }, Some(body)) if op.definition == route::BATCH_VALIDATE => {
+        (target, Some(body)) if target.is_batch_validate() => {
             batch::validate_body(context, params, &body).map(Answer::Parameters)
         }
         (Target::Batch, None) => Err(FhirError::Invalid(

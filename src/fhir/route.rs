@@ -115,6 +115,11 @@ impl Target {
             _ => false,
         }
     }
+
+    /// Whether the request is a `ValueSet/$batch-validate-code` (not of one instance).
+    pub fn is_batch_validate(&self) -> bool {
+        matches!(self, Target::Op { op, id: None } if op.definition == BATCH_VALIDATE)
+    }
 }
 
 /// Percent-decodes one path segment.

@@ -11,6 +11,7 @@ use hyojun::api::{app, ApiConfig, AppState};
 
 use crate::api::keys;
 use crate::fhir::{load, HOT9};
+use crate::fhir_support::fhir_bytes;
 use crate::support::{databases, hyojun};
 
 const BATCH: &str = "/fhir/ValueSet/$batch-validate-code";
@@ -26,16 +27,8 @@ where
     >,
     B: actix_web::body::MessageBody,
 {
-    let request = test::TestRequest::post()
-        .uri(uri)
-        .insert_header(("Authorization", format!("Bearer {key}")))
-        .insert_header(("Content-Type", "application/fhir+json"))
-        .set_payload(body)
-        .to_request();
-    let response = test::call_service(service, request).await;
-    let status = response.status().as_u16();
-    let body: Value =
-        serde_json::from_slice(&test::read_body(response).await).expect("a JSON answer");
+    let (status, _, bytes) = fhir_bytes(service, uri, key, Some(body)).await;
+    let body: Value = serde_json::from_slice(&bytes).expect("a JSON answer");
     let text = body["issue"][0]["details"]["text"]
         .as_str()
         .unwrap_or_default()

@@ -216,28 +216,8 @@ where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    let request = match &body {
-        Some(_) => test::TestRequest::post(),
-        None => test::TestRequest::get(),
-    }
-    .uri(uri)
-    .insert_header(("Authorization", format!("Bearer {key}")))
-    .insert_header(("Accept", "application/fhir+json"));
-    let request = match body {
-        Some(body) => request
-            .insert_header(("Content-Type", "application/fhir+json; fhirVersion=4.0"))
-            .set_payload(serde_json::to_vec(&body).expect("json")),
-        None => request,
-    };
-    let response = test::call_service(service, request.to_request()).await;
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let bytes = test::read_body(response).await;
+    let body = body.map(|b| serde_json::to_vec(&b).expect("json"));
+    let (status, content_type, bytes) = fhir_bytes(service, uri, key, body).await;
     assert!(
         content_type.starts_with("application/fhir+json"),
         "{uri}: {status} answered as {content_type}"
@@ -249,6 +229,42 @@ where
         )
     });
     (status, value)
+}
+
+/// A FHIR request to `uri`: POST of `body` (any bytes, sent as FHIR JSON) when given, else
+/// GET; returns (status, content type, body) as answered.
+pub(crate) async fn fhir_bytes<S, B>(
+    service: &S,
+    uri: &str,
+    key: &str,
+    body: Option<Vec<u8>>,
+) -> (u16, String, actix_web::web::Bytes)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let request = match &body {
+        Some(_) => test::TestRequest::post(),
+        None => test::TestRequest::get(),
+    }
+    .uri(uri)
+    .insert_header(("Authorization", format!("Bearer {key}")))
+    .insert_header(("Accept", "application/fhir+json"));
+    let request = match body {
+        Some(body) => request
+            .insert_header(("Content-Type", "application/fhir+json; fhirVersion=4.0"))
+            .set_payload(body),
+        None => request,
+    };
+    let response = test::call_service(service, request.to_request()).await;
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    (status, content_type, test::read_body(response).await)
 }
 
 /// Saves a response body for [`validate_saved`] as `dir/NAME.json`.
