@@ -85,10 +85,12 @@ pub struct ReadCache {
 /// Shared (`Arc`): a request copies what it uses from the cache by a count, not a clone.
 pub type Statuses = FxHashMap<CodeKey, Option<Arc<CodeStatus>>>;
 
-/// The cached statuses of one (release, system).
+/// The cached statuses of one (release, system). The codes are shared: a request answers a
+/// batch from a complete map by holding it ([`StatusMap::snapshot`]), not by copying what it
+/// uses code by code; a later write to the map copies it first if a request still holds it.
 #[derive(Default)]
 pub struct StatusMap {
-    codes: Statuses,
+    codes: Arc<Statuses>,
     /// Every code the system can know in the release is in `codes` (a warm-up loaded them
     /// all): a code not there is one the master never had.
     complete: bool,
@@ -108,6 +110,12 @@ impl StatusMap {
             None if self.complete => Some(None),
             None => None,
         }
+    }
+
+    /// Every status of the (release, system), when the map holds them all: what a request
+    /// answers from for the rest of its life, whatever happens to the cache meanwhile.
+    pub fn snapshot(&self) -> Option<Arc<Statuses>> {
+        self.complete.then(|| self.codes.clone())
     }
 }
 
@@ -346,8 +354,9 @@ impl ReadCache {
         }
         let map = cache.maps.entry((release, system)).or_default();
         let before = map.codes.len();
+        let codes = Arc::make_mut(&mut map.codes);
         for (code, status) in &fetched.codes {
-            map.codes.insert(code.clone(), status.clone());
+            codes.insert(code.clone(), status.clone());
         }
         let added = map.codes.len() - before;
         cache.entries += added;
@@ -397,7 +406,7 @@ impl ReadCache {
         cache.maps.insert(
             (release, system),
             StatusMap {
-                codes,
+                codes: Arc::new(codes),
                 complete: true,
             },
         );
@@ -428,5 +437,32 @@ mod tests {
         assert!(cache.fhir_answer("huge").is_none());
         cache.clear();
         assert_eq!(cache.fhir_answers(), (0, 0));
+    }
+
+    #[test]
+    fn a_snapshot_of_a_complete_map_stays_as_it_was_taken() {
+        let cache = ReadCache::new(10, 100);
+        let status = |present| CodeStatus {
+            present,
+            ..CodeStatus::default()
+        };
+        // A map filled request by request is not complete: no snapshot.
+        cache.put_statuses(1, "hot9", &Fetched::new(&["a"], HashMap::new()));
+        assert!(cache
+            .statuses()
+            .map(1, "hot9")
+            .unwrap()
+            .snapshot()
+            .is_none());
+        // A warm-up's map is; a request holding it keeps what it took.
+        let all = FxHashMap::from_iter([(CodeKey::from("a"), status(true))]);
+        assert!(cache.put_warmed(cache.epoch(), 1, "hot9", Some(all)));
+        let taken = cache.statuses().map(1, "hot9").unwrap().snapshot().unwrap();
+        let read = HashMap::from([("b".to_owned(), status(false))]);
+        cache.put_statuses(1, "hot9", &Fetched::new(&["b"], read));
+        cache.clear();
+        assert_eq!(taken.len(), 1);
+        assert!(taken.get("a").unwrap().as_ref().unwrap().present);
+        assert!(cache.statuses().map(1, "hot9").is_none());
     }
 }

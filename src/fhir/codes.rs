@@ -13,7 +13,7 @@ use super::error::FhirError;
 use super::messages::{self, Lang};
 use super::outcome::{Issue, Severity};
 use super::Context;
-use crate::api::cache::Fetched;
+use crate::api::cache::{Fetched, StatusMap, Statuses};
 use crate::api::code_key::CodeKey;
 use crate::store::lookup::CodeStatus;
 use crate::store::models::{state as release_state, ReleaseRow};
@@ -32,7 +32,8 @@ pub enum NoRelease {
 
 /// What one request has resolved already: the release each (system, version, date) names
 /// and the status of each code looked up. A batch of 10,000 codings resolves its releases
-/// once and reads its statuses in one pass ([`prefetch`]); and every coding of a request is
+/// once and reads its statuses in one pass ([`prefetch`]), or, when the node's cache holds
+/// every code of a (release, system), holds that map itself; and every coding of a request is
 /// answered from the same snapshot, even when the cache is cleared meanwhile.
 #[derive(Default)]
 pub struct Memo {
@@ -44,8 +45,24 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The statuses a request looked up in one (release, system).
-type MemoStatuses = FxHashMap<CodeKey, Option<Arc<CodeStatus>>>;
+/// The statuses a request answers from in one (release, system).
+enum MemoStatuses {
+    /// The node's cache held every code of the (release, system) when the request first
+    /// asked: the request keeps that map ([`StatusMap::snapshot`]), nothing is copied.
+    Whole(Arc<Statuses>),
+    /// The codes the request looked up, one by one (the cache held only some).
+    Asked(Statuses),
+}
+
+impl MemoStatuses {
+    /// `Some(None)`: a code the master never had; `None`: not looked up yet.
+    fn get(&self, code: &str) -> Option<Option<Arc<CodeStatus>>> {
+        match self {
+            MemoStatuses::Whole(all) => Some(all.get(code).cloned().flatten()),
+            MemoStatuses::Asked(asked) => asked.get(code).cloned(),
+        }
+    }
+}
 
 /// (master, version asked, date asked).
 type ReleaseKey = (Master, Option<String>, Option<NaiveDate>);
@@ -203,7 +220,7 @@ pub fn status(
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .get(&(release.id, system.key))
-            .and_then(|m| m.get(code).cloned())
+            .and_then(|m| m.get(code))
     };
     if let Some(known) = cached(ctx) {
         return Ok(known);
@@ -224,7 +241,21 @@ pub fn prefetch(
         .statuses
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let known = memo.entry((release.id, system.key)).or_default();
+    let known = memo.entry((release.id, system.key)).or_insert_with(|| {
+        let whole = ctx
+            .state
+            .cache
+            .statuses()
+            .map(release.id, system.key)
+            .and_then(StatusMap::snapshot);
+        match whole {
+            Some(all) => MemoStatuses::Whole(all),
+            None => MemoStatuses::Asked(Statuses::default()),
+        }
+    });
+    let MemoStatuses::Asked(known) = known else {
+        return Ok(());
+    };
     let wanted: Vec<&str> = codes
         .iter()
         .copied()
