@@ -216,7 +216,7 @@ fn run(args: &Args, admin: &str, name: &str) -> Result<()> {
         hyojun::cli::run(cli).map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let direct = Store::open(&DatabaseUrl::parse(&url)?, 2)?;
-    let key = direct.create_key("outage", Role::Reader, "bench")?.key;
+    let key = hyojun::app::keys::create(&direct, "bench", "outage", Role::Reader)?.key;
 
     let proxy = Proxy::in_front_of(&url);
     let store = Store::open(&DatabaseUrl::parse(&proxy.url(&url))?, 8)?;

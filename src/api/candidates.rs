@@ -12,6 +12,7 @@ use super::auth::{Mapper, Reader};
 use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
+use crate::app;
 use crate::mapping::candidates::{Candidate, LocalTerm, Suggester};
 use crate::search::SearchIndex;
 use crate::store::jobs::JobView;
@@ -61,20 +62,17 @@ pub async fn start_candidates(
     let queue = state.jobs.clone();
     let job = blocking(move || {
         store.project(id)?;
-        let job = store.create_job(
-            JOB_KIND,
-            "mapping",
-            &node,
-            &actor,
-            &serde_json::json!({"project": id}),
-        )?;
-        store.audit(
-            &actor,
-            "compute_candidates",
-            &format!("mapping_project:{id}"),
-            "ok",
-            &format!("job {job}"),
-        )?;
+        let request = serde_json::json!({"project": id});
+        let new = app::jobs::NewJob {
+            kind: JOB_KIND,
+            master: "mapping",
+            node: &node,
+            request: &request,
+        };
+        let target = Some(format!("mapping_project:{id}"));
+        let job = app::jobs::queue(&store, &actor, "compute_candidates", target, &new, |job| {
+            format!("job {job}")
+        })?;
         let runner_store = store.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("candidates-{job}"))

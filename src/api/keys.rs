@@ -9,6 +9,7 @@ use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
 use crate::access::Role;
+use crate::app;
 use crate::store::models::{ApiKeyRow, AuditRow};
 
 /// A key to create.
@@ -65,15 +66,12 @@ pub async fn create_key(
     let store = state.store.clone();
     let actor = admin.0.actor();
     let created = blocking(move || {
-        let outcome = store.create_key(&request.name, request.role, &actor);
-        store.audit_outcome(
+        Ok(app::keys::create(
+            &store,
             &actor,
-            "create_key",
-            &format!("key:{}", request.name),
-            &outcome,
-            |k| format!("key {} ({}) role {}", k.row.id, k.row.name, k.row.role),
-        )?;
-        Ok(outcome?)
+            &request.name,
+            request.role,
+        )?)
     })
     .await?;
     Ok(HttpResponse::Created().json(NewKeyResponse {
@@ -103,14 +101,7 @@ pub async fn revoke_key(
     let id = id.into_inner();
     let store = state.store.clone();
     let actor = admin.0.actor();
-    let row = blocking(move || {
-        let outcome = store.revoke_key(id);
-        store.audit_outcome(&actor, "revoke_key", &format!("key:{id}"), &outcome, |_| {
-            String::new()
-        })?;
-        Ok(outcome?)
-    })
-    .await?;
+    let row = blocking(move || Ok(app::keys::revoke(&store, &actor, id)?)).await?;
     state.keys.forget(id);
     Ok(HttpResponse::Ok().json(row))
 }

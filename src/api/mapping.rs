@@ -10,6 +10,7 @@ use super::auth::{Admin, Mapper, Reader};
 use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
+use crate::app;
 use crate::limits::{Limit, Limits};
 use crate::mapping::local_codes::{self, MergePlan};
 use crate::mapping::state::{Action, Equivalence, State};
@@ -71,15 +72,7 @@ pub async fn create_project(
             target_systems: request.target_systems,
             four_eyes: request.four_eyes,
         };
-        let outcome = store.create_project(&new, &actor);
-        store.audit_outcome(
-            &actor,
-            "create_mapping_project",
-            &format!("mapping_project:{}", new.name),
-            &outcome,
-            |p| format!("project {}", p.id),
-        )?;
-        Ok(outcome?)
+        Ok(app::mapping::create_project(&store, &actor, &new)?)
     })
     .await?;
     Ok(HttpResponse::Created().json(project))
@@ -165,23 +158,7 @@ pub async fn upload_local_codes(
             ),
             details: serde_json::to_value(&problems).unwrap_or_default(),
         })?;
-        let outcome = store.merge_local_codes(id, &codes, &actor);
-        store.audit_outcome(
-            &actor,
-            "upload_local_codes",
-            &format!("mapping_project:{id}"),
-            &outcome,
-            |p| {
-                format!(
-                    "{} added, {} renamed, {} withdrawn, {} restored",
-                    p.added.len(),
-                    p.renamed.len(),
-                    p.withdrawn.len(),
-                    p.restored.len()
-                )
-            },
-        )?;
-        Ok(outcome?)
+        Ok(app::mapping::merge_local_codes(&store, &actor, id, &codes)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(plan))
@@ -342,7 +319,8 @@ pub async fn change_mapping(
     let change = body.into_inner().change()?;
     let store = state.store.clone();
     let actor = mapper.0.actor();
-    let view = blocking(move || Ok(store.change_mapping(id, &code, &change, &actor)?)).await?;
+    let view =
+        blocking(move || Ok(app::mapping::change(&store, &actor, id, &code, &change)?)).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -409,21 +387,20 @@ pub async fn bulk_change(
     let store = state.store.clone();
     let actor = mapper.0.actor();
     let result = blocking(move || {
-        store.project(id)?;
-        let mut items = Vec::with_capacity(request.codes.len());
-        for code in request.codes {
-            let outcome = match store.change_mapping(id, &code, &change, &actor) {
-                Ok(view) => BulkOutcome {
+        let done = app::mapping::bulk_change(&store, &actor, id, &request.codes, &change)?;
+        let items: Vec<BulkOutcome> = request
+            .codes
+            .into_iter()
+            .zip(done)
+            .map(|(code, item)| match item {
+                app::mapping::BulkItem::Changed(view) => BulkOutcome {
                     code,
                     outcome: "ok",
                     message: None,
                     state: Some(view.state),
                 },
-                Err(e) => {
+                app::mapping::BulkItem::Refused(e) => {
                     let e = ApiError::from(e);
-                    if let ApiError::Internal(_) | ApiError::Unavailable = e {
-                        return Err(e);
-                    }
                     BulkOutcome {
                         code,
                         outcome: e.code(),
@@ -431,9 +408,8 @@ pub async fn bulk_change(
                         state: None,
                     }
                 }
-            };
-            items.push(outcome);
-        }
+            })
+            .collect();
         let changed = items.iter().filter(|i| i.outcome == "ok").count();
         Ok(BulkResult {
             changed,
@@ -834,15 +810,9 @@ pub async fn import(
             ),
             details: serde_json::to_value(&problems).unwrap_or_default(),
         })?;
-        let outcome = store.apply_decisions(id, &decisions, &actor);
-        store.audit_outcome(
-            &actor,
-            "import_mappings",
-            &format!("mapping_project:{id}"),
-            &outcome,
-            |r| format!("{} applied, {} unchanged", r.applied, r.unchanged),
-        )?;
-        Ok(outcome?)
+        Ok(app::mapping::import_decisions(
+            &store, &actor, id, &decisions,
+        )?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(report))

@@ -9,6 +9,7 @@ use super::auth::{Admin, Reader};
 use super::error::ApiError;
 use super::resolve::{self, blocking};
 use super::AppState;
+use crate::app;
 use crate::store::diff::{DiffDocument, FieldChange};
 use crate::store::models::{ReleaseNoticeRow, ReleaseRow};
 use crate::store::releases::ReleaseInfo;
@@ -343,29 +344,13 @@ pub async fn activate(
     let actor = admin.0.actor();
     let cache = state.cache.clone();
     let result = blocking(move || {
-        let outcome = store.release_by_id(id).and_then(|release| {
-            let from = store.activate_release(&release, effective_from, &actor)?;
-            // This node answers from the new release at once; others follow their poller.
-            cache.clear();
-            Ok(Activated {
-                // As it is now (its effective date may have changed).
-                release: store.release_by_id(id)?,
-                effective_from: from,
-            })
-        });
-        store.audit_outcome(
-            &actor,
-            "activate_release",
-            &format!("release:{id}"),
-            &outcome,
-            |a| {
-                format!(
-                    "{} {} from {}",
-                    a.release.master, a.release.label, a.effective_from
-                )
-            },
-        )?;
-        Ok(outcome?)
+        let done = app::releases::activate(&store, &actor, id, effective_from)?;
+        // This node answers from the new release at once; others follow their poller.
+        cache.clear();
+        Ok(Activated {
+            release: done.release,
+            effective_from: done.effective_from,
+        })
     })
     .await?;
     Ok(HttpResponse::Ok().json(result))

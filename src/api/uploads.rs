@@ -18,9 +18,9 @@ use super::auth::Admin;
 use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
+use crate::app;
 use crate::limits::{Limit, Limits};
 use crate::masters::{self, Problems, Progress, SourceFile};
-use crate::store::import::ImportOptions;
 use crate::store::jobs::{job_state, JobView, IMPORT_RELEASE};
 use crate::store::Store;
 use crate::systems::Master;
@@ -221,14 +221,15 @@ pub async fn upload_release(
     let queue = state.jobs.clone();
     let limits = limits.clone();
     let job = blocking(move || {
-        let id = store.create_job(IMPORT_RELEASE, master.key(), &node, &actor, &request)?;
-        store.audit(
-            &actor,
-            "upload_release",
-            &format!("job:{id}"),
-            "ok",
-            &request.to_string(),
-        )?;
+        let new = app::jobs::NewJob {
+            kind: IMPORT_RELEASE,
+            master: master.key(),
+            node: &node,
+            request: &request,
+        };
+        let id = app::jobs::queue(&store, &actor, "upload_release", None, &new, |_| {
+            request.to_string()
+        })?;
         let runner_store = store.clone();
         let job = JobSpec {
             id,
@@ -471,29 +472,6 @@ fn read_sources(dir: &Path, master: Master, limits: &Limits) -> Result<Vec<Sourc
 
 /// Parses and imports an upload; the job row says how it ended. Runs on its own thread.
 fn run_job(store: &Store, job: JobSpec, limits: &Limits) {
-    let finish = |state: &str,
-                  problems: serde_json::Value,
-                  result: Option<serde_json::Value>,
-                  release: Option<i64>| {
-        if let Err(e) = store.finish_job(job.id, state, &problems, result.as_ref(), release) {
-            tracing::error!(job = job.id, error = %e, "cannot record the end of a job");
-        }
-        let detail = match &result {
-            Some(r) => r["outcome"].to_string(),
-            None => problems["total"].to_string() + " problem(s)",
-        };
-        let _ = store.audit(
-            &job.actor,
-            "import_release",
-            &format!("job:{}", job.id),
-            if state == job_state::SUCCEEDED {
-                "ok"
-            } else {
-                "failed"
-            },
-            &detail,
-        );
-    };
     if let Err(e) = store.start_job(job.id) {
         tracing::error!(job = job.id, error = %e, "cannot start job");
     }
@@ -516,48 +494,18 @@ fn run_job(store: &Store, job: JobSpec, limits: &Limits) {
     let parsed = match parsed {
         Ok(parsed) => parsed,
         Err(problems) => {
-            finish(job_state::FAILED, json!(problems), None, None);
+            if let Err(e) =
+                app::releases::refuse_upload(store, &job.actor, job.id, &json!(problems))
+            {
+                tracing::error!(job = job.id, error = %e, "cannot record the end of a job");
+            }
             return;
         }
     };
     progress.start("writing to the database", parsed.records.len() as u64);
-    let options = ImportOptions {
-        imported_by: job.actor.clone(),
-        activate: job.activate,
-    };
-    match store.import(&parsed, &options) {
-        Ok(mut report) => {
-            if job.activate && report.outcome == crate::store::import::ImportOutcome::Unchanged {
-                let current = store
-                    .current_release(job.master)
-                    .ok()
-                    .flatten()
-                    .map(|r| r.id);
-                if current != Some(report.release.id) {
-                    match store.activate_release(&report.release, None, &job.actor) {
-                        Ok(_) => report.activated = true,
-                        Err(e) => tracing::warn!(job = job.id, error = %e, "cannot activate"),
-                    }
-                }
-            }
-            let release = report.release.id;
-            let result = json!({
-                "outcome": report.outcome,
-                "release": report.release,
-                "compared_with": report.compared_with,
-                "summary": report.summary,
-                "revision_summary": report.revision_summary,
-                "activated": report.activated,
-                "ignored": parsed.ignored,
-                "notices": parsed.notices,
-            });
-            finish(
-                job_state::SUCCEEDED,
-                json!({"total": 0, "items": []}),
-                Some(result),
-                Some(release),
-            );
-        }
+    // The import records the job's end and its audit row in its own transaction.
+    match app::releases::import(store, &job.actor, &parsed, job.activate, Some(job.id)) {
+        Ok(_) => {}
         Err(e) => {
             tracing::warn!(job = job.id, error = %e, "import failed");
             use crate::store::StoreError;
@@ -581,7 +529,10 @@ fn run_job(store: &Store, job: JobSpec, limits: &Limits) {
                 ),
             };
             let problems = json!({"total": 1, "items": [{"file": "(release)", "kind": kind, "message": message, "fix": fix}]});
-            finish(job_state::FAILED, problems, None, None);
+            // The import's own audit row says it was refused or failed.
+            if let Err(e) = store.finish_job(job.id, job_state::FAILED, &problems, None, None) {
+                tracing::error!(job = job.id, error = %e, "cannot record the end of a job");
+            }
         }
     }
 }

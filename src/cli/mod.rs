@@ -29,7 +29,6 @@ use clap::{Parser, Subcommand};
 use thiserror::Error;
 
 use crate::masters::{self, Problems};
-use crate::store::import::ImportOptions;
 use crate::store::{DatabaseUrl, Store, StoreError};
 use crate::systems::Master;
 
@@ -352,41 +351,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             tracing::debug!(elapsed = ?started.elapsed(), records = parsed.records.len(), "parsed");
             let store = Store::open(&url, 2)?;
             let actor = who(by);
-            let report = store.import(
-                &parsed,
-                &ImportOptions {
-                    imported_by: actor.clone(),
-                    activate,
-                },
-            );
-            store.audit_outcome(
-                &actor,
-                "import_release",
-                &format!("{master}:{}", parsed.label),
-                &report,
-                |r| {
-                    format!(
-                        "{:?} release id {} revision {}",
-                        r.outcome, r.release.id, r.release.revision
-                    )
-                },
-            )?;
-            let mut report = report?;
-            // Identical files are not imported again, but --activate still means "serve it".
-            if activate && report.outcome == crate::store::import::ImportOutcome::Unchanged {
-                let current = store.current_release(master)?;
-                if current.as_ref().map(|r| r.id) != Some(report.release.id) {
-                    store.activate_release(&report.release, None, &actor)?;
-                    store.audit(
-                        &actor,
-                        "activate_release",
-                        &format!("{master}:{}", report.release.label),
-                        "ok",
-                        "",
-                    )?;
-                    report.activated = true;
-                }
-            }
+            let report = crate::app::releases::import(&store, &actor, &parsed, activate, None)?;
             tracing::debug!(elapsed = ?started.elapsed(), "imported");
             if json {
                 output::print_json(&serde_json::json!({
@@ -440,15 +405,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         } => {
             let store = Store::open(&url, 1)?;
             let actor = who(by);
-            let outcome = store.activate(master, &release, &actor);
-            store.audit_outcome(
-                &actor,
-                "activate_release",
-                &format!("{master}:{release}"),
-                &outcome,
-                |r| format!("release id {} revision {}", r.id, r.revision),
-            )?;
-            let r = outcome?;
+            let r = crate::app::releases::activate_label(&store, &actor, master, &release)?;
             say!(
                 "{master} now serves release {} (revision {})",
                 r.label,
@@ -538,15 +495,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let actor = who(None);
             match command {
                 KeysCommand::Create { role, name } => {
-                    let created = store.create_key(&name, role, &actor);
-                    store.audit_outcome(
-                        &actor,
-                        "create_key",
-                        &format!("key:{name}"),
-                        &created,
-                        |k| format!("key {} role {}", k.row.id, k.row.role),
-                    )?;
-                    let created = created?;
+                    let created = crate::app::keys::create(&store, &actor, &name, role)?;
                     say!(
                         "created key {} \"{}\" with role {}; it is shown only now:",
                         created.row.id,
@@ -578,15 +527,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                     }
                 }
                 KeysCommand::Revoke { id } => {
-                    let revoked = store.revoke_key(id);
-                    store.audit_outcome(
-                        &actor,
-                        "revoke_key",
-                        &format!("key:{id}"),
-                        &revoked,
-                        |_| String::new(),
-                    )?;
-                    let k = revoked?;
+                    let k = crate::app::keys::revoke(&store, &actor, id)?;
                     say!("key {} \"{}\" is revoked", k.id, k.name);
                 }
             }
@@ -666,15 +607,8 @@ fn mapping_command(store: &Store, command: MappingCommand) -> Result<(), CliErro
             let codes = local_codes::parse(&source, &crate::limits::Limits::from_env()?)
                 .map_err(|problems| CliError::Input { problems })?;
             let actor = who(by);
-            let outcome = store.merge_local_codes(project, &codes, &actor);
-            store.audit_outcome(
-                &actor,
-                "upload_local_codes",
-                &format!("mapping_project:{project}"),
-                &outcome,
-                |p| format!("{} added", p.added.len()),
-            )?;
-            output::print_json(&outcome?);
+            let plan = crate::app::mapping::merge_local_codes(store, &actor, project, &codes)?;
+            output::print_json(&plan);
             Ok(())
         }
         MappingCommand::Export {

@@ -54,6 +54,45 @@ pub(crate) fn serving_at(
         .optional()?)
 }
 
+/// Makes `release` the one its master serves, now or from a future moment, on `conn`;
+/// returns the moment it takes effect.
+pub fn activate_release(
+    conn: &mut AnyConnection,
+    release: &ReleaseRow,
+    effective_from: Option<NaiveDateTime>,
+    by: &str,
+) -> Result<NaiveDateTime, StoreError> {
+    let master: Master = release
+        .master
+        .parse()
+        .map_err(|e: String| StoreError::Corrupt(e))?;
+    let now = Utc::now().naive_utc();
+    let from = effective_from.unwrap_or(now).max(now);
+    conn.transaction(|conn| {
+        bump_generation(conn)?;
+        // The release's effective date: the dated moment; for an activation now, today
+        // when it had a later one (it serves from now on; without one, its publication
+        // date still stands for "in force from").
+        let date = from.date();
+        let dated = effective_from.is_some();
+        if dated || release.effective_date.is_some_and(|d| d > date) {
+            diesel::update(releases::table.filter(releases::id.eq(release.id)))
+                .set(releases::effective_date.eq(date))
+                .execute(conn)?;
+        }
+        record_activation(conn, master, release.id, from, by)
+    })?;
+    Ok(from)
+}
+
+/// The release `master` serves now, on `conn`.
+pub fn serving_now(
+    conn: &mut AnyConnection,
+    master: Master,
+) -> Result<Option<ReleaseRow>, StoreError> {
+    serving_at(conn, master, Utc::now().naive_utc())
+}
+
 impl Store {
     /// The release `master` serves now.
     pub fn current_release(&self, master: Master) -> Result<Option<ReleaseRow>, StoreError> {
@@ -83,38 +122,6 @@ impl Store {
                     .is_some_and(|d| d <= date)
             })
             .max_by_key(|r| (r.effective_date.or(r.publication_date), r.id)))
-    }
-
-    /// Makes `release` the one its master serves, now or from a future moment; returns the
-    /// moment it takes effect.
-    pub fn activate_release(
-        &self,
-        release: &ReleaseRow,
-        effective_from: Option<NaiveDateTime>,
-        by: &str,
-    ) -> Result<NaiveDateTime, StoreError> {
-        let master: Master = release
-            .master
-            .parse()
-            .map_err(|e: String| StoreError::Corrupt(e))?;
-        let now = Utc::now().naive_utc();
-        let from = effective_from.unwrap_or(now).max(now);
-        let mut conn = self.conn()?;
-        conn.transaction(|conn| {
-            bump_generation(conn)?;
-            // The release's effective date: the dated moment; for an activation now, today
-            // when it had a later one (it serves from now on; without one, its publication
-            // date still stands for "in force from").
-            let date = from.date();
-            let dated = effective_from.is_some();
-            if dated || release.effective_date.is_some_and(|d| d > date) {
-                diesel::update(releases::table.filter(releases::id.eq(release.id)))
-                    .set(releases::effective_date.eq(date))
-                    .execute(conn)?;
-            }
-            record_activation(conn, master, release.id, from, by)
-        })?;
-        Ok(from)
     }
 
     /// The store's generation: it changes whenever a release is imported or activated.

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::models::AuditRow;
 use super::schema::audit_log;
-use super::{Store, StoreError};
+use super::{AnyConnection, Store, StoreError};
 
 #[derive(Insertable)]
 #[diesel(table_name = audit_log)]
@@ -18,46 +18,30 @@ struct NewEntry<'a> {
     detail: &'a str,
 }
 
+/// Records one write on `conn`, in whatever transaction the caller holds (a command writes it
+/// in the write's own: see `crate::app`). `outcome` is `ok`, `refused` or `failed`.
+pub fn record(
+    conn: &mut AnyConnection,
+    actor: &str,
+    action: &str,
+    target: &str,
+    outcome: &str,
+    detail: &str,
+) -> Result<(), StoreError> {
+    diesel::insert_into(audit_log::table)
+        .values(NewEntry {
+            at: Utc::now().naive_utc(),
+            actor,
+            action,
+            target,
+            outcome,
+            detail,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
 impl Store {
-    /// Records one write. `outcome` is `ok`, `refused` or `failed`.
-    pub fn audit(
-        &self,
-        actor: &str,
-        action: &str,
-        target: &str,
-        outcome: &str,
-        detail: &str,
-    ) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        diesel::insert_into(audit_log::table)
-            .values(NewEntry {
-                at: Utc::now().naive_utc(),
-                actor,
-                action,
-                target,
-                outcome,
-                detail,
-            })
-            .execute(&mut *conn)?;
-        Ok(())
-    }
-
-    /// Records how a write ended: `ok` with the detail `detail` gives, or `failed` with the
-    /// error.
-    pub fn audit_outcome<T, E: std::fmt::Display>(
-        &self,
-        actor: &str,
-        action: &str,
-        target: &str,
-        outcome: &Result<T, E>,
-        detail: impl FnOnce(&T) -> String,
-    ) -> Result<(), StoreError> {
-        match outcome {
-            Ok(value) => self.audit(actor, action, target, "ok", &detail(value)),
-            Err(e) => self.audit(actor, action, target, "failed", &e.to_string()),
-        }
-    }
-
     /// Audit entries, newest first, `limit` from `offset`.
     pub fn audit_entries(
         &self,

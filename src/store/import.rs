@@ -16,7 +16,7 @@ use super::models::{
     ReleaseStatRow,
 };
 use super::schema::{concept_links, concepts, releases};
-use super::{AnyConnection, Store, StoreError};
+use super::{AnyConnection, StoreError};
 use crate::masters::{completeness, Link, ParsedRelease, Record, Scope};
 use crate::systems::Master;
 use crate::with_backend;
@@ -65,18 +65,6 @@ const SQLITE_CHUNK: usize = 1500;
 const WRITE_BATCH: usize = 8192;
 const POSTGRES_CHUNK: usize = 4000;
 
-impl Store {
-    /// Stores a parsed release. Either everything is written or nothing is.
-    pub fn import(
-        &self,
-        parsed: &ParsedRelease,
-        options: &ImportOptions,
-    ) -> Result<ImportReport, StoreError> {
-        let mut conn = self.conn()?;
-        conn.transaction(|conn| import_in_transaction(conn, parsed, options))
-    }
-}
-
 /// Refreshes the planner's statistics after a bulk load, so that lookups keep using the
 /// (system, code) indexes (without statistics SQLite may prefer a per-master scan).
 fn refresh_statistics(conn: &mut AnyConnection) -> Result<(), StoreError> {
@@ -90,7 +78,9 @@ fn refresh_statistics(conn: &mut AnyConnection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn import_in_transaction(
+/// Stores a parsed release on `conn`, which must be in a transaction (`crate::app::releases`
+/// opens it): either everything is written or nothing is.
+pub fn import(
     conn: &mut AnyConnection,
     parsed: &ParsedRelease,
     options: &ImportOptions,

@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::schema::jobs;
-use super::{Store, StoreError};
+use super::{AnyConnection, Store, StoreError};
 
 /// Job states.
 pub mod job_state {
@@ -110,6 +110,61 @@ struct NewJob<'a> {
     problems: &'a str,
 }
 
+/// Queues a job on `conn`; returns its id.
+pub fn create_job(
+    conn: &mut AnyConnection,
+    kind: &str,
+    master: &str,
+    node: &str,
+    created_by: &str,
+    request: &serde_json::Value,
+) -> Result<i64, StoreError> {
+    let created_at = Utc::now().naive_utc();
+    let request = request.to_string();
+    diesel::insert_into(jobs::table)
+        .values(NewJob {
+            kind,
+            master,
+            state: job_state::QUEUED,
+            node,
+            created_by,
+            created_at,
+            request: &request,
+            progress: "{}",
+            problems: r#"{"total":0,"items":[]}"#,
+        })
+        .execute(conn)?;
+    Ok(jobs::table
+        .filter(jobs::node.eq(node))
+        .filter(jobs::created_at.eq(created_at))
+        .order(jobs::id.desc())
+        .select(jobs::id)
+        .first(conn)?)
+}
+
+/// Ends a job on `conn`: `succeeded` with a result, or `failed` with problems. An import
+/// records its job's end in its own transaction (`crate::app::releases::import`), so a release
+/// is never imported by a job that still says it is running.
+pub fn finish_job(
+    conn: &mut AnyConnection,
+    id: i64,
+    state: &str,
+    problems: &serde_json::Value,
+    result: Option<&serde_json::Value>,
+    release_id: Option<i64>,
+) -> Result<(), StoreError> {
+    diesel::update(jobs::table.find(id))
+        .set((
+            jobs::state.eq(state),
+            jobs::finished_at.eq(Some(Utc::now().naive_utc())),
+            jobs::problems.eq(problems.to_string()),
+            jobs::result.eq(result.map(|r| r.to_string())),
+            jobs::release_id.eq(release_id),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 impl Store {
     /// Records a queued job; returns its id.
     pub fn create_job(
@@ -120,28 +175,7 @@ impl Store {
         created_by: &str,
         request: &serde_json::Value,
     ) -> Result<i64, StoreError> {
-        let mut conn = self.conn()?;
-        let created_at = Utc::now().naive_utc();
-        let request = request.to_string();
-        diesel::insert_into(jobs::table)
-            .values(NewJob {
-                kind,
-                master,
-                state: job_state::QUEUED,
-                node,
-                created_by,
-                created_at,
-                request: &request,
-                progress: "{}",
-                problems: r#"{"total":0,"items":[]}"#,
-            })
-            .execute(&mut *conn)?;
-        Ok(jobs::table
-            .filter(jobs::node.eq(node))
-            .filter(jobs::created_at.eq(created_at))
-            .order(jobs::id.desc())
-            .select(jobs::id)
-            .first(&mut *conn)?)
+        create_job(&mut *self.conn()?, kind, master, node, created_by, request)
     }
 
     /// One job.
@@ -210,7 +244,7 @@ impl Store {
         Ok(())
     }
 
-    /// Ends a job: `succeeded` with a result, or `failed` with problems.
+    /// Ends a job: `succeeded` with a result, or `failed` with problems ([`finish_job`]).
     pub fn finish_job(
         &self,
         id: i64,
@@ -219,17 +253,7 @@ impl Store {
         result: Option<&serde_json::Value>,
         release_id: Option<i64>,
     ) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        diesel::update(jobs::table.find(id))
-            .set((
-                jobs::state.eq(state),
-                jobs::finished_at.eq(Some(Utc::now().naive_utc())),
-                jobs::problems.eq(problems.to_string()),
-                jobs::result.eq(result.map(|r| r.to_string())),
-                jobs::release_id.eq(release_id),
-            ))
-            .execute(&mut *conn)?;
-        Ok(())
+        finish_job(&mut *self.conn()?, id, state, problems, result, release_id)
     }
 
     /// Fails the unfinished jobs of `node` (after a restart their files and worker are gone).

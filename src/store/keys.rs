@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::models::ApiKeyRow;
 use super::schema::api_keys;
-use super::{Store, StoreError};
+use super::{AnyConnection, Store, StoreError};
 use crate::access::Role;
 
 /// Prefix of every key, so that leaked keys are easy to recognise.
@@ -42,36 +42,59 @@ struct NewKey<'a> {
     created_by: &'a str,
 }
 
-impl Store {
-    /// Creates a key for `role`; the returned secret is never stored.
-    pub fn create_key(&self, name: &str, role: Role, by: &str) -> Result<CreatedKey, StoreError> {
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(StoreError::Invalid(
-                "a key needs a name of 1–100 characters".into(),
-            ));
-        }
-        crate::hygiene::check_typed("name", name, 100, false).map_err(StoreError::Invalid)?;
-        let key = new_secret()?;
-        let hash = hash_key(&key);
-        let mut conn = self.conn()?;
-        diesel::insert_into(api_keys::table)
-            .values(NewKey {
-                name,
-                role: role.as_str(),
-                key_prefix: &key[..KEY_PREFIX.len() + 8],
-                key_hash: &hash,
-                created_at: Utc::now().naive_utc(),
-                created_by: by,
-            })
-            .execute(&mut *conn)?;
-        let row = api_keys::table
-            .filter(api_keys::key_hash.eq(&hash))
-            .select(ApiKeyRow::as_select())
-            .first(&mut *conn)?;
-        Ok(CreatedKey { row, key })
+/// Creates a key for `role` on `conn`; the returned secret is never stored.
+pub fn create_key(
+    conn: &mut AnyConnection,
+    name: &str,
+    role: Role,
+    by: &str,
+) -> Result<CreatedKey, StoreError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(StoreError::Invalid(
+            "a key needs a name of 1–100 characters".into(),
+        ));
     }
+    crate::hygiene::check_typed("name", name, 100, false).map_err(StoreError::Invalid)?;
+    let key = new_secret()?;
+    let hash = hash_key(&key);
+    diesel::insert_into(api_keys::table)
+        .values(NewKey {
+            name,
+            role: role.as_str(),
+            key_prefix: &key[..KEY_PREFIX.len() + 8],
+            key_hash: &hash,
+            created_at: Utc::now().naive_utc(),
+            created_by: by,
+        })
+        .execute(conn)?;
+    let row = api_keys::table
+        .filter(api_keys::key_hash.eq(&hash))
+        .select(ApiKeyRow::as_select())
+        .first(conn)?;
+    Ok(CreatedKey { row, key })
+}
 
+/// Revokes a key by id on `conn`; revoking twice is harmless.
+pub fn revoke_key(conn: &mut AnyConnection, id: i64) -> Result<ApiKeyRow, StoreError> {
+    let row: ApiKeyRow = api_keys::table
+        .find(id)
+        .select(ApiKeyRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("no API key with id {id}")))?;
+    if row.revoked_at.is_none() {
+        diesel::update(api_keys::table.find(id))
+            .set(api_keys::revoked_at.eq(Some(Utc::now().naive_utc())))
+            .execute(conn)?;
+    }
+    Ok(api_keys::table
+        .find(id)
+        .select(ApiKeyRow::as_select())
+        .first(conn)?)
+}
+
+impl Store {
     /// Every key, newest first (hashes are never shown).
     pub fn keys(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
         let mut conn = self.conn()?;
@@ -79,26 +102,6 @@ impl Store {
             .order(api_keys::id.desc())
             .select(ApiKeyRow::as_select())
             .load(&mut *conn)?)
-    }
-
-    /// Revokes a key by id; revoking twice is harmless.
-    pub fn revoke_key(&self, id: i64) -> Result<ApiKeyRow, StoreError> {
-        let mut conn = self.conn()?;
-        let row: ApiKeyRow = api_keys::table
-            .find(id)
-            .select(ApiKeyRow::as_select())
-            .first(&mut *conn)
-            .optional()?
-            .ok_or_else(|| StoreError::NotFound(format!("no API key with id {id}")))?;
-        if row.revoked_at.is_none() {
-            diesel::update(api_keys::table.find(id))
-                .set(api_keys::revoked_at.eq(Some(Utc::now().naive_utc())))
-                .execute(&mut *conn)?;
-        }
-        Ok(api_keys::table
-            .find(id)
-            .select(ApiKeyRow::as_select())
-            .first(&mut *conn)?)
     }
 
     /// The live (not revoked) key a secret belongs to.

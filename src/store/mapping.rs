@@ -347,77 +347,6 @@ fn unmapped(project_id: i64, code: &str, at: NaiveDateTime) -> MappingRow {
 }
 
 impl Store {
-    /// Creates a project; names are unique.
-    pub fn create_project(&self, new: &NewProject, by: &str) -> Result<Project, StoreError> {
-        let name = new.name.trim();
-        if name.is_empty() {
-            return Err(StoreError::Invalid(
-                "a project needs a name of 1–200 characters".into(),
-            ));
-        }
-        let typed = [
-            ("name", name, 200, false),
-            ("description", new.description.as_str(), TEXT_CHARS, true),
-            ("local_system", new.local_system.as_str(), 1_000, false),
-        ];
-        for (field, value, max, free_text) in typed {
-            crate::hygiene::check_typed(field, value, max, free_text)
-                .map_err(StoreError::Invalid)?;
-        }
-        if new.local_system.trim().is_empty() {
-            return Err(StoreError::Invalid(
-                "local_system names the hospital's code system (a URI or urn:oid:…)".into(),
-            ));
-        }
-        if new.target_systems.is_empty() {
-            return Err(StoreError::Invalid(
-                "target_systems lists the standard code systems to map to (e.g. jlac10)".into(),
-            ));
-        }
-        let mut targets: Vec<&str> = Vec::new();
-        for t in &new.target_systems {
-            let system = systems::find(t).ok_or_else(|| {
-                StoreError::Invalid(format!(
-                    "unknown target system `{}`: use a key from GET /v1/systems",
-                    crate::excerpt::excerpt(t)
-                ))
-            })?;
-            if !targets.contains(&system.key) {
-                targets.push(system.key);
-            }
-        }
-        let mut conn = self.conn()?;
-        conn.transaction(|conn| {
-            let taken: i64 = mapping_projects::table
-                .filter(mapping_projects::name.eq(name))
-                .count()
-                .get_result(conn)?;
-            if taken > 0 {
-                return Err(StoreError::Conflict(format!(
-                    "a project named `{}` exists already",
-                    crate::excerpt::excerpt(name)
-                )));
-            }
-            diesel::insert_into(mapping_projects::table)
-                .values((
-                    mapping_projects::name.eq(name),
-                    mapping_projects::description.eq(new.description.trim()),
-                    mapping_projects::local_system.eq(new.local_system.trim()),
-                    mapping_projects::target_systems
-                        .eq(serde_json::to_string(&targets).unwrap_or_default()),
-                    mapping_projects::four_eyes.eq(new.four_eyes),
-                    mapping_projects::created_at.eq(now()),
-                    mapping_projects::created_by.eq(by),
-                ))
-                .execute(conn)?;
-            mapping_projects::table
-                .filter(mapping_projects::name.eq(name))
-                .select(ProjectRow::as_select())
-                .first(conn)?
-                .try_into()
-        })
-    }
-
     /// Every project, oldest first.
     pub fn projects(&self) -> Result<Vec<Project>, StoreError> {
         let mut conn = self.conn()?;
@@ -434,110 +363,6 @@ impl Store {
     pub fn project(&self, id: i64) -> Result<Project, StoreError> {
         let mut conn = self.conn()?;
         project_in(&mut conn, id)
-    }
-
-    /// Merges an uploaded local code list into a project in one transaction: new codes get an
-    /// unmapped mapping, codes whose name changed are flagged (unless still unmapped), codes
-    /// missing from the upload are marked withdrawn; no mapping is ever dropped.
-    pub fn merge_local_codes(
-        &self,
-        project_id: i64,
-        upload: &[LocalCode],
-        actor: &str,
-    ) -> Result<MergePlan, StoreError> {
-        let mut conn = self.conn()?;
-        conn.transaction(|conn| {
-            bump_revision(conn, project_id)?;
-            project_in(conn, project_id)?;
-            let held_rows: Vec<LocalCodeRow> = local_codes::table
-                .filter(local_codes::project_id.eq(project_id))
-                .select(LocalCodeRow::as_select())
-                .load(conn)?;
-            let held: BTreeMap<String, Held> = held_rows
-                .iter()
-                .map(|r| {
-                    (
-                        r.code.clone(),
-                        Held {
-                            name: r.name.clone(),
-                            withdrawn: r.withdrawn,
-                        },
-                    )
-                })
-                .collect();
-            let plan = plan_merge(&held, upload);
-            let at = now();
-            let old: BTreeMap<&str, &LocalCodeRow> =
-                held_rows.iter().map(|r| (r.code.as_str(), r)).collect();
-            for local in upload {
-                let previous = old.get(local.code.as_str());
-                let renamed = previous.is_some_and(|p| p.name != local.name);
-                let row = LocalCodeRow {
-                    project_id,
-                    code: local.code.clone(),
-                    name: local.name.clone(),
-                    unit: local.unit.clone(),
-                    specimen: local.specimen.clone(),
-                    frequency: local.frequency,
-                    category: local.category.clone(),
-                    extra: serde_json::to_string(&local.extra).unwrap_or_else(|_| "[]".into()),
-                    withdrawn: false,
-                    previous_name: match previous {
-                        Some(p) if renamed => Some(p.name.clone()),
-                        Some(p) => p.previous_name.clone(),
-                        None => None,
-                    },
-                    updated_at: at,
-                };
-                match previous {
-                    None => {
-                        diesel::insert_into(local_codes::table)
-                            .values(&row)
-                            .execute(conn)?;
-                        diesel::insert_into(mappings::table)
-                            .values(&unmapped(project_id, &local.code, at))
-                            .execute(conn)?;
-                    }
-                    Some(_) => {
-                        diesel::update(
-                            local_codes::table
-                                .filter(local_codes::project_id.eq(project_id))
-                                .filter(local_codes::code.eq(&local.code)),
-                        )
-                        .set(&row)
-                        .execute(conn)?;
-                    }
-                }
-                if renamed {
-                    let reason = format!(
-                        "the local name changed: {} → {}",
-                        previous.map(|p| p.name.as_str()).unwrap_or(""),
-                        local.name
-                    );
-                    flag_in(
-                        conn,
-                        project_id,
-                        &local.code,
-                        &reason,
-                        actor,
-                        "local_renamed",
-                    )?;
-                }
-            }
-            for code in &plan.withdrawn {
-                diesel::update(
-                    local_codes::table
-                        .filter(local_codes::project_id.eq(project_id))
-                        .filter(local_codes::code.eq(code)),
-                )
-                .set((
-                    local_codes::withdrawn.eq(true),
-                    local_codes::updated_at.eq(at),
-                ))
-                .execute(conn)?;
-            }
-            Ok(plan)
-        })
     }
 
     /// A page of a project's mappings, most frequent local codes first, optionally of one
@@ -584,16 +409,14 @@ impl Store {
         Ok(view(c, m))
     }
 
-    /// Applies a change (an action and/or a new assignee), checking the review rules, and
-    /// records it in the history. A proposal's target must be a code of one of the project's
-    /// target systems in its master's current release.
-    pub fn change_mapping(
+    /// Checks a change a person asks for and resolves it against project `project_id` and the
+    /// current release of its target (reads only): what [`change_in`] applies, to one mapping
+    /// or to many in one transaction.
+    pub fn resolve_change<'c>(
         &self,
         project_id: i64,
-        code: &str,
-        change: &Change,
-        actor: &str,
-    ) -> Result<MappingView, StoreError> {
+        change: &'c Change,
+    ) -> Result<ResolvedChange<'c>, StoreError> {
         if change.action.is_none() && change.assignee.is_none() {
             return Err(StoreError::Invalid(
                 "give an action (propose, approve, reject, flag, no_match, reset) or an assignee"
@@ -628,79 +451,27 @@ impl Store {
             }
             _ => None,
         };
+        Ok(ResolvedChange {
+            change,
+            project,
+            target,
+        })
+    }
+
+    /// Applies one change to one mapping in a transaction of its own (the mapping re-check;
+    /// people's changes go through `crate::app::mapping`).
+    pub(crate) fn change_mapping(
+        &self,
+        project_id: i64,
+        code: &str,
+        change: &Change,
+        actor: &str,
+    ) -> Result<MappingView, StoreError> {
+        let resolved = self.resolve_change(project_id, change)?;
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
             bump_revision(conn, project_id)?;
-            let (local, before) = mapping_in(conn, project_id, code)?;
-            if let Some(expected) = change.expected_version {
-                if expected != before.version {
-                    return Err(StoreError::Conflict(format!(
-                        "mapping {code} changed meanwhile (version {} now, {expected} seen): reload it and try again",
-                        before.version
-                    )));
-                }
-            }
-            let mut after = before.clone();
-            if let Some(action) = change.action {
-                let review = Review {
-                    state: State::parse(&before.state).unwrap_or(State::Flagged),
-                    author: before.author.clone(),
-                    reviewer: before.reviewer.clone(),
-                    has_target: before.target_code.is_some(),
-                };
-                let next = state::next(&review, action, actor, project.four_eyes)
-                    .map_err(|e| StoreError::Conflict(e.to_string()))?;
-                after.state = next.state.as_str().to_owned();
-                after.author = next.author;
-                after.reviewer = next.reviewer;
-                match action {
-                    Action::Propose => {
-                        if let Some((system, target_code, display, release)) = &target {
-                            after.target_system = Some(system.clone());
-                            after.target_code = Some(target_code.clone());
-                            after.target_display = Some(display.clone());
-                            after.target_release = Some(release.clone());
-                        }
-                        after.equivalence = Some(
-                            change
-                                .equivalence
-                                .unwrap_or(Equivalence::Equivalent)
-                                .as_str()
-                                .to_owned(),
-                        );
-                        after.flag_reason = None;
-                    }
-                    Action::NoMatch | Action::Reset => {
-                        after.target_system = None;
-                        after.target_code = None;
-                        after.target_display = None;
-                        after.target_release = None;
-                        after.equivalence = None;
-                        after.flag_reason = None;
-                    }
-                    Action::Flag => {
-                        after.flag_reason = Some(
-                            change
-                                .reason
-                                .clone()
-                                .unwrap_or_else(|| format!("flagged by {actor}")),
-                        );
-                    }
-                    Action::Approve | Action::Reject => after.flag_reason = None,
-                }
-            }
-            if let Some(comment) = &change.comment {
-                after.comment = comment.trim().to_owned();
-            }
-            if let Some(assignee) = &change.assignee {
-                after.assignee = Some(assignee.trim().to_owned()).filter(|a| !a.is_empty());
-            }
-            after.version = before.version + 1;
-            after.updated_at = now();
-            save(conn, &before, &after)?;
-            let action = change.action.map_or("assign", Action::as_str);
-            record(conn, &before, &after, actor, action)?;
-            Ok(view(local, after))
+            change_in(conn, &resolved, code, actor)
         })
     }
 
@@ -814,10 +585,358 @@ fn save(
     Ok(())
 }
 
+/// Creates a project; names are unique.
+pub fn create_project(
+    conn: &mut AnyConnection,
+    new: &NewProject,
+    by: &str,
+) -> Result<Project, StoreError> {
+    let name = new.name.trim();
+    if name.is_empty() {
+        return Err(StoreError::Invalid(
+            "a project needs a name of 1–200 characters".into(),
+        ));
+    }
+    let typed = [
+        ("name", name, 200, false),
+        ("description", new.description.as_str(), TEXT_CHARS, true),
+        ("local_system", new.local_system.as_str(), 1_000, false),
+    ];
+    for (field, value, max, free_text) in typed {
+        crate::hygiene::check_typed(field, value, max, free_text).map_err(StoreError::Invalid)?;
+    }
+    if new.local_system.trim().is_empty() {
+        return Err(StoreError::Invalid(
+            "local_system names the hospital's code system (a URI or urn:oid:…)".into(),
+        ));
+    }
+    if new.target_systems.is_empty() {
+        return Err(StoreError::Invalid(
+            "target_systems lists the standard code systems to map to (e.g. jlac10)".into(),
+        ));
+    }
+    let mut targets: Vec<&str> = Vec::new();
+    for t in &new.target_systems {
+        let system = systems::find(t).ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "unknown target system `{}`: use a key from GET /v1/systems",
+                crate::excerpt::excerpt(t)
+            ))
+        })?;
+        if !targets.contains(&system.key) {
+            targets.push(system.key);
+        }
+    }
+    conn.transaction(|conn| {
+        let taken: i64 = mapping_projects::table
+            .filter(mapping_projects::name.eq(name))
+            .count()
+            .get_result(conn)?;
+        if taken > 0 {
+            return Err(StoreError::Conflict(format!(
+                "a project named `{}` exists already",
+                crate::excerpt::excerpt(name)
+            )));
+        }
+        diesel::insert_into(mapping_projects::table)
+            .values((
+                mapping_projects::name.eq(name),
+                mapping_projects::description.eq(new.description.trim()),
+                mapping_projects::local_system.eq(new.local_system.trim()),
+                mapping_projects::target_systems
+                    .eq(serde_json::to_string(&targets).unwrap_or_default()),
+                mapping_projects::four_eyes.eq(new.four_eyes),
+                mapping_projects::created_at.eq(now()),
+                mapping_projects::created_by.eq(by),
+            ))
+            .execute(conn)?;
+        mapping_projects::table
+            .filter(mapping_projects::name.eq(name))
+            .select(ProjectRow::as_select())
+            .first(conn)?
+            .try_into()
+    })
+}
+
+/// Merges an uploaded local code list into a project in one transaction: new codes get an
+/// unmapped mapping, codes whose name changed are flagged (unless still unmapped), codes
+/// missing from the upload are marked withdrawn; no mapping is ever dropped.
+pub fn merge_local_codes(
+    conn: &mut AnyConnection,
+    project_id: i64,
+    upload: &[LocalCode],
+    actor: &str,
+) -> Result<MergePlan, StoreError> {
+    conn.transaction(|conn| {
+        bump_revision(conn, project_id)?;
+        project_in(conn, project_id)?;
+        let held_rows: Vec<LocalCodeRow> = local_codes::table
+            .filter(local_codes::project_id.eq(project_id))
+            .select(LocalCodeRow::as_select())
+            .load(conn)?;
+        let held: BTreeMap<String, Held> = held_rows
+            .iter()
+            .map(|r| {
+                (
+                    r.code.clone(),
+                    Held {
+                        name: r.name.clone(),
+                        withdrawn: r.withdrawn,
+                    },
+                )
+            })
+            .collect();
+        let plan = plan_merge(&held, upload);
+        let at = now();
+        let old: BTreeMap<&str, &LocalCodeRow> =
+            held_rows.iter().map(|r| (r.code.as_str(), r)).collect();
+        for local in upload {
+            let previous = old.get(local.code.as_str());
+            let renamed = previous.is_some_and(|p| p.name != local.name);
+            let row = LocalCodeRow {
+                project_id,
+                code: local.code.clone(),
+                name: local.name.clone(),
+                unit: local.unit.clone(),
+                specimen: local.specimen.clone(),
+                frequency: local.frequency,
+                category: local.category.clone(),
+                extra: serde_json::to_string(&local.extra).unwrap_or_else(|_| "[]".into()),
+                withdrawn: false,
+                previous_name: match previous {
+                    Some(p) if renamed => Some(p.name.clone()),
+                    Some(p) => p.previous_name.clone(),
+                    None => None,
+                },
+                updated_at: at,
+            };
+            match previous {
+                None => {
+                    diesel::insert_into(local_codes::table)
+                        .values(&row)
+                        .execute(conn)?;
+                    diesel::insert_into(mappings::table)
+                        .values(&unmapped(project_id, &local.code, at))
+                        .execute(conn)?;
+                }
+                Some(_) => {
+                    diesel::update(
+                        local_codes::table
+                            .filter(local_codes::project_id.eq(project_id))
+                            .filter(local_codes::code.eq(&local.code)),
+                    )
+                    .set(&row)
+                    .execute(conn)?;
+                }
+            }
+            if renamed {
+                let reason = format!(
+                    "the local name changed: {} → {}",
+                    previous.map(|p| p.name.as_str()).unwrap_or(""),
+                    local.name
+                );
+                flag_in(
+                    conn,
+                    project_id,
+                    &local.code,
+                    &reason,
+                    actor,
+                    "local_renamed",
+                )?;
+            }
+        }
+        for code in &plan.withdrawn {
+            diesel::update(
+                local_codes::table
+                    .filter(local_codes::project_id.eq(project_id))
+                    .filter(local_codes::code.eq(code)),
+            )
+            .set((
+                local_codes::withdrawn.eq(true),
+                local_codes::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+        }
+        Ok(plan)
+    })
+}
+
+/// A decision target: (display, release label), or why it is refused.
+type TargetOrWhy = Result<(String, String), String>;
+
+/// The targets of a decision import ([`Store::decision_targets`]).
+#[derive(Debug, Default)]
+pub struct DecisionTargets(BTreeMap<(String, String), TargetOrWhy>);
+
+/// Re-applies earlier decisions (an export of this or another project, or a FHIR
+/// ConceptMap) in one transaction: each listed local code gets the decision's state,
+/// target, equivalence and comment, recorded in its history as an import by `actor`.
+/// Targets must be codes of the project's target systems that the current release knows
+/// (retired ones included).
+pub fn apply_decisions(
+    conn: &mut AnyConnection,
+    project_id: i64,
+    decisions: &[crate::mapping::exchange::Decision],
+    targets: &DecisionTargets,
+    actor: &str,
+) -> Result<ImportReport, StoreError> {
+    let targets = &targets.0;
+    let mut report = ImportReport::default();
+    conn.transaction(|conn| {
+        bump_revision(conn, project_id)?;
+        for d in decisions {
+            let (_, before) = match mapping_in(conn, project_id, &d.local_code) {
+                Ok(found) => found,
+                Err(StoreError::NotFound(_)) => {
+                    report.unknown_codes.push(d.local_code.clone());
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let mut after = before.clone();
+            after.state = d.state.as_str().to_owned();
+            match (&d.target_system, &d.target_code) {
+                (Some(system), Some(code)) => match &targets[&(system.clone(), code.clone())] {
+                    Ok((display, release)) => {
+                        after.target_system = Some(system.clone());
+                        after.target_code = Some(code.clone());
+                        after.target_display = Some(display.clone());
+                        after.target_release = Some(release.clone());
+                    }
+                    Err(why) => {
+                        report.refused.push((d.local_code.clone(), why.clone()));
+                        continue;
+                    }
+                },
+                _ => {
+                    after.target_system = None;
+                    after.target_code = None;
+                    after.target_display = None;
+                    after.target_release = None;
+                }
+            }
+            after.equivalence = d.equivalence.map(|e| e.as_str().to_owned());
+            after.comment = d.comment.clone();
+            if after.state != before.state || after.target_code != before.target_code {
+                after.author = Some(actor.to_owned());
+                after.reviewer = match d.state {
+                    State::Approved | State::NoMatch => Some(actor.to_owned()),
+                    _ => None,
+                };
+            }
+            if changes(&before, &after)
+                .as_object()
+                .is_some_and(serde_json::Map::is_empty)
+            {
+                report.unchanged += 1;
+                continue;
+            }
+            after.flag_reason = None;
+            after.version = before.version + 1;
+            after.updated_at = now();
+            save(conn, &before, &after)?;
+            record(conn, &before, &after, actor, "import")?;
+            report.applied += 1;
+        }
+        Ok(report)
+    })
+}
+
+/// A change checked against its project, with its target resolved ([`Store::resolve_change`]).
+#[derive(Debug, Clone)]
+pub struct ResolvedChange<'c> {
+    change: &'c Change,
+    project: Project,
+    /// (system, code, display, release label) of a proposal's target.
+    target: Option<(String, String, String, String)>,
+}
+
+/// Applies a resolved change to the mapping of local code `code` on `conn`, with its history
+/// row, in the caller's transaction; the caller bumps the project's revision once
+/// ([`bump_revision`]). A refusal (conflict, unknown code) writes nothing.
+pub fn change_in(
+    conn: &mut AnyConnection,
+    resolved: &ResolvedChange<'_>,
+    code: &str,
+    actor: &str,
+) -> Result<MappingView, StoreError> {
+    let change = resolved.change;
+    let (local, before) = mapping_in(conn, resolved.project.id, code)?;
+    if let Some(expected) = change.expected_version {
+        if expected != before.version {
+            return Err(StoreError::Conflict(format!(
+                "mapping {code} changed meanwhile (version {} now, {expected} seen): reload it and try again",
+                before.version
+            )));
+        }
+    }
+    let mut after = before.clone();
+    if let Some(action) = change.action {
+        let review = Review {
+            state: State::parse(&before.state).unwrap_or(State::Flagged),
+            author: before.author.clone(),
+            reviewer: before.reviewer.clone(),
+            has_target: before.target_code.is_some(),
+        };
+        let next = state::next(&review, action, actor, resolved.project.four_eyes)
+            .map_err(|e| StoreError::Conflict(e.to_string()))?;
+        after.state = next.state.as_str().to_owned();
+        after.author = next.author;
+        after.reviewer = next.reviewer;
+        match action {
+            Action::Propose => {
+                if let Some((system, target_code, display, release)) = &resolved.target {
+                    after.target_system = Some(system.clone());
+                    after.target_code = Some(target_code.clone());
+                    after.target_display = Some(display.clone());
+                    after.target_release = Some(release.clone());
+                }
+                after.equivalence = Some(
+                    change
+                        .equivalence
+                        .unwrap_or(Equivalence::Equivalent)
+                        .as_str()
+                        .to_owned(),
+                );
+                after.flag_reason = None;
+            }
+            Action::NoMatch | Action::Reset => {
+                after.target_system = None;
+                after.target_code = None;
+                after.target_display = None;
+                after.target_release = None;
+                after.equivalence = None;
+                after.flag_reason = None;
+            }
+            Action::Flag => {
+                after.flag_reason = Some(
+                    change
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| format!("flagged by {actor}")),
+                );
+            }
+            Action::Approve | Action::Reject => after.flag_reason = None,
+        }
+    }
+    if let Some(comment) = &change.comment {
+        after.comment = comment.trim().to_owned();
+    }
+    if let Some(assignee) = &change.assignee {
+        after.assignee = Some(assignee.trim().to_owned()).filter(|a| !a.is_empty());
+    }
+    after.version = before.version + 1;
+    after.updated_at = now();
+    save(conn, &before, &after)?;
+    let action = change.action.map_or("assign", Action::as_str);
+    record(conn, &before, &after, actor, action)?;
+    Ok(view(local, after))
+}
+
 /// Marks the project changed (translation caches compare the revision). Every write
 /// transaction on a project starts with it, so it holds the write lock before it reads
 /// (SQLite cannot upgrade a read transaction once another writer committed).
-fn bump_revision(conn: &mut AnyConnection, project_id: i64) -> Result<(), StoreError> {
+pub fn bump_revision(conn: &mut AnyConnection, project_id: i64) -> Result<(), StoreError> {
     diesel::update(mapping_projects::table.filter(mapping_projects::id.eq(project_id)))
         .set(mapping_projects::revision.eq(mapping_projects::revision + 1))
         .execute(conn)?;
@@ -1003,21 +1122,16 @@ impl Store {
         Ok(headers)
     }
 
-    /// Re-applies earlier decisions (an export of this or another project, or a FHIR
-    /// ConceptMap) in one transaction: each listed local code gets the decision's state,
-    /// target, equivalence and comment, recorded in its history as an import by `actor`.
-    /// Targets must be codes of the project's target systems that the current release knows
-    /// (retired ones included).
-    pub fn apply_decisions(
+    /// The targets of a decision import, resolved against project `project_id` and the
+    /// current releases (reads only): each (system, code) with its display and release, or
+    /// why it is refused. [`apply_decisions`] writes with them.
+    pub fn decision_targets(
         &self,
         project_id: i64,
         decisions: &[crate::mapping::exchange::Decision],
-        actor: &str,
-    ) -> Result<ImportReport, StoreError> {
+    ) -> Result<DecisionTargets, StoreError> {
         let project = self.project(project_id)?;
-        let mut report = ImportReport::default();
-        let mut targets: BTreeMap<(String, String), Result<(String, String), String>> =
-            BTreeMap::new();
+        let mut targets: BTreeMap<(String, String), TargetOrWhy> = BTreeMap::new();
         for d in decisions {
             if let (Some(system), Some(code)) = (&d.target_system, &d.target_code) {
                 if let std::collections::btree_map::Entry::Vacant(slot) =
@@ -1031,65 +1145,7 @@ impl Store {
                 }
             }
         }
-        let mut conn = self.conn()?;
-        conn.transaction(|conn| {
-            bump_revision(conn, project_id)?;
-            for d in decisions {
-                let (_, before) = match mapping_in(conn, project_id, &d.local_code) {
-                    Ok(found) => found,
-                    Err(StoreError::NotFound(_)) => {
-                        report.unknown_codes.push(d.local_code.clone());
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                };
-                let mut after = before.clone();
-                after.state = d.state.as_str().to_owned();
-                match (&d.target_system, &d.target_code) {
-                    (Some(system), Some(code)) => match &targets[&(system.clone(), code.clone())] {
-                        Ok((display, release)) => {
-                            after.target_system = Some(system.clone());
-                            after.target_code = Some(code.clone());
-                            after.target_display = Some(display.clone());
-                            after.target_release = Some(release.clone());
-                        }
-                        Err(why) => {
-                            report.refused.push((d.local_code.clone(), why.clone()));
-                            continue;
-                        }
-                    },
-                    _ => {
-                        after.target_system = None;
-                        after.target_code = None;
-                        after.target_display = None;
-                        after.target_release = None;
-                    }
-                }
-                after.equivalence = d.equivalence.map(|e| e.as_str().to_owned());
-                after.comment = d.comment.clone();
-                if after.state != before.state || after.target_code != before.target_code {
-                    after.author = Some(actor.to_owned());
-                    after.reviewer = match d.state {
-                        State::Approved | State::NoMatch => Some(actor.to_owned()),
-                        _ => None,
-                    };
-                }
-                if changes(&before, &after)
-                    .as_object()
-                    .is_some_and(serde_json::Map::is_empty)
-                {
-                    report.unchanged += 1;
-                    continue;
-                }
-                after.flag_reason = None;
-                after.version = before.version + 1;
-                after.updated_at = now();
-                save(conn, &before, &after)?;
-                record(conn, &before, &after, actor, "import")?;
-                report.applied += 1;
-            }
-            Ok(report)
-        })
+        Ok(DecisionTargets(targets))
     }
 }
 

@@ -13,7 +13,7 @@ use super::schema::{
     concept_links, concepts, release_changes, release_files, release_notices, release_stats,
     releases,
 };
-use super::{Store, StoreError};
+use super::{AnyConnection, Store, StoreError};
 use crate::systems::Master;
 
 /// A release with its files, per-system counts and whether it is current.
@@ -25,6 +25,56 @@ pub struct ReleaseInfo {
     pub files: Vec<ReleaseFileRow>,
     pub stats: Vec<ReleaseStatRow>,
     pub notice_count: i64,
+}
+
+/// On `conn`: resolves `LABEL` (its newest revision) or `LABEL@REVISION` to a release of `master`.
+pub fn find_release_in(
+    conn: &mut AnyConnection,
+    master: Master,
+    spec: &str,
+) -> Result<ReleaseRow, StoreError> {
+    let (label, revision) = match spec.rsplit_once('@') {
+        Some((label, rev)) => {
+            let rev = rev
+                .trim_start_matches(['r', 'R'])
+                .parse::<i64>()
+                .map_err(|_| {
+                    StoreError::Invalid(format!(
+                        "`{}`: the revision after @ must be a number (e.g. {}@2)",
+                        crate::excerpt::excerpt(spec),
+                        crate::excerpt::excerpt(label)
+                    ))
+                })?;
+            (label, Some(rev))
+        }
+        None => (spec, None),
+    };
+    let mut candidates: Vec<ReleaseRow> = releases::table
+        .filter(releases::master.eq(master.key()))
+        .filter(releases::label.eq(label))
+        .order(releases::revision.asc())
+        .select(ReleaseRow::as_select())
+        .load(conn)?;
+    let found = match revision {
+        Some(rev) => candidates.into_iter().find(|r| r.revision == rev),
+        None => candidates.pop(),
+    };
+    found.ok_or_else(|| {
+        StoreError::NotFound(format!(
+            "{master} has no release `{}`; `hyojun releases {master}` lists them",
+            crate::excerpt::excerpt(spec)
+        ))
+    })
+}
+
+/// The release with id `id`, on `conn`.
+pub fn release_in(conn: &mut AnyConnection, id: i64) -> Result<ReleaseRow, StoreError> {
+    releases::table
+        .find(id)
+        .select(ReleaseRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("no release with id {id}")))
 }
 
 impl Store {
@@ -95,46 +145,7 @@ impl Store {
 
     /// Resolves `LABEL` (its newest revision) or `LABEL@REVISION` to a release of `master`.
     pub fn find_release(&self, master: Master, spec: &str) -> Result<ReleaseRow, StoreError> {
-        let (label, revision) = match spec.rsplit_once('@') {
-            Some((label, rev)) => {
-                let rev = rev
-                    .trim_start_matches(['r', 'R'])
-                    .parse::<i64>()
-                    .map_err(|_| {
-                        StoreError::Invalid(format!(
-                            "`{}`: the revision after @ must be a number (e.g. {}@2)",
-                            crate::excerpt::excerpt(spec),
-                            crate::excerpt::excerpt(label)
-                        ))
-                    })?;
-                (label, Some(rev))
-            }
-            None => (spec, None),
-        };
-        let mut conn = self.conn()?;
-        let mut candidates: Vec<ReleaseRow> = releases::table
-            .filter(releases::master.eq(master.key()))
-            .filter(releases::label.eq(label))
-            .order(releases::revision.asc())
-            .select(ReleaseRow::as_select())
-            .load(&mut *conn)?;
-        let found = match revision {
-            Some(rev) => candidates.into_iter().find(|r| r.revision == rev),
-            None => candidates.pop(),
-        };
-        found.ok_or_else(|| {
-            StoreError::NotFound(format!(
-                "{master} has no release `{}`; `hyojun releases {master}` lists them",
-                crate::excerpt::excerpt(spec)
-            ))
-        })
-    }
-
-    /// Makes a release the one its master serves, now.
-    pub fn activate(&self, master: Master, spec: &str, by: &str) -> Result<ReleaseRow, StoreError> {
-        let release = self.find_release(master, spec)?;
-        self.activate_release(&release, None, by)?;
-        Ok(release)
+        find_release_in(&mut *self.conn()?, master, spec)
     }
 
     /// The changes between two releases of a master, named by label (`LABEL[@REVISION]`).
@@ -204,13 +215,7 @@ impl Store {
 
     /// A release by id.
     pub fn release_by_id(&self, id: i64) -> Result<ReleaseRow, StoreError> {
-        let mut conn = self.conn()?;
-        releases::table
-            .find(id)
-            .select(ReleaseRow::as_select())
-            .first(&mut *conn)
-            .optional()?
-            .ok_or_else(|| StoreError::NotFound(format!("no release with id {id}")))
+        release_in(&mut *self.conn()?, id)
     }
 
     /// One page of a release's stored change set, optionally of one kind and one code system;

@@ -33,7 +33,11 @@ pub(crate) struct Keys {
 }
 
 pub(crate) fn keys(db: &TestDb) -> Keys {
-    let key = |role, name| db.store.create_key(name, role, "test").expect("key").key;
+    let key = |role, name| {
+        hyojun::app::keys::create(&db.store, "test", name, role)
+            .expect("key")
+            .key
+    };
     Keys {
         reader: key(Role::Reader, "reader"),
         mapper: key(Role::Mapper, "mapper"),
@@ -84,9 +88,7 @@ async fn auth_matrix_for_every_write_and_reads() {
             .find_release(hyojun::systems::Master::Hot, "20260630")
             .expect("release")
             .id;
-        let victim = db
-            .store
-            .create_key("victim", Role::Reader, "test")
+        let victim = hyojun::app::keys::create(&db.store, "test", "victim", Role::Reader)
             .expect("key")
             .row
             .id;

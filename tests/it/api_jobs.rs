@@ -120,8 +120,7 @@ async fn activation_bodies_that_cannot_be_read_change_nothing() {
             .release
             .clone();
         for body in ["", "{}", r#"{"effective_from": null}"#] {
-            db.store
-                .activate_release(&first, None, "test")
+            hyojun::app::releases::activate(&db.store, "test", first.id, None)
                 .expect("back to the first");
             assert_eq!(current(&db), "20260531");
             let mut request = with_key(Method::POST, &uri, &k.admin);

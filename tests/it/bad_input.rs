@@ -212,11 +212,8 @@ fn a_failure_inside_the_write_transaction_rolls_everything_back() {
         .expect("parse");
         let twin = parsed.records[5].clone();
         parsed.records.push(twin);
-        let options = hyojun::store::import::ImportOptions {
-            imported_by: "test".into(),
-            activate: true,
-        };
-        let err = db.store.import(&parsed, &options).expect_err("refused");
+        let err = hyojun::app::releases::import(&db.store, "test", &parsed, true, None)
+            .expect_err("refused");
         assert!(err.to_string().contains("share the identity"), "{err}");
         assert_eq!(fingerprint(&db), before, "{}", db.name);
     }

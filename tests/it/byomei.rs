@@ -6,7 +6,6 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use hyojun::masters::{self, Link, NoProgress, Problems, Relation};
-use hyojun::store::import::ImportOptions;
 use hyojun::store::models::{ConceptRow, ReleaseRow};
 use hyojun::systems::Master;
 use unicode_normalization::UnicodeNormalization;
@@ -312,11 +311,7 @@ fn a_stored_cycle_of_successors_is_detected_not_followed_forever() {
             system: "byomei",
             code: "29990008".into(),
         });
-        let options = ImportOptions {
-            imported_by: "test".into(),
-            activate: false,
-        };
-        db.store.import(&parsed, &options).expect("import");
+        hyojun::app::releases::import(&db.store, "test", &parsed, false, None).expect("import");
         let r = release(&db, "5.19");
         let chain = db
             .store

@@ -98,9 +98,7 @@ fn hot_answers(db: &TestDb, labels: &[&str], probe: &Probe) -> Answers {
         answers.insert(format!("diff {} {}", pair[0], pair[1]), doc.into_bytes());
     }
     lap("diffs");
-    let key = db
-        .store
-        .create_key("determinism", Role::Reader, "test")
+    let key = hyojun::app::keys::create(&db.store, "test", "determinism", Role::Reader)
         .expect("key")
         .key;
     let config = ApiConfig {
@@ -235,9 +233,7 @@ fn mapping_lists_and_exports_are_identical_across_backends() {
     let dbs = databases_collated("determinism_mapping", ICU_COLLATION);
     let mut answers = Vec::new();
     for db in &dbs {
-        let admin = db
-            .store
-            .create_key("admin", Role::Admin, "test")
+        let admin = hyojun::app::keys::create(&db.store, "test", "admin", Role::Admin)
             .expect("key")
             .key;
         let config = ApiConfig {

@@ -146,15 +146,11 @@ async fn a_database_outage_answers_503_keeps_memory_reads_and_recovers() {
     };
     sample_db(&db);
     let k = keys(&db);
-    let never_seen = db
-        .store
-        .create_key("never-seen", Role::Reader, "test")
+    let never_seen = hyojun::app::keys::create(&db.store, "test", "never-seen", Role::Reader)
         .expect("key")
         .key;
-    let revoked_later = db
-        .store
-        .create_key("revoked-later", Role::Reader, "test")
-        .expect("key");
+    let revoked_later =
+        hyojun::app::keys::create(&db.store, "test", "revoked-later", Role::Reader).expect("key");
     let proxy = Proxy::in_front_of(&db.url);
     let store = Store::open(&DatabaseUrl::parse(&proxy.url(&db.url)).expect("url"), 8)
         .expect("store through the proxy");
@@ -280,7 +276,7 @@ async fn a_database_outage_answers_503_keeps_memory_reads_and_recovers() {
     assert_eq!(call(&service, "GET", cached, None, None).await.0, 401);
     // Revoked while the database is down: still accepted within the grace (documented), and
     // refused as soon as the database can say so.
-    db.store.revoke_key(revoked_later.row.id).expect("revoke");
+    hyojun::app::keys::revoke(&db.store, "test", revoked_later.row.id).expect("revoke");
     assert_eq!(
         call(&service, "GET", cached, Some(&revoked_later.key), None)
             .await

@@ -212,9 +212,7 @@ where
     B: MessageBody,
 {
     let k = keys(db);
-    let second = db
-        .store
-        .create_key("mapper2", Role::Mapper, "test")
+    let second = hyojun::app::keys::create(&db.store, "test", "mapper2", Role::Mapper)
         .expect("key")
         .key;
     let (status, created) = call(
@@ -296,9 +294,7 @@ async fn translate_read_and_search_a_projects_approved_mappings() {
         let service =
             init_service(app(AppState::new(db.store.clone(), ApiConfig::default()))).await;
         let id = mapping_project(&service, &db).await;
-        let reader = db
-            .store
-            .create_key("fhir-reader", Role::Reader, "test")
+        let reader = hyojun::app::keys::create(&db.store, "test", "fhir-reader", Role::Reader)
             .expect("key")
             .key;
         let key = reader.as_str();
@@ -806,9 +802,7 @@ async fn translate_read_and_search_the_masters_successors() {
     let mut bodies = Bodies::new();
     for db in databases("fhir_translate_successors") {
         successor_samples(&db);
-        let key = db
-            .store
-            .create_key("fhir-reader", Role::Reader, "test")
+        let key = hyojun::app::keys::create(&db.store, "test", "fhir-reader", Role::Reader)
             .expect("key")
             .key;
         let key = key.as_str();
@@ -1223,9 +1217,7 @@ async fn subsumes_on_real_icd10_and_nursing_codes() {
             hyojun(&db, &["import", "nursing", &nursing, "--activate"]),
             0
         );
-        let key = db
-            .store
-            .create_key("fhir-reader", Role::Reader, "test")
+        let key = hyojun::app::keys::create(&db.store, "test", "fhir-reader", Role::Reader)
             .expect("key")
             .key;
         let key = key.as_str();

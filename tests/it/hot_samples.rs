@@ -118,7 +118,7 @@ fn sample_releases_give_the_expected_change_set() {
         let (_, audit) = db.store.audit_entries(1, 0).expect("audit");
         assert_eq!(
             (audit[0].action.as_str(), audit[0].outcome.as_str()),
-            ("activate_release", "failed")
+            ("activate_release", "refused")
         );
         let current = db
             .store
@@ -347,13 +347,13 @@ fn concurrent_imports_of_one_release_store_it_once() {
             &hyojun::masters::NoProgress,
         )
         .expect("parse");
-        let options = hyojun::store::import::ImportOptions {
-            imported_by: "test".into(),
-            activate: false,
-        };
         let outcomes: Vec<_> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..3)
-                .map(|_| s.spawn(|| db.store.import(&parsed, &options)))
+                .map(|_| {
+                    s.spawn(|| {
+                        hyojun::app::releases::import(&db.store, "test", &parsed, false, None)
+                    })
+                })
                 .collect();
             handles
                 .into_iter()

@@ -394,9 +394,7 @@ fn kill_9_of_a_serving_node_mid_upload_fails_the_job_and_the_upload_succeeds_aga
             ),
             0
         );
-        let key = db
-            .store
-            .create_key("admin", Role::Admin, "test")
+        let key = hyojun::app::keys::create(&db.store, "test", "admin", Role::Admin)
             .expect("key")
             .key;
         let mut interrupted = 0;

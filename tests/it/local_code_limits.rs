@@ -170,7 +170,11 @@ async fn bad_lists_and_imports_are_refused_and_change_nothing() {
     ];
 
     for db in databases("local_code_limits") {
-        let key = |role| db.store.create_key("k", role, "test").expect("key").key;
+        let key = |role| {
+            hyojun::app::keys::create(&db.store, "test", "k", role)
+                .expect("key")
+                .key
+        };
         let (admin, mapper) = (key(Role::Admin), key(Role::Mapper));
         let service =
             init_service(app(AppState::new(db.store.clone(), ApiConfig::default()))).await;

@@ -5,6 +5,7 @@ mod api_jobs;
 mod api_limits;
 mod bad_input;
 mod byomei;
+mod commands;
 mod completeness;
 mod corpus;
 mod determinism;

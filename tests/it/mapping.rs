@@ -13,7 +13,12 @@ use crate::api::{call, keys, sample_db};
 use crate::support::{databases, hyojun};
 
 /// Posts a CSV body (bytes as given: CP932 or UTF-8).
-async fn upload<S, B>(service: &S, project: i64, key: &str, body: Vec<u8>) -> (u16, Value)
+pub(crate) async fn upload<S, B>(
+    service: &S,
+    project: i64,
+    key: &str,
+    body: Vec<u8>,
+) -> (u16, Value)
 where
     S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
@@ -42,9 +47,7 @@ async fn review_workflow_with_four_eyes_merge_bulk_and_history() {
     for db in databases("mapping_api") {
         sample_db(&db);
         let k = keys(&db);
-        let second_mapper = db
-            .store
-            .create_key("mapper2", Role::Mapper, "test")
+        let second_mapper = hyojun::app::keys::create(&db.store, "test", "mapper2", Role::Mapper)
             .expect("key")
             .key;
         let service =

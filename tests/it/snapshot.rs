@@ -63,7 +63,7 @@ fn flipper(
         // A failed test drops its database under the flipper: stop on the first error.
         while !stop.load(Ordering::Acquire) {
             let label = if flips % 2 == 0 { SECOND } else { FIRST };
-            if store.activate(Master::Hot, label, "test").is_err() {
+            if hyojun::app::releases::activate_label(&store, "test", Master::Hot, label).is_err() {
                 break;
             }
             // What the poller does on a generation change, without waiting for its second.
@@ -157,9 +157,7 @@ async fn validation_answers_from_one_snapshot_while_activations_land() {
 
 /// Serves `label` now, on this node at once.
 fn serve(db: &crate::support::TestDb, state: &AppState, label: &str) {
-    db.store
-        .activate(Master::Hot, label, "test")
-        .expect("activate");
+    hyojun::app::releases::activate_label(&db.store, "test", Master::Hot, label).expect("activate");
     state.cache.clear();
 }
 
