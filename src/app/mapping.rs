@@ -113,18 +113,13 @@ pub fn bulk_change(
         &audit,
         |conn| {
             bump_revision(conn, id)?;
-            let mut items = Vec::with_capacity(codes.len());
-            for code in codes {
-                items.push(match change_in(conn, &resolved, code, actor) {
+            let items: Vec<BulkItem> = mappings::change_many(conn, &resolved, codes, actor)?
+                .into_iter()
+                .map(|outcome| match outcome {
                     Ok(view) => BulkItem::Changed(Box::new(view)),
-                    Err(
-                        e @ (StoreError::NotFound(_)
-                        | StoreError::Invalid(_)
-                        | StoreError::Conflict(_)),
-                    ) => BulkItem::Refused(e),
-                    Err(e) => return Err(e),
-                });
-            }
+                    Err(e) => BulkItem::Refused(e),
+                })
+                .collect();
             Ok(items)
         },
         |items| {
