@@ -74,9 +74,11 @@ pub async fn start_candidates(
             format!("job {job}")
         })?;
         let runner_store = store.clone();
+        let held = queue.hold(job);
         let spawned = std::thread::Builder::new()
             .name(format!("candidates-{job}"))
             .spawn(move || {
+                let _held = held;
                 let _slot = queue.acquire_noting(&runner_store, job, &node);
                 run(&runner_store, &search, id, job)
             });

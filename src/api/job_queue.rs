@@ -5,6 +5,7 @@
 //!
 //! A waiting job says why in its progress (`{"phase": "queued", "note": …}`).
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -24,6 +25,23 @@ pub struct JobQueue {
     limit: u64,
     running: Mutex<u64>,
     changed: Condvar,
+    /// The unfinished jobs this node holds (queued or running): their heartbeat.
+    held: Mutex<BTreeSet<i64>>,
+}
+
+/// A job this node holds until it ends ([`JobQueue::hold`]); dropping it stops its heartbeat.
+#[derive(Debug)]
+pub struct Held {
+    queue: Arc<JobQueue>,
+    id: i64,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Ok(mut held) = self.queue.held.lock() {
+            held.remove(&self.id);
+        }
+    }
 }
 
 /// One running job's slot; dropping it frees the slot and wakes the waiting jobs.
@@ -48,6 +66,48 @@ impl JobQueue {
             limit: limit.max(1),
             running: Mutex::new(0),
             changed: Condvar::new(),
+            held: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// Holds job `id` on this node: its heartbeat goes on until the returned guard drops.
+    pub fn hold(self: &Arc<Self>, id: i64) -> Held {
+        if let Ok(mut held) = self.held.lock() {
+            held.insert(id);
+        }
+        Held {
+            queue: Arc::clone(self),
+            id,
+        }
+    }
+
+    /// Starts the node's job heartbeat: every quarter of `stale`, the jobs this node holds
+    /// say so in the database, and jobs of any node silent for `stale` are marked failed (their
+    /// node stopped). Ends with the queue.
+    pub fn start_heartbeat(queue: &Arc<JobQueue>, store: Store, stale: Duration) {
+        let weak = Arc::downgrade(queue);
+        let every = stale / 4;
+        let spawned = std::thread::Builder::new()
+            .name("job-heartbeat".into())
+            .spawn(move || loop {
+                std::thread::sleep(every);
+                let Some(queue) = weak.upgrade() else { return };
+                let ids: Vec<i64> = match queue.held.lock() {
+                    Ok(held) => held.iter().copied().collect(),
+                    Err(_) => return,
+                };
+                drop(queue);
+                if let Err(e) = store.beat(&ids) {
+                    tracing::warn!(error = %e, "cannot record the heartbeat of this node's jobs");
+                }
+                match store.fail_stale_jobs(stale) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(jobs = n, "jobs whose node stopped were marked failed"),
+                    Err(e) => tracing::warn!(error = %e, "cannot look for jobs whose node stopped"),
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the job heartbeat");
         }
     }
 

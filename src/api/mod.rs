@@ -59,6 +59,10 @@ pub struct ApiConfig {
     pub warm_up: bool,
     /// Where this node keeps its search index (each node keeps its own).
     pub search_index: crate::search::Location,
+    /// A job whose node has not said for this long that it still holds it (heartbeats every
+    /// quarter of it) belongs to a node that stopped: any node marks it failed.
+    /// `HYOJUN_JOB_STALE_MS`, default 30 s.
+    pub job_stale: std::time::Duration,
 }
 
 impl Default for ApiConfig {
@@ -70,8 +74,19 @@ impl Default for ApiConfig {
             node: node_name(),
             warm_up: true,
             search_index: crate::search::Location::Memory,
+            job_stale: job_stale(),
         }
     }
+}
+
+/// `HYOJUN_JOB_STALE_MS` (at least 200 ms), else 30 s.
+pub fn job_stale() -> std::time::Duration {
+    std::env::var("HYOJUN_JOB_STALE_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(std::time::Duration::from_secs(30), |ms| {
+            std::time::Duration::from_millis(ms.max(200))
+        })
 }
 
 /// `HYOJUN_NODE`, else the host name.
@@ -110,6 +125,8 @@ impl AppState {
         cache::ReadCache::start_polling(&cache, store.clone(), config.warm_up);
         mapping::start_rechecking(&cache, store.clone());
         let search = Arc::new(open_search_index(&config.search_index));
+        let jobs = Arc::new(job_queue::JobQueue::new(config.limits.concurrent_jobs));
+        job_queue::JobQueue::start_heartbeat(&jobs, store.clone(), config.job_stale);
         let seen = Arc::downgrade(&cache);
         SearchIndex::start_syncing(&search, store.clone(), move || {
             seen.upgrade().and_then(|c| c.seen_generation())
@@ -122,7 +139,7 @@ impl AppState {
             search,
             translations: Arc::default(),
             uploads_in_flight: Arc::default(),
-            jobs: Arc::new(job_queue::JobQueue::new(config.limits.concurrent_jobs)),
+            jobs,
             config,
         }
     }
@@ -359,11 +376,16 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Serves the API until the process is stopped.
 pub async fn serve(store: Store, config: ApiConfig, bind: SocketAddr) -> std::io::Result<()> {
+    // Jobs of a node that stopped (this one before its restart, or another): failed once
+    // their heartbeat is stale, whatever their node names; later ones by the heartbeat thread.
     let interrupted = store
-        .fail_interrupted_jobs(&config.node)
+        .fail_stale_jobs(config.job_stale)
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     if interrupted > 0 {
-        tracing::warn!(interrupted, node = %config.node, "jobs left unfinished by the last run were marked failed");
+        tracing::warn!(
+            interrupted,
+            "jobs whose node stopped before they finished were marked failed"
+        );
     }
     let state = AppState::new(store, config);
     tracing::info!(%bind, anonymous_read = state.config.anonymous_read, node = %state.config.node, "hyojun listening");

@@ -240,9 +240,11 @@ pub async fn upload_release(
             dir: job_dir,
             actor,
         };
+        let held = queue.hold(id);
         std::thread::Builder::new()
             .name(format!("job-{id}"))
             .spawn(move || {
+                let _held = held;
                 let _slot = queue.wait_for_turn(&runner_store, id, master, &node);
                 run_job(&runner_store, job, &limits);
                 cache.clear();

@@ -108,6 +108,7 @@ struct NewJob<'a> {
     request: &'a str,
     progress: &'a str,
     problems: &'a str,
+    heartbeat_at: Option<chrono::NaiveDateTime>,
 }
 
 /// Queues a job on `conn`; returns its id.
@@ -132,6 +133,7 @@ pub fn create_job(
             request: &request,
             progress: "{}",
             problems: r#"{"total":0,"items":[]}"#,
+            heartbeat_at: Some(created_at),
         })
         .execute(conn)?;
     Ok(jobs::table
@@ -256,18 +258,42 @@ impl Store {
         finish_job(&mut *self.conn()?, id, state, problems, result, release_id)
     }
 
-    /// Fails the unfinished jobs of `node` (after a restart their files and worker are gone).
-    pub fn fail_interrupted_jobs(&self, node: &str) -> Result<usize, StoreError> {
+    /// Says that this node still holds the unfinished jobs `ids` (queued or running).
+    pub fn beat(&self, ids: &[i64]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         let mut conn = self.conn()?;
+        diesel::update(
+            jobs::table
+                .filter(jobs::id.eq_any(ids))
+                .filter(jobs::state.eq_any([job_state::QUEUED, job_state::RUNNING])),
+        )
+        .set(jobs::heartbeat_at.eq(Some(Utc::now().naive_utc())))
+        .execute(&mut *conn)?;
+        Ok(())
+    }
+
+    /// Fails the unfinished jobs whose node stopped: no heartbeat for `stale` (its files and
+    /// worker are gone). Any node may do it, whatever the jobs' node names: a job whose node
+    /// is alive keeps beating.
+    pub fn fail_stale_jobs(&self, stale: std::time::Duration) -> Result<usize, StoreError> {
+        let mut conn = self.conn()?;
+        let stale = chrono::Duration::from_std(stale).unwrap_or(chrono::Duration::MAX);
+        let before = Utc::now().naive_utc() - stale;
         let problems = serde_json::json!({"total": 1, "items": [{
             "file": "(job)", "kind": "interrupted",
-            "message": "the server restarted before the job finished",
+            "message": "the node running the job stopped before the job finished",
             "fix": "upload the release again"
         }]});
         Ok(diesel::update(
             jobs::table
-                .filter(jobs::node.eq(node))
-                .filter(jobs::state.eq_any([job_state::QUEUED, job_state::RUNNING])),
+                .filter(jobs::state.eq_any([job_state::QUEUED, job_state::RUNNING]))
+                .filter(
+                    jobs::heartbeat_at
+                        .lt(before)
+                        .or(jobs::heartbeat_at.is_null()),
+                ),
         )
         .set((
             jobs::state.eq(job_state::FAILED),

@@ -162,6 +162,7 @@ diesel::table! {
         problems -> Text,
         result -> Nullable<Text>,
         release_id -> Nullable<BigInt>,
+        heartbeat_at -> Nullable<Timestamp>,
     }
 }
 

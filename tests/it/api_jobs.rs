@@ -426,3 +426,61 @@ async fn uploads_take_file_names_in_either_form() {
         );
     }
 }
+
+/// Jobs say they are held by beating: a job whose node stopped is failed by any node once its
+/// heartbeat is stale, and a node that starts with the same name as a live one (the host
+/// name, left as the default) leaves the live node's jobs alone.
+#[actix_web::test]
+async fn a_stopped_nodes_job_fails_and_a_live_node_of_the_same_name_keeps_its_own() {
+    for db in databases("api_job_heartbeat") {
+        let uploads = tempfile::tempdir().expect("tmp");
+        let stale = std::time::Duration::from_secs(2);
+        let config = ApiConfig {
+            job_stale: stale,
+            ..config(Limits::default(), uploads.path())
+        };
+        let node = AppState::new(db.store.clone(), config.clone());
+        let new = |request| hyojun::app::jobs::NewJob {
+            kind: "import_release",
+            master: "hot",
+            node: &config.node,
+            request,
+        };
+        let request = json!({});
+        let queue = |what: &str| {
+            hyojun::app::jobs::queue(
+                &db.store,
+                "test",
+                "upload_release",
+                None,
+                &new(&request),
+                |_| what.into(),
+            )
+            .expect("job")
+        };
+        // One job this node holds; one of the same node name that nobody holds any more.
+        let live = queue("live");
+        let _held = node.jobs.hold(live);
+        let dead = queue("dead");
+        let started = std::time::Instant::now();
+        let state = |id| db.store.job(id).expect("job").state;
+        while state(dead) != "failed" {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "{}",
+                db.name
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let job = db.store.job(dead).expect("job");
+        assert_eq!(
+            job.problems["items"][0]["kind"], "interrupted",
+            "{:?}",
+            job.problems
+        );
+        // A node starting with the same name now, and later: the live job stays queued.
+        std::thread::sleep(stale + stale / 2);
+        assert_eq!(db.store.fail_stale_jobs(stale).expect("sweep"), 0);
+        assert_eq!(state(live), "queued", "{}", db.name);
+    }
+}

@@ -2,8 +2,8 @@
 //! files in `../shared/data`) and is killed with SIGKILL at random points. After every kill
 //! the previous release still serves and the database is either exactly as before (every row
 //! of every table) or holds the whole new release; the next import succeeds. Likewise an
-//! upload job on a serving node (`hyojun serve` as a child process) killed mid-job: after a
-//! restart the job shows failed with a clear message, the previous release serves and the
+//! upload job on a serving node (`hyojun serve` as a child process) killed mid-job: once its
+//! heartbeat is stale the job shows failed with a clear message, the previous release serves and the
 //! same upload succeeds.
 //!
 //! `HYOJUN_KILL_RUNS` (default 3) sets the kills per backend, `HYOJUN_KILL_SEED` the random
@@ -305,6 +305,7 @@ impl Node {
             .arg("--index-dir")
             .arg(dir.join("index"))
             .env("HYOJUN_NODE", "kill-test-node")
+            .env("HYOJUN_JOB_STALE_MS", "1000")
             .env("RUST_LOG", "info")
             .stdout(out.try_clone().expect("log"))
             .stderr(out)
@@ -422,15 +423,20 @@ fn kill_9_of_a_serving_node_mid_upload_fails_the_job_and_the_upload_succeeds_aga
             drop(node);
             let node = Node::start(&db, dir.path());
             let job = node.job(&key, id);
-            // The import is one transaction: a release that is there is whole. The job's
-            // state is written after that transaction, so a kill between the two leaves the
-            // release imported and the job taken for interrupted (issue 13 puts both in one
-            // transaction); either way the import committed before the kill.
+            // The import, its audit row and the job's end are one transaction: a release that
+            // is there is whole, and its job says succeeded; a job that does not say so left
+            // nothing behind.
             let committed = db.store.find_release(Master::Hot, DATES[next]).is_ok();
-            if job["state"] == "succeeded" || committed {
+            assert_eq!(
+                job["state"] == "succeeded",
+                committed,
+                "{} run {run}: the job's end and the import commit together: {job}",
+                db.name
+            );
+            if committed {
                 eprintln!(
-                    "{} run {run}: the import committed before the kill (job {})",
-                    db.name, job["state"]
+                    "{} run {run}: the import committed before the kill",
+                    db.name
                 );
                 next += 1;
                 continue;
@@ -447,13 +453,23 @@ fn kill_9_of_a_serving_node_mid_upload_fails_the_job_and_the_upload_succeeds_aga
                 "{} run {run}: the import left rows",
                 db.name
             );
-            let job = node.job(&key, id);
+            // Failed once its heartbeat is a second old: at the restart, or by the heartbeat
+            // of the restarted node soon after.
+            let started = Instant::now();
+            let job = loop {
+                let job = node.job(&key, id);
+                if job["state"] != "queued" && job["state"] != "running" {
+                    break job;
+                }
+                assert!(started.elapsed() < Duration::from_secs(30), "{job}");
+                std::thread::sleep(Duration::from_millis(50));
+            };
             assert_eq!(job["state"], "failed", "{} run {run}: {job}", db.name);
             assert_eq!(
                 job["problems"],
                 serde_json::json!({"total": 1, "items": [{
                     "file": "(job)", "kind": "interrupted",
-                    "message": "the server restarted before the job finished",
+                    "message": "the node running the job stopped before the job finished",
                     "fix": "upload the release again"
                 }]}),
                 "{} run {run}",
