@@ -283,3 +283,53 @@ async fn a_bulk_change_of_ten_thousand_mappings_is_one_transaction() {
         assert_eq!(no_match(&db), 9_999);
     }
 }
+
+/// Nodes started at once on a fresh database migrate it once between them, without errors.
+#[test]
+fn nodes_started_at_once_do_not_race_on_migrations() {
+    use hyojun::store::{DatabaseUrl, Store};
+    for backend in crate::support::backends() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (url, drop_db) = match backend {
+            "sqlite" => (dir.path().join("fresh.sqlite3").display().to_string(), None),
+            _ => {
+                let admin = crate::support::postgres_admin_url();
+                let db = format!("hyojun_t{}_migrate_race", std::process::id());
+                let mut conn = PgConnection::establish(&admin).expect("postgres");
+                diesel::sql_query(format!("CREATE DATABASE {db}"))
+                    .execute(&mut conn)
+                    .expect("create");
+                let (base, _) = admin.rsplit_once('/').expect("url");
+                (format!("{base}/{db}"), Some((conn, db)))
+            }
+        };
+        let parsed = DatabaseUrl::parse(&url).expect("url");
+        let opened: Vec<Result<usize, String>> = std::thread::scope(|s| {
+            let nodes: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        let store = Store::open(&parsed, 2).map_err(|e| e.to_string())?;
+                        store
+                            .migrate()
+                            .map(|again| again.len())
+                            .map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            nodes
+                .into_iter()
+                .map(|n| n.join().expect("thread"))
+                .collect()
+        });
+        assert_eq!(
+            opened,
+            vec![Ok(0); 4],
+            "{backend}: every node opened it, nothing left to apply"
+        );
+        if let Some((mut conn, db)) = drop_db {
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                .execute(&mut conn)
+                .expect("drop");
+        }
+    }
+}

@@ -69,7 +69,7 @@ pub fn select_backends(value: Option<&str>) -> Result<Vec<&'static str>, String>
     Ok(selected)
 }
 
-fn backends() -> Vec<&'static str> {
+pub(crate) fn backends() -> Vec<&'static str> {
     let value = std::env::var("HYOJUN_TEST_BACKENDS").ok();
     select_backends(value.as_deref()).unwrap_or_else(|e| panic!("{e}"))
 }
