@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use actix_web::{post, web, HttpResponse};
-use rustc_hash::{FxHashMap, FxHashSet};
-use serde::{Deserialize, Serialize};
+use rustc_hash::FxHashMap;
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::auth::Reader;
@@ -14,8 +14,8 @@ use super::cache::Fetched;
 use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
-use crate::mapping::state::{Equivalence, State};
-use crate::store::lookup::{CodeRef, CodeStatus};
+use crate::app::translate::{translate_codes, wanted_targets};
+pub use crate::app::translate::{Include, TranslateResult, TranslatedTarget, Translation};
 use crate::store::mapping::TranslationRow;
 use crate::systems;
 
@@ -61,88 +61,6 @@ pub struct TranslateRequest {
     /// (each answer says its state).
     #[serde(default)]
     pub include: Include,
-}
-
-/// Which mappings translation uses.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Include {
-    #[default]
-    Approved,
-    All,
-}
-
-impl Include {
-    /// Whether translation uses this mapping.
-    fn admits(self, row: &TranslationRow) -> bool {
-        match self {
-            Include::Approved => row.state == State::Approved,
-            Include::All => row.target_code.is_some(),
-        }
-    }
-}
-
-/// The targets `codes` translate to, by code system: the statuses translation needs.
-pub fn wanted_targets<'a>(
-    table: &'a FxHashMap<String, TranslationRow>,
-    codes: &[String],
-    include: Include,
-) -> FxHashMap<&'static str, FxHashSet<&'a str>> {
-    let mut wanted: FxHashMap<&'static str, FxHashSet<&str>> = FxHashMap::default();
-    for code in codes {
-        if let Some(row) = table.get(code).filter(|r| include.admits(r)) {
-            if let (Some(system), Some(target)) = (
-                row.target_system.as_deref().and_then(systems::by_key),
-                row.target_code.as_deref(),
-            ) {
-                wanted.entry(system.key).or_default().insert(target);
-            }
-        }
-    }
-    wanted
-}
-
-/// A standard code a local code translates to.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct TranslatedTarget {
-    pub system: String,
-    pub code: String,
-    /// The display recorded with the mapping.
-    pub display: Option<String>,
-    pub equivalence: Option<Equivalence>,
-    /// The target in its master's current release: `active`, `retired` or `unknown` (the
-    /// master no longer has it).
-    pub status: &'static str,
-    /// The current display, when it differs from the recorded one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub current_display: Option<String>,
-    /// What replaces a retired target (end of its 移行先 chain).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub successors: Vec<CodeRef>,
-}
-
-/// The translation of one local code.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Translation {
-    pub code: String,
-    /// `translated`, `no_match` (reviewed: no standard code exists), `not_approved` (a
-    /// mapping exists but is not approved), `unmapped` or `unknown` (not a local code of the
-    /// project).
-    pub result: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<State>,
-    /// The local code is missing from the latest upload.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub withdrawn: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub targets: Vec<TranslatedTarget>,
-}
-
-/// The translations, in request order.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct TranslateResult {
-    pub project: i64,
-    pub items: Vec<Translation>,
 }
 
 /// Translates local codes to standard codes through the project's approved mappings (or all,
@@ -261,99 +179,4 @@ pub fn translate_local(
         statuses.get(system).and_then(|s| s.get(target))
     });
     Ok(TranslateResult { project: id, items })
-}
-
-/// The mappings of `table` (a project's mappings by local code) that translate to `code` of
-/// `system` (a code system key): the reverse of [`translate_codes`], by the same rule (the
-/// mappings `include` admits), by local code (bytes).
-pub fn sources_of<'a>(
-    table: &'a FxHashMap<String, TranslationRow>,
-    system: &str,
-    code: &str,
-    include: Include,
-) -> Vec<&'a TranslationRow> {
-    let mut found: Vec<&TranslationRow> = table
-        .values()
-        .filter(|row| {
-            include.admits(row)
-                && row.target_system.as_deref() == Some(system)
-                && row.target_code.as_deref() == Some(code)
-        })
-        .collect();
-    found.sort_by(|a, b| a.local_code.cmp(&b.local_code));
-    found
-}
-
-/// Translates `codes` through `table` (a project's mappings by local code); `status` gives a
-/// target's status in its master's current release (`None`: not known; `Some(None)`: the
-/// master never had it). Shared by the API and the command line.
-pub fn translate_codes<'a>(
-    table: &FxHashMap<String, TranslationRow>,
-    codes: &[String],
-    include: Include,
-    status: impl Fn(&'static str, &str) -> Option<Option<&'a CodeStatus>>,
-) -> Vec<Translation> {
-    codes
-        .iter()
-        .map(|code| {
-            let Some(row) = table.get(code) else {
-                return Translation {
-                    code: code.clone(),
-                    result: "unknown",
-                    state: None,
-                    withdrawn: false,
-                    targets: Vec::new(),
-                };
-            };
-            let (result, targets) = if row.state == State::NoMatch {
-                ("no_match", Vec::new())
-            } else if !include.admits(row) {
-                let result = if row.state == State::Unmapped {
-                    "unmapped"
-                } else {
-                    "not_approved"
-                };
-                (result, Vec::new())
-            } else {
-                let target = row.target_code.clone().unwrap_or_default();
-                let found = row
-                    .target_system
-                    .as_deref()
-                    .and_then(systems::by_key)
-                    .and_then(|s| status(s.key, &target));
-                let (status_name, current_display, successors) = match found {
-                    Some(Some(s)) if s.present && s.active => {
-                        ("active", s.display().map(str::to_owned), Vec::new())
-                    }
-                    Some(Some(s)) => (
-                        "retired",
-                        s.display().map(str::to_owned),
-                        s.successors.clone(),
-                    ),
-                    _ => ("unknown", None, Vec::new()),
-                };
-                let current_display =
-                    current_display.filter(|d| Some(d.as_str()) != row.target_display.as_deref());
-                (
-                    "translated",
-                    vec![TranslatedTarget {
-                        system: row.target_system.clone().unwrap_or_default(),
-                        code: target,
-                        display: row.target_display.clone(),
-                        equivalence: row.equivalence,
-                        status: status_name,
-                        current_display,
-                        successors,
-                    }],
-                )
-            };
-            Translation {
-                code: code.clone(),
-                result,
-                state: Some(row.state),
-                withdrawn: row.withdrawn,
-                targets,
-            }
-        })
-        .collect()
 }

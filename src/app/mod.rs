@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod keys;
 pub mod mapping;
 pub mod releases;
+pub mod translate;
 
 use crate::store::{audit, AnyConnection, Store, StoreError};
 use diesel::Connection;

@@ -234,7 +234,7 @@ pub enum MappingCommand {
         #[arg(required = true)]
         codes: Vec<String>,
         #[arg(long, value_enum, default_value = "approved")]
-        include: crate::api::translate::Include,
+        include: crate::app::translate::Include,
         #[arg(long)]
         json: bool,
     },
@@ -667,32 +667,8 @@ fn mapping_command(store: &Store, command: MappingCommand) -> Result<(), CliErro
             include,
             json,
         } => {
-            let (_, rows) = store.translation_table(project)?;
-            let table: rustc_hash::FxHashMap<String, crate::store::mapping::TranslationRow> = rows
-                .into_iter()
-                .map(|r| (r.local_code.clone(), r))
-                .collect();
-            // Statuses of the targets asked for: one read per system, in its master's
-            // current release.
-            let mut statuses: std::collections::HashMap<
-                (&'static str, String),
-                crate::store::lookup::CodeStatus,
-            > = std::collections::HashMap::new();
-            for (system, targets) in crate::api::translate::wanted_targets(&table, &codes, include)
-            {
-                let Some(master) = crate::systems::by_key(system).map(|s| s.master) else {
-                    continue;
-                };
-                if let Some(release) = store.current_release(master)? {
-                    let targets: Vec<&str> = targets.into_iter().collect();
-                    for (c, status) in store.code_statuses(&release, system, &targets)? {
-                        statuses.insert((system, c), status);
-                    }
-                }
-            }
-            let items = crate::api::translate::translate_codes(&table, &codes, include, |s, c| {
-                Some(statuses.get(&(s, c.to_owned())))
-            });
+            let items =
+                crate::app::translate::translate_from_store(store, project, &codes, include)?.items;
             if json {
                 output::print_json(&items);
             } else {

@@ -4,7 +4,7 @@
 //! [`crate::api::translate::translate_local`]), a code with a 移行先 → where its chain ends in
 //! the release asked for, and the reverse of both (a standard code → the local codes approved
 //! mappings give it; a code → the codes whose 移行先 chain ends at it,
-//! [`crate::api::translate::sources_of`] and [`crate::store::Store::predecessors`]).
+//! [`crate::app::translate::sources_of`] and [`crate::store::Store::predecessors`]).
 //!
 //! **In**, R4 and R5 spellings alike (test clients send R5 names to R4 servers):
 //!
@@ -42,7 +42,8 @@ use super::messages;
 use super::params::{Coding, Out, OutParam, Parameters, Params};
 use super::valueset;
 use super::Context;
-use crate::api::translate::{sources_of, translate_local, Include};
+use crate::api::translate::translate_local;
+use crate::app::translate::{sources_of, Include};
 use crate::mapping::exchange::system_uri;
 use crate::mapping::state::{Equivalence, State};
 use crate::store::lookup::CodeRef;
