@@ -1,7 +1,19 @@
 //! hyojun (標準): the standard-code registry for Japanese healthcare masters.
 //!
-//! Layers: [`masters`] parses distribution files, [`store`] keeps every release as immutable
-//! row versions on SQLite or PostgreSQL, [`api`] serves HTTP, [`cli`] is the command line.
+//! Layers (see ARCHITECTURE.md): front ends parse, call a command and render; commands hold
+//! the write rules; the domain parses and decides without a database; only `store` speaks SQL.
+//!
+//! - Front ends: [`api`] (HTTP `/v1`, actix-web), [`fhir`] (FHIR R4 terminology at `/fhir`),
+//!   [`cli`] (the command line).
+//! - Commands: [`app`] — every write in one transaction with its audit row, and the read
+//!   models the front ends share.
+//! - Domain: [`masters`] (parse distribution files), [`mapping`] (review rules, local-code
+//!   merge, exchange formats, candidates), [`search`] (Japanese full-text index),
+//!   [`systems`] (code systems and canonical URLs), [`access`] (roles).
+//! - Storage: [`store`] (releases as immutable row versions on SQLite or PostgreSQL).
+//! - Shared helpers: [`limits`] (every input limit), [`hygiene`] (field contents),
+//!   [`json_depth`] (nesting guard), [`excerpt`] (input shown in messages), [`timestamp`]
+//!   (RFC 3339 output).
 
 pub mod access;
 pub mod api;

@@ -346,8 +346,8 @@ pub struct BulkOutcome {
     pub state: Option<State>,
 }
 
-/// Bulk result: each mapping is changed on its own (one refused change does not stop the
-/// others).
+/// Bulk result: one transaction; each mapping is changed or refused on its own (one refused
+/// change does not stop the others; a database failure changes none).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BulkResult {
     pub changed: usize,

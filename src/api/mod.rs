@@ -51,7 +51,8 @@ pub struct ApiConfig {
     pub upload_dir: std::path::PathBuf,
     /// Every input limit; the API uses the JSON, URL, upload and job limits.
     pub limits: crate::limits::Limits,
-    /// This node's name: jobs run on the node that received their files.
+    /// This node's name, in job records and logs: jobs run on the node that received their
+    /// files. Nodes may share a name (their jobs are told apart by heartbeats).
     pub node: String,
     /// Load the validation statuses of every code of the current releases in the background
     /// (at start and after each import or activation), so that validation does not wait for
