@@ -26,6 +26,7 @@ pub mod schema;
 pub mod search_feed;
 mod speaker;
 pub mod successors;
+pub mod text_column;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,7 +34,8 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 
 pub use connection::{
-    lost_connection, unavailable, AnyConnection, Backend, DatabaseUrl, DbPool, PooledConn,
+    lost_connection, unavailable, AnyConnection, Backend, DatabaseUrl, DbPool, MultiBackend,
+    PooledConn,
 };
 use health::Health;
 

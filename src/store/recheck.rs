@@ -74,7 +74,7 @@ impl Store {
         let approved: Vec<ApprovedTarget> = {
             let mut conn = self.conn()?;
             let mut query = mappings::table
-                .filter(mappings::state.eq(State::Approved.as_str()))
+                .filter(mappings::state.eq(State::Approved))
                 .filter(mappings::target_code.is_not_null())
                 .select((
                     mappings::project_id,

@@ -333,3 +333,44 @@ fn nodes_started_at_once_do_not_race_on_migrations() {
         }
     }
 }
+
+/// A stored mapping state hyojun does not know is damaged data: reading it is an error (500,
+/// nothing internal in the body), never a guess at some state.
+#[actix_web::test]
+async fn a_stored_state_hyojun_does_not_know_is_an_error_not_a_guess() {
+    for db in databases("typed_state") {
+        let k = keys(&db);
+        let service =
+            init_service(app(AppState::new(db.store.clone(), ApiConfig::default()))).await;
+        let project =
+            json!({"name": "p", "local_system": "urn:oid:1.2.392.4", "target_systems": ["hot9"]});
+        let (_, project) = call(
+            &service,
+            "POST",
+            "/v1/mapping/projects",
+            Some(&k.admin),
+            Some(project),
+        )
+        .await;
+        let id = project["id"].as_i64().expect("id");
+        let list = b"code,name\nA1,alpha\n".to_vec();
+        assert_eq!(
+            crate::mapping::upload(&service, id, &k.mapper, list)
+                .await
+                .0,
+            200
+        );
+        let uri = format!("/v1/mapping/projects/{id}/mappings/A1");
+        let (status, answer) = call(&service, "GET", &uri, Some(&k.reader), None).await;
+        assert_eq!(
+            (status, answer["state"].as_str()),
+            (200, Some("unmapped")),
+            "{answer}"
+        );
+        exec(&db, "UPDATE mappings SET state = 'done'");
+        let (status, answer) = call(&service, "GET", &uri, Some(&k.reader), None).await;
+        assert_eq!(status, 500, "{}: {answer}", db.name);
+        assert_eq!(answer["error"]["code"], "internal");
+        assert!(!answer.to_string().contains("done"), "{answer}");
+    }
+}

@@ -35,7 +35,7 @@ pub fn apply_decisions(
                 Err(e) => return Err(e),
             };
             let mut after = before.clone();
-            after.state = d.state.as_str().to_owned();
+            after.state = d.state;
             match (&d.target_system, &d.target_code) {
                 (Some(system), Some(code)) => match &targets[&(system.clone(), code.clone())] {
                     Ok((display, release)) => {

@@ -22,6 +22,8 @@ use crate::mapping::state::{self, Action, Equivalence, Review, State};
 use crate::systems::{self, Master};
 use crate::with_backend;
 
+crate::text_column!(State);
+
 /// A project's mappings joined with their local codes (a macro: the query's type depends on
 /// the backend it is loaded with).
 macro_rules! mappings_of {
@@ -140,7 +142,7 @@ struct LocalCodeRow {
 struct MappingRow {
     project_id: i64,
     local_code: String,
-    state: String,
+    state: State,
     target_system: Option<String>,
     target_code: Option<String>,
     target_display: Option<String>,
@@ -265,7 +267,7 @@ fn view(code: LocalCodeRow, m: MappingRow) -> MappingView {
         category: code.category,
         withdrawn: code.withdrawn,
         previous_name: code.previous_name,
-        state: State::parse(&m.state).unwrap_or(State::Flagged),
+        state: m.state,
         target_system: m.target_system,
         target_code: m.target_code,
         target_display: m.target_display,
@@ -289,7 +291,11 @@ fn changes(before: &MappingRow, after: &MappingRow) -> serde_json::Value {
             out.insert(name.into(), serde_json::json!([a, b]));
         }
     };
-    field("state", Some(&before.state), Some(&after.state));
+    field(
+        "state",
+        Some(before.state.as_str()),
+        Some(after.state.as_str()),
+    );
     field(
         "target_system",
         before.target_system.as_deref(),
@@ -340,8 +346,8 @@ fn record(
             at: after.updated_at,
             actor,
             action,
-            from_state: &before.state,
-            to_state: &after.state,
+            from_state: before.state.as_str(),
+            to_state: after.state.as_str(),
             changes: &changes,
         })
         .execute(conn)?;
@@ -352,7 +358,7 @@ fn unmapped(project_id: i64, code: &str, at: NaiveDateTime) -> MappingRow {
     MappingRow {
         project_id,
         local_code: code.to_owned(),
-        state: State::Unmapped.as_str().to_owned(),
+        state: State::Unmapped,
         target_system: None,
         target_code: None,
         target_display: None,
@@ -501,11 +507,11 @@ fn flag_in(
     action: &str,
 ) -> Result<(), StoreError> {
     let (_, before) = mapping_in(conn, project_id, code)?;
-    if before.state == State::Unmapped.as_str() {
+    if before.state == State::Unmapped {
         return Ok(());
     }
     let mut after = before.clone();
-    after.state = State::Flagged.as_str().to_owned();
+    after.state = State::Flagged;
     after.flag_reason = Some(reason.to_owned());
     after.version += 1;
     after.updated_at = now();

@@ -29,8 +29,8 @@ impl Store {
             .offset(offset)
             .into_boxed();
         if let Some(state) = state {
-            count = count.filter(mappings::state.eq(state.as_str()));
-            page = page.filter(mappings::state.eq(state.as_str()));
+            count = count.filter(mappings::state.eq(state));
+            page = page.filter(mappings::state.eq(state));
         }
         let total: i64 = count.get_result(&mut *conn)?;
         let rows: Vec<(LocalCodeRow, MappingRow)> = page.load(&mut *conn)?;
@@ -240,8 +240,8 @@ pub fn change_many(
             at: after.updated_at,
             actor,
             action,
-            from_state: &before.state,
-            to_state: &after.state,
+            from_state: before.state.as_str(),
+            to_state: after.state.as_str(),
             changes,
         })
         .collect();
@@ -272,14 +272,14 @@ fn changed_row(
     let mut after = before.clone();
     if let Some(action) = change.action {
         let review = Review {
-            state: State::parse(&before.state).unwrap_or(State::Flagged),
+            state: before.state,
             author: before.author.clone(),
             reviewer: before.reviewer.clone(),
             has_target: before.target_code.is_some(),
         };
         let next = state::next(&review, action, actor, resolved.project.four_eyes)
             .map_err(|e| StoreError::Conflict(e.to_string()))?;
-        after.state = next.state.as_str().to_owned();
+        after.state = next.state;
         after.author = next.author;
         after.reviewer = next.reviewer;
         match action {

@@ -44,7 +44,7 @@ impl Store {
                 .map(|(c, m)| TranslationRow {
                     local_code: m.local_code,
                     local_name: c.name,
-                    state: State::parse(&m.state).unwrap_or(State::Flagged),
+                    state: m.state,
                     target_system: m.target_system,
                     target_code: m.target_code,
                     target_display: m.target_display,
