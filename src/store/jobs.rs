@@ -168,18 +168,6 @@ pub fn finish_job(
 }
 
 impl Store {
-    /// Records a queued job; returns its id.
-    pub fn create_job(
-        &self,
-        kind: &str,
-        master: &str,
-        node: &str,
-        created_by: &str,
-        request: &serde_json::Value,
-    ) -> Result<i64, StoreError> {
-        create_job(&mut *self.conn()?, kind, master, node, created_by, request)
-    }
-
     /// One job.
     pub fn job(&self, id: i64) -> Result<JobView, StoreError> {
         let mut conn = self.conn()?;

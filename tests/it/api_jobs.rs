@@ -228,10 +228,17 @@ async fn imports_of_one_master_run_in_upload_order() {
         )))
         .await;
         // An import of HOT still running on another node, uploaded before both of ours.
-        let elsewhere = db
-            .store
-            .create_job("import_release", "hot", "other-node", "test", &json!({}))
-            .expect("job");
+        let mut conn = db.store.conn().expect("connection");
+        let elsewhere = hyojun::store::jobs::create_job(
+            &mut conn,
+            "import_release",
+            "hot",
+            "other-node",
+            "test",
+            &json!({}),
+        )
+        .expect("job");
+        drop(conn);
         let older = upload_hot(&service, &k.admin, &["20260531"]).await;
         let newer = upload_hot(
             &service,

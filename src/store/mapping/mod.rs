@@ -225,6 +225,28 @@ struct NewHistory<'a> {
     changes: &'a str,
 }
 
+impl<'a> NewHistory<'a> {
+    /// The history row of one change from `before` to `after` (`changes`: [`changes`]).
+    fn of(
+        before: &'a MappingRow,
+        after: &'a MappingRow,
+        actor: &'a str,
+        action: &'a str,
+        changes: &'a str,
+    ) -> Self {
+        NewHistory {
+            project_id: after.project_id,
+            local_code: &after.local_code,
+            at: after.updated_at,
+            actor,
+            action,
+            from_state: before.state.as_str(),
+            to_state: after.state.as_str(),
+            changes,
+        }
+    }
+}
+
 /// A change a person asks for.
 #[derive(Debug, Clone, Default)]
 pub struct Change {
@@ -340,16 +362,7 @@ fn record(
 ) -> Result<(), StoreError> {
     let changes = changes(before, after).to_string();
     diesel::insert_into(mapping_history::table)
-        .values(NewHistory {
-            project_id: after.project_id,
-            local_code: &after.local_code,
-            at: after.updated_at,
-            actor,
-            action,
-            from_state: before.state.as_str(),
-            to_state: after.state.as_str(),
-            changes: &changes,
-        })
+        .values(NewHistory::of(before, after, actor, action, &changes))
         .execute(conn)?;
     Ok(())
 }

@@ -234,16 +234,7 @@ pub fn change_many(
     let rows: Vec<NewHistory<'_>> = history
         .iter()
         .zip(&changes)
-        .map(|((before, after), changes)| NewHistory {
-            project_id,
-            local_code: &after.local_code,
-            at: after.updated_at,
-            actor,
-            action,
-            from_state: before.state.as_str(),
-            to_state: after.state.as_str(),
-            changes,
-        })
+        .map(|((before, after), changes)| NewHistory::of(before, after, actor, action, changes))
         .collect();
     for chunk in rows.chunks(BULK_CHUNK) {
         with_backend!(conn, |c| diesel::insert_into(mapping_history::table)
