@@ -15,7 +15,7 @@ use super::AppState;
 use crate::app;
 use crate::mapping::candidates::{Candidate, LocalTerm, Suggester};
 use crate::search::SearchIndex;
-use crate::store::jobs::JobView;
+use crate::store::jobs::{JobState, JobView};
 use crate::store::mapping::StoredCandidate;
 use crate::store::Store;
 use crate::systems::{self, Master};
@@ -102,7 +102,7 @@ fn run(store: &Store, search: &Arc<SearchIndex>, project: i64, job: i64) {
     let finished = match &outcome {
         Ok(result) => store.finish_job(
             job,
-            "succeeded",
+            JobState::Succeeded,
             &serde_json::json!({"total": 0, "items": []}),
             Some(result),
             None,
@@ -111,7 +111,7 @@ fn run(store: &Store, search: &Arc<SearchIndex>, project: i64, job: i64) {
             tracing::error!(job, project, error = %e, "candidates job failed");
             let problems = serde_json::json!({"total": 1, "items": [{"file": "", "kind": "failed",
                 "message": "the candidates job failed; see the server log", "fix": "start it again"}]});
-            store.finish_job(job, "failed", &problems, None, None)
+            store.finish_job(job, JobState::Failed, &problems, None, None)
         }
     };
     if let Err(e) = finished {

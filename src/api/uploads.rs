@@ -21,7 +21,7 @@ use super::AppState;
 use crate::app;
 use crate::limits::{Limit, Limits};
 use crate::masters::{self, Problems, Progress, SourceFile};
-use crate::store::jobs::{job_state, JobView, IMPORT_RELEASE};
+use crate::store::jobs::{JobState, JobView, IMPORT_RELEASE};
 use crate::store::Store;
 use crate::systems::Master;
 
@@ -532,7 +532,7 @@ fn run_job(store: &Store, job: JobSpec, limits: &Limits) {
             };
             let problems = json!({"total": 1, "items": [{"file": "(release)", "kind": kind, "message": message, "fix": fix}]});
             // The import's own audit row says it was refused or failed.
-            if let Err(e) = store.finish_job(job.id, job_state::FAILED, &problems, None, None) {
+            if let Err(e) = store.finish_job(job.id, JobState::Failed, &problems, None, None) {
                 tracing::error!(job = job.id, error = %e, "cannot record the end of a job");
             }
         }

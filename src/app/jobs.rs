@@ -1,8 +1,9 @@
 //! Background jobs: queueing one is a write like any other, with its audit row.
 
 use super::{record_failure, Audit};
+use crate::store::audit::{self, Outcome};
 use crate::store::jobs::create_job;
-use crate::store::{audit, Store, StoreError};
+use crate::store::{Store, StoreError};
 use diesel::Connection;
 
 /// A job to queue: its kind, the master it concerns (`mapping` for mapping jobs), the node
@@ -28,7 +29,7 @@ pub fn queue(
     let done = conn.transaction(|conn| {
         let id = create_job(conn, job.kind, job.master, job.node, actor, job.request)?;
         let target = target.clone().unwrap_or_else(|| format!("job:{id}"));
-        audit::record(conn, actor, action, &target, "ok", &detail(id))?;
+        audit::record(conn, actor, action, &target, Outcome::Ok, &detail(id))?;
         Ok(id)
     });
     if let Err(e) = &done {

@@ -16,7 +16,8 @@ pub mod mapping;
 pub mod releases;
 pub mod translate;
 
-use crate::store::{audit, AnyConnection, Store, StoreError};
+use crate::store::audit::{self, Outcome};
+use crate::store::{AnyConnection, Store, StoreError};
 use diesel::Connection;
 
 /// Who writes, and what the audit log calls the write.
@@ -43,14 +44,16 @@ impl<'a> Audit<'a> {
 
 /// How the audit log records a write that did not happen: `refused` when the request was at
 /// fault (the error says what to change), `failed` when hyojun or its database was.
-pub fn outcome_of(e: &StoreError) -> &'static str {
+pub fn outcome_of(e: &StoreError) -> Outcome {
     match e {
-        StoreError::NotFound(_) | StoreError::Invalid(_) | StoreError::Conflict(_) => "refused",
+        StoreError::NotFound(_) | StoreError::Invalid(_) | StoreError::Conflict(_) => {
+            Outcome::Refused
+        }
         StoreError::Config(_)
         | StoreError::Connect(_)
         | StoreError::Query(_)
         | StoreError::Migration(_)
-        | StoreError::Corrupt(_) => "failed",
+        | StoreError::Corrupt(_) => Outcome::Failed,
     }
 }
 
@@ -71,7 +74,7 @@ pub fn command<T>(
             audit.actor,
             audit.action,
             &audit.target,
-            "ok",
+            Outcome::Ok,
             &detail(&value),
         )?;
         Ok(value)

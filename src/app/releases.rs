@@ -7,11 +7,12 @@ use serde_json::json;
 use super::{command, Audit};
 use crate::masters::ParsedRelease;
 use crate::store::activation::{self, serving_now};
+use crate::store::audit::{self, Outcome};
 use crate::store::import::{self, ImportOptions, ImportOutcome, ImportReport};
 use crate::store::jobs::finish_job;
-use crate::store::jobs::job_state;
+use crate::store::jobs::JobState;
 use crate::store::models::ReleaseRow;
-use crate::store::{audit, releases, Store, StoreError};
+use crate::store::{releases, Store, StoreError};
 use crate::systems::Master;
 
 /// Imports a parsed release in one transaction with its audit row and, for an upload, the end
@@ -47,7 +48,7 @@ pub fn import(
                         actor,
                         "activate_release",
                         &format!("{}:{}", parsed.master, report.release.label),
-                        "ok",
+                        Outcome::Ok,
                         "",
                     )?;
                     report.activated = true;
@@ -60,7 +61,7 @@ pub fn import(
                 finish_job(
                     conn,
                     id,
-                    job_state::SUCCEEDED,
+                    JobState::Succeeded,
                     &no_problems,
                     Some(&result),
                     release,
@@ -155,14 +156,14 @@ pub fn refuse_upload(
 ) -> Result<(), StoreError> {
     let mut conn = store.conn()?;
     conn.transaction(|conn| {
-        finish_job(conn, job, job_state::FAILED, problems, None, None)?;
+        finish_job(conn, job, JobState::Failed, problems, None, None)?;
         let detail = format!("{} problem(s)", problems["total"]);
         audit::record(
             conn,
             actor,
             "import_release",
             &format!("job:{job}"),
-            "refused",
+            Outcome::Refused,
             &detail,
         )
     })

@@ -17,7 +17,8 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// Where a mapping stands (stored as its `as_str` spelling: `crate::store::text_column`).
+/// Where a mapping stands.
+// Stored as its `as_str` spelling (`crate::store::text_column`).
 #[derive(
     Debug,
     Clone,

@@ -7,6 +7,50 @@ use super::models::AuditRow;
 use super::schema::audit_log;
 use super::{AnyConnection, Store, StoreError};
 
+/// How a write ended.
+// Stored as its `as_str` spelling (`crate::store::text_column`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    utoipa::ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Done: the write and this entry committed together.
+    Ok,
+    /// Refused: the request was at fault (the detail says what to change); nothing changed.
+    Refused,
+    /// Failed: hyojun or its database was at fault; nothing changed.
+    Failed,
+}
+
+impl Outcome {
+    /// The stored and shown spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Refused => "refused",
+            Outcome::Failed => "failed",
+        }
+    }
+
+    /// The outcome a stored spelling names.
+    pub fn parse(s: &str) -> Option<Outcome> {
+        [Outcome::Ok, Outcome::Refused, Outcome::Failed]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+    }
+}
+
+crate::text_column!(Outcome);
+
 #[derive(Insertable)]
 #[diesel(table_name = audit_log)]
 struct NewEntry<'a> {
@@ -14,7 +58,7 @@ struct NewEntry<'a> {
     actor: &'a str,
     action: &'a str,
     target: &'a str,
-    outcome: &'a str,
+    outcome: Outcome,
     detail: &'a str,
 }
 
@@ -25,7 +69,7 @@ pub fn record(
     actor: &str,
     action: &str,
     target: &str,
-    outcome: &str,
+    outcome: Outcome,
     detail: &str,
 ) -> Result<(), StoreError> {
     diesel::insert_into(audit_log::table)

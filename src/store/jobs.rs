@@ -8,13 +8,50 @@ use utoipa::ToSchema;
 use super::schema::jobs;
 use super::{AnyConnection, Store, StoreError};
 
-/// Job states.
-pub mod job_state {
-    pub const QUEUED: &str = "queued";
-    pub const RUNNING: &str = "running";
-    pub const SUCCEEDED: &str = "succeeded";
-    pub const FAILED: &str = "failed";
+/// Where a job stands.
+// Stored as its `as_str` spelling (`crate::store::text_column`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting for its turn (an earlier import of its master, or a free job slot).
+    Queued,
+    Running,
+    Succeeded,
+    /// Ended without a result; `problems` says why.
+    Failed,
 }
+
+impl JobState {
+    /// The stored and shown spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+        }
+    }
+
+    /// The state a stored spelling names.
+    pub fn parse(s: &str) -> Option<JobState> {
+        [
+            JobState::Queued,
+            JobState::Running,
+            JobState::Succeeded,
+            JobState::Failed,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == s)
+    }
+
+    /// Queued or running: the job has not ended.
+    pub const UNFINISHED: [JobState; 2] = [JobState::Queued, JobState::Running];
+}
+
+crate::text_column!(JobState);
 
 /// The kind of a release-import job.
 pub const IMPORT_RELEASE: &str = "import_release";
@@ -26,7 +63,7 @@ pub struct JobRow {
     pub id: i64,
     pub kind: String,
     pub master: String,
-    pub state: String,
+    pub state: JobState,
     pub node: String,
     pub created_by: String,
     pub created_at: chrono::NaiveDateTime,
@@ -45,10 +82,9 @@ pub struct JobView {
     pub id: i64,
     pub kind: String,
     pub master: String,
-    /// queued, running, succeeded or failed. A queued job waits for an earlier import of
-    /// its master (imports of one master run in upload order) or for a free job slot of its
-    /// node; `progress.note` says which.
-    pub state: String,
+    /// A queued job waits for an earlier import of its master (imports of one master run in
+    /// upload order) or for a free job slot of its node; `progress.note` says which.
+    pub state: JobState,
     pub created_by: String,
     #[serde(serialize_with = "crate::timestamp::utc")]
     pub created_at: chrono::NaiveDateTime,
@@ -101,7 +137,7 @@ impl TryFrom<JobRow> for JobView {
 struct NewJob<'a> {
     kind: &'a str,
     master: &'a str,
-    state: &'a str,
+    state: JobState,
     node: &'a str,
     created_by: &'a str,
     created_at: chrono::NaiveDateTime,
@@ -126,7 +162,7 @@ pub fn create_job(
         .values(NewJob {
             kind,
             master,
-            state: job_state::QUEUED,
+            state: JobState::Queued,
             node,
             created_by,
             created_at,
@@ -150,7 +186,7 @@ pub fn create_job(
 pub fn finish_job(
     conn: &mut AnyConnection,
     id: i64,
-    state: &str,
+    state: JobState,
     problems: &serde_json::Value,
     result: Option<&serde_json::Value>,
     release_id: Option<i64>,
@@ -206,7 +242,7 @@ impl Store {
             .filter(jobs::kind.eq(kind))
             .filter(jobs::master.eq(master))
             .filter(jobs::id.lt(id))
-            .filter(jobs::state.eq_any([job_state::QUEUED, job_state::RUNNING]))
+            .filter(jobs::state.eq_any(JobState::UNFINISHED))
             .order(jobs::id.asc())
             .select(jobs::id)
             .first(&mut *conn)
@@ -218,7 +254,7 @@ impl Store {
         let mut conn = self.conn()?;
         diesel::update(jobs::table.find(id))
             .set((
-                jobs::state.eq(job_state::RUNNING),
+                jobs::state.eq(JobState::Running),
                 jobs::started_at.eq(Some(Utc::now().naive_utc())),
             ))
             .execute(&mut *conn)?;
@@ -238,7 +274,7 @@ impl Store {
     pub fn finish_job(
         &self,
         id: i64,
-        state: &str,
+        state: JobState,
         problems: &serde_json::Value,
         result: Option<&serde_json::Value>,
         release_id: Option<i64>,
@@ -255,7 +291,7 @@ impl Store {
         diesel::update(
             jobs::table
                 .filter(jobs::id.eq_any(ids))
-                .filter(jobs::state.eq_any([job_state::QUEUED, job_state::RUNNING])),
+                .filter(jobs::state.eq_any(JobState::UNFINISHED)),
         )
         .set(jobs::heartbeat_at.eq(Some(Utc::now().naive_utc())))
         .execute(&mut *conn)?;
@@ -276,7 +312,7 @@ impl Store {
         }]});
         Ok(diesel::update(
             jobs::table
-                .filter(jobs::state.eq_any([job_state::QUEUED, job_state::RUNNING]))
+                .filter(jobs::state.eq_any(JobState::UNFINISHED))
                 .filter(
                     jobs::heartbeat_at
                         .lt(before)
@@ -284,7 +320,7 @@ impl Store {
                 ),
         )
         .set((
-            jobs::state.eq(job_state::FAILED),
+            jobs::state.eq(JobState::Failed),
             jobs::finished_at.eq(Some(Utc::now().naive_utc())),
             jobs::problems.eq(problems.to_string()),
         ))

@@ -223,6 +223,6 @@ pub struct AuditRow {
     pub actor: String,
     pub action: String,
     pub target: String,
-    pub outcome: String,
+    pub outcome: super::audit::Outcome,
     pub detail: String,
 }

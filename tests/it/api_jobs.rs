@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use hyojun::api::{app, ApiConfig, AppState};
 use hyojun::limits::Limits;
+use hyojun::store::jobs::JobState;
 use hyojun::systems::Master;
 
 use crate::api::{call, keys, sample_db};
@@ -258,7 +259,7 @@ async fn imports_of_one_master_run_in_upload_order() {
         db.store
             .finish_job(
                 elsewhere,
-                "failed",
+                hyojun::store::jobs::JobState::Failed,
                 &json!({"total": 0, "items": []}),
                 None,
                 None,
@@ -471,7 +472,7 @@ async fn a_stopped_nodes_job_fails_and_a_live_node_of_the_same_name_keeps_its_ow
         let dead = queue("dead");
         let started = std::time::Instant::now();
         let state = |id| db.store.job(id).expect("job").state;
-        while state(dead) != "failed" {
+        while state(dead) != JobState::Failed {
             assert!(
                 started.elapsed() < std::time::Duration::from_secs(30),
                 "{}",
@@ -488,6 +489,6 @@ async fn a_stopped_nodes_job_fails_and_a_live_node_of_the_same_name_keeps_its_ow
         // A node starting with the same name now, and later: the live job stays queued.
         std::thread::sleep(stale + stale / 2);
         assert_eq!(db.store.fail_stale_jobs(stale).expect("sweep"), 0);
-        assert_eq!(state(live), "queued", "{}", db.name);
+        assert_eq!(state(live), JobState::Queued, "{}", db.name);
     }
 }

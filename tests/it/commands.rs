@@ -59,7 +59,7 @@ fn audit(db: &TestDb) -> Vec<(String, String, String)> {
     let (_, rows) = db.store.audit_entries(1000, 0).expect("audit");
     rows.into_iter()
         .rev()
-        .map(|r| (r.action, r.target, r.outcome))
+        .map(|r| (r.action, r.target, r.outcome.as_str().to_owned()))
         .collect()
 }
 
