@@ -11,7 +11,7 @@ use super::canon;
 use super::error::FhirError;
 use super::route::{Operation, OPERATIONS};
 use crate::api::AppState;
-use crate::store::models::state as release_state;
+use crate::store::models::ReleaseState;
 use crate::systems::{Master, CODE_SYSTEMS};
 
 /// The FHIR version served.
@@ -127,7 +127,7 @@ fn release_labels(state: &AppState) -> Result<BTreeMap<Master, Vec<(String, bool
     let mut labels: BTreeMap<Master, Vec<(String, bool)>> = BTreeMap::new();
     for info in state.store.releases(None)? {
         let r = &info.release;
-        if r.state != release_state::READY {
+        if r.state != ReleaseState::Ready {
             continue;
         }
         let Ok(master) = r.master.parse::<Master>() else {

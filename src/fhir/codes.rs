@@ -16,7 +16,7 @@ use super::Context;
 use crate::api::cache::{Fetched, StatusMap, Statuses};
 use crate::api::code_key::CodeKey;
 use crate::store::lookup::CodeStatus;
-use crate::store::models::{state as release_state, ReleaseRow};
+use crate::store::models::{ReleaseRow, ReleaseState};
 use crate::store::StoreError;
 use crate::systems::{CodeSystem, Master};
 use actix_web::http::StatusCode;
@@ -71,7 +71,7 @@ type ReleaseKey = (Master, Option<String>, Option<NaiveDate>);
 pub fn labels(ctx: &Context, master: Master) -> Result<Vec<String>, FhirError> {
     let mut labels: Vec<String> = Vec::new();
     for info in ctx.state.store.releases(Some(master))? {
-        if info.release.state == release_state::READY && !labels.contains(&info.release.label) {
+        if info.release.state == ReleaseState::Ready && !labels.contains(&info.release.label) {
             labels.push(info.release.label);
         }
     }
@@ -115,7 +115,7 @@ fn resolve_release(
     let store = &ctx.state.store;
     let found = match (version, date) {
         (Some(asked), _) => match store.find_release(master, asked) {
-            Ok(r) if r.state == release_state::READY => Some(r),
+            Ok(r) if r.state == ReleaseState::Ready => Some(r),
             Ok(_) | Err(StoreError::NotFound(_)) | Err(StoreError::Invalid(_)) => {
                 return Ok(Err(NoRelease::UnknownVersion {
                     asked: asked.to_owned(),

@@ -9,7 +9,7 @@ use super::canon;
 use super::error::FhirError;
 use super::valueset;
 use super::Context;
-use crate::store::models::state as release_state;
+use crate::store::models::ReleaseState;
 use crate::store::releases::ReleaseInfo;
 use crate::systems::{self, CodeSystem, Master, CODE_SYSTEMS};
 
@@ -39,7 +39,7 @@ pub fn code_system_id(system: &CodeSystem, label: &str) -> String {
 fn ready_releases(ctx: &Context, master: Option<Master>) -> Result<Vec<ReleaseInfo>, FhirError> {
     let mut out: Vec<ReleaseInfo> = Vec::new();
     for info in ctx.state.store.releases(master)? {
-        if info.release.state != release_state::READY {
+        if info.release.state != ReleaseState::Ready {
             continue;
         }
         out.retain(|o| {

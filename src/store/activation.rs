@@ -3,7 +3,7 @@
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::models::{state, ActivationRow, NewActivation, ReleaseRow};
+use super::models::{ActivationRow, NewActivation, ReleaseRow, ReleaseState};
 use super::schema::{activations, releases, store_lock};
 use super::{AnyConnection, Store, StoreError};
 use crate::systems::Master;
@@ -110,7 +110,7 @@ impl Store {
         let mut conn = self.conn()?;
         let candidates: Vec<ReleaseRow> = releases::table
             .filter(releases::master.eq(master.key()))
-            .filter(releases::state.eq(state::READY))
+            .filter(releases::state.eq(ReleaseState::Ready))
             .order(releases::id.desc())
             .select(ReleaseRow::as_select())
             .load(&mut *conn)?;

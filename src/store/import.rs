@@ -12,8 +12,8 @@ use serde::Serialize;
 use super::activation;
 use super::diff::{self, Counts, Diff};
 use super::models::{
-    state, ChangeRow, NewConcept, NewLink, ReleaseFileRow, ReleaseNoticeRow, ReleaseRow,
-    ReleaseStatRow,
+    ChangeRow, NewConcept, NewLink, ReleaseFileRow, ReleaseNoticeRow, ReleaseRow, ReleaseStatRow,
+    ReleaseState,
 };
 use super::schema::{concept_links, concepts, releases};
 use super::{AnyConnection, StoreError};
@@ -147,7 +147,7 @@ pub fn import(
         revision,
         publication_date: parsed.publication_date,
         effective_date: None,
-        state: state::READY.to_owned(),
+        state: ReleaseState::Ready,
         previous_release_id,
         content_sha256,
         row_count: parsed.files.iter().map(|f| f.row_count as i64).sum(),
@@ -165,7 +165,7 @@ pub fn import(
                 .filter(releases::label.eq(&parsed.label))
                 .filter(releases::id.ne(release_id)),
         )
-        .set(releases::state.eq(state::SUPERSEDED))
+        .set(releases::state.eq(ReleaseState::Superseded))
         .execute(conn)?;
     }
 

@@ -20,8 +20,7 @@ pub struct ReleaseRow {
     pub revision: i64,
     pub publication_date: Option<NaiveDate>,
     pub effective_date: Option<NaiveDate>,
-    /// `ready` or `superseded` (replaced by a newer revision of the same label).
-    pub state: String,
+    pub state: ReleaseState,
     /// The release this one's change set is computed against.
     pub previous_release_id: Option<i64>,
     pub content_sha256: String,
@@ -36,13 +35,38 @@ pub struct ReleaseRow {
     pub carried_over: Option<String>,
 }
 
-/// Release states.
-pub mod state {
+/// Whether a release is usable.
+// Stored as its `as_str` spelling (`crate::store::text_column`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseState {
     /// Imported and usable.
-    pub const READY: &str = "ready";
+    Ready,
     /// Replaced by a newer revision of the same label; still readable.
-    pub const SUPERSEDED: &str = "superseded";
+    Superseded,
 }
+
+impl ReleaseState {
+    /// The stored and shown spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseState::Ready => "ready",
+            ReleaseState::Superseded => "superseded",
+        }
+    }
+
+    /// The state a stored spelling names.
+    pub fn parse(s: &str) -> Option<ReleaseState> {
+        [ReleaseState::Ready, ReleaseState::Superseded]
+            .into_iter()
+            .find(|state| state.as_str() == s)
+    }
+}
+
+crate::text_column!(ReleaseState);
 
 /// A source file of a release.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
