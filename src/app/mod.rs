@@ -60,6 +60,7 @@ pub fn outcome_of(e: &StoreError) -> Outcome {
 /// Runs `write` and its audit row (`ok`, with what `detail` says of the outcome) in one
 /// transaction on one connection. When `write` or the audit row fails, everything rolls back
 /// and the failure is recorded on its own ([`record_failure`]).
+#[tracing::instrument(level = "debug", skip_all, fields(action = audit.action, target = %audit.target))]
 pub fn command<T>(
     store: &Store,
     audit: &Audit<'_>,
