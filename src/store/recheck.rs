@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::lookup::CodeRef;
-use super::mapping::MappingView;
+use super::mapping::{bump_revision, change_in};
 use super::models::ReleaseRow;
 use super::schema::{mapping_checks, mapping_projects, mappings};
 use super::{Store, StoreError};
@@ -55,14 +55,12 @@ type ApprovedTarget = (i64, String, Option<String>, Option<String>, Option<Strin
 
 impl Store {
     /// Checks the approved mappings of `project` (all projects when `None`) whose targets
-    /// belong to `masters`, against each master's current release. With `apply`, mappings
-    /// whose target was retired or dropped are flagged (the reason names the release and the
-    /// successors).
+    /// belong to `masters`, against each master's current release (reads only; the poller
+    /// flags what needs review in [`Store::recheck_if_current_changed`]).
     pub fn recheck_mappings(
         &self,
         project: Option<i64>,
         masters: &[Master],
-        apply: bool,
     ) -> Result<RecheckReport, StoreError> {
         let mut report = RecheckReport::default();
         let mut current: BTreeMap<Master, ReleaseRow> = BTreeMap::new();
@@ -145,16 +143,15 @@ impl Store {
                     report.cosmetic.push(item);
                     continue;
                 }
-                if apply {
-                    self.flag_for_recheck(&item)?;
-                }
                 report.needs_review.push(item);
             }
         }
         Ok(report)
     }
 
-    fn flag_for_recheck(&self, item: &Attention) -> Result<Option<MappingView>, StoreError> {
+    /// The flag a re-check puts on a mapping whose target needs review: the reason names the
+    /// release and the successors.
+    fn recheck_change(item: &Attention) -> Change {
         let successors = if item.successors.is_empty() {
             "no successor is given".to_owned()
         } else {
@@ -174,16 +171,10 @@ impl Store {
             "target {} {} {what} in release {}; {successors}",
             item.target_system, item.target_code, item.release
         );
-        let change = Change {
+        Change {
             action: Some(Action::Flag),
             reason: Some(reason),
             ..Change::default()
-        };
-        match self.change_mapping(item.project_id, &item.local_code, &change, RECHECK_ACTOR) {
-            Ok(view) => Ok(Some(view)),
-            // Another node flagged it first, or someone changed it meanwhile.
-            Err(StoreError::Conflict(_)) => Ok(None),
-            Err(e) => Err(e),
         }
     }
 
@@ -215,6 +206,21 @@ impl Store {
             if seen == Some(release.id) {
                 continue;
             }
+            // What needs review, read before the claim; flagged in the claim's transaction,
+            // so that the record of the check and its flags commit together (a node that
+            // stops midway leaves the check to be done again).
+            let report = self.recheck_mappings(None, &[master])?;
+            let changes: Vec<Change> = report
+                .needs_review
+                .iter()
+                .map(Self::recheck_change)
+                .collect();
+            let resolved = report
+                .needs_review
+                .iter()
+                .zip(&changes)
+                .map(|(item, change)| self.resolve_change(item.project_id, change))
+                .collect::<Result<Vec<_>, _>>()?;
             let claimed = {
                 let mut conn = self.conn()?;
                 conn.transaction(|conn| -> Result<bool, StoreError> {
@@ -253,12 +259,25 @@ impl Store {
                             ))
                             .execute(conn)?,
                     };
-                    Ok(updated == 1)
+                    if updated != 1 {
+                        return Ok(false);
+                    }
+                    let mut bumped = std::collections::BTreeSet::new();
+                    for (item, resolved) in report.needs_review.iter().zip(&resolved) {
+                        if bumped.insert(item.project_id) {
+                            bump_revision(conn, item.project_id)?;
+                        }
+                        match change_in(conn, resolved, &item.local_code, RECHECK_ACTOR) {
+                            // Changed meanwhile (no longer flaggable): nothing to do.
+                            Ok(_) | Err(StoreError::Conflict(_)) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    Ok(true)
                 })
             };
             match claimed {
                 Ok(true) => {
-                    let report = self.recheck_mappings(None, &[master], true)?;
                     if !report.needs_review.is_empty() {
                         tracing::info!(
                             %master,

@@ -546,7 +546,7 @@ pub async fn attention(
             }
         }
         let cosmetic = store
-            .recheck_mappings(Some(id), &crate::systems::Master::ALL, false)?
+            .recheck_mappings(Some(id), &crate::systems::Master::ALL)?
             .cosmetic;
         Ok(AttentionReport {
             project: id,

@@ -96,23 +96,6 @@ impl Store {
         })
     }
 
-    /// Applies one change to one mapping in a transaction of its own (the mapping re-check;
-    /// people's changes go through `crate::app::mapping`).
-    pub(crate) fn change_mapping(
-        &self,
-        project_id: i64,
-        code: &str,
-        change: &Change,
-        actor: &str,
-    ) -> Result<MappingView, StoreError> {
-        let resolved = self.resolve_change(project_id, change)?;
-        let mut conn = self.conn()?;
-        conn.transaction(|conn| {
-            bump_revision(conn, project_id)?;
-            change_in(conn, &resolved, code, actor)
-        })
-    }
-
     /// The history of one mapping, oldest first.
     pub fn mapping_history(
         &self,
