@@ -1,10 +1,8 @@
 //! Background jobs: queueing one is a write like any other, with its audit row.
 
-use super::{record_failure, Audit};
-use crate::store::audit::{self, Outcome};
+use super::{command_on, Audit};
 use crate::store::jobs::create_job;
 use crate::store::{Store, StoreError};
-use diesel::Connection;
 
 /// A job to queue: its kind, the master it concerns (`mapping` for mapping jobs), the node
 /// that received it, and the request as the job record shows it.
@@ -25,16 +23,14 @@ pub fn queue(
     job: &NewJob<'_>,
     detail: impl FnOnce(i64) -> String,
 ) -> Result<i64, StoreError> {
-    let mut conn = store.conn()?;
-    let done = conn.transaction(|conn| {
-        let id = create_job(conn, job.kind, job.master, job.node, actor, job.request)?;
-        let target = target.clone().unwrap_or_else(|| format!("job:{id}"));
-        audit::record(conn, actor, action, &target, Outcome::Ok, &detail(id))?;
-        Ok(id)
-    });
-    if let Err(e) = &done {
-        let target = target.unwrap_or_else(|| "job".to_owned());
-        record_failure(&mut conn, &Audit::new(actor, action, target), e);
-    }
-    done
+    let failed_as = target.clone().unwrap_or_else(|| "job".to_owned());
+    command_on(
+        store,
+        &Audit::new(actor, action, failed_as),
+        |conn| create_job(conn, job.kind, job.master, job.node, actor, job.request),
+        |id| {
+            let target = target.unwrap_or_else(|| format!("job:{id}"));
+            (target, detail(*id))
+        },
+    )
 }

@@ -100,7 +100,7 @@ pub fn bulk_change(
         Ok(resolved) => resolved,
         // A change no mapping can take (a target the project does not map to, …): each code
         // is refused with the reason, as if tried one by one; an unknown project is an error.
-        Err(StoreError::Invalid(why)) | Err(StoreError::Conflict(why)) => {
+        Err(StoreError::Invalid(why)) => {
             let e = StoreError::Invalid(why.clone());
             super::record_failure(&mut *store.conn()?, &audit, &e);
             let refused = |_| BulkItem::Refused(StoreError::Invalid(why.clone()));

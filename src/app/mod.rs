@@ -60,23 +60,38 @@ pub fn outcome_of(e: &StoreError) -> Outcome {
 /// Runs `write` and its audit row (`ok`, with what `detail` says of the outcome) in one
 /// transaction on one connection. When `write` or the audit row fails, everything rolls back
 /// and the failure is recorded on its own ([`record_failure`]).
-#[tracing::instrument(level = "debug", skip_all, fields(action = audit.action, target = %audit.target))]
 pub fn command<T>(
     store: &Store,
     audit: &Audit<'_>,
     write: impl FnOnce(&mut AnyConnection) -> Result<T, StoreError>,
     detail: impl FnOnce(&T) -> String,
 ) -> Result<T, StoreError> {
+    command_on(store, audit, write, |value| {
+        (audit.target.clone(), detail(value))
+    })
+}
+
+/// As [`command`], for a write whose audit target is known only from its outcome (a new
+/// row's id): `entry` gives the `ok` row's target and detail; `audit.target` names the
+/// write when it fails.
+#[tracing::instrument(level = "debug", skip_all, fields(action = audit.action, target = %audit.target))]
+pub fn command_on<T>(
+    store: &Store,
+    audit: &Audit<'_>,
+    write: impl FnOnce(&mut AnyConnection) -> Result<T, StoreError>,
+    entry: impl FnOnce(&T) -> (String, String),
+) -> Result<T, StoreError> {
     let mut conn = store.conn()?;
     let done = conn.transaction(|conn| {
         let value = write(conn)?;
+        let (target, detail) = entry(&value);
         audit::record(
             conn,
             audit.actor,
             audit.action,
-            &audit.target,
+            &target,
             Outcome::Ok,
-            &detail(&value),
+            &detail,
         )?;
         Ok(value)
     });

@@ -96,8 +96,7 @@ pub fn serving_now(
 impl Store {
     /// The release `master` serves now.
     pub fn current_release(&self, master: Master) -> Result<Option<ReleaseRow>, StoreError> {
-        let mut conn = self.conn()?;
-        serving_at(&mut conn, master, Utc::now().naive_utc())
+        serving_now(&mut *self.conn()?, master)
     }
 
     /// The release in force on a date: the newest non-superseded release whose effective date

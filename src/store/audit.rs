@@ -41,12 +41,8 @@ impl Outcome {
         }
     }
 
-    /// The outcome a stored spelling names.
-    pub fn parse(s: &str) -> Option<Outcome> {
-        [Outcome::Ok, Outcome::Refused, Outcome::Failed]
-            .into_iter()
-            .find(|o| o.as_str() == s)
-    }
+    /// Every outcome.
+    pub const ALL: [Outcome; 3] = [Outcome::Ok, Outcome::Refused, Outcome::Failed];
 }
 
 crate::text_column!(Outcome);

@@ -35,17 +35,13 @@ impl JobState {
         }
     }
 
-    /// The state a stored spelling names.
-    pub fn parse(s: &str) -> Option<JobState> {
-        [
-            JobState::Queued,
-            JobState::Running,
-            JobState::Succeeded,
-            JobState::Failed,
-        ]
-        .into_iter()
-        .find(|state| state.as_str() == s)
-    }
+    /// Every state, in the order a job goes through them.
+    pub const ALL: [JobState; 4] = [
+        JobState::Queued,
+        JobState::Running,
+        JobState::Succeeded,
+        JobState::Failed,
+    ];
 
     /// Queued or running: the job has not ended.
     pub const UNFINISHED: [JobState; 2] = [JobState::Queued, JobState::Running];

@@ -58,12 +58,8 @@ impl ReleaseState {
         }
     }
 
-    /// The state a stored spelling names.
-    pub fn parse(s: &str) -> Option<ReleaseState> {
-        [ReleaseState::Ready, ReleaseState::Superseded]
-            .into_iter()
-            .find(|state| state.as_str() == s)
-    }
+    /// Every state.
+    pub const ALL: [ReleaseState; 2] = [ReleaseState::Ready, ReleaseState::Superseded];
 }
 
 crate::text_column!(ReleaseState);

@@ -206,26 +206,13 @@ impl Store {
             if seen == Some(release.id) {
                 continue;
             }
-            // What needs review, read before the claim; flagged in the claim's transaction,
-            // so that the record of the check and its flags commit together (a node that
-            // stops midway leaves the check to be done again).
-            let report = self.recheck_mappings(None, &[master])?;
-            let changes: Vec<Change> = report
-                .needs_review
-                .iter()
-                .map(Self::recheck_change)
-                .collect();
-            let resolved = report
-                .needs_review
-                .iter()
-                .zip(&changes)
-                .map(|(item, change)| self.resolve_change(item.project_id, change))
-                .collect::<Result<Vec<_>, _>>()?;
             let claimed = {
                 let mut conn = self.conn()?;
-                conn.transaction(|conn| -> Result<bool, StoreError> {
+                conn.transaction(|conn| -> Result<Option<RecheckReport>, StoreError> {
                     // Claimed in a write transaction (the write lock first, then the read), so
-                    // that one node of several does the work.
+                    // that one node of several does the work; the flags are written in the
+                    // same transaction, so that the record of the check and its flags commit
+                    // together (a node that stops midway leaves the check to be done again).
                     diesel::update(
                         mapping_checks::table.filter(mapping_checks::master.eq(master.key())),
                     )
@@ -237,7 +224,7 @@ impl Store {
                         .first(conn)
                         .optional()?;
                     if seen == Some(release.id) {
-                        return Ok(false);
+                        return Ok(None);
                     }
                     let now = Utc::now().naive_utc();
                     let updated = match seen {
@@ -260,24 +247,28 @@ impl Store {
                             .execute(conn)?,
                     };
                     if updated != 1 {
-                        return Ok(false);
+                        return Ok(None);
                     }
+                    // What needs review (read on other connections: committed data only).
+                    let report = self.recheck_mappings(None, &[master])?;
                     let mut bumped = std::collections::BTreeSet::new();
-                    for (item, resolved) in report.needs_review.iter().zip(&resolved) {
+                    for item in &report.needs_review {
+                        let change = Self::recheck_change(item);
+                        let resolved = self.resolve_change(item.project_id, &change)?;
                         if bumped.insert(item.project_id) {
                             bump_revision(conn, item.project_id)?;
                         }
-                        match change_in(conn, resolved, &item.local_code, RECHECK_ACTOR) {
+                        match change_in(conn, &resolved, &item.local_code, RECHECK_ACTOR) {
                             // Changed meanwhile (no longer flaggable): nothing to do.
                             Ok(_) | Err(StoreError::Conflict(_)) => {}
                             Err(e) => return Err(e),
                         }
                     }
-                    Ok(true)
+                    Ok(Some(report))
                 })
             };
             match claimed {
-                Ok(true) => {
+                Ok(Some(report)) => {
                     if !report.needs_review.is_empty() {
                         tracing::info!(
                             %master,
@@ -289,7 +280,7 @@ impl Store {
                     }
                     done.push((master, report));
                 }
-                Ok(false) => {}
+                Ok(None) => {}
                 // Another node claimed it at the same moment (unique key).
                 Err(StoreError::Query(diesel::result::Error::DatabaseError(
                     diesel::result::DatabaseErrorKind::UniqueViolation,

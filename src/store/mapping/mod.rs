@@ -8,7 +8,7 @@
 //! translation reads), `candidates` (the candidates job's input and output). Writes take a
 //! connection and run in the caller's transaction (`crate::app::mapping`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;

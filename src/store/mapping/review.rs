@@ -171,6 +171,7 @@ pub fn change_many(
     }
     let action = resolved.change.action.map_or("assign", Action::as_str);
     let mut history: Vec<(MappingRow, MappingRow)> = Vec::new();
+    let mut changed: BTreeSet<&str> = BTreeSet::new();
     let mut outcomes = Vec::with_capacity(codes.len());
     for code in codes {
         let Some((local, current)) = held.get_mut(code) else {
@@ -184,19 +185,14 @@ pub fn change_many(
             Ok(after) => {
                 history.push((current.clone(), after.clone()));
                 outcomes.push(Ok(view(local.clone(), after.clone())));
+                changed.insert(code);
                 *current = after;
             }
             Err(e) => outcomes.push(Err(e)),
         }
     }
-    // Each changed mapping as it ends, once; then every step in the history, in order.
-    let mut last: Vec<&MappingRow> = Vec::new();
-    let mut seen: HashSet<&str> = HashSet::new();
-    for (_, after) in history.iter().rev() {
-        if seen.insert(after.local_code.as_str()) {
-            last.push(after);
-        }
-    }
+    // Each changed mapping as it ends (`held` has it), once; then every step in the history.
+    let last: Vec<&MappingRow> = changed.iter().map(|code| &held[*code].1).collect();
     for chunk in last.chunks(BULK_CHUNK) {
         let codes: Vec<&str> = chunk.iter().map(|m| m.local_code.as_str()).collect();
         diesel::delete(
@@ -205,9 +201,8 @@ pub fn change_many(
                 .filter(mappings::local_code.eq_any(&codes)),
         )
         .execute(conn)?;
-        let rows: Vec<MappingRow> = chunk.iter().map(|m| (*m).clone()).collect();
         with_backend!(conn, |c| diesel::insert_into(mappings::table)
-            .values(&rows)
+            .values(chunk.to_vec())
             .execute(c))?;
     }
     let changes: Vec<String> = history
