@@ -9,7 +9,6 @@ pub mod doc;
 pub mod envelope;
 pub mod error;
 pub mod health;
-pub mod job_queue;
 pub mod json;
 pub mod keys;
 pub mod mapping;
@@ -39,6 +38,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::{ApiError, ErrorEnvelope};
 
+use crate::app::jobs::runner::{Runner, RunnerConfig};
+use crate::app::jobs::{JobContext, UploadStore};
 use crate::search::{Location, SearchIndex};
 use crate::store::Store;
 
@@ -47,12 +48,13 @@ use crate::store::Store;
 pub struct ApiConfig {
     /// Let requests without a key read (lookups, search, validate). Off by default.
     pub anonymous_read: bool,
-    /// Where uploads are streamed before their import job reads them.
+    /// The upload store: where uploads wait for their import job, under the job's id. Nodes
+    /// that share it (same folder, e.g. on a network file system) run each other's uploads.
     pub upload_dir: std::path::PathBuf,
     /// Every input limit; the API uses the JSON, URL, upload and job limits.
     pub limits: crate::limits::Limits,
-    /// This node's name, in job records and logs: jobs run on the node that received their
-    /// files. Nodes may share a name (their jobs are told apart by heartbeats).
+    /// This node's name, in job records and logs (the node that queued a job, then the node
+    /// running it). Nodes may share a name (their jobs are told apart by their claims).
     pub node: String,
     /// Load the validation statuses of every code of the current releases in the background
     /// (at start and after each import or activation), so that validation does not wait for
@@ -60,10 +62,16 @@ pub struct ApiConfig {
     pub warm_up: bool,
     /// Where this node keeps its search index (each node keeps its own).
     pub search_index: crate::search::Location,
-    /// A job whose node has not said for this long that it still holds it (heartbeats every
-    /// quarter of it) belongs to a node that stopped: any node marks it failed.
+    /// A running job whose node has not said for this long that it still runs it (heartbeats
+    /// every quarter of it) belongs to a node that stopped: any node takes it over.
     /// `HYOJUN_JOB_STALE_MS`, default 30 s.
     pub job_stale: std::time::Duration,
+    /// Tries a job gets (a node stopping under it, the database away) before it fails.
+    /// `HYOJUN_JOB_ATTEMPTS`, default 3.
+    pub job_attempts: i32,
+    /// Run jobs on this node (`HYOJUN_MAX_CONCURRENT_JOBS` at once). Off: the node queues
+    /// jobs and other nodes run them (`hyojun serve --no-jobs`; tests step the runner).
+    pub run_jobs: bool,
 }
 
 impl Default for ApiConfig {
@@ -76,8 +84,18 @@ impl Default for ApiConfig {
             warm_up: true,
             search_index: crate::search::Location::Memory,
             job_stale: job_stale(),
+            job_attempts: job_attempts(),
+            run_jobs: true,
         }
     }
+}
+
+/// `HYOJUN_JOB_ATTEMPTS` (1–100), else 3.
+pub fn job_attempts() -> i32 {
+    std::env::var("HYOJUN_JOB_ATTEMPTS")
+        .ok()
+        .and_then(|v| v.trim().parse::<i32>().ok())
+        .map_or(3, |n| n.clamp(1, 100))
 }
 
 /// `HYOJUN_JOB_STALE_MS` (at least 200 ms), else 30 s.
@@ -112,8 +130,8 @@ pub struct AppState {
     pub translations: Arc<translate::TranslationCache>,
     /// Upload bytes being received by all requests of this node together.
     pub uploads_in_flight: Arc<uploads::InFlight>,
-    /// Which jobs of this node run and which wait (per-node limit, per-master order).
-    pub jobs: Arc<job_queue::JobQueue>,
+    /// The node's job runner (queued jobs are claimed by any node with a free worker).
+    pub jobs: Arc<Runner>,
 }
 
 impl AppState {
@@ -124,10 +142,10 @@ impl AppState {
         let cache = Arc::new(cache::ReadCache::new(100_000, 1_000_000));
         cache.check_generation(&store);
         cache::ReadCache::start_polling(&cache, store.clone(), config.warm_up);
-        mapping::start_rechecking(&cache, store.clone());
         let search = Arc::new(open_search_index(&config.search_index));
-        let jobs = Arc::new(job_queue::JobQueue::new(config.limits.concurrent_jobs));
-        job_queue::JobQueue::start_heartbeat(&jobs, store.clone(), config.job_stale);
+        let jobs = runner(&store, &config, &search, &cache);
+        Runner::start(&jobs);
+        mapping::start_rechecking(&cache, store.clone(), &jobs);
         let seen = Arc::downgrade(&cache);
         SearchIndex::start_syncing(&search, store.clone(), move || {
             seen.upgrade().and_then(|c| c.seen_generation())
@@ -150,16 +168,77 @@ impl AppState {
     /// State for one command run in-process (`hyojun check-codes`): no background pollers,
     /// no warm-up, the search index in memory (built only if a search asks for it).
     pub fn for_command(store: Store, config: ApiConfig) -> Self {
+        let search = Arc::new(open_search_index(&Location::Memory));
+        let cache = Arc::new(cache::ReadCache::new(100_000, 1_000_000));
+        // No uploads in a command: a shared folder under the temporary directory, so that
+        // nothing is created where the command runs.
+        let config = ApiConfig {
+            run_jobs: false,
+            upload_dir: std::env::temp_dir().join("hyojun-command-uploads"),
+            ..config
+        };
         AppState {
-            search: Arc::new(open_search_index(&Location::Memory)),
+            jobs: runner(&store, &config, &search, &cache),
+            search,
             store,
             keys: auth::KeyCache::default(),
             metrics: Arc::new(ops::Metrics::default()),
-            cache: Arc::new(cache::ReadCache::new(100_000, 1_000_000)),
+            cache,
             translations: Arc::default(),
             uploads_in_flight: Arc::default(),
-            jobs: Arc::new(job_queue::JobQueue::new(config.limits.concurrent_jobs)),
             config,
+        }
+    }
+}
+
+/// The job runner of a node (not started).
+fn runner(
+    store: &Store,
+    config: &ApiConfig,
+    search: &Arc<SearchIndex>,
+    cache: &Arc<cache::ReadCache>,
+) -> Arc<Runner> {
+    let uploads = open_upload_store(&config.upload_dir);
+    let seen = Arc::downgrade(cache);
+    let ctx = JobContext {
+        store: store.clone(),
+        search: search.clone(),
+        limits: config.limits.clone(),
+        uploads,
+        node: config.node.clone(),
+        releases_changed: Arc::new(move || {
+            if let Some(cache) = seen.upgrade() {
+                cache.clear();
+            }
+        }),
+    };
+    Runner::new(
+        ctx,
+        RunnerConfig {
+            workers: if config.run_jobs {
+                config.limits.concurrent_jobs
+            } else {
+                0
+            },
+            stale: config.job_stale,
+            max_attempts: config.job_attempts,
+        },
+    )
+}
+
+/// Opens the node's upload store; an unusable folder (checked by `serve` before it starts)
+/// falls back to a private temporary folder, logged, so that a node still serves.
+fn open_upload_store(dir: &std::path::Path) -> UploadStore {
+    match UploadStore::open(dir) {
+        Ok(store) => store,
+        Err(e) => {
+            let fallback =
+                std::env::temp_dir().join(format!("hyojun-uploads-{}", std::process::id()));
+            tracing::error!(error = %e, fallback = %fallback.display(), "cannot open the upload folder: using a private one");
+            match UploadStore::open(&fallback) {
+                Ok(store) => store,
+                Err(e) => panic!("no upload folder can be opened: {e}"),
+            }
         }
     }
 }
@@ -377,17 +456,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Serves the API until the process is stopped.
 pub async fn serve(store: Store, config: ApiConfig, bind: SocketAddr) -> std::io::Result<()> {
-    // Jobs of a node that stopped (this one before its restart, or another): failed once
-    // their heartbeat is stale, whatever their node names; later ones by the heartbeat thread.
-    let interrupted = store
-        .fail_stale_jobs(config.job_stale)
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    if interrupted > 0 {
-        tracing::warn!(
-            interrupted,
-            "jobs whose node stopped before they finished were marked failed"
-        );
-    }
+    // The upload folder must be usable before the node accepts uploads.
+    let uploads = UploadStore::open(&config.upload_dir)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    tracing::info!(folder = %config.upload_dir.display(), store_id = uploads.id(), "upload store");
     let state = AppState::new(store, config);
     tracing::info!(%bind, anonymous_read = state.config.anonymous_read, node = %state.config.node, "hyojun listening");
     server(state, std::net::TcpListener::bind(bind)?)?.await

@@ -2,10 +2,8 @@
 //! whose state, progress and problems `GET /v1/jobs/{id}` shows.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use actix_multipart::Multipart;
 use actix_web::{get, post, web, HttpResponse};
@@ -20,9 +18,7 @@ use super::resolve::blocking;
 use super::AppState;
 use crate::app;
 use crate::limits::{Limit, Limits};
-use crate::masters::{self, Problems, Progress, SourceFile};
-use crate::store::jobs::{JobState, JobView, IMPORT_RELEASE};
-use crate::store::Store;
+use crate::store::jobs::{JobKind, JobView, NewJob};
 use crate::systems::Master;
 
 /// The multipart form of an upload (for the API documentation).
@@ -121,15 +117,6 @@ fn safe_name(name: &str) -> Option<String> {
     .then(|| base.to_owned())
 }
 
-fn new_upload_dir(root: &Path) -> Result<PathBuf, ApiError> {
-    let mut bytes = [0u8; 12];
-    getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let dir = root.join(hex::encode(bytes));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| ApiError::Internal(format!("upload folder {}: {e}", dir.display())))?;
-    Ok(dir)
-}
-
 /// Uploads a release (multipart form: `master`, optional `version` and `activate`, one or more
 /// `file` parts). Answers 202 with the job that imports it (`Location: /v1/jobs/{id}`; the
 /// job's `id` is not a release id — the release is the job's `release_id` once it succeeded).
@@ -173,7 +160,8 @@ pub async fn upload_release(
             return Err(busy(limits));
         }
     }
-    let dir = new_upload_dir(&state.config.upload_dir)?;
+    let uploads = state.jobs.context().uploads.clone();
+    let dir = uploads.incoming()?;
     let received = receive(&mut form, &dir, limits, &mut reservation).await;
     drop(reservation);
     let (fields, files) = match received {
@@ -216,40 +204,26 @@ pub async fn upload_release(
     let store = state.store.clone();
     let node = state.config.node.clone();
     let actor = admin.0.actor();
-    let job_dir = dir.clone();
-    let cache = state.cache.clone();
-    let queue = state.jobs.clone();
-    let limits = limits.clone();
+    let runner = state.jobs.clone();
+    let received = dir.clone();
     let job = blocking(move || {
-        let new = app::jobs::NewJob {
-            kind: IMPORT_RELEASE,
+        let new = NewJob {
+            kind: JobKind::ImportRelease,
             master: master.key(),
             node: &node,
+            created_by: &actor,
             request: &request,
+            upload_store: Some(uploads.id()),
         };
-        let id = app::jobs::queue(&store, &actor, "upload_release", None, &new, |_| {
-            request.to_string()
-        })?;
-        let runner_store = store.clone();
-        let job = JobSpec {
-            id,
-            master,
-            label: fields.version,
-            activate: fields.activate,
-            partial: fields.partial,
-            dir: job_dir,
-            actor,
-        };
-        let held = queue.hold(id);
-        std::thread::Builder::new()
-            .name(format!("job-{id}"))
-            .spawn(move || {
-                let _held = held;
-                let _slot = queue.wait_for_turn(&runner_store, id, master, &node);
-                run_job(&runner_store, job, &limits);
-                cache.clear();
-            })
-            .map_err(|e| ApiError::Internal(format!("cannot start the job: {e}")))?;
+        let id = app::jobs::queue(
+            &store,
+            "upload_release",
+            None,
+            &new,
+            Some((&uploads, &received)),
+            |_| request.to_string(),
+        )?;
+        runner.notify();
         Ok(store.job(id)?)
     })
     .await;
@@ -392,151 +366,6 @@ async fn receive(
 /// A form flag: `true`, `1`, `yes` or `on`.
 fn is_true(value: &str) -> bool {
     matches!(value.trim(), "true" | "1" | "yes" | "on")
-}
-
-struct JobSpec {
-    id: i64,
-    master: Master,
-    label: Option<String>,
-    activate: bool,
-    partial: bool,
-    dir: PathBuf,
-    actor: String,
-}
-
-/// Reports parsing progress to the job row, at most twice a second.
-struct JobProgress<'a> {
-    store: &'a Store,
-    id: i64,
-    phase: Mutex<String>,
-    total: AtomicU64,
-    done: AtomicU64,
-    last: Mutex<Instant>,
-}
-
-impl JobProgress<'_> {
-    fn write(&self, force: bool) {
-        let Ok(mut last) = self.last.lock() else {
-            return;
-        };
-        if !force && last.elapsed() < Duration::from_millis(500) {
-            return;
-        }
-        *last = Instant::now();
-        let phase = self.phase.lock().map(|p| p.clone()).unwrap_or_default();
-        let progress = json!({
-            "phase": phase,
-            "done": self.done.load(Ordering::Relaxed),
-            "total": self.total.load(Ordering::Relaxed),
-        });
-        if let Err(e) = self.store.job_progress(self.id, &progress) {
-            tracing::warn!(job = self.id, error = %e, "cannot record job progress");
-        }
-    }
-}
-
-impl Progress for JobProgress<'_> {
-    fn start(&self, phase: &str, total: u64) {
-        if let Ok(mut p) = self.phase.lock() {
-            *p = phase.to_owned();
-        }
-        self.total.store(total, Ordering::Relaxed);
-        self.done.store(0, Ordering::Relaxed);
-        self.write(true);
-    }
-    fn advance(&self, n: u64) {
-        self.done.fetch_add(n, Ordering::Relaxed);
-        self.write(false);
-    }
-    fn finish(&self) {
-        self.done
-            .store(self.total.load(Ordering::Relaxed), Ordering::Relaxed);
-        self.write(true);
-    }
-}
-
-fn read_sources(dir: &Path, master: Master, limits: &Limits) -> Result<Vec<SourceFile>, Problems> {
-    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    names.sort();
-    let mut inputs = masters::input::Collector::new(master, limits);
-    for path in names {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("(upload)")
-            .to_owned();
-        inputs.add_file_as(&path, &name);
-    }
-    inputs.finish()
-}
-
-/// Parses and imports an upload; the job row says how it ended. Runs on its own thread.
-fn run_job(store: &Store, job: JobSpec, limits: &Limits) {
-    if let Err(e) = store.start_job(job.id) {
-        tracing::error!(job = job.id, error = %e, "cannot start job");
-    }
-    let progress = JobProgress {
-        store,
-        id: job.id,
-        phase: Mutex::new("reading".into()),
-        total: AtomicU64::new(0),
-        done: AtomicU64::new(0),
-        last: Mutex::new(Instant::now()),
-    };
-    let options = masters::ParseOptions {
-        label: job.label.clone(),
-        partial: job.partial,
-        limits: limits.clone(),
-    };
-    let parsed = read_sources(&job.dir, job.master, &options.limits)
-        .and_then(|sources| masters::parse_sources(job.master, &sources, &options, &progress));
-    let _ = std::fs::remove_dir_all(&job.dir);
-    let parsed = match parsed {
-        Ok(parsed) => parsed,
-        Err(problems) => {
-            if let Err(e) =
-                app::releases::refuse_upload(store, &job.actor, job.id, &json!(problems))
-            {
-                tracing::error!(job = job.id, error = %e, "cannot record the end of a job");
-            }
-            return;
-        }
-    };
-    progress.start("writing to the database", parsed.records.len() as u64);
-    // The import records the job's end and its audit row in its own transaction.
-    match app::releases::import(store, &job.actor, &parsed, job.activate, Some(job.id)) {
-        Ok(_) => {}
-        Err(e) => {
-            tracing::warn!(job = job.id, error = %e, "import failed");
-            use crate::store::StoreError;
-            let (kind, message, fix) = match e {
-                StoreError::Conflict(m) => (
-                    "history_conflict",
-                    m,
-                    "a master's releases are imported in date order: import the missing releases in that order, or leave this one out",
-                ),
-                StoreError::Invalid(m) => ("invalid", m, "correct the value named and upload again"),
-                StoreError::Connect(_) => (
-                    "database_unavailable",
-                    "the database was not available; nothing was changed".to_owned(),
-                    "upload the release again once the database is back (GET /readyz)",
-                ),
-                _ => (
-                    "database_error",
-                    "the database refused the import; nothing was changed (see the server log)"
-                        .to_owned(),
-                    "upload the release again; if it fails again, the server log names the cause",
-                ),
-            };
-            let problems = json!({"total": 1, "items": [{"file": "(release)", "kind": kind, "message": message, "fix": fix}]});
-            // The import's own audit row says it was refused or failed.
-            if let Err(e) = store.finish_job(job.id, JobState::Failed, &problems, None, None) {
-                tracing::error!(job = job.id, error = %e, "cannot record the end of a job");
-            }
-        }
-    }
 }
 
 /// Which jobs to list.

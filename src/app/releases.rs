@@ -9,8 +9,7 @@ use crate::masters::ParsedRelease;
 use crate::store::activation::{self, serving_now};
 use crate::store::audit::{self, Outcome};
 use crate::store::import::{self, ImportOptions, ImportOutcome, ImportReport};
-use crate::store::jobs::finish_job;
-use crate::store::jobs::JobState;
+use crate::store::jobs::{finish_job, JobState, Lease};
 use crate::store::models::ReleaseRow;
 use crate::store::{releases, Store, StoreError};
 use crate::systems::Master;
@@ -24,10 +23,10 @@ pub fn import(
     actor: &str,
     parsed: &ParsedRelease,
     activate: bool,
-    job: Option<i64>,
+    job: Option<Lease>,
 ) -> Result<ImportReport, StoreError> {
     let target = match job {
-        Some(id) => format!("job:{id}"),
+        Some(lease) => format!("job:{}", lease.id),
         None => format!("{}:{}", parsed.master, parsed.label),
     };
     let options = ImportOptions {
@@ -54,13 +53,13 @@ pub fn import(
                     report.activated = true;
                 }
             }
-            if let Some(id) = job {
+            if let Some(lease) = job {
                 let result = job_result(&report, parsed);
                 let no_problems = json!({"total": 0, "items": []});
                 let release = Some(report.release.id);
                 finish_job(
                     conn,
-                    id,
+                    lease,
                     JobState::Succeeded,
                     &no_problems,
                     Some(&result),
@@ -151,7 +150,7 @@ pub fn activate_label(
 pub fn refuse_upload(
     store: &Store,
     actor: &str,
-    job: i64,
+    job: Lease,
     problems: &serde_json::Value,
 ) -> Result<(), StoreError> {
     let mut conn = store.conn()?;
@@ -162,7 +161,7 @@ pub fn refuse_upload(
             conn,
             actor,
             "import_release",
-            &format!("job:{job}"),
+            &format!("job:{}", job.id),
             Outcome::Refused,
             &detail,
         )

@@ -123,6 +123,11 @@ pub enum Command {
         /// seen yet).
         #[arg(long, env = "HYOJUN_NO_WARM_UP")]
         no_warm_up: bool,
+        /// Run no background jobs on this node (imports of uploads, candidates, mapping
+        /// re-checks): it queues them, and nodes without this flag sharing its database (and,
+        /// for uploads, its upload folder) run them.
+        #[arg(long, env = "HYOJUN_NO_JOBS")]
+        no_jobs: bool,
         #[command(flatten)]
         index: IndexDir,
     },
@@ -355,7 +360,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             release,
             by,
         } => {
-            let store = Store::open(&url, 1)?;
+            // Two connections: the mapping re-check that follows reads beside its transaction.
+            let store = Store::open(&url, 2)?;
             let actor = who(by);
             let r = crate::app::releases::activate_label(&store, &actor, master, &release)?;
             say!(
@@ -372,6 +378,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             upload_dir,
             max_upload_bytes,
             no_warm_up,
+            no_jobs,
             index,
         } => {
             let store = Store::open(&url, 8)?;
@@ -385,6 +392,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 upload_dir,
                 limits,
                 warm_up: !no_warm_up,
+                run_jobs: !no_jobs,
                 search_index: index.location(&url),
                 ..crate::api::ApiConfig::default()
             };

@@ -1,6 +1,11 @@
-//! Background jobs (release uploads): state, progress and outcome, shared by every node.
+//! Background jobs as stored, shared by every node: kind, state, progress and outcome, and
+//! the claims of the job runner (`crate::app::jobs`). A node claims a queued job in one
+//! statement (PostgreSQL `FOR UPDATE SKIP LOCKED`, SQLite's write lock), which makes it
+//! `running` under that node and numbers the claim (`attempts`): the number fences every
+//! later write of the claim, so a node whose job was taken over can neither end it nor
+//! report progress on it.
 
-use chrono::Utc;
+use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -16,7 +21,8 @@ use super::{AnyConnection, Store, StoreError};
 #[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
-    /// Waiting for its turn (an earlier import of its master, or a free job slot).
+    /// Waiting to be claimed by a node with a free worker (`progress.note` says why it
+    /// waits: an earlier import of its master, a retry's backoff, or busy workers).
     Queued,
     Running,
     Succeeded,
@@ -49,45 +55,95 @@ impl JobState {
 
 crate::text_column!(JobState);
 
-/// The kind of a release-import job.
-pub const IMPORT_RELEASE: &str = "import_release";
+/// What a job does.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Imports an uploaded release (`POST /v1/releases`); its files are in the upload store.
+    ImportRelease,
+    /// Computes the candidates of a mapping project's local codes.
+    MappingCandidates,
+    /// Re-checks the approved mappings of a master whose current release changed.
+    RecheckMappings,
+}
+
+impl JobKind {
+    /// The stored and shown spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::ImportRelease => "import_release",
+            JobKind::MappingCandidates => "mapping_candidates",
+            JobKind::RecheckMappings => "recheck_mappings",
+        }
+    }
+
+    /// Every kind.
+    pub const ALL: [JobKind; 3] = [
+        JobKind::ImportRelease,
+        JobKind::MappingCandidates,
+        JobKind::RecheckMappings,
+    ];
+}
+
+crate::text_column!(JobKind);
 
 /// A job as stored; the JSON columns are decoded in [`JobView`].
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = jobs)]
 pub struct JobRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: JobKind,
     pub master: String,
     pub state: JobState,
     pub node: String,
     pub created_by: String,
-    pub created_at: chrono::NaiveDateTime,
-    pub started_at: Option<chrono::NaiveDateTime>,
-    pub finished_at: Option<chrono::NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub started_at: Option<NaiveDateTime>,
+    pub finished_at: Option<NaiveDateTime>,
     pub request: String,
     pub progress: String,
     pub problems: String,
     pub result: Option<String>,
     pub release_id: Option<i64>,
+    pub attempts: i32,
+    pub run_after: Option<NaiveDateTime>,
+    pub upload_store: Option<String>,
 }
 
 /// A job as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct JobView {
     pub id: i64,
-    pub kind: String,
+    pub kind: JobKind,
     pub master: String,
     /// A queued job waits for an earlier import of its master (imports of one master run in
-    /// upload order) or for a free job slot of its node; `progress.note` says which.
+    /// upload order), for the backoff of a retry, or for a free worker; `progress.note` says
+    /// which.
     pub state: JobState,
     pub created_by: String,
     #[serde(serialize_with = "crate::timestamp::utc")]
-    pub created_at: chrono::NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    /// When the current (or last) attempt started.
     #[serde(serialize_with = "crate::timestamp::utc_opt")]
-    pub started_at: Option<chrono::NaiveDateTime>,
+    pub started_at: Option<NaiveDateTime>,
     #[serde(serialize_with = "crate::timestamp::utc_opt")]
-    pub finished_at: Option<chrono::NaiveDateTime>,
+    pub finished_at: Option<NaiveDateTime>,
+    /// How many times a node started the job: more than one when a node stopped while
+    /// running it, or a try failed for a passing reason (the database was away), and another
+    /// try followed.
+    pub attempts: i32,
     /// What was asked: master, label, activate, files (name, size).
     #[schema(value_type = Object)]
     pub request: serde_json::Value,
@@ -123,71 +179,244 @@ impl TryFrom<JobRow> for JobView {
             created_at: row.created_at,
             started_at: row.started_at,
             finished_at: row.finished_at,
+            attempts: row.attempts,
             release_id: row.release_id,
         })
     }
 }
 
+/// One claim of a job: its id and the claim's number. Every write of a running job names
+/// its lease, and does nothing once the job was claimed again (taken over).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Lease {
+    pub id: i64,
+    pub attempt: i32,
+}
+
+/// A job to queue.
+#[derive(Debug, Clone, Copy)]
+pub struct NewJob<'a> {
+    pub kind: JobKind,
+    /// The master it concerns (`mapping` for candidates).
+    pub master: &'a str,
+    /// The node that queued it.
+    pub node: &'a str,
+    pub created_by: &'a str,
+    /// What was asked, as the job record shows it.
+    pub request: &'a serde_json::Value,
+    /// The upload store holding its files (jobs/ID/), when it has files.
+    pub upload_store: Option<&'a str>,
+}
+
 #[derive(Insertable)]
 #[diesel(table_name = jobs)]
-struct NewJob<'a> {
-    kind: &'a str,
+struct JobInsert<'a> {
+    kind: JobKind,
     master: &'a str,
     state: JobState,
     node: &'a str,
     created_by: &'a str,
-    created_at: chrono::NaiveDateTime,
+    created_at: NaiveDateTime,
     request: &'a str,
     progress: &'a str,
     problems: &'a str,
-    heartbeat_at: Option<chrono::NaiveDateTime>,
+    heartbeat_at: Option<NaiveDateTime>,
+    upload_store: Option<&'a str>,
+}
+
+/// No problems, as a job records them.
+pub fn no_problems() -> serde_json::Value {
+    serde_json::json!({"total": 0, "items": []})
+}
+
+/// One problem that ended a job, as a job records it.
+pub fn one_problem(kind: &str, message: &str, fix: &str) -> serde_json::Value {
+    serde_json::json!({"total": 1, "items": [{"file": "(job)", "kind": kind, "message": message, "fix": fix}]})
 }
 
 /// Queues a job on `conn`; returns its id.
-pub fn create_job(
-    conn: &mut AnyConnection,
-    kind: &str,
-    master: &str,
-    node: &str,
-    created_by: &str,
-    request: &serde_json::Value,
-) -> Result<i64, StoreError> {
+pub fn create_job(conn: &mut AnyConnection, job: &NewJob<'_>) -> Result<i64, StoreError> {
     let created_at = Utc::now().naive_utc();
-    let request = request.to_string();
+    let request = job.request.to_string();
     diesel::insert_into(jobs::table)
-        .values(NewJob {
-            kind,
-            master,
+        .values(JobInsert {
+            kind: job.kind,
+            master: job.master,
             state: JobState::Queued,
-            node,
-            created_by,
+            node: job.node,
+            created_by: job.created_by,
             created_at,
             request: &request,
-            progress: "{}",
+            progress: r#"{"phase":"queued"}"#,
             problems: r#"{"total":0,"items":[]}"#,
-            heartbeat_at: Some(created_at),
+            heartbeat_at: None,
+            upload_store: job.upload_store,
         })
         .execute(conn)?;
     Ok(jobs::table
-        .filter(jobs::node.eq(node))
+        .filter(jobs::node.eq(job.node))
         .filter(jobs::created_at.eq(created_at))
         .order(jobs::id.desc())
         .select(jobs::id)
         .first(conn)?)
 }
 
-/// Ends a job on `conn`: `succeeded` with a result, or `failed` with problems. An import
-/// records its job's end in its own transaction (`crate::app::releases::import`), so a release
-/// is never imported by a job that still says it is running.
+/// The id of the unfinished job of `kind` and `master`, if there is one.
+pub fn unfinished(
+    conn: &mut AnyConnection,
+    kind: JobKind,
+    master: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(jobs::table
+        .filter(jobs::kind.eq(kind))
+        .filter(jobs::master.eq(master))
+        .filter(jobs::state.eq_any(JobState::UNFINISHED))
+        .select(jobs::id)
+        .first(conn)
+        .optional()?)
+}
+
+/// Of the job ids `ids`, those that exist, each with whether it has not ended.
+pub fn unfinished_among(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+) -> Result<Vec<(i64, bool)>, StoreError> {
+    let found: Vec<(i64, JobState)> = jobs::table
+        .filter(jobs::id.eq_any(ids))
+        .select((jobs::id, jobs::state))
+        .load(conn)?;
+    Ok(found
+        .into_iter()
+        .map(|(id, state)| (id, JobState::UNFINISHED.contains(&state)))
+        .collect())
+}
+
+/// What a claimable job is, in SQL over `jobs j`, with two binds: now, and the claiming node's
+/// upload store. Imports of one master wait for every earlier one (upload order).
+const CLAIMABLE: &str = "j.state = 'queued' \
+     AND (j.run_after IS NULL OR j.run_after <= ?) \
+     AND (j.upload_store IS NULL OR j.upload_store = ?) \
+     AND NOT (j.kind = 'import_release' AND j.upload_store IS NULL) \
+     AND NOT (j.kind = 'import_release' AND EXISTS (SELECT 1 FROM jobs e \
+         WHERE e.kind = j.kind AND e.master = j.master AND e.id < j.id \
+         AND e.state IN ('queued', 'running')))";
+
+#[derive(QueryableByName)]
+struct Claimed {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    attempts: i32,
+}
+
+/// `sql` with its `?` placeholders numbered for PostgreSQL (`$1`, `$2`, …).
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Claims the first claimable job (lowest id) for `node`, whose upload store is
+/// `upload_store`: it becomes `running` under that node with a new lease. `None` when no job
+/// may run now. One statement: two nodes never claim the same job.
+pub fn claim(
+    conn: &mut AnyConnection,
+    node: &str,
+    upload_store: &str,
+) -> Result<Option<(JobRow, Lease)>, StoreError> {
+    use diesel::sql_types::{Text, Timestamp};
+    let now = Utc::now().naive_utc();
+    // A read first, so that an idle node asks for no write lock.
+    let peek =
+        format!("SELECT j.id, j.attempts FROM jobs j WHERE {CLAIMABLE} ORDER BY j.id LIMIT 1");
+    let pg = matches!(conn, AnyConnection::Postgres(_));
+    let waiting: Vec<Claimed> = crate::with_backend!(conn, |c| {
+        let sql = if pg { numbered(&peek) } else { peek.clone() };
+        diesel::sql_query(sql)
+            .bind::<Timestamp, _>(now)
+            .bind::<Text, _>(upload_store)
+            .load(c)?
+    });
+    if waiting.is_empty() {
+        return Ok(None);
+    }
+    let update = |lock: &str| {
+        format!(
+            "UPDATE jobs SET state = 'running', node = ?, started_at = ?, heartbeat_at = ?, \
+             attempts = attempts + 1, run_after = NULL, progress = '{{\"phase\":\"starting\"}}' \
+             WHERE state = 'queued' AND id = (SELECT j.id FROM jobs j WHERE {CLAIMABLE} \
+             ORDER BY j.id LIMIT 1{lock}) RETURNING id, attempts"
+        )
+    };
+    let claimed: Vec<Claimed> = crate::with_backend!(conn, |c| {
+        let sql = if pg {
+            numbered(&update(" FOR UPDATE OF j SKIP LOCKED"))
+        } else {
+            update("")
+        };
+        diesel::sql_query(sql)
+            .bind::<Text, _>(node)
+            .bind::<Timestamp, _>(now)
+            .bind::<Timestamp, _>(now)
+            .bind::<Timestamp, _>(now)
+            .bind::<Text, _>(upload_store)
+            .load(c)?
+    });
+    let Some(claimed) = claimed.into_iter().next() else {
+        return Ok(None);
+    };
+    let row = jobs::table
+        .find(claimed.id)
+        .select(JobRow::as_select())
+        .first(conn)?;
+    Ok(Some((
+        row,
+        Lease {
+            id: claimed.id,
+            attempt: claimed.attempts,
+        },
+    )))
+}
+
+/// The running job of `lease`, still held by that claim.
+macro_rules! held {
+    ($lease:expr) => {
+        jobs::table
+            .filter(jobs::id.eq($lease.id))
+            .filter(jobs::attempts.eq($lease.attempt))
+            .filter(jobs::state.eq(JobState::Running))
+    };
+}
+
+/// The refusal of a write by a claim that is no longer the job's.
+fn taken_over(lease: Lease) -> StoreError {
+    StoreError::Conflict(format!(
+        "job {} was taken over by another node (its try {} ended)",
+        lease.id, lease.attempt
+    ))
+}
+
+/// Ends the job of `lease` on `conn`: `succeeded` with a result, or `failed` with problems.
+/// Refused ([`StoreError::Conflict`]) when the job was taken over meanwhile, so that the
+/// transaction it is part of rolls back. An import records its job's end in its own
+/// transaction (`crate::app::releases::import`).
 pub fn finish_job(
     conn: &mut AnyConnection,
-    id: i64,
+    lease: Lease,
     state: JobState,
     problems: &serde_json::Value,
     result: Option<&serde_json::Value>,
     release_id: Option<i64>,
 ) -> Result<(), StoreError> {
-    diesel::update(jobs::table.find(id))
+    let updated = diesel::update(held!(lease))
         .set((
             jobs::state.eq(state),
             jobs::finished_at.eq(Some(Utc::now().naive_utc())),
@@ -196,6 +425,175 @@ pub fn finish_job(
             jobs::release_id.eq(release_id),
         ))
         .execute(conn)?;
+    if updated == 1 {
+        Ok(())
+    } else {
+        Err(taken_over(lease))
+    }
+}
+
+/// Puts the job of `lease` back in the queue, claimable again from `after`, with `note` as
+/// its progress. Refused when the job was taken over meanwhile.
+pub fn retry_later(
+    conn: &mut AnyConnection,
+    lease: Lease,
+    after: NaiveDateTime,
+    note: &str,
+) -> Result<(), StoreError> {
+    let progress = serde_json::json!({"phase": "queued", "note": note});
+    let updated = diesel::update(held!(lease))
+        .set((
+            jobs::state.eq(JobState::Queued),
+            jobs::run_after.eq(Some(after)),
+            jobs::progress.eq(progress.to_string()),
+        ))
+        .execute(conn)?;
+    if updated == 1 {
+        Ok(())
+    } else {
+        Err(taken_over(lease))
+    }
+}
+
+/// How long a job waits before its try after `attempt`: 1 s, doubling, at most a minute.
+pub fn backoff(attempt: i32) -> std::time::Duration {
+    let doublings = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(6);
+    std::time::Duration::from_secs(1 << doublings)
+}
+
+/// What [`take_over_stale`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TakenOver {
+    /// Queued again for any node.
+    pub requeued: usize,
+    /// Failed: their last try was interrupted.
+    pub failed: usize,
+}
+
+/// Takes over the running jobs whose node stopped (no heartbeat for `stale`): each is queued
+/// again for any node, after its backoff, or failed when it has had `max_attempts` tries.
+/// Any node may do it, whatever the jobs' node names: a job whose node is alive keeps beating.
+pub fn take_over_stale(
+    conn: &mut AnyConnection,
+    stale: std::time::Duration,
+    max_attempts: i32,
+) -> Result<TakenOver, StoreError> {
+    let now = Utc::now().naive_utc();
+    let before = now - chrono::Duration::from_std(stale).unwrap_or(chrono::Duration::MAX);
+    let silent = || {
+        jobs::table
+            .filter(jobs::state.eq(JobState::Running))
+            .filter(
+                jobs::heartbeat_at
+                    .lt(before)
+                    .or(jobs::heartbeat_at.is_null()),
+            )
+    };
+    let found: Vec<(i64, i32, String, JobKind)> = silent()
+        .select((jobs::id, jobs::attempts, jobs::node, jobs::kind))
+        .load(conn)?;
+    let mut done = TakenOver::default();
+    for (id, attempt, node, kind) in found {
+        let this = silent()
+            .filter(jobs::id.eq(id))
+            .filter(jobs::attempts.eq(attempt));
+        let node = crate::excerpt::excerpt(&node);
+        if attempt < max_attempts {
+            let after = now + chrono::Duration::from_std(backoff(attempt)).unwrap_or_default();
+            let note = format!(
+                "node {node} stopped during try {attempt} of {max_attempts}; any node takes the job up again"
+            );
+            let progress = serde_json::json!({"phase": "queued", "note": note});
+            done.requeued += diesel::update(this)
+                .set((
+                    jobs::state.eq(JobState::Queued),
+                    jobs::run_after.eq(Some(after)),
+                    jobs::progress.eq(progress.to_string()),
+                ))
+                .execute(conn)?;
+        } else {
+            let fix = match kind {
+                JobKind::ImportRelease => "upload the release again",
+                JobKind::MappingCandidates => "start the candidates job again",
+                JobKind::RecheckMappings => "the next change of a current release re-checks again",
+            };
+            let message = format!(
+                "the node running the job stopped before the job finished, in each of its {attempt} tries (the last on node {node})"
+            );
+            done.failed += diesel::update(this)
+                .set((
+                    jobs::state.eq(JobState::Failed),
+                    jobs::finished_at.eq(Some(now)),
+                    jobs::problems.eq(one_problem("interrupted", &message, fix).to_string()),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(done)
+}
+
+/// Says that the claims `leases` still run; returns those that no longer hold their job
+/// (taken over while this node was silent, or ended).
+pub fn beat(conn: &mut AnyConnection, leases: &[Lease]) -> Result<Vec<Lease>, StoreError> {
+    let now = Utc::now().naive_utc();
+    let mut lost = Vec::new();
+    for &lease in leases {
+        let updated = diesel::update(held!(lease))
+            .set(jobs::heartbeat_at.eq(Some(now)))
+            .execute(conn)?;
+        if updated == 0 {
+            lost.push(lease);
+        }
+    }
+    Ok(lost)
+}
+
+/// Records the progress of the job of `lease` (nothing once it was taken over).
+pub fn job_progress(
+    conn: &mut AnyConnection,
+    lease: Lease,
+    progress: &serde_json::Value,
+) -> Result<(), StoreError> {
+    diesel::update(held!(lease))
+        .set(jobs::progress.eq(progress.to_string()))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Says why a queued job waits, in its progress note, from what the database says now: an
+/// earlier import of its master, or a retry's backoff (whose note is kept), or busy workers.
+fn explain_wait(
+    conn: &mut AnyConnection,
+    view: &mut JobView,
+    row_after: Option<NaiveDateTime>,
+) -> Result<(), StoreError> {
+    if view.state != JobState::Queued {
+        return Ok(());
+    }
+    let earlier: Option<i64> = if view.kind == JobKind::ImportRelease {
+        jobs::table
+            .filter(jobs::kind.eq(view.kind))
+            .filter(jobs::master.eq(&view.master))
+            .filter(jobs::id.lt(view.id))
+            .filter(jobs::state.eq_any(JobState::UNFINISHED))
+            .order(jobs::id.asc())
+            .select(jobs::id)
+            .first(conn)
+            .optional()?
+    } else {
+        None
+    };
+    let note = match (earlier, row_after) {
+        (Some(earlier), _) => {
+            format!("waiting for job {earlier}: imports of one master run in upload order")
+        }
+        (None, Some(after)) if after > Utc::now().naive_utc() => return Ok(()),
+        (None, _) => format!(
+            "waiting for a free worker: each node runs at most {} at once",
+            crate::limits::Limit::ConcurrentJobs.env()
+        ),
+    };
+    view.progress = serde_json::json!({"phase": "queued", "note": note});
     Ok(())
 }
 
@@ -203,123 +601,59 @@ impl Store {
     /// One job.
     pub fn job(&self, id: i64) -> Result<JobView, StoreError> {
         let mut conn = self.conn()?;
-        jobs::table
+        let row = jobs::table
             .find(id)
             .select(JobRow::as_select())
             .first(&mut *conn)
             .optional()?
-            .ok_or_else(|| StoreError::NotFound(format!("no job with id {id}")))?
-            .try_into()
+            .ok_or_else(|| StoreError::NotFound(format!("no job with id {id}")))?;
+        let after = row.run_after;
+        let mut view = JobView::try_from(row)?;
+        explain_wait(&mut conn, &mut view, after)?;
+        Ok(view)
     }
 
     /// The most recent jobs, newest first.
     pub fn recent_jobs(&self, limit: i64) -> Result<Vec<JobView>, StoreError> {
         let mut conn = self.conn()?;
-        jobs::table
+        let rows = jobs::table
             .order(jobs::id.desc())
             .limit(limit)
             .select(JobRow::as_select())
-            .load(&mut *conn)?
-            .into_iter()
-            .map(JobView::try_from)
+            .load(&mut *conn)?;
+        rows.into_iter()
+            .map(|row| {
+                let after = row.run_after;
+                let mut view = JobView::try_from(row)?;
+                explain_wait(&mut conn, &mut view, after)?;
+                Ok(view)
+            })
             .collect()
     }
 
-    /// The earliest job of `kind` and `master` created before `id` (lower id) that has not
-    /// ended, on any node.
-    pub fn earlier_unfinished_job(
+    /// Records the progress of a running job ([`job_progress`]).
+    pub fn job_progress(
         &self,
-        id: i64,
-        kind: &str,
-        master: &str,
-    ) -> Result<Option<i64>, StoreError> {
-        let mut conn = self.conn()?;
-        Ok(jobs::table
-            .filter(jobs::kind.eq(kind))
-            .filter(jobs::master.eq(master))
-            .filter(jobs::id.lt(id))
-            .filter(jobs::state.eq_any(JobState::UNFINISHED))
-            .order(jobs::id.asc())
-            .select(jobs::id)
-            .first(&mut *conn)
-            .optional()?)
+        lease: Lease,
+        progress: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        job_progress(&mut *self.conn()?, lease, progress)
     }
 
-    /// Marks a job running.
-    pub fn start_job(&self, id: i64) -> Result<(), StoreError> {
+    /// Whether the claim `lease` still holds its job (not taken over, not ended).
+    pub fn holds(&self, lease: Lease) -> Result<bool, StoreError> {
         let mut conn = self.conn()?;
-        diesel::update(jobs::table.find(id))
-            .set((
-                jobs::state.eq(JobState::Running),
-                jobs::started_at.eq(Some(Utc::now().naive_utc())),
-            ))
-            .execute(&mut *conn)?;
-        Ok(())
+        Ok(held!(lease).count().get_result::<i64>(&mut *conn)? == 1)
     }
 
-    /// Records progress of a running job.
-    pub fn job_progress(&self, id: i64, progress: &serde_json::Value) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        diesel::update(jobs::table.find(id))
-            .set(jobs::progress.eq(progress.to_string()))
-            .execute(&mut *conn)?;
-        Ok(())
-    }
-
-    /// Ends a job: `succeeded` with a result, or `failed` with problems ([`finish_job`]).
+    /// Ends a job ([`finish_job`]).
     pub fn finish_job(
         &self,
-        id: i64,
+        lease: Lease,
         state: JobState,
         problems: &serde_json::Value,
         result: Option<&serde_json::Value>,
-        release_id: Option<i64>,
     ) -> Result<(), StoreError> {
-        finish_job(&mut *self.conn()?, id, state, problems, result, release_id)
-    }
-
-    /// Says that this node still holds the unfinished jobs `ids` (queued or running).
-    pub fn beat(&self, ids: &[i64]) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let mut conn = self.conn()?;
-        diesel::update(
-            jobs::table
-                .filter(jobs::id.eq_any(ids))
-                .filter(jobs::state.eq_any(JobState::UNFINISHED)),
-        )
-        .set(jobs::heartbeat_at.eq(Some(Utc::now().naive_utc())))
-        .execute(&mut *conn)?;
-        Ok(())
-    }
-
-    /// Fails the unfinished jobs whose node stopped: no heartbeat for `stale` (its files and
-    /// worker are gone). Any node may do it, whatever the jobs' node names: a job whose node
-    /// is alive keeps beating.
-    pub fn fail_stale_jobs(&self, stale: std::time::Duration) -> Result<usize, StoreError> {
-        let mut conn = self.conn()?;
-        let stale = chrono::Duration::from_std(stale).unwrap_or(chrono::Duration::MAX);
-        let before = Utc::now().naive_utc() - stale;
-        let problems = serde_json::json!({"total": 1, "items": [{
-            "file": "(job)", "kind": "interrupted",
-            "message": "the node running the job stopped before the job finished",
-            "fix": "upload the release again"
-        }]});
-        Ok(diesel::update(
-            jobs::table
-                .filter(jobs::state.eq_any(JobState::UNFINISHED))
-                .filter(
-                    jobs::heartbeat_at
-                        .lt(before)
-                        .or(jobs::heartbeat_at.is_null()),
-                ),
-        )
-        .set((
-            jobs::state.eq(JobState::Failed),
-            jobs::finished_at.eq(Some(Utc::now().naive_utc())),
-            jobs::problems.eq(problems.to_string()),
-        ))
-        .execute(&mut *conn)?)
+        finish_job(&mut *self.conn()?, lease, state, problems, result, None)
     }
 }

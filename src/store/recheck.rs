@@ -179,116 +179,135 @@ impl Store {
     }
 
     /// Re-checks the mappings of every master whose current release differs from the one its
-    /// mappings were last checked against, and records the new one. Every node may call it
-    /// (the poller does, each second): the record is claimed in a transaction, so one node
-    /// does the work.
+    /// mappings were last checked against ([`Store::recheck_master`]). Every node may call it:
+    /// one node does each check.
     pub fn recheck_if_current_changed(&self) -> Result<Vec<(Master, RecheckReport)>, StoreError> {
-        let any_project: i64 = {
-            let mut conn = self.conn()?;
-            mapping_projects::table.count().get_result(&mut *conn)?
-        };
+        let mut done = Vec::new();
+        for master in self.masters_to_recheck()? {
+            if let Some(report) = self.recheck_master(master)? {
+                done.push((master, report));
+            }
+        }
+        Ok(done)
+    }
+
+    /// The masters whose current release is not the one their mappings were last checked
+    /// against (none while there is no mapping project).
+    pub fn masters_to_recheck(&self) -> Result<Vec<Master>, StoreError> {
+        let mut conn = self.conn()?;
+        let any_project: i64 = mapping_projects::table.count().get_result(&mut *conn)?;
+        drop(conn);
         if any_project == 0 {
             return Ok(Vec::new());
         }
-        let mut done = Vec::new();
+        let mut due = Vec::new();
         for master in Master::ALL {
             let Some(release) = self.current_release(master)? else {
                 continue;
             };
-            let seen: Option<i64> = {
-                let mut conn = self.conn()?;
-                mapping_checks::table
+            let mut conn = self.conn()?;
+            let seen: Option<i64> = mapping_checks::table
+                .filter(mapping_checks::master.eq(master.key()))
+                .select(mapping_checks::release_id)
+                .first(&mut *conn)
+                .optional()?;
+            if seen != Some(release.id) {
+                due.push(master);
+            }
+        }
+        Ok(due)
+    }
+
+    /// Re-checks the approved mappings whose targets belong to `master` against its current
+    /// release, if they were last checked against another one, flags what needs review and
+    /// records the check; `None` when there was nothing to do (checked already, by this node
+    /// or another). The record is claimed in a transaction with the flags: one node of several
+    /// does the work, and a node that stops midway leaves the check to be done again.
+    pub fn recheck_master(&self, master: Master) -> Result<Option<RecheckReport>, StoreError> {
+        let Some(release) = self.current_release(master)? else {
+            return Ok(None);
+        };
+        let claimed = {
+            let mut conn = self.conn()?;
+            conn.transaction(|conn| -> Result<Option<RecheckReport>, StoreError> {
+                // Claimed in a write transaction (the write lock first, then the read), so
+                // that one node of several does the work; the flags are written in the
+                // same transaction, so that the record of the check and its flags commit
+                // together (a node that stops midway leaves the check to be done again).
+                diesel::update(
+                    mapping_checks::table.filter(mapping_checks::master.eq(master.key())),
+                )
+                .set(mapping_checks::master.eq(master.key()))
+                .execute(conn)?;
+                let seen: Option<i64> = mapping_checks::table
                     .filter(mapping_checks::master.eq(master.key()))
                     .select(mapping_checks::release_id)
-                    .first(&mut *conn)
-                    .optional()?
-            };
-            if seen == Some(release.id) {
-                continue;
-            }
-            let claimed = {
-                let mut conn = self.conn()?;
-                conn.transaction(|conn| -> Result<Option<RecheckReport>, StoreError> {
-                    // Claimed in a write transaction (the write lock first, then the read), so
-                    // that one node of several does the work; the flags are written in the
-                    // same transaction, so that the record of the check and its flags commit
-                    // together (a node that stops midway leaves the check to be done again).
-                    diesel::update(
-                        mapping_checks::table.filter(mapping_checks::master.eq(master.key())),
+                    .first(conn)
+                    .optional()?;
+                if seen == Some(release.id) {
+                    return Ok(None);
+                }
+                let now = Utc::now().naive_utc();
+                let updated = match seen {
+                    Some(old) => diesel::update(
+                        mapping_checks::table
+                            .filter(mapping_checks::master.eq(master.key()))
+                            .filter(mapping_checks::release_id.eq(old)),
                     )
-                    .set(mapping_checks::master.eq(master.key()))
-                    .execute(conn)?;
-                    let seen: Option<i64> = mapping_checks::table
-                        .filter(mapping_checks::master.eq(master.key()))
-                        .select(mapping_checks::release_id)
-                        .first(conn)
-                        .optional()?;
-                    if seen == Some(release.id) {
-                        return Ok(None);
-                    }
-                    let now = Utc::now().naive_utc();
-                    let updated = match seen {
-                        Some(old) => diesel::update(
-                            mapping_checks::table
-                                .filter(mapping_checks::master.eq(master.key()))
-                                .filter(mapping_checks::release_id.eq(old)),
-                        )
-                        .set((
+                    .set((
+                        mapping_checks::release_id.eq(release.id),
+                        mapping_checks::checked_at.eq(now),
+                    ))
+                    .execute(conn)?,
+                    None => diesel::insert_into(mapping_checks::table)
+                        .values((
+                            mapping_checks::master.eq(master.key()),
                             mapping_checks::release_id.eq(release.id),
                             mapping_checks::checked_at.eq(now),
                         ))
                         .execute(conn)?,
-                        None => diesel::insert_into(mapping_checks::table)
-                            .values((
-                                mapping_checks::master.eq(master.key()),
-                                mapping_checks::release_id.eq(release.id),
-                                mapping_checks::checked_at.eq(now),
-                            ))
-                            .execute(conn)?,
-                    };
-                    if updated != 1 {
-                        return Ok(None);
-                    }
-                    // What needs review (read on other connections: committed data only).
-                    let report = self.recheck_mappings(None, &[master])?;
-                    let mut bumped = std::collections::BTreeSet::new();
-                    for item in &report.needs_review {
-                        let change = Self::recheck_change(item);
-                        let resolved = self.resolve_change(item.project_id, &change)?;
-                        if bumped.insert(item.project_id) {
-                            bump_revision(conn, item.project_id)?;
-                        }
-                        match change_in(conn, &resolved, &item.local_code, RECHECK_ACTOR) {
-                            // Changed meanwhile (no longer flaggable): nothing to do.
-                            Ok(_) | Err(StoreError::Conflict(_)) => {}
-                            Err(e) => return Err(e),
-                        }
-                    }
-                    Ok(Some(report))
-                })
-            };
-            match claimed {
-                Ok(Some(report)) => {
-                    if !report.needs_review.is_empty() {
-                        tracing::info!(
-                            %master,
-                            release = %release.label,
-                            flagged = report.needs_review.len(),
-                            cosmetic = report.cosmetic.len(),
-                            "mappings re-checked against a new current release"
-                        );
-                    }
-                    done.push((master, report));
+                };
+                if updated != 1 {
+                    return Ok(None);
                 }
-                Ok(None) => {}
-                // Another node claimed it at the same moment (unique key).
-                Err(StoreError::Query(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                ))) => {}
-                Err(e) => return Err(e),
+                // What needs review (read on other connections: committed data only).
+                let report = self.recheck_mappings(None, &[master])?;
+                let mut bumped = std::collections::BTreeSet::new();
+                for item in &report.needs_review {
+                    let change = Self::recheck_change(item);
+                    let resolved = self.resolve_change(item.project_id, &change)?;
+                    if bumped.insert(item.project_id) {
+                        bump_revision(conn, item.project_id)?;
+                    }
+                    match change_in(conn, &resolved, &item.local_code, RECHECK_ACTOR) {
+                        // Changed meanwhile (no longer flaggable): nothing to do.
+                        Ok(_) | Err(StoreError::Conflict(_)) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(Some(report))
+            })
+        };
+        match claimed {
+            Ok(Some(report)) => {
+                if !report.needs_review.is_empty() {
+                    tracing::info!(
+                        %master,
+                        release = %release.label,
+                        flagged = report.needs_review.len(),
+                        cosmetic = report.cosmetic.len(),
+                        "mappings re-checked against a new current release"
+                    );
+                }
+                Ok(Some(report))
             }
+            Ok(None) => Ok(None),
+            // Another node claimed it at the same moment (unique key).
+            Err(StoreError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ))) => Ok(None),
+            Err(e) => Err(e),
         }
-        Ok(done)
     }
 }

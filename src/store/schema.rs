@@ -163,6 +163,9 @@ diesel::table! {
         result -> Nullable<Text>,
         release_id -> Nullable<BigInt>,
         heartbeat_at -> Nullable<Timestamp>,
+        attempts -> Integer,
+        run_after -> Nullable<Timestamp>,
+        upload_store -> Nullable<Text>,
     }
 }
 

@@ -1,6 +1,6 @@
 //! Activation bodies and upload jobs over the HTTP API, in-process on SQLite and PostgreSQL:
 //! a body that cannot be read changes nothing, imports of one master run in upload order
-//! (across nodes), and jobs beyond a node's limit wait in turn.
+//! (across nodes); the job runner itself is tested in `job_runner`.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
@@ -10,7 +10,6 @@ use serde_json::{json, Value};
 
 use hyojun::api::{app, ApiConfig, AppState};
 use hyojun::limits::Limits;
-use hyojun::store::jobs::JobState;
 use hyojun::systems::Master;
 
 use crate::api::{call, keys, sample_db};
@@ -228,17 +227,27 @@ async fn imports_of_one_master_run_in_upload_order() {
             config(Limits::default(), uploads.path()),
         )))
         .await;
-        // An import of HOT still running on another node, uploaded before both of ours.
+        // An import of HOT running on another node (whose upload folder this node does not
+        // see), uploaded before both of ours.
         let mut conn = db.store.conn().expect("connection");
+        let other_store = "0123456789abcdef0123456789abcdef";
+        let request = json!({"master": "hot"});
         let elsewhere = hyojun::store::jobs::create_job(
             &mut conn,
-            "import_release",
-            "hot",
-            "other-node",
-            "test",
-            &json!({}),
+            &hyojun::store::jobs::NewJob {
+                kind: hyojun::store::jobs::JobKind::ImportRelease,
+                master: "hot",
+                node: "other-node",
+                created_by: "test",
+                request: &request,
+                upload_store: Some(other_store),
+            },
         )
         .expect("job");
+        let (_, lease) = hyojun::store::jobs::claim(&mut conn, "other-node", other_store)
+            .expect("claim")
+            .expect("claimed");
+        assert_eq!(lease.id, elsewhere);
         drop(conn);
         let older = upload_hot(&service, &k.admin, &["20260531"]).await;
         let newer = upload_hot(
@@ -256,12 +265,17 @@ async fn imports_of_one_master_run_in_upload_order() {
             .await;
             assert_eq!(job["state"], "queued", "{job}");
         }
+        // Its heartbeat goes on (the other node is alive) until it ends.
+        let mut conn = db.store.conn().expect("connection");
+        assert!(hyojun::store::jobs::beat(&mut conn, &[lease])
+            .expect("beat")
+            .is_empty());
+        drop(conn);
         db.store
             .finish_job(
-                elsewhere,
+                lease,
                 hyojun::store::jobs::JobState::Failed,
                 &json!({"total": 0, "items": []}),
-                None,
                 None,
             )
             .expect("finish");
@@ -289,44 +303,6 @@ async fn imports_of_one_master_run_in_upload_order() {
             older["release_id"].as_i64() < newer["release_id"].as_i64(),
             "{older} {newer}"
         );
-    }
-}
-
-#[actix_web::test]
-async fn jobs_beyond_the_node_limit_wait_in_turn() {
-    for db in databases("api_job_slots") {
-        let k = keys(&db);
-        let uploads = tempfile::tempdir().expect("tmp");
-        let state = AppState::new(
-            db.store.clone(),
-            config(
-                Limits {
-                    concurrent_jobs: 1,
-                    ..Limits::default()
-                },
-                uploads.path(),
-            ),
-        );
-        let service = test::init_service(app(state.clone())).await;
-        let slot = state.jobs.try_acquire().expect("the only slot is free");
-        assert!(state.jobs.try_acquire().is_none());
-        let id = upload_hot(&service, &k.admin, &["20260531"]).await;
-        let note = "waiting for a free job slot: 1 job(s) run at once on node test-node (HYOJUN_MAX_CONCURRENT_JOBS)";
-        let job = job_until(&service, &k.admin, id, |j| j["progress"]["note"] == note).await;
-        assert_eq!(job["state"], "queued", "{job}");
-        drop(slot);
-        let job = job_until(&service, &k.admin, id, ended).await;
-        assert_eq!(job["state"], "succeeded", "{} {job}", db.name);
-        // The job's thread frees its slot just after it records the end.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while state.jobs.running() > 0 {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the slot was not freed"
-            );
-            actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        assert!(state.jobs.try_acquire().is_some());
     }
 }
 
@@ -432,63 +408,5 @@ async fn uploads_take_file_names_in_either_form() {
                 "the `file` part has no file name: send each file as a file part (curl -F file=@PATH)"
             )
         );
-    }
-}
-
-/// Jobs say they are held by beating: a job whose node stopped is failed by any node once its
-/// heartbeat is stale, and a node that starts with the same name as a live one (the host
-/// name, left as the default) leaves the live node's jobs alone.
-#[actix_web::test]
-async fn a_stopped_nodes_job_fails_and_a_live_node_of_the_same_name_keeps_its_own() {
-    for db in databases("api_job_heartbeat") {
-        let uploads = tempfile::tempdir().expect("tmp");
-        let stale = std::time::Duration::from_secs(2);
-        let config = ApiConfig {
-            job_stale: stale,
-            ..config(Limits::default(), uploads.path())
-        };
-        let node = AppState::new(db.store.clone(), config.clone());
-        let new = |request| hyojun::app::jobs::NewJob {
-            kind: "import_release",
-            master: "hot",
-            node: &config.node,
-            request,
-        };
-        let request = json!({});
-        let queue = |what: &str| {
-            hyojun::app::jobs::queue(
-                &db.store,
-                "test",
-                "upload_release",
-                None,
-                &new(&request),
-                |_| what.into(),
-            )
-            .expect("job")
-        };
-        // One job this node holds; one of the same node name that nobody holds any more.
-        let live = queue("live");
-        let _held = node.jobs.hold(live);
-        let dead = queue("dead");
-        let started = std::time::Instant::now();
-        let state = |id| db.store.job(id).expect("job").state;
-        while state(dead) != JobState::Failed {
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(30),
-                "{}",
-                db.name
-            );
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        let job = db.store.job(dead).expect("job");
-        assert_eq!(
-            job.problems["items"][0]["kind"], "interrupted",
-            "{:?}",
-            job.problems
-        );
-        // A node starting with the same name now, and later: the live job stays queued.
-        std::thread::sleep(stale + stale / 2);
-        assert_eq!(db.store.fail_stale_jobs(stale).expect("sweep"), 0);
-        assert_eq!(state(live), JobState::Queued, "{}", db.name);
     }
 }

@@ -370,7 +370,7 @@ async fn limits_and_errors_keep_the_envelope() {
             )
         );
         assert_eq!(
-            std::fs::read_dir(uploads.path()).expect("dir").count(),
+            crate::support::uploads_kept(uploads.path()),
             0,
             "nothing kept"
         );

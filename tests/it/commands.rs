@@ -375,51 +375,76 @@ async fn a_stored_state_hyojun_does_not_know_is_an_error_not_a_guess() {
     }
 }
 
+/// A project mapping local code D002, approved, to the HOT9 code 900903501 (which the sample
+/// release 20260630 retires).
+fn approved_mapping(store: &hyojun::store::Store) -> i64 {
+    use hyojun::mapping::local_codes::LocalCode;
+    use hyojun::mapping::state::Action;
+    use hyojun::store::mapping::{Change, NewProject};
+    let new = NewProject {
+        name: "薬剤".into(),
+        description: String::new(),
+        local_system: "urn:oid:1.2.392.5".into(),
+        target_systems: vec!["hot9".into()],
+        four_eyes: false,
+    };
+    let id = hyojun::app::mapping::create_project(store, "test", &new)
+        .expect("project")
+        .id;
+    let code = LocalCode {
+        code: "D002".into(),
+        name: "テスト錠".into(),
+        unit: None,
+        specimen: None,
+        frequency: None,
+        category: None,
+        extra: Vec::new(),
+        line: 2,
+    };
+    hyojun::app::mapping::merge_local_codes(store, "test", id, &[code]).expect("merge");
+    let propose = Change {
+        action: Some(Action::Propose),
+        target: Some(("hot9".into(), "900903501".into())),
+        ..Change::default()
+    };
+    let approve = Change {
+        action: Some(Action::Approve),
+        ..Change::default()
+    };
+    hyojun::app::mapping::change(store, "m1", id, "D002", &propose).expect("propose");
+    hyojun::app::mapping::change(store, "m2", id, "D002", &approve).expect("approve");
+    store.recheck_if_current_changed().expect("first check");
+    id
+}
+
+/// `hyojun activate` re-checks the mappings itself and says what it flagged (with one pooled
+/// connection it waited for a second one until it timed out).
+#[test]
+fn activate_on_the_command_line_flags_retired_targets() {
+    for db in databases("recheck_cli") {
+        sample_db(&db);
+        let id = approved_mapping(&db.store);
+        assert_eq!(
+            hyojun(&db, &["activate", "hot", "20260630"]),
+            0,
+            "{}",
+            db.name
+        );
+        let state = db.store.mapping(id, "D002").expect("mapping").state;
+        assert_eq!(state, State::Flagged, "{}", db.name);
+    }
+}
+
 /// A re-check of the mappings against a new current release records the check and its flags
 /// in one transaction: when flagging fails midway (a node stopping, here a refused history
 /// row), the check is not recorded as done, and the next poll does it.
 #[test]
 fn a_recheck_that_fails_midway_is_done_again() {
-    use hyojun::mapping::local_codes::LocalCode;
-    use hyojun::mapping::state::Action;
-    use hyojun::store::mapping::{Change, NewProject};
     use hyojun::systems::Master;
     for db in databases("recheck_again") {
         sample_db(&db);
         let store = &db.store;
-        let new = NewProject {
-            name: "薬剤".into(),
-            description: String::new(),
-            local_system: "urn:oid:1.2.392.5".into(),
-            target_systems: vec!["hot9".into()],
-            four_eyes: false,
-        };
-        let id = hyojun::app::mapping::create_project(store, "test", &new)
-            .expect("project")
-            .id;
-        let code = LocalCode {
-            code: "D002".into(),
-            name: "テスト錠".into(),
-            unit: None,
-            specimen: None,
-            frequency: None,
-            category: None,
-            extra: Vec::new(),
-            line: 2,
-        };
-        hyojun::app::mapping::merge_local_codes(store, "test", id, &[code]).expect("merge");
-        let propose = Change {
-            action: Some(Action::Propose),
-            target: Some(("hot9".into(), "900903501".into())),
-            ..Change::default()
-        };
-        let approve = Change {
-            action: Some(Action::Approve),
-            ..Change::default()
-        };
-        hyojun::app::mapping::change(store, "m1", id, "D002", &propose).expect("propose");
-        hyojun::app::mapping::change(store, "m2", id, "D002", &approve).expect("approve");
-        store.recheck_if_current_changed().expect("first check");
+        let id = approved_mapping(store);
         // The next release retires the target.
         hyojun::app::releases::activate_label(store, "test", Master::Hot, "20260630")
             .expect("activate");

@@ -413,3 +413,12 @@ pub fn multipart<B: AsRef<[u8]>>(
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
+
+/// Uploads an upload folder still holds: folders being received (`incoming/`) and folders
+/// kept for a job (`jobs/`).
+pub fn uploads_kept(root: &Path) -> usize {
+    ["incoming", "jobs"]
+        .iter()
+        .map(|sub| std::fs::read_dir(root.join(sub)).map_or(0, |d| d.count()))
+        .sum()
+}

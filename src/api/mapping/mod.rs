@@ -452,21 +452,26 @@ pub async fn mapping_history(
     Ok(HttpResponse::Ok().json(history))
 }
 
-/// Re-checks mappings whenever a master's current release changes (an activation on any node,
-/// or a dated one taking effect), from a background thread that ends with the cache. The
-/// current releases come from the cache, so an idle node asks the database nothing.
+/// Queues the re-check of mappings ([`crate::app::jobs::recheck`]) whenever a master's
+/// current release changes (an activation on any node, or a dated one taking effect), and at
+/// least once a minute while one is due (a try that failed), from a background thread that
+/// ends with the cache. The current releases come from the cache, so an idle node asks the
+/// database nothing between those minutes.
 pub fn start_rechecking(
     cache: &std::sync::Arc<super::cache::ReadCache>,
     store: crate::store::Store,
+    runner: &std::sync::Arc<crate::app::jobs::runner::Runner>,
 ) {
     let weak = std::sync::Arc::downgrade(cache);
+    let runner = std::sync::Arc::downgrade(runner);
     let spawned = std::thread::Builder::new()
         .name("mapping-recheck".into())
         .spawn(move || {
             let mut checked: Option<Vec<Option<i64>>> = None;
+            let mut asked = std::time::Instant::now();
             loop {
                 std::thread::sleep(RECHECK_INTERVAL);
-                let Some(cache) = weak.upgrade() else {
+                let (Some(cache), Some(runner)) = (weak.upgrade(), runner.upgrade()) else {
                     return;
                 };
                 let current: Result<Vec<Option<i64>>, ApiError> = crate::systems::Master::ALL
@@ -474,15 +479,24 @@ pub fn start_rechecking(
                     .map(|&m| Ok(cache.current_release(&store, m)?.map(|r| r.id)))
                     .collect();
                 let outcome = match current {
-                    Ok(ids) if checked.as_ref() != Some(&ids) => store
-                        .recheck_if_current_changed()
-                        .map(|_| checked = Some(ids))
-                        .map_err(|e| e.to_string()),
+                    Ok(ids)
+                        if checked.as_ref() != Some(&ids) || asked.elapsed() >= RECHECK_AGAIN =>
+                    {
+                        asked = std::time::Instant::now();
+                        crate::app::jobs::recheck::queue_due(&store, &runner.context().node)
+                            .map(|queued| {
+                                checked = Some(ids);
+                                if !queued.is_empty() {
+                                    runner.notify();
+                                }
+                            })
+                            .map_err(|e| e.to_string())
+                    }
                     Ok(_) => Ok(()),
                     Err(e) => Err(e.to_string()),
                 };
                 if let Err(e) = outcome {
-                    tracing::warn!(error = %e, "mapping re-check failed; retrying");
+                    tracing::warn!(error = %e, "cannot queue the mapping re-check; retrying");
                 }
             }
         });
@@ -490,6 +504,10 @@ pub fn start_rechecking(
         tracing::error!(error = %e, "cannot start the mapping re-check thread");
     }
 }
+
+/// How often a node asks the database whether a re-check is due although no current release
+/// changed in its view (a re-check that failed, or one queued before a restart).
+const RECHECK_AGAIN: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// How often a node looks for a changed current release.
 const RECHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);

@@ -1,0 +1,90 @@
+//! Background jobs: queueing one is a write like any other, with its audit row; running them
+//! is the job runner's ([`runner::Runner`]): every node with free workers claims queued jobs
+//! from the `jobs` table, so a job survives the node that received it.
+//!
+//! | kind | queued by | files | a retry is safe because |
+//! |---|---|---|---|
+//! | `import_release` | `POST /v1/releases` | upload store, `jobs/ID/` | the import and the job's end commit together |
+//! | `mapping_candidates` | `POST /v1/mapping/projects/{id}/candidates` | — | it replaces the project's candidates |
+//! | `recheck_mappings` | each node, when a master's current release changes | — | the check's record and its flags commit together |
+
+pub mod candidates;
+pub mod import;
+pub mod recheck;
+pub mod runner;
+pub mod upload_store;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{command_on, Audit};
+use crate::limits::Limits;
+use crate::search::SearchIndex;
+use crate::store::jobs::{create_job, JobKind, JobRow, Lease, NewJob};
+use crate::store::{Store, StoreError};
+pub use upload_store::UploadStore;
+
+/// What jobs need to run, on one node.
+#[derive(Clone)]
+pub struct JobContext {
+    pub store: Store,
+    /// The node's search index (candidates).
+    pub search: Arc<SearchIndex>,
+    pub limits: Limits,
+    pub uploads: UploadStore,
+    /// This node's name, in the jobs it claims.
+    pub node: String,
+    /// Called after a job changed releases (an import), so that the node's caches forget.
+    pub releases_changed: Arc<dyn Fn() + Send + Sync>,
+}
+
+/// How a job's try ended, as its body reports it to the runner.
+#[derive(Debug)]
+pub enum Tried {
+    /// The body recorded the job's end (succeeded or failed) itself.
+    Ended,
+    /// A passing failure (the database was away): try again after a backoff, or fail with
+    /// `problems` once the job has had its tries.
+    Again {
+        why: String,
+        problems: serde_json::Value,
+    },
+}
+
+/// Runs one claimed job's body.
+fn run_body(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
+    match job.kind {
+        JobKind::ImportRelease => import::run(ctx, job, lease),
+        JobKind::MappingCandidates => candidates::run(ctx, job, lease),
+        JobKind::RecheckMappings => recheck::run(ctx, job, lease),
+    }
+}
+
+/// Queues `job` with its audit row in one transaction; returns the job id. The audit row's
+/// target is `target`, or `job:ID` without one; its detail is what `detail` says of the id.
+/// `files`, when given, is a received upload folder moved to the job in the same transaction.
+pub fn queue(
+    store: &Store,
+    action: &'static str,
+    target: Option<String>,
+    job: &NewJob<'_>,
+    files: Option<(&UploadStore, &Path)>,
+    detail: impl FnOnce(i64) -> String,
+) -> Result<i64, StoreError> {
+    let failed_as = target.clone().unwrap_or_else(|| "job".to_owned());
+    command_on(
+        store,
+        &Audit::new(job.created_by, action, failed_as),
+        |conn| {
+            let id = create_job(conn, job)?;
+            if let Some((uploads, dir)) = files {
+                uploads.keep(dir, id)?;
+            }
+            Ok(id)
+        },
+        |id| {
+            let target = target.unwrap_or_else(|| format!("job:{id}"));
+            (target, detail(*id))
+        },
+    )
+}
