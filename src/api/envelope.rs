@@ -15,7 +15,7 @@ use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::{Method, StatusCode, Uri};
 use actix_web::{HttpRequest, HttpResponse};
 
-use super::error::{ApiError, ErrorBody, ErrorEnvelope};
+use super::error::{ApiError, ErrorBody, ErrorCode, ErrorEnvelope};
 use crate::limits::{Limit, Limits};
 
 /// Refuses a URL over `url_bytes` (414), with a `%` not followed by two hex digits, or whose
@@ -162,20 +162,20 @@ fn fhir_issue_code(status: StatusCode) -> &'static str {
 }
 
 /// The stable code of an error answer with this status.
-fn code(status: StatusCode) -> &'static str {
+fn code(status: StatusCode) -> ErrorCode {
     match status.as_u16() {
-        400 => "bad_request",
-        401 => "unauthorized",
-        403 => "forbidden",
-        404 => "not_found",
-        405 => "method_not_allowed",
-        409 => "conflict",
-        413 => "too_large",
-        414 => "uri_too_long",
-        415 => "unsupported_media_type",
-        503 => "unavailable",
-        500..=599 => "internal",
-        _ => "bad_request",
+        400 => ErrorCode::BadRequest,
+        401 => ErrorCode::Unauthorized,
+        403 => ErrorCode::Forbidden,
+        404 => ErrorCode::NotFound,
+        405 => ErrorCode::MethodNotAllowed,
+        409 => ErrorCode::Conflict,
+        413 => ErrorCode::TooLarge,
+        414 => ErrorCode::UriTooLong,
+        415 => ErrorCode::UnsupportedMediaType,
+        503 => ErrorCode::Unavailable,
+        500..=599 => ErrorCode::Internal,
+        _ => ErrorCode::BadRequest,
     }
 }
 

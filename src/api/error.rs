@@ -6,13 +6,16 @@ use serde::Serialize;
 use thiserror::Error;
 use utoipa::ToSchema;
 
-use crate::store::StoreError;
+use crate::store::{Missing, StoreError};
 
 /// Errors an endpoint can answer with; each maps to one status and one stable code.
 #[derive(Debug, Error)]
 pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
+    /// A stored thing that is not there: 404 with `details.missing` naming its kind.
+    #[error("{1}")]
+    Missing(Missing, String),
     #[error("{0}")]
     BadRequest(String),
     /// Bad input with structured problems (e.g. every line of a file that is wrong): 400.
@@ -60,32 +63,78 @@ pub struct ErrorEnvelope {
 /// The error itself: a stable machine-readable code and a message for people.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
-    /// Stable code: `bad_request`, `unauthorized`, `forbidden`, `not_found`,
-    /// `method_not_allowed`, `conflict`, `too_large`, `uri_too_long`,
-    /// `unsupported_media_type`, `headers_too_large`, `busy`, `unavailable` or `internal`.
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
-    /// Extra structured information, when there is any.
+    /// Extra structured information, when there is any: the problems of a bad input
+    /// (`bad_request`), `retry_after_seconds` (`busy`), `missing` — what kind of thing is not
+    /// there — for a `not_found` of a stored thing (`release`, `job`, `api_key`,
+    /// `mapping_project`, `local_code`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Value>,
+}
+
+/// The stable machine-readable code of an error answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    TooLarge,
+    UriTooLong,
+    UnsupportedMediaType,
+    /// The request head is over the server's limit (answered by the HTTP layer).
+    HeadersTooLarge,
+    Busy,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as the envelope spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::UriTooLong => "uri_too_long",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::HeadersTooLarge => "headers_too_large",
+            ErrorCode::Busy => "busy",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
 }
 
 impl ApiError {
     /// The stable error code of the envelope.
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The stable error code of the envelope, typed.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            ApiError::NotFound(_) => "not_found",
-            ApiError::BadRequest(_) | ApiError::Invalid { .. } => "bad_request",
-            ApiError::Unauthorized(_) => "unauthorized",
-            ApiError::Forbidden(_) => "forbidden",
-            ApiError::Conflict(_) => "conflict",
-            ApiError::TooLarge(_) => "too_large",
-            ApiError::UriTooLong(_) => "uri_too_long",
-            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
-            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
-            ApiError::Busy(_) => "busy",
-            ApiError::Unavailable => "unavailable",
-            ApiError::Internal(_) => "internal",
+            ApiError::NotFound(_) | ApiError::Missing(..) => ErrorCode::NotFound,
+            ApiError::BadRequest(_) | ApiError::Invalid { .. } => ErrorCode::BadRequest,
+            ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
+            ApiError::Forbidden(_) => ErrorCode::Forbidden,
+            ApiError::Conflict(_) => ErrorCode::Conflict,
+            ApiError::TooLarge(_) => ErrorCode::TooLarge,
+            ApiError::UriTooLong(_) => ErrorCode::UriTooLong,
+            ApiError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            ApiError::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            ApiError::Busy(_) => ErrorCode::Busy,
+            ApiError::Unavailable => ErrorCode::Unavailable,
+            ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
 }
@@ -93,7 +142,7 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::Missing(..) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) | ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -126,13 +175,16 @@ impl ResponseError for ApiError {
         }
         response.json(ErrorEnvelope {
             error: ErrorBody {
-                code: self.code(),
+                code: self.error_code(),
                 message: self.to_string(),
                 details: match self {
                     ApiError::Invalid { details, .. } => Some(details.clone()),
                     ApiError::Busy(_) => Some(serde_json::json!({
                         "retry_after_seconds": BUSY_RETRY_AFTER_SECONDS
                     })),
+                    ApiError::Missing(missing, _) => {
+                        Some(serde_json::json!({ "missing": missing }))
+                    }
                     _ => None,
                 },
             },
@@ -149,7 +201,7 @@ impl From<actix_web::error::BlockingError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound(m) => ApiError::NotFound(m),
+            StoreError::NotFound(missing, m) => ApiError::Missing(missing, m),
             StoreError::Invalid(m) => ApiError::BadRequest(m),
             StoreError::Conflict(m) => ApiError::Conflict(m),
             StoreError::Connect(m) => {

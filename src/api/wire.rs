@@ -16,18 +16,19 @@ use std::task::{Context, Poll};
 
 use actix_codec::{AsyncRead, AsyncWrite, ReadBuf};
 
+use super::error::ErrorCode;
 use crate::limits::group_digits;
 
 /// The heads actix-http writes for requests it cannot parse, and what replaces each.
-const REWRITES: &[(&[u8], &str, &str)] = &[
+const REWRITES: &[(&[u8], ErrorCode, &str)] = &[
     (
         b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n",
-        "bad_request",
+        ErrorCode::BadRequest,
         "the request is not valid HTTP: its request line or a header has bytes HTTP does not allow (percent-encode spaces, control characters and non-ASCII text in URLs)",
     ),
     (
         b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n",
-        "headers_too_large",
+        ErrorCode::HeadersTooLarge,
         "the request head is too large: at most 128 KiB and 96 headers",
     ),
 ];
@@ -40,13 +41,14 @@ pub fn rewrite(buf: &[u8], request_line: usize, url_limit: u64) -> Option<(Vec<u
     let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
     let status_line_end = buf.windows(2).position(|w| w == b"\r\n")? + 2;
     let rest_of_head = &buf[prefix.len()..end];
-    let long_url = *code == "bad_request" && request_line as u64 > url_limit;
+    let long_url = *code == ErrorCode::BadRequest && request_line as u64 > url_limit;
     let (status_line, body) = if long_url {
         let message = format!(
             "the URL is too long; the limit is {} bytes (HYOJUN_MAX_URL_BYTES)",
             group_digits(url_limit)
         );
-        let body = serde_json::json!({"error": {"code": "uri_too_long", "message": message}});
+        let body =
+            serde_json::json!({"error": {"code": ErrorCode::UriTooLong, "message": message}});
         (&b"HTTP/1.1 414 URI Too Long\r\n"[..], body.to_string())
     } else {
         let body = serde_json::json!({"error": {"code": code, "message": message}});

@@ -46,7 +46,7 @@ impl<'a> Audit<'a> {
 /// fault (the error says what to change), `failed` when hyojun or its database was.
 pub fn outcome_of(e: &StoreError) -> Outcome {
     match e {
-        StoreError::NotFound(_) | StoreError::Invalid(_) | StoreError::Conflict(_) => {
+        StoreError::NotFound(..) | StoreError::Invalid(_) | StoreError::Conflict(_) => {
             Outcome::Refused
         }
         StoreError::Config(_)

@@ -248,13 +248,13 @@ impl CliError {
             | CliError::Limit(_)
             | CliError::Checked { .. } => 1,
             CliError::Store(StoreError::Conflict(_)) => 3,
-            CliError::Store(StoreError::NotFound(_)) => 4,
+            CliError::Store(StoreError::NotFound(..)) => 4,
             CliError::Store(StoreError::Connect(_) | StoreError::Config(_)) => 5,
             CliError::Search(
                 crate::search::SearchError::BadQuery(_)
                 | crate::search::SearchError::UnknownSystem(_),
             ) => 1,
-            CliError::Search(crate::search::SearchError::Store(StoreError::NotFound(_))) => 4,
+            CliError::Search(crate::search::SearchError::Store(StoreError::NotFound(..))) => 4,
             _ => 6,
         }
     }

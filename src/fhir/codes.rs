@@ -116,7 +116,7 @@ fn resolve_release(
     let found = match (version, date) {
         (Some(asked), _) => match store.find_release(master, asked) {
             Ok(r) if r.state == ReleaseState::Ready => Some(r),
-            Ok(_) | Err(StoreError::NotFound(_)) | Err(StoreError::Invalid(_)) => {
+            Ok(_) | Err(StoreError::NotFound(..)) | Err(StoreError::Invalid(_)) => {
                 return Ok(Err(NoRelease::UnknownVersion {
                     asked: asked.to_owned(),
                     valid: labels(ctx, master)?,

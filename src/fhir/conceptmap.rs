@@ -156,7 +156,7 @@ pub fn unknown_version(ctx: &Context, map: MapId, asked: &str, valid: &[String])
 pub fn project(ctx: &Context, id: i64) -> Result<Option<Project>, FhirError> {
     match ctx.state.store.project(id) {
         Ok(p) => Ok(Some(p)),
-        Err(StoreError::NotFound(_)) => Ok(None),
+        Err(StoreError::NotFound(..)) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }

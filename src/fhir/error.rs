@@ -62,7 +62,7 @@ impl FhirError {
             FhirError::NotFound(_) => "not-found",
             FhirError::MethodNotAllowed { .. } => "not-supported",
             FhirError::Api(e) => match e {
-                ApiError::NotFound(_) => "not-found",
+                ApiError::NotFound(_) | ApiError::Missing(..) => "not-found",
                 ApiError::BadRequest(_) | ApiError::Invalid { .. } => "invalid",
                 ApiError::Unauthorized(_) => "login",
                 ApiError::Forbidden(_) => "forbidden",

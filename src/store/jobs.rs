@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::schema::jobs;
-use super::{AnyConnection, Store, StoreError};
+use super::{AnyConnection, Missing, Store, StoreError};
 
 /// Where a job stands.
 // Stored as its `as_str` spelling (`crate::store::text_column`).
@@ -606,7 +606,7 @@ impl Store {
             .select(JobRow::as_select())
             .first(&mut *conn)
             .optional()?
-            .ok_or_else(|| StoreError::NotFound(format!("no job with id {id}")))?;
+            .ok_or_else(|| StoreError::NotFound(Missing::Job, format!("no job with id {id}")))?;
         let after = row.run_after;
         let mut view = JobView::try_from(row)?;
         explain_wait(&mut conn, &mut view, after)?;

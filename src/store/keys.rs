@@ -82,7 +82,12 @@ pub fn revoke_key(conn: &mut AnyConnection, id: i64) -> Result<ApiKeyRow, StoreE
         .select(ApiKeyRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| StoreError::NotFound(format!("no API key with id {id}")))?;
+        .ok_or_else(|| {
+            StoreError::NotFound(
+                crate::store::Missing::ApiKey,
+                format!("no API key with id {id}"),
+            )
+        })?;
     if row.revoked_at.is_none() {
         diesel::update(api_keys::table.find(id))
             .set(api_keys::revoked_at.eq(Some(Utc::now().naive_utc())))

@@ -39,6 +39,20 @@ pub use connection::{
 };
 use health::Health;
 
+/// What kind of thing was not found ([`StoreError::NotFound`]): a stable word that error
+/// answers carry (`details.missing`), so that a client can tell a missing job from a missing
+/// project without reading the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Missing {
+    Release,
+    Job,
+    ApiKey,
+    MappingProject,
+    /// A local code of a mapping project.
+    LocalCode,
+}
+
 /// Errors of the store layer.
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -54,9 +68,9 @@ pub enum StoreError {
     /// Migrations failed.
     #[error("migration failed: {0}")]
     Migration(String),
-    /// Something asked for does not exist (release label, master …).
-    #[error("{0}")]
-    NotFound(String),
+    /// Something asked for does not exist: what kind of thing, and the message.
+    #[error("{1}")]
+    NotFound(Missing, String),
     /// A request value is unusable (named in the message).
     #[error("{0}")]
     Invalid(String),

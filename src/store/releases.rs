@@ -60,10 +60,13 @@ pub fn find_release_in(
         None => candidates.pop(),
     };
     found.ok_or_else(|| {
-        StoreError::NotFound(format!(
-            "{master} has no release `{}`; `hyojun releases {master}` lists them",
-            crate::excerpt::excerpt(spec)
-        ))
+        StoreError::NotFound(
+            crate::store::Missing::Release,
+            format!(
+                "{master} has no release `{}`; `hyojun releases {master}` lists them",
+                crate::excerpt::excerpt(spec)
+            ),
+        )
     })
 }
 
@@ -74,7 +77,12 @@ pub fn release_in(conn: &mut AnyConnection, id: i64) -> Result<ReleaseRow, Store
         .select(ReleaseRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| StoreError::NotFound(format!("no release with id {id}")))
+        .ok_or_else(|| {
+            StoreError::NotFound(
+                crate::store::Missing::Release,
+                format!("no release with id {id}"),
+            )
+        })
 }
 
 impl Store {

@@ -158,6 +158,14 @@ async fn a_node_without_workers_queues_and_a_step_runs_the_job() {
         assert!(done["release_id"].as_i64().is_some(), "{done}");
         assert!(!kept.exists(), "the files of an ended job are removed");
         assert_eq!(node.jobs.step().expect("step"), None, "{}", db.name);
+        // A job that is not there: 404, and what is missing, typed.
+        assert_eq!(
+            job(&node, &k.admin, 424_242).await,
+            json!({"error": {"code": "not_found", "message": "no job with id 424242",
+                "details": {"missing": "job"}}}),
+            "{}",
+            db.name
+        );
     }
 }
 

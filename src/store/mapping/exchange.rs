@@ -28,7 +28,7 @@ pub fn apply_decisions(
         for d in decisions {
             let (_, before) = match mapping_in(conn, project_id, &d.local_code) {
                 Ok(found) => found,
-                Err(StoreError::NotFound(_)) => {
+                Err(StoreError::NotFound(..)) => {
                     report.unknown_codes.push(d.local_code.clone());
                     continue;
                 }

@@ -454,7 +454,12 @@ fn project_in(conn: &mut AnyConnection, id: i64) -> Result<Project, StoreError> 
         .select(ProjectRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| StoreError::NotFound(format!("no mapping project {id}")))?
+        .ok_or_else(|| {
+            StoreError::NotFound(
+                crate::store::Missing::MappingProject,
+                format!("no mapping project {id}"),
+            )
+        })?
         .try_into()
 }
 
@@ -470,10 +475,13 @@ fn mapping_in(
         .first(conn)
         .optional()?
         .ok_or_else(|| {
-            StoreError::NotFound(format!(
-                "project {project_id} has no local code `{}`",
-                crate::excerpt::excerpt(code)
-            ))
+            StoreError::NotFound(
+                crate::store::Missing::LocalCode,
+                format!(
+                    "project {project_id} has no local code `{}`",
+                    crate::excerpt::excerpt(code)
+                ),
+            )
         })
 }
 

@@ -175,10 +175,13 @@ pub fn change_many(
     let mut outcomes = Vec::with_capacity(codes.len());
     for code in codes {
         let Some((local, current)) = held.get_mut(code) else {
-            outcomes.push(Err(StoreError::NotFound(format!(
-                "project {project_id} has no local code `{}`",
-                crate::excerpt::excerpt(code)
-            ))));
+            outcomes.push(Err(StoreError::NotFound(
+                crate::store::Missing::LocalCode,
+                format!(
+                    "project {project_id} has no local code `{}`",
+                    crate::excerpt::excerpt(code)
+                ),
+            )));
             continue;
         };
         match changed_row(resolved, current, actor) {

@@ -25,7 +25,12 @@ impl Store {
             .select(mapping_projects::revision)
             .first(&mut *conn)
             .optional()?
-            .ok_or_else(|| StoreError::NotFound(format!("no mapping project {project_id}")))
+            .ok_or_else(|| {
+                StoreError::NotFound(
+                    crate::store::Missing::MappingProject,
+                    format!("no mapping project {project_id}"),
+                )
+            })
     }
 
     /// Every mapping of a project as translation needs it, with the revision they are of.
