@@ -26,22 +26,12 @@ impl Master {
 
     /// The key used on the command line, in the API and in the database.
     pub fn key(self) -> &'static str {
-        match self {
-            Master::Hot => "hot",
-            Master::Byomei => "byomei",
-            Master::Jlac => "jlac",
-            Master::Nursing => "nursing",
-        }
+        crate::masters::descriptor(self).key
     }
 
     /// Human name of the master.
     pub fn name(self) -> &'static str {
-        match self {
-            Master::Hot => "HS001 医薬品HOTコードマスター",
-            Master::Byomei => "HS005 ICD10対応標準病名マスター",
-            Master::Jlac => "HS014 臨床検査マスター",
-            Master::Nursing => "HS024 看護実践用語標準マスター",
-        }
+        crate::masters::descriptor(self).name
     }
 }
 
@@ -79,182 +69,78 @@ pub struct CodeSystem {
     pub oids: &'static [&'static str],
     /// Code shape, for people reading the list.
     pub description: &'static str,
+    /// What a code of the system looks like ([`plausible`]).
+    #[serde(skip)]
+    pub shape: Shape,
+    /// Whether the masters define its codes by rows of their own ([`defines_rows`]).
+    #[serde(skip)]
+    pub defined: Defined,
 }
 
+/// What a code of a system looks like (used to find a code whatever its kind).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Exactly this many ASCII digits.
+    Digits(usize),
+    /// Exactly this many ASCII letters or digits.
+    Alnum(usize),
+    /// ASCII letters or digits, one of two lengths.
+    AlnumOf(usize, usize),
+    /// Any characters, a length in this range (bytes).
+    Length(usize, usize),
+}
+
+impl Shape {
+    /// Whether `code` has this shape.
+    pub fn fits(self, code: &str) -> bool {
+        let digits = |n: usize| code.len() == n && code.bytes().all(|b| b.is_ascii_digit());
+        let alnum = |n: usize| code.len() == n && code.bytes().all(|b| b.is_ascii_alphanumeric());
+        match self {
+            Shape::Digits(n) => digits(n),
+            Shape::Alnum(n) => alnum(n),
+            Shape::AlnumOf(a, b) => alnum(a) || alnum(b),
+            Shape::Length(min, max) => (min..=max).contains(&code.len()),
+        }
+    }
+}
+
+/// How a master defines the codes of a system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Defined {
+    /// By rows of its own (a HOT9 row, a 病名 row).
+    Rows,
+    /// Only carried by the rows of another system (a HOT9 row carries its HOT7, YJ, 薬価,
+    /// レセ電算 and JAN codes; a 病名 row its 交換用コード, レセ電算 code and ICD-10; a 看護行為
+    /// row its 16桁 code): found through the rows that carry them.
+    Carried,
+}
+
+/// One code system of a master's descriptor.
 macro_rules! system {
-    ($key:literal, $master:ident, $name:literal, $url:expr, [$($oid:literal),*], $desc:literal) => {
-        CodeSystem {
+    ($key:literal, $master:ident, $name:literal, $url:expr, [$($oid:literal),*], $desc:literal, $shape:expr, $defined:expr) => {
+        $crate::systems::CodeSystem {
             key: $key,
-            master: Master::$master,
+            master: $crate::systems::Master::$master,
             name: $name,
             canonical_url: $url,
             oids: &[$($oid),*],
             description: $desc,
+            shape: $shape,
+            defined: $defined,
         }
     };
 }
+pub(crate) use system;
 
 /// Every code system hyojun knows (see `../shared/docs/master-formats.md` §5).
-pub const CODE_SYSTEMS: &[CodeSystem] = &[
-    system!(
-        "hot13",
-        Hot,
-        "HOTコード（基準番号 13桁）",
-        Some("http://medis.or.jp/CodeSystem/master-HOT13"),
-        ["urn:oid:1.2.392.200119.4.402.1"],
-        "13 digits: HOT7 + 会社 2 + 調剤 2 + 物流 2"
-    ),
-    system!(
-        "hot9",
-        Hot,
-        "HOT9（HOT7 + 会社識別）",
-        Some("http://medis.or.jp/CodeSystem/master-HOT9"),
-        [
-            "urn:oid:1.2.392.200119.4.403.1",
-            "urn:oid:1.2.392.100495.20.2.74"
-        ],
-        "9 digits: HOT7 + 会社 2"
-    ),
-    system!(
-        "hot7",
-        Hot,
-        "HOT7（処方用番号）",
-        Some("http://medis.or.jp/CodeSystem/master-HOT7"),
-        ["urn:oid:1.2.392.200119.4.403.2"],
-        "7 digits: 6 digits + modulus-10 check digit (weights 3/1)"
-    ),
-    system!(
-        "yj",
-        Hot,
-        "個別医薬品コード（YJコード）",
-        Some("http://capstandard.jp/iyaku.info/CodeSystem/YJ-code"),
-        ["urn:oid:1.2.392.100495.20.2.73"],
-        "12 characters"
-    ),
-    system!(
-        "yakka",
-        Hot,
-        "薬価基準収載医薬品コード",
-        None,
-        [],
-        "12 characters (厚生労働省 薬価基準)"
-    ),
-    system!(
-        "receipt_drug",
-        Hot,
-        "レセプト電算処理システム 医薬品コード",
-        None,
-        [],
-        "9 digits (支払基金)"
-    ),
-    system!(
-        "jan",
-        Hot,
-        "JANコード",
-        None,
-        [],
-        "13 digits (GS1 JAN/EAN-13)"
-    ),
-    system!(
-        "byomei",
-        Byomei,
-        "病名管理番号",
-        Some("http://medis.or.jp/CodeSystem/master-disease-keyNumber"),
-        ["urn:oid:1.2.392.200119.4.101.2"],
-        "8 digits"
-    ),
-    system!(
-        "byomei_exchange",
-        Byomei,
-        "病名交換用コード",
-        Some("http://medis.or.jp/CodeSystem/master-disease-exCode"),
-        ["urn:oid:1.2.392.200119.4.101.6"],
-        "4 characters [0-9A-Z]; shared by synonyms"
-    ),
-    system!(
-        "receipt_disease",
-        Byomei,
-        "レセプト電算処理システム 傷病名コード",
-        Some("http://jpfhir.jp/fhir/core/mhlw/CodeSystem/masterB-disease"),
-        [],
-        "7 digits (支払基金)"
-    ),
-    system!(
-        "icd10",
-        Byomei,
-        "ICD-10 (2013, MHLW)",
-        Some("http://jpfhir.jp/fhir/core/mhlw/CodeSystem/ICD10-2013-full"),
-        ["urn:oid:2.16.840.1.113883.6.3.1"],
-        "3–5 characters, no dot"
-    ),
-    system!(
-        "modifier",
-        Byomei,
-        "修飾語管理番号",
-        Some("http://medis.or.jp/CodeSystem/master-disease-modKeyNumber"),
-        ["urn:oid:1.2.392.200119.4.201.2"],
-        "8 digits"
-    ),
-    system!(
-        "modifier_exchange",
-        Byomei,
-        "修飾語交換用コード",
-        Some("http://medis.or.jp/CodeSystem/master-disease-modExCode"),
-        ["urn:oid:1.2.392.200119.4.201.5"],
-        "4 characters"
-    ),
-    system!(
-        "receipt_modifier",
-        Byomei,
-        "レセプト電算処理システム 修飾語コード",
-        Some("http://jpfhir.jp/fhir/core/mhlw/CodeSystem/masterZ-disease-modifier"),
-        [],
-        "4 digits (支払基金)"
-    ),
-    system!(
-        "jlac10",
-        Jlac,
-        "JLAC10（17桁）",
-        Some("http://medis.or.jp/CodeSystem/master-JLAC10-17digits"),
-        ["urn:oid:1.2.392.200119.4.504"],
-        "17 characters: 分析物 5, 識別 4, 材料 3, 測定法 3, 結果識別 2"
-    ),
-    system!(
-        "jlac11",
-        Jlac,
-        "JLAC11（17桁）",
-        None,
-        [],
-        "17 characters: 測定物 5, 識別 4, 材料 3, 測定法 3, 結果単位 2"
-    ),
-    system!(
-        "nursing_action",
-        Nursing,
-        "看護行為 管理番号",
-        None,
-        [],
-        "8 digits"
-    ),
-    system!(
-        "nursing_action16",
-        Nursing,
-        "看護行為 16桁階層コード",
-        Some("http://medis.or.jp/CodeSystem/master-nursingAction-16digits"),
-        [
-            "urn:oid:1.2.392.200119.4.704",
-            "urn:oid:1.2.392.200119.4.701"
-        ],
-        "16 characters A001B001C001D001"
-    ),
-    system!(
-        "nursing_observation",
-        Nursing,
-        "看護観察 観察名称管理番号",
-        Some("http://medis.or.jp/CodeSystem/master-nursingObservationKeyCode"),
-        ["urn:oid:1.2.392.200119.4.804"],
-        "8 digits"
-    ),
-];
+/// Every code system, in registry order: the systems of each master's descriptor
+/// (`crate::masters::<master>::DESCRIPTOR`), masters in [`Master::ALL`] order.
+pub static CODE_SYSTEMS: std::sync::LazyLock<Vec<CodeSystem>> = std::sync::LazyLock::new(|| {
+    Master::ALL
+        .iter()
+        .flat_map(|&m| crate::masters::descriptor(m).systems.iter().copied())
+        .collect()
+});
 
 /// Finds a code system by key, canonical URL or `urn:oid:` alias.
 pub fn find(name: &str) -> Option<&'static CodeSystem> {
@@ -270,41 +156,12 @@ pub fn by_key(key: &str) -> Option<&'static CodeSystem> {
 
 /// Whether `code` has the shape of a code of `system` (used to find a code whatever its kind).
 pub fn plausible(system: &str, code: &str) -> bool {
-    let digits = |n: usize| code.len() == n && code.bytes().all(|b| b.is_ascii_digit());
-    let alnum = |n: usize| code.len() == n && code.bytes().all(|b| b.is_ascii_alphanumeric());
-    match system {
-        "hot13" | "jan" => digits(13),
-        "hot9" | "receipt_drug" => digits(9),
-        "hot7" | "receipt_disease" => digits(7),
-        "yj" | "yakka" => alnum(12),
-        "byomei" | "modifier" | "nursing_action" | "nursing_observation" => digits(8),
-        "byomei_exchange" | "modifier_exchange" => alnum(4),
-        "receipt_modifier" => digits(4),
-        "icd10" => (3..=7).contains(&code.len()),
-        "jlac10" | "jlac11" => alnum(17) || alnum(15),
-        "nursing_action16" => alnum(16),
-        _ => false,
-    }
+    by_key(system).is_some_and(|s| s.shape.fits(code))
 }
 
-/// The code systems whose codes the masters define by rows of their own. Every other
-/// system's codes are only carried by those rows (a HOT9 row carries its HOT7, YJ, 薬価,
-/// レセ電算 and JAN codes; a 病名 row its 交換用コード, レセ電算 code and ICD-10; a 看護行為 row
-/// its 16桁 code), so they are found through the rows that carry them.
-pub const ROW_SYSTEMS: &[&str] = &[
-    "hot13",
-    "hot9",
-    "byomei",
-    "modifier",
-    "jlac10",
-    "jlac11",
-    "nursing_action",
-    "nursing_observation",
-];
-
-/// Whether the masters define codes of `system` by rows of their own ([`ROW_SYSTEMS`]).
+/// Whether the masters define codes of `system` by rows of their own ([`Defined::Rows`]).
 pub fn defines_rows(system: &CodeSystem) -> bool {
-    ROW_SYSTEMS.contains(&system.key)
+    system.defined == Defined::Rows
 }
 
 /// The code systems of one master, in registry order.
@@ -352,15 +209,18 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{master} sample: {e:?}"));
             defined.extend(release.records.iter().map(|r| r.system));
         }
-        let declared: std::collections::BTreeSet<&str> = ROW_SYSTEMS.iter().copied().collect();
+        let declared: std::collections::BTreeSet<&str> = CODE_SYSTEMS
+            .iter()
+            .filter(|s| defines_rows(s))
+            .map(|s| s.key)
+            .collect();
         assert_eq!(defined, declared);
-        assert!(ROW_SYSTEMS.iter().all(|k| by_key(k).is_some()));
     }
 
     #[test]
     fn keys_and_aliases_are_unique() {
         let mut seen = std::collections::HashSet::new();
-        for s in CODE_SYSTEMS {
+        for s in CODE_SYSTEMS.iter() {
             assert!(seen.insert(s.key));
             for alias in s.canonical_url.iter().chain(s.oids.iter()) {
                 assert!(seen.insert(alias), "{alias}");

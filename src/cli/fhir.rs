@@ -170,7 +170,7 @@ pub fn package(store: Store, out: &Path) -> Result<(), CliError> {
         Ok(())
     };
     let mut code_systems = 0;
-    for system in crate::systems::CODE_SYSTEMS {
+    for system in crate::systems::CODE_SYSTEMS.iter() {
         let url = crate::fhir::canon::url(system);
         let current = crate::fhir::codes::release(&ctx, system, None, None).map_err(fhir_error)?;
         let Ok(release) = current else {

@@ -109,7 +109,7 @@ mod tests {
         assert!(resolve("http://loinc.org").is_none());
         // Every system has a distinct canonical URI.
         let mut seen = std::collections::HashSet::new();
-        for s in CODE_SYSTEMS {
+        for s in CODE_SYSTEMS.iter() {
             assert!(seen.insert(url(s)), "{}", s.key);
         }
     }

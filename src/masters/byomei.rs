@@ -1122,6 +1122,96 @@ fn attach_index(
     }
 }
 
+/// What hyojun knows of this master: its key and name, its code systems, the files a release
+/// is made of, and how to read them ([`crate::masters::Descriptor`]).
+pub const DESCRIPTOR: crate::masters::Descriptor = crate::masters::Descriptor {
+    master: crate::systems::Master::Byomei,
+    key: "byomei",
+    name: "HS005 ICD10対応標準病名マスター",
+    systems: SYSTEMS,
+    files: &[],
+    row_role: |_, _| None,
+    reads,
+    parse,
+};
+
+/// The code systems of this master, in registry order.
+const SYSTEMS: &[crate::systems::CodeSystem] = {
+    use crate::systems::{system, Defined, Shape};
+    &[
+        system!(
+            "byomei",
+            Byomei,
+            "病名管理番号",
+            Some("http://medis.or.jp/CodeSystem/master-disease-keyNumber"),
+            ["urn:oid:1.2.392.200119.4.101.2"],
+            "8 digits",
+            Shape::Digits(8),
+            Defined::Rows
+        ),
+        system!(
+            "byomei_exchange",
+            Byomei,
+            "病名交換用コード",
+            Some("http://medis.or.jp/CodeSystem/master-disease-exCode"),
+            ["urn:oid:1.2.392.200119.4.101.6"],
+            "4 characters [0-9A-Z]; shared by synonyms",
+            Shape::Alnum(4),
+            Defined::Carried
+        ),
+        system!(
+            "receipt_disease",
+            Byomei,
+            "レセプト電算処理システム 傷病名コード",
+            Some("http://jpfhir.jp/fhir/core/mhlw/CodeSystem/masterB-disease"),
+            [],
+            "7 digits (支払基金)",
+            Shape::Digits(7),
+            Defined::Carried
+        ),
+        system!(
+            "icd10",
+            Byomei,
+            "ICD-10 (2013, MHLW)",
+            Some("http://jpfhir.jp/fhir/core/mhlw/CodeSystem/ICD10-2013-full"),
+            ["urn:oid:2.16.840.1.113883.6.3.1"],
+            "3–5 characters, no dot",
+            Shape::Length(3, 7),
+            Defined::Carried
+        ),
+        system!(
+            "modifier",
+            Byomei,
+            "修飾語管理番号",
+            Some("http://medis.or.jp/CodeSystem/master-disease-modKeyNumber"),
+            ["urn:oid:1.2.392.200119.4.201.2"],
+            "8 digits",
+            Shape::Digits(8),
+            Defined::Rows
+        ),
+        system!(
+            "modifier_exchange",
+            Byomei,
+            "修飾語交換用コード",
+            Some("http://medis.or.jp/CodeSystem/master-disease-modExCode"),
+            ["urn:oid:1.2.392.200119.4.201.5"],
+            "4 characters",
+            Shape::Alnum(4),
+            Defined::Carried
+        ),
+        system!(
+            "receipt_modifier",
+            Byomei,
+            "レセプト電算処理システム 修飾語コード",
+            Some("http://jpfhir.jp/fhir/core/mhlw/CodeSystem/masterZ-disease-modifier"),
+            [],
+            "4 digits (支払基金)",
+            Shape::Digits(4),
+            Defined::Carried
+        ),
+    ]
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

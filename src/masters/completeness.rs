@@ -21,58 +21,17 @@ pub struct FileRole {
     pub required: bool,
 }
 
-const HOT: &[FileRole] = &[
-    FileRole {
-        key: "hot13",
-        title: "standard file MEDIS{yyyymmdd}.TXT (HOT13)",
-        required: true,
-    },
-    FileRole {
-        key: "hot9",
-        title: "HOT9 file MEDIS{yyyymmdd}_HOT9.TXT",
-        required: true,
-    },
-    FileRole {
-        key: "hot9del",
-        title: "deletion list h{yyyymmdd}_HOT9del.txt",
-        required: false,
-    },
-];
-
-const JLAC: &[FileRole] = &[
-    FileRole {
-        key: "matome",
-        title: "まとめ表 workbook {N}_matome.xlsx (JLAC10)",
-        required: true,
-    },
-    FileRole {
-        key: "kyoyu",
-        title: "共有項目JLACコードマスタ CSV (JLAC11)",
-        required: true,
-    },
-];
-
-/// The kinds of file a release of `master` is made of. 病名 and 看護 check their own file
-/// sets (every table is required and partial imports do not apply): none are listed here.
+/// The kinds of file a release of `master` is made of (its descriptor's `files`). 病名 and
+/// 看護 check their own file sets (every table is required and partial imports do not apply):
+/// none are listed for them.
 pub fn roles(master: Master) -> &'static [FileRole] {
-    match master {
-        Master::Hot => HOT,
-        Master::Jlac => JLAC,
-        Master::Byomei | Master::Nursing => &[],
-    }
+    super::descriptor(master).files
 }
 
 /// The file role a stored row version came from (for partial imports), from its code
-/// system and row key as the parsers build them.
+/// system and row key as the parsers build them (its descriptor's `row_role`).
 pub fn row_role(master: Master, system: &str, row_key: &str) -> Option<&'static str> {
-    match (master, system) {
-        (Master::Hot, "hot13") => Some("hot13"),
-        (Master::Hot, "hot9") if row_key.starts_with("deleted:") => Some("hot9del"),
-        (Master::Hot, "hot9") => Some("hot9"),
-        (Master::Jlac, "jlac10") => Some("matome"),
-        (Master::Jlac, "jlac11") => Some("kyoyu"),
-        _ => None,
-    }
+    (super::descriptor(master).row_role)(system, row_key)
 }
 
 /// What a release's file set means for its import.

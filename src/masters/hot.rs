@@ -878,6 +878,123 @@ fn row_notices(name: &str, row: &Row, system: &str, notices: &mut Problems) {
     }
 }
 
+/// What hyojun knows of this master: its key and name, its code systems, the files a release
+/// is made of, and how to read them ([`crate::masters::Descriptor`]).
+pub const DESCRIPTOR: crate::masters::Descriptor = crate::masters::Descriptor {
+    master: crate::systems::Master::Hot,
+    key: "hot",
+    name: "HS001 医薬品HOTコードマスター",
+    systems: SYSTEMS,
+    files: FILES,
+    row_role: |system, row_key| match system {
+        "hot13" => Some("hot13"),
+        "hot9" if row_key.starts_with("deleted:") => Some("hot9del"),
+        "hot9" => Some("hot9"),
+        _ => None,
+    },
+    reads,
+    parse,
+};
+
+/// The code systems of this master, in registry order.
+const SYSTEMS: &[crate::systems::CodeSystem] = {
+    use crate::systems::{system, Defined, Shape};
+    &[
+        system!(
+            "hot13",
+            Hot,
+            "HOTコード（基準番号 13桁）",
+            Some("http://medis.or.jp/CodeSystem/master-HOT13"),
+            ["urn:oid:1.2.392.200119.4.402.1"],
+            "13 digits: HOT7 + 会社 2 + 調剤 2 + 物流 2",
+            Shape::Digits(13),
+            Defined::Rows
+        ),
+        system!(
+            "hot9",
+            Hot,
+            "HOT9（HOT7 + 会社識別）",
+            Some("http://medis.or.jp/CodeSystem/master-HOT9"),
+            [
+                "urn:oid:1.2.392.200119.4.403.1",
+                "urn:oid:1.2.392.100495.20.2.74"
+            ],
+            "9 digits: HOT7 + 会社 2",
+            Shape::Digits(9),
+            Defined::Rows
+        ),
+        system!(
+            "hot7",
+            Hot,
+            "HOT7（処方用番号）",
+            Some("http://medis.or.jp/CodeSystem/master-HOT7"),
+            ["urn:oid:1.2.392.200119.4.403.2"],
+            "7 digits: 6 digits + modulus-10 check digit (weights 3/1)",
+            Shape::Digits(7),
+            Defined::Carried
+        ),
+        system!(
+            "yj",
+            Hot,
+            "個別医薬品コード（YJコード）",
+            Some("http://capstandard.jp/iyaku.info/CodeSystem/YJ-code"),
+            ["urn:oid:1.2.392.100495.20.2.73"],
+            "12 characters",
+            Shape::Alnum(12),
+            Defined::Carried
+        ),
+        system!(
+            "yakka",
+            Hot,
+            "薬価基準収載医薬品コード",
+            None,
+            [],
+            "12 characters (厚生労働省 薬価基準)",
+            Shape::Alnum(12),
+            Defined::Carried
+        ),
+        system!(
+            "receipt_drug",
+            Hot,
+            "レセプト電算処理システム 医薬品コード",
+            None,
+            [],
+            "9 digits (支払基金)",
+            Shape::Digits(9),
+            Defined::Carried
+        ),
+        system!(
+            "jan",
+            Hot,
+            "JANコード",
+            None,
+            [],
+            "13 digits (GS1 JAN/EAN-13)",
+            Shape::Digits(13),
+            Defined::Carried
+        ),
+    ]
+};
+
+/// The files of a release, for the completeness check.
+const FILES: &[crate::masters::completeness::FileRole] = &[
+    crate::masters::completeness::FileRole {
+        key: "hot13",
+        title: "standard file MEDIS{yyyymmdd}.TXT (HOT13)",
+        required: true,
+    },
+    crate::masters::completeness::FileRole {
+        key: "hot9",
+        title: "HOT9 file MEDIS{yyyymmdd}_HOT9.TXT",
+        required: true,
+    },
+    crate::masters::completeness::FileRole {
+        key: "hot9del",
+        title: "deletion list h{yyyymmdd}_HOT9del.txt",
+        required: false,
+    },
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

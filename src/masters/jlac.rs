@@ -504,6 +504,64 @@ fn parse_date_text(t: &str) -> Option<NaiveDate> {
     })
 }
 
+/// What hyojun knows of this master: its key and name, its code systems, the files a release
+/// is made of, and how to read them ([`crate::masters::Descriptor`]).
+pub const DESCRIPTOR: crate::masters::Descriptor = crate::masters::Descriptor {
+    master: crate::systems::Master::Jlac,
+    key: "jlac",
+    name: "HS014 臨床検査マスター",
+    systems: SYSTEMS,
+    files: FILES,
+    row_role: |system, _| match system {
+        "jlac10" => Some("matome"),
+        "jlac11" => Some("kyoyu"),
+        _ => None,
+    },
+    reads,
+    parse,
+};
+
+/// The code systems of this master, in registry order.
+const SYSTEMS: &[crate::systems::CodeSystem] = {
+    use crate::systems::{system, Defined, Shape};
+    &[
+        system!(
+            "jlac10",
+            Jlac,
+            "JLAC10（17桁）",
+            Some("http://medis.or.jp/CodeSystem/master-JLAC10-17digits"),
+            ["urn:oid:1.2.392.200119.4.504"],
+            "17 characters: 分析物 5, 識別 4, 材料 3, 測定法 3, 結果識別 2",
+            Shape::AlnumOf(17, 15),
+            Defined::Rows
+        ),
+        system!(
+            "jlac11",
+            Jlac,
+            "JLAC11（17桁）",
+            None,
+            [],
+            "17 characters: 測定物 5, 識別 4, 材料 3, 測定法 3, 結果単位 2",
+            Shape::AlnumOf(17, 15),
+            Defined::Rows
+        ),
+    ]
+};
+
+/// The files of a release, for the completeness check.
+const FILES: &[crate::masters::completeness::FileRole] = &[
+    crate::masters::completeness::FileRole {
+        key: "matome",
+        title: "まとめ表 workbook {N}_matome.xlsx (JLAC10)",
+        required: true,
+    },
+    crate::masters::completeness::FileRole {
+        key: "kyoyu",
+        title: "共有項目JLACコードマスタ CSV (JLAC11)",
+        required: true,
+    },
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,15 +75,55 @@ pub fn parse_release(
     parse_sources(master, &sources, options, progress)
 }
 
+/// What hyojun knows of one master: each master's module exports one (`DESCRIPTOR`), and the
+/// code-system registry (`crate::systems`), the file checks and the parsers are read from them.
+/// A fifth master is a module with its descriptor, one line in [`DESCRIPTORS`] and its
+/// [`Master`] variant.
+#[derive(Debug)]
+pub struct Descriptor {
+    pub master: Master,
+    /// The key used on the command line, in the API and in the database.
+    pub key: &'static str,
+    /// Human name of the master.
+    pub name: &'static str,
+    /// Its code systems, in registry order.
+    pub systems: &'static [crate::systems::CodeSystem],
+    /// The kinds of file a release is made of, for the completeness check of partial
+    /// imports (empty: the parser checks its own file set).
+    pub files: &'static [completeness::FileRole],
+    /// The file role a stored row version came from, from its code system and row key.
+    pub row_role: fn(&str, &str) -> Option<&'static str>,
+    /// Whether the parser reads a file of this name when it comes in a distribution zip.
+    pub reads: fn(&str) -> bool,
+    /// Parses a release's files.
+    pub parse: Parse,
+}
+
+/// A master's parser.
+pub type Parse = fn(&[SourceFile], &ParseOptions, &dyn Progress) -> Result<ParsedRelease, Problems>;
+
+/// Every master's descriptor, in [`Master::ALL`] order.
+pub const DESCRIPTORS: [&Descriptor; 4] = [
+    &hot::DESCRIPTOR,
+    &byomei::DESCRIPTOR,
+    &jlac::DESCRIPTOR,
+    &nursing::DESCRIPTOR,
+];
+
+/// The descriptor of `master`.
+pub fn descriptor(master: Master) -> &'static Descriptor {
+    match master {
+        Master::Hot => &hot::DESCRIPTOR,
+        Master::Byomei => &byomei::DESCRIPTOR,
+        Master::Jlac => &jlac::DESCRIPTOR,
+        Master::Nursing => &nursing::DESCRIPTOR,
+    }
+}
+
 /// Whether `master`'s parser reads a file of this name when it comes in a distribution zip;
 /// members it does not read are listed as ignored without being decompressed.
 pub fn reads(master: Master, file_name: &str) -> bool {
-    match master {
-        Master::Hot => hot::reads(file_name),
-        Master::Nursing => nursing::reads(file_name),
-        Master::Byomei => byomei::reads(file_name),
-        Master::Jlac => jlac::reads(file_name),
-    }
+    (descriptor(master).reads)(file_name)
 }
 
 /// Parses files already in memory (uploads, tests).
@@ -96,12 +136,7 @@ pub fn parse_sources(
     if let Some(label) = &options.label {
         check_label(label)?;
     }
-    match master {
-        Master::Hot => hot::parse(sources, options, progress),
-        Master::Nursing => nursing::parse(sources, options, progress),
-        Master::Byomei => byomei::parse(sources, options, progress),
-        Master::Jlac => jlac::parse(sources, options, progress),
-    }
+    (descriptor(master).parse)(sources, options, progress)
 }
 
 /// Labels appear in URLs and file names: keep them to a safe alphabet.

@@ -1093,6 +1093,59 @@ fn sample(items: &[&str]) -> String {
     shown
 }
 
+/// What hyojun knows of this master: its key and name, its code systems, the files a release
+/// is made of, and how to read them ([`crate::masters::Descriptor`]).
+pub const DESCRIPTOR: crate::masters::Descriptor = crate::masters::Descriptor {
+    master: crate::systems::Master::Nursing,
+    key: "nursing",
+    name: "HS024 看護実践用語標準マスター",
+    systems: SYSTEMS,
+    files: &[],
+    row_role: |_, _| None,
+    reads,
+    parse,
+};
+
+/// The code systems of this master, in registry order.
+const SYSTEMS: &[crate::systems::CodeSystem] = {
+    use crate::systems::{system, Defined, Shape};
+    &[
+        system!(
+            "nursing_action",
+            Nursing,
+            "看護行為 管理番号",
+            None,
+            [],
+            "8 digits",
+            Shape::Digits(8),
+            Defined::Rows
+        ),
+        system!(
+            "nursing_action16",
+            Nursing,
+            "看護行為 16桁階層コード",
+            Some("http://medis.or.jp/CodeSystem/master-nursingAction-16digits"),
+            [
+                "urn:oid:1.2.392.200119.4.704",
+                "urn:oid:1.2.392.200119.4.701"
+            ],
+            "16 characters A001B001C001D001",
+            Shape::Alnum(16),
+            Defined::Carried
+        ),
+        system!(
+            "nursing_observation",
+            Nursing,
+            "看護観察 観察名称管理番号",
+            Some("http://medis.or.jp/CodeSystem/master-nursingObservationKeyCode"),
+            ["urn:oid:1.2.392.200119.4.804"],
+            "8 digits",
+            Shape::Digits(8),
+            Defined::Rows
+        ),
+    ]
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,7 +54,7 @@ pub fn run(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
 /// Writes the code systems hyojun knows into the database (idempotent).
 pub fn seed_code_systems(conn: &mut AnyConnection) -> Result<(), StoreError> {
     conn.transaction(|conn| {
-        for system in CODE_SYSTEMS {
+        for system in CODE_SYSTEMS.iter() {
             let row = (
                 code_systems::key.eq(system.key),
                 code_systems::master.eq(system.master.key()),
