@@ -33,3 +33,4 @@ mod real_hot9;
 mod search;
 mod snapshot;
 mod support;
+mod tls;
