@@ -25,11 +25,11 @@ use crate::hygiene::{neutralise_formula, restore_formula};
 use crate::limits::{FieldKind, Limit, Limits};
 use crate::mapping::fields;
 use crate::mapping::local_codes::{CodeColumn, COLUMNS};
+use crate::mapping::project::{MappingView, Project};
 use crate::mapping::state::{Equivalence, State};
 use crate::masters::input::SourceFile;
 use crate::masters::text::{read_rows, Row};
 use crate::masters::{Problem, Problems};
-use crate::store::mapping::{MappingView, Project};
 use crate::systems;
 
 /// The UTF-8 byte-order mark.

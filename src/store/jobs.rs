@@ -10,10 +10,7 @@ use super::{AnyConnection, Store, StoreError};
 
 /// Where a job stands.
 // Stored as its `as_str` spelling (`crate::store::text_column`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     /// Waiting for its turn (an earlier import of its master, or a free job slot).
