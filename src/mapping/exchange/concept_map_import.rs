@@ -3,8 +3,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
-
+use super::concept_map_model::{ConceptMap, Target};
 use super::decision::{resolve_system, wants_target, Decision, FIX_SYSTEM};
 use super::{BOM, NO_COMMENT};
 use crate::excerpt::excerpt;
@@ -41,21 +40,12 @@ fn state_prefix(comment: &str) -> Option<(State, &str)> {
     Some((state, rest.strip_prefix(' ').unwrap_or(rest)))
 }
 
-/// A string member, trimmed, when present and not empty.
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
-
-/// The members of an array member (none when absent); `None` when it is not an array.
-fn array<'a>(v: &'a Value, key: &str) -> Option<&'a [Value]> {
-    match v.get(key) {
-        None | Some(Value::Null) => Some(&[]),
-        Some(Value::Array(items)) => Some(items),
-        Some(_) => None,
-    }
+/// A target's equivalence (R4), or its relationship (R5) when it has none.
+fn equivalence(target: &Target) -> Option<&str> {
+    target
+        .equivalence
+        .get()
+        .or_else(|| target.relationship.get())
 }
 
 /// Reads a FHIR R4 ConceptMap (JSON, UTF-8 with or without BOM) from hyojun or another
@@ -75,6 +65,10 @@ fn array<'a>(v: &'a Value, key: &str) -> Option<&'a [Value]> {
 ///   comment equal to [`NO_COMMENT`] is read as empty.
 /// * An element without targets gives no decision; an element with several targets, or a
 ///   local code in several elements, is a problem (hyojun keeps one target per local code).
+///
+/// The document is read into the typed model of `concept_map_model`, which takes members of
+/// an unexpected JSON type as absent and skips unknown ones; problems name the member by its
+/// JSON path (`ConceptMap.group[1].element[0].target[0]`) and say how to fix it.
 ///
 /// Limits: the document's size ([`Limit::JsonBytes`]) and nesting depth ([`Limit::JsonDepth`],
 /// checked before it is parsed), its elements ([`Limit::LocalCodes`]), and the strings read:
@@ -123,7 +117,7 @@ pub fn read_concept_map(
         .on_line(line)
         .into());
     }
-    let doc: Value = serde_json::from_slice(bytes).map_err(|e| {
+    let doc = ConceptMap::from_slice(bytes).map_err(|e| {
         Problems::from(Problem::line(
             file_name,
             e.line() as u64,
@@ -132,7 +126,7 @@ pub fn read_concept_map(
             fix_json,
         ))
     })?;
-    let resource_type = text(&doc, "resourceType");
+    let resource_type = doc.resource_type.get();
     if resource_type != Some("ConceptMap") {
         return Err(Problem::file(
             file_name,
@@ -154,12 +148,12 @@ pub fn read_concept_map(
             "export the ConceptMap again as FHIR R4 JSON",
         )
     };
-    let Some(groups) = array(&doc, "group") else {
+    let Some(groups) = doc.group.items() else {
         return Err(structure("ConceptMap.group".into(), "not an array").into());
     };
     let elements: usize = groups
         .iter()
-        .map(|g| array(g, "element").map_or(0, <[Value]>::len))
+        .map(|g| g.element.items().map_or(0, <[_]>::len))
         .sum();
     if !limits.allows(Limit::LocalCodes, elements as u64) {
         return Err(Problem::over_limit(
@@ -192,12 +186,12 @@ pub fn read_concept_map(
         if bad_string(
             &mut problems,
             format!("{group_path}.target"),
-            text(group, "target"),
+            group.target.get(),
             FieldKind::Name,
         ) {
             continue;
         }
-        let system = match text(group, "target") {
+        let system = match group.target.get() {
             None => None,
             Some(uri) => match resolve_system(uri) {
                 Some(key) => Some(key),
@@ -215,33 +209,28 @@ pub fn read_concept_map(
                 }
             },
         };
-        let Some(elements) = array(group, "element") else {
+        let Some(elements) = group.element.items() else {
             problems.push(structure(format!("{group_path}.element"), "not an array"));
             continue;
         };
         for (e, element) in elements.iter().enumerate() {
             let path = format!("{group_path}.element[{e}]");
-            let target0 = array(element, "target").and_then(<[Value]>::first);
+            let target0 = element.target.items().and_then(<[_]>::first);
             let strings = [
-                (
-                    format!("{path}.code"),
-                    text(element, "code"),
-                    FieldKind::Code,
-                ),
+                (format!("{path}.code"), element.code.get(), FieldKind::Code),
                 (
                     format!("{path}.target[0].code"),
-                    target0.and_then(|t| text(t, "code")),
+                    target0.and_then(|t| t.code.get()),
                     FieldKind::Code,
                 ),
                 (
                     format!("{path}.target[0].equivalence"),
-                    target0
-                        .and_then(|t| text(t, "equivalence").or_else(|| text(t, "relationship"))),
+                    target0.and_then(equivalence),
                     FieldKind::Code,
                 ),
                 (
                     format!("{path}.target[0].comment"),
-                    target0.and_then(|t| text(t, "comment")),
+                    target0.and_then(|t| t.comment.get()),
                     FieldKind::Text,
                 ),
             ];
@@ -252,7 +241,7 @@ pub fn read_concept_map(
             if bad {
                 continue;
             }
-            let Some(code) = text(element, "code") else {
+            let Some(code) = element.code.get() else {
                 problems.push(Problem::file(
                     file_name,
                     "missing_code",
@@ -261,7 +250,7 @@ pub fn read_concept_map(
                 ));
                 continue;
             };
-            let Some(targets) = array(element, "target") else {
+            let Some(targets) = element.target.items() else {
                 problems.push(structure(format!("{path}.target"), "not an array"));
                 continue;
             };
@@ -294,10 +283,8 @@ pub fn read_concept_map(
                 ));
                 continue;
             }
-            let target_code = text(target, "code");
-            let relation = match text(target, "equivalence")
-                .or_else(|| text(target, "relationship"))
-            {
+            let target_code = target.code.get();
+            let relation = match equivalence(target) {
                 Some(eq) => match fhir_relation(eq) {
                     Some(relation) => relation,
                     None => {
@@ -360,7 +347,7 @@ pub fn read_concept_map(
             } else {
                 State::NoMatch
             };
-            let mut comment = text(target, "comment").unwrap_or_default();
+            let mut comment = target.comment.get().unwrap_or_default();
             if let Some((prefixed, rest)) = state_prefix(comment) {
                 if wants_target(prefixed).is_none_or(|wants| wants == has_target) {
                     state = prefixed;
@@ -465,6 +452,23 @@ mod tests {
                 d("K05", State::NoMatch, None, ""),
             ]
         );
+    }
+
+    #[test]
+    fn the_raw_value_token_of_serde_json_is_an_unknown_member() {
+        // serde_json (built with `raw_value`) reads an object whose first member is named
+        // `$serde_json::private::RawValue` as the JSON text in that member's string when it
+        // makes a `serde_json::Value`. The reader once read the whole document so, and took
+        // this "group" as an array of groups parsed from a string, past the depth check
+        // (which does not look into strings). The typed model skips it as any unknown member.
+        let text = br#"{"resourceType": "ConceptMap", "group": {"$serde_json::private::RawValue": "[{\"element\": [{\"code\": \"A\", \"target\": [{\"equivalence\": \"unmatched\"}]}]}]"}}"#;
+        let problems = read_concept_map(text, "raw.json", &Limits::default()).expect_err("bad");
+        let found: Vec<(&str, &str)> = problems
+            .items()
+            .iter()
+            .map(|p| (p.kind, p.message.as_str()))
+            .collect();
+        assert_eq!(found, [("bad_structure", "ConceptMap.group: not an array")]);
     }
 
     #[test]

@@ -13,11 +13,13 @@
 //! Both writers work row by row: a project of 50,000 mappings is never one string in memory.
 //!
 //! By concern: `decision` (what an import yields, shared by both readers), `csv_export`,
-//! `csv_import`, `concept_map_export` and `concept_map_import`. Everything public is
+//! `csv_import`, `concept_map_export`, `concept_map_import` and `concept_map_model` (the
+//! serde types the ConceptMap reader deserializes into). Everything public is
 //! re-exported here, so callers name `mapping::exchange::…` whatever file it lives in.
 
 mod concept_map_export;
 mod concept_map_import;
+mod concept_map_model;
 mod csv_export;
 mod csv_import;
 mod decision;
