@@ -18,21 +18,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// Where a mapping stands.
-// Stored as its `as_str` spelling (`crate::store::text_column`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    diesel::AsExpression,
-    diesel::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
+// Stored as its `as_str` spelling (the store's `text_column!`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     /// No target yet.

@@ -15,10 +15,7 @@ use super::{AnyConnection, Missing, Store, StoreError};
 
 /// Where a job stands.
 // Stored as its `as_str` spelling (`crate::store::text_column`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     /// Waiting to be claimed by a node with a free worker (`progress.note` says why it

@@ -37,10 +37,7 @@ pub struct ReleaseRow {
 
 /// Whether a release is usable.
 // Stored as its `as_str` spelling (`crate::store::text_column`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseState {
     /// Imported and usable.
