@@ -12,7 +12,8 @@
 #
 # Environment (all optional): HYOJUN_BENCH_DIR (default target/bench-fhir), HYOJUN_BENCH_PORT
 # (default 18095), HYOJUN_BENCH_DURATION (seconds per wrk run, default 10), HYOJUN_BENCH_SHARED
-# (default ../shared/data). Informational: PASS/MISS does not change the exit code; the script
+# (default ../shared/data), HYOJUN_BENCH_BIN (a release binary to measure instead of building
+# this checkout: the same script measures an earlier commit's binary). Informational: PASS/MISS does not change the exit code; the script
 # exits non-zero only when a step fails.
 set -euo pipefail
 
@@ -39,9 +40,15 @@ trap cleanup EXIT
 command -v wrk >/dev/null || { log "installing wrk"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 command -v curl >/dev/null || die "curl is needed"
 
-log "building the release binary"
-cargo build --release --locked --bin hyojun >"$DIR/logs/build.log" 2>&1 || { tail -20 "$DIR/logs/build.log"; die "build"; }
-cp "$TARGET_DIR/release/hyojun" "$DIR/bin/hyojun"
+if [ -n "${HYOJUN_BENCH_BIN:-}" ]; then
+  # A binary built elsewhere (an earlier commit, for a before/after comparison in one session).
+  log "using $HYOJUN_BENCH_BIN"
+  cp "$HYOJUN_BENCH_BIN" "$DIR/bin/hyojun"
+else
+  log "building the release binary"
+  cargo build --release --locked --bin hyojun >"$DIR/logs/build.log" 2>&1 || { tail -20 "$DIR/logs/build.log"; die "build"; }
+  cp "$TARGET_DIR/release/hyojun" "$DIR/bin/hyojun"
+fi
 BIN="$DIR/bin/hyojun"
 
 DB="$DIR/bench.db"

@@ -53,19 +53,8 @@ impl JobState {
 crate::text_column!(JobState);
 
 /// What a job does.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    ToSchema,
-    diesel::AsExpression,
-    diesel::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
+// Stored as its `as_str` spelling (`crate::store::text_column`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobKind {
     /// Imports an uploaded release (`POST /v1/releases`); its files are in the upload store.
