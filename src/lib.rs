@@ -13,7 +13,7 @@
 //! - Storage: [`store`] (releases as immutable row versions on SQLite or PostgreSQL).
 //! - Shared helpers: [`limits`] (every input limit), [`hygiene`] (field contents),
 //!   [`json_depth`] (nesting guard), [`excerpt`] (input shown in messages), [`timestamp`]
-//!   (RFC 3339 output).
+//!   (RFC 3339 output), [`telemetry`] (the node's Prometheus metrics).
 
 pub mod access;
 pub mod api;
@@ -29,4 +29,5 @@ pub mod masters;
 pub mod search;
 pub mod store;
 pub mod systems;
+pub mod telemetry;
 pub mod timestamp;

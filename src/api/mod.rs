@@ -42,6 +42,7 @@ use crate::app::jobs::runner::{Runner, RunnerConfig};
 use crate::app::jobs::{JobContext, UploadStore};
 use crate::search::{Location, SearchIndex};
 use crate::store::Store;
+use crate::telemetry::Metrics;
 
 /// Settings of the HTTP API.
 #[derive(Debug, Clone)]
@@ -124,7 +125,8 @@ pub struct AppState {
     pub store: Store,
     pub config: ApiConfig,
     pub keys: auth::KeyCache,
-    pub metrics: Arc<ops::Metrics>,
+    /// The node's metrics (`GET /metrics`): its own recorder, not the process's.
+    pub metrics: Arc<Metrics>,
     pub cache: Arc<cache::ReadCache>,
     pub search: Arc<SearchIndex>,
     pub translations: Arc<translate::TranslationCache>,
@@ -142,8 +144,9 @@ impl AppState {
         let cache = Arc::new(cache::ReadCache::new(100_000, 1_000_000));
         cache.check_generation(&store);
         cache::ReadCache::start_polling(&cache, store.clone(), config.warm_up);
-        let search = Arc::new(open_search_index(&config.search_index));
-        let jobs = runner(&store, &config, &search, &cache);
+        let metrics = Arc::new(Metrics::new());
+        let search = Arc::new(open_search_index(&config.search_index).reporting_to(&metrics));
+        let jobs = runner(&store, &config, &search, &cache, &metrics);
         Runner::start(&jobs);
         mapping::start_rechecking(&cache, store.clone(), &jobs);
         let seen = Arc::downgrade(&cache);
@@ -153,7 +156,7 @@ impl AppState {
         AppState {
             store,
             keys: auth::KeyCache::default(),
-            metrics: Arc::new(ops::Metrics::default()),
+            metrics,
             cache,
             search,
             translations: Arc::default(),
@@ -168,7 +171,8 @@ impl AppState {
     /// State for one command run in-process (`hyojun check-codes`): no background pollers,
     /// no warm-up, the search index in memory (built only if a search asks for it).
     pub fn for_command(store: Store, config: ApiConfig) -> Self {
-        let search = Arc::new(open_search_index(&Location::Memory));
+        let metrics = Arc::new(Metrics::new());
+        let search = Arc::new(open_search_index(&Location::Memory).reporting_to(&metrics));
         let cache = Arc::new(cache::ReadCache::new(100_000, 1_000_000));
         // No uploads in a command: a shared folder under the temporary directory, so that
         // nothing is created where the command runs.
@@ -178,11 +182,11 @@ impl AppState {
             ..config
         };
         AppState {
-            jobs: runner(&store, &config, &search, &cache),
+            jobs: runner(&store, &config, &search, &cache, &metrics),
             search,
             store,
             keys: auth::KeyCache::default(),
-            metrics: Arc::new(ops::Metrics::default()),
+            metrics,
             cache,
             translations: Arc::default(),
             uploads_in_flight: Arc::default(),
@@ -197,6 +201,7 @@ fn runner(
     config: &ApiConfig,
     search: &Arc<SearchIndex>,
     cache: &Arc<cache::ReadCache>,
+    metrics: &Arc<Metrics>,
 ) -> Arc<Runner> {
     let uploads = open_upload_store(&config.upload_dir);
     let seen = Arc::downgrade(cache);
@@ -206,6 +211,7 @@ fn runner(
         limits: config.limits.clone(),
         uploads,
         node: config.node.clone(),
+        metrics: metrics.clone(),
         releases_changed: Arc::new(move || {
             if let Some(cache) = seen.upgrade() {
                 cache.clear();
@@ -418,7 +424,7 @@ pub fn app(
         })
         .wrap_fn(move |req, srv| {
             let started = Instant::now();
-            let method = req.method().to_string();
+            let method = req.method().clone();
             let metrics = metrics.clone();
             let response = srv.call(req);
             async move {
@@ -428,7 +434,7 @@ pub fn app(
                     .request()
                     .match_pattern()
                     .unwrap_or_else(|| "unmatched".to_owned());
-                metrics.observe(&method, &route, response.status().as_u16(), elapsed);
+                metrics.request(method.as_str(), &route, response.status().as_u16(), elapsed);
                 // Server time for clients and benchmarks (the W3C Server-Timing header).
                 if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&format!(
                     "app;dur={:.3}",

@@ -151,6 +151,8 @@ pub struct SearchIndex {
     keys: Mutex<KeyInterner>,
     /// Whether a sync has completed since the index was opened.
     synced: std::sync::atomic::AtomicBool,
+    /// The node's metrics, told of each sync that changed the index.
+    metrics: Option<Arc<crate::telemetry::Metrics>>,
 }
 
 /// Numbers each (system, code) once.
@@ -205,9 +207,18 @@ impl SearchIndex {
             writing: Mutex::new(()),
             keys: Mutex::new(KeyInterner::default()),
             synced: std::sync::atomic::AtomicBool::new(false),
+            metrics: None,
         };
         search.refresh()?;
         Ok(search)
+    }
+
+    /// This index, reporting its syncs to a node's metrics.
+    pub fn reporting_to(self, metrics: &Arc<crate::telemetry::Metrics>) -> SearchIndex {
+        SearchIndex {
+            metrics: Some(metrics.clone()),
+            ..self
+        }
     }
 
     /// The current snapshot.
@@ -277,6 +288,9 @@ impl SearchIndex {
             documents_written: written,
             seconds: started.elapsed().as_secs_f64(),
         };
+        if let Some(metrics) = &self.metrics {
+            metrics.search_synced(report.seconds);
+        }
         tracing::info!(
             rebuilt = report.rebuilt,
             releases = report.releases_added,

@@ -110,6 +110,17 @@ pub const REQUEST_CHECKOUT_TIMEOUT: Duration = Duration::from_millis(800);
 /// ends it at once.
 const CHECKOUT_SLICE: Duration = Duration::from_millis(50);
 
+/// The connection pool's state ([`Store::pool_state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    /// Connections the pool holds (in use and idle).
+    pub connections: u32,
+    /// Connections waiting in the pool.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max_size: u32,
+}
+
 /// Handle on one database: a connection pool plus what kind of database it is.
 #[derive(Clone)]
 pub struct Store {
@@ -200,6 +211,16 @@ impl Store {
     /// Connections the pool holds now (in use and idle).
     pub fn pooled_connections(&self) -> u32 {
         self.pool.state().connections
+    }
+
+    /// The pool's connections now (its counters: nothing waits).
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            connections: state.connections,
+            idle: state.idle_connections,
+            max_size: self.pool.max_size(),
+        }
     }
 
     /// Applies pending migrations and refreshes the code-system registry; returns the names

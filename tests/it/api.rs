@@ -748,6 +748,14 @@ async fn keys_are_created_shown_once_and_revoked() {
     }
 }
 
+/// The value of the unlabelled metric `name` in a Prometheus exposition.
+pub(crate) fn gauge(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
 #[actix_web::test]
 async fn operations_endpoints_and_docs() {
     for db in databases("api_ops") {
@@ -769,6 +777,48 @@ async fn operations_endpoints_and_docs() {
                 "hyojun_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1"
             ),
             "{text}"
+        );
+        let readyz = r#"{method="GET",route="/readyz",status="200""#;
+        for line in [
+            "# HELP hyojun_http_requests_total HTTP requests answered.\n# TYPE hyojun_http_requests_total counter\n",
+            "# HELP hyojun_http_request_duration_seconds Time to answer HTTP requests.\n# TYPE hyojun_http_request_duration_seconds histogram\n",
+            r#"hyojun_http_requests_total{method="GET",route="/healthz",status="200"} 1"#,
+            r#"hyojun_http_requests_total{method="GET",route="unmatched",status="404"} 1"#,
+            &format!("hyojun_http_request_duration_seconds_bucket{readyz},le=\"+Inf\"}} 1\n"),
+            &format!("hyojun_http_request_duration_seconds_count{readyz}}} 1\n"),
+            "# HELP hyojun_db_pool_connections Database connections the pool holds (in use and idle).\n# TYPE hyojun_db_pool_connections gauge\n",
+            "# HELP hyojun_db_pool_idle Idle database connections in the pool.\n",
+            "hyojun_db_pool_max_connections 4\n",
+            "hyojun_db_up 1\n",
+            "hyojun_jobs_running 0\n",
+            "hyojun_search_documents 0\n",
+        ] {
+            assert!(text.contains(line), "{} {line:?} in\n{text}", db.name);
+        }
+        // Every bucket bound of before, in order, ending at +Inf.
+        let bounds: Vec<&str> = text
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix(&format!(
+                    "hyojun_http_request_duration_seconds_bucket{readyz},le=\""
+                ))
+            })
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert_eq!(
+            bounds,
+            [
+                "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.05", "0.25",
+                "1", "+Inf"
+            ]
+        );
+        let (connections, idle) = (
+            gauge(text, "hyojun_db_pool_connections"),
+            gauge(text, "hyojun_db_pool_idle"),
+        );
+        assert!(
+            (1.0..=4.0).contains(&connections) && (0.0..=connections).contains(&idle),
+            "{connections} {idle}"
         );
         let (status, docs) = call(&service, "GET", "/docs/", None, None).await;
         assert_eq!(status, 200);
@@ -1003,6 +1053,33 @@ async fn uploads_run_as_jobs_and_bad_files_change_nothing() {
                 .0,
             403
         );
+        // The node's metrics count both tries (once their worker has returned) and the one
+        // import.
+        let wanted = [
+            r#"hyojun_jobs_total{kind="import_release",outcome="failed"} 1"#,
+            r#"hyojun_jobs_total{kind="import_release",outcome="succeeded"} 1"#,
+            r#"hyojun_import_seconds_count{master="hot"} 1"#,
+        ];
+        let mut text = String::new();
+        for _ in 0..100 {
+            text = call(&service, "GET", "/metrics", None, None)
+                .await
+                .1
+                .as_str()
+                .expect("text")
+                .to_owned();
+            if wanted.iter().all(|line| text.lines().any(|l| l == *line)) {
+                break;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        for line in wanted {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{} {line} in\n{text}",
+                db.name
+            );
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use hyojun::api::{app, ApiConfig, AppState};
 use hyojun::limits::Limits;
 use hyojun::store::jobs::{self, JobKind, JobState, Lease, TakenOver};
 
-use crate::api::{call, keys};
+use crate::api::{call, gauge, keys};
 use crate::api_limits::{config, send, with_key};
 use crate::support::{databases, multipart, repo, TestDb};
 
@@ -73,6 +73,22 @@ async fn upload(state: &AppState, key: &str, master: &str, files: &[(String, Vec
     .await;
     assert_eq!(a.status, 202, "{}", a.body);
     a.body["id"].as_i64().expect("job id")
+}
+
+/// `GET /metrics` of a node.
+async fn metrics(state: &AppState) -> String {
+    let service = test::init_service(app(state.clone())).await;
+    let (status, text) = call(&service, "GET", "/metrics", None, None).await;
+    assert_eq!(status, 200);
+    text.as_str().expect("text").to_owned()
+}
+
+/// Search index syncs that wrote, as a node's metrics count them.
+fn syncs_written(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("hyojun_search_index_sync_seconds_count "))
+        .map_or(0, |n| n.parse().expect("a count"))
 }
 
 async fn job(state: &AppState, key: &str, id: i64) -> Value {
@@ -147,6 +163,9 @@ async fn a_node_without_workers_queues_and_a_step_runs_the_job() {
         // Nothing runs it until the runner is stepped.
         std::thread::sleep(Duration::from_millis(400));
         assert_eq!(job(&node, &k.admin, id).await["state"], "queued");
+        // The index in step with the store before the import (the start's sync has written).
+        node.search.sync(&node.store).expect("sync");
+        let syncs = syncs_written(&metrics(&node).await);
         let ran = node.jobs.step().expect("step").expect("a job ran");
         assert_eq!(
             (ran.lease, ran.kind),
@@ -158,6 +177,30 @@ async fn a_node_without_workers_queues_and_a_step_runs_the_job() {
         assert!(done["release_id"].as_i64().is_some(), "{done}");
         assert!(!kept.exists(), "the files of an ended job are removed");
         assert_eq!(node.jobs.step().expect("step"), None, "{}", db.name);
+        // The node counted the try and the import, and the one search index sync that wrote
+        // the release (this one, or the background one).
+        node.search.sync(&node.store).expect("sync");
+        let text = metrics(&node).await;
+        assert_eq!(syncs_written(&text), syncs + 1, "{text}");
+        for line in [
+            "hyojun_jobs_total{kind=\"import_release\",outcome=\"succeeded\"} 1\n",
+            "hyojun_import_seconds_count{master=\"hot\"} 1\n",
+            "hyojun_jobs_running 0\n",
+            "# HELP hyojun_jobs_total ",
+            "# HELP hyojun_import_rows_total ",
+        ] {
+            assert!(text.contains(line), "{} {line:?} in\n{text}", db.name);
+        }
+        assert!(
+            !text.contains("outcome=\"failed\"") && !text.contains("outcome=\"retried\""),
+            "{text}"
+        );
+        let rows = text
+            .lines()
+            .find_map(|l| l.strip_prefix("hyojun_import_rows_total{master=\"hot\"} "))
+            .and_then(|n| n.parse::<u64>().ok());
+        assert!(rows.is_some_and(|n| n > 0), "{text}");
+        assert!(gauge(&text, "hyojun_search_documents") > 0.0, "{text}");
         // A job that is not there: 404, and what is missing, typed.
         assert_eq!(
             job(&node, &k.admin, 424_242).await,

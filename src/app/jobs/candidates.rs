@@ -28,11 +28,12 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
             lease.id
         )))),
     };
-    let ended = match outcome {
-        Ok(result) => {
+    let (state, ended) = match outcome {
+        Ok(result) => (
+            JobState::Succeeded,
             ctx.store
-                .finish_job(lease, JobState::Succeeded, &no_problems(), Some(&result))
-        }
+                .finish_job(lease, JobState::Succeeded, &no_problems(), Some(&result)),
+        ),
         Err(SearchError::Store(StoreError::Connect(why))) => {
             return Tried::Again {
                 problems: one_problem(
@@ -50,14 +51,14 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
                 "the candidates job failed; see the server log",
                 "start it again",
             );
-            ctx.store
-                .finish_job(lease, JobState::Failed, &problems, None)
+            (
+                JobState::Failed,
+                ctx.store
+                    .finish_job(lease, JobState::Failed, &problems, None),
+            )
         }
     };
-    if let Err(e) = ended {
-        tracing::error!(job = lease.id, error = %e, "cannot record the end of a candidates job");
-    }
-    Tried::Ended
+    Tried::recorded(state, ended, lease)
 }
 
 fn compute(

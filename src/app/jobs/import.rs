@@ -100,16 +100,16 @@ fn read_sources(dir: &Path, master: Master, limits: &Limits) -> Result<Vec<Sourc
 
 /// Ends the job `failed` with one problem (nothing was imported), and lets its files go.
 fn fail(ctx: &JobContext, job: &JobRow, lease: Lease, problems: &serde_json::Value) -> Tried {
-    if let Err(e) = app::releases::refuse_upload(&ctx.store, &job.created_by, lease, problems) {
-        tracing::error!(job = lease.id, error = %e, "cannot record the end of a job");
-    } else {
+    let refused = app::releases::refuse_upload(&ctx.store, &job.created_by, lease, problems);
+    if refused.is_ok() {
         ctx.uploads.discard(lease.id);
     }
-    Tried::Ended
+    Tried::recorded(JobState::Failed, refused, lease)
 }
 
 /// Parses and imports an upload; the job row says how it ended.
 pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
+    let started = Instant::now();
     let request: Request = match serde_json::from_str(&job.request) {
         Ok(r) => r,
         Err(e) => {
@@ -180,16 +180,18 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
         Some(lease),
     );
     let e = match imported {
-        Ok(_) => {
+        Ok(report) => {
             ctx.uploads.discard(lease.id);
             (ctx.releases_changed)();
-            return Tried::Ended;
+            ctx.metrics
+                .imported(master.key(), report.rows_written, started.elapsed());
+            return Tried::Ended { succeeded: true };
         }
         Err(e) => e,
     };
     if !matches!(e, StoreError::Connect(_)) && !ctx.store.holds(lease).unwrap_or(true) {
         tracing::warn!(job = lease.id, error = %e, "the job was taken over by another node");
-        return Tried::Ended;
+        return Tried::Lost;
     }
     tracing::warn!(job = lease.id, error = %e, "import failed");
     let (kind, message, fix) = match e {
@@ -217,12 +219,11 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
     };
     let problems = json!({"total": 1, "items": [{"file": "(release)", "kind": kind, "message": message, "fix": fix}]});
     // The import's own audit row says it was refused or failed.
-    match ctx
+    let ended = ctx
         .store
-        .finish_job(lease, JobState::Failed, &problems, None)
-    {
-        Ok(()) => ctx.uploads.discard(lease.id),
-        Err(e) => tracing::error!(job = lease.id, error = %e, "cannot record the end of a job"),
+        .finish_job(lease, JobState::Failed, &problems, None);
+    if ended.is_ok() {
+        ctx.uploads.discard(lease.id);
     }
-    Tried::Ended
+    Tried::recorded(JobState::Failed, ended, lease)
 }

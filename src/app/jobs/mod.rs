@@ -20,8 +20,9 @@ use std::sync::Arc;
 use super::{command_on, Audit};
 use crate::limits::Limits;
 use crate::search::SearchIndex;
-use crate::store::jobs::{create_job, JobKind, JobRow, Lease, NewJob};
+use crate::store::jobs::{create_job, JobKind, JobRow, JobState, Lease, NewJob};
 use crate::store::{Store, StoreError};
+use crate::telemetry::Metrics;
 pub use upload_store::UploadStore;
 
 /// What jobs need to run, on one node.
@@ -34,6 +35,8 @@ pub struct JobContext {
     pub uploads: UploadStore,
     /// This node's name, in the jobs it claims.
     pub node: String,
+    /// The node's metrics: jobs' ends, imports.
+    pub metrics: Arc<Metrics>,
     /// Called after a job changed releases (an import), so that the node's caches forget.
     pub releases_changed: Arc<dyn Fn() + Send + Sync>,
 }
@@ -41,14 +44,32 @@ pub struct JobContext {
 /// How a job's try ended, as its body reports it to the runner.
 #[derive(Debug)]
 pub enum Tried {
-    /// The body recorded the job's end (succeeded or failed) itself.
-    Ended,
+    /// The body recorded the job's end itself: succeeded or failed.
+    Ended { succeeded: bool },
+    /// The body could not record the job's end: another node took the job over, or the
+    /// database refused the write (logged; the job is taken over once its heartbeat is stale).
+    Lost,
     /// A passing failure (the database was away): try again after a backoff, or fail with
     /// `problems` once the job has had its tries.
     Again {
         why: String,
         problems: serde_json::Value,
     },
+}
+
+impl Tried {
+    /// What recording a job's end as `state` came to (an error is logged).
+    fn recorded(state: JobState, recorded: Result<(), StoreError>, lease: Lease) -> Tried {
+        match recorded {
+            Ok(()) => Tried::Ended {
+                succeeded: state == JobState::Succeeded,
+            },
+            Err(e) => {
+                tracing::error!(job = lease.id, error = %e, "cannot record the end of a job");
+                Tried::Lost
+            }
+        }
+    }
 }
 
 /// Runs one claimed job's body.

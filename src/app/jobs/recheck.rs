@@ -50,16 +50,19 @@ pub fn queue_due(store: &Store, node: &str) -> Result<Vec<i64>, StoreError> {
 
 /// Re-checks the job's master and records what was found.
 pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
-    let ended = match job.master.parse::<Master>() {
-        Err(e) => ctx.store.finish_job(
-            lease,
+    let (state, ended) = match job.master.parse::<Master>() {
+        Err(e) => (
             JobState::Failed,
-            &one_problem(
-                "damaged",
-                &e,
-                "nothing: the next change of a current release re-checks",
+            ctx.store.finish_job(
+                lease,
+                JobState::Failed,
+                &one_problem(
+                    "damaged",
+                    &e,
+                    "nothing: the next change of a current release re-checks",
+                ),
+                None,
             ),
-            None,
         ),
         Ok(master) => match ctx.store.recheck_master(master) {
             Ok(report) => {
@@ -75,8 +78,11 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
                         json!({"master": master.key(), "checked": 0, "note": "already checked against the current release"})
                     }
                 };
-                ctx.store
-                    .finish_job(lease, JobState::Succeeded, &no_problems(), Some(&result))
+                (
+                    JobState::Succeeded,
+                    ctx.store
+                        .finish_job(lease, JobState::Succeeded, &no_problems(), Some(&result)),
+                )
             }
             Err(StoreError::Connect(why)) => {
                 return Tried::Again {
@@ -90,21 +96,21 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
             }
             Err(e) => {
                 tracing::error!(job = lease.id, %master, error = %e, "mapping re-check failed");
-                ctx.store.finish_job(
-                    lease,
+                (
                     JobState::Failed,
-                    &one_problem(
-                        "failed",
-                        "the re-check failed; see the server log",
-                        "nothing: the next node that sees the current release queues it again",
+                    ctx.store.finish_job(
+                        lease,
+                        JobState::Failed,
+                        &one_problem(
+                            "failed",
+                            "the re-check failed; see the server log",
+                            "nothing: the next node that sees the current release queues it again",
+                        ),
+                        None,
                     ),
-                    None,
                 )
             }
         },
     };
-    if let Err(e) = ended {
-        tracing::error!(job = lease.id, error = %e, "cannot record the end of a re-check job");
-    }
-    Tried::Ended
+    Tried::recorded(state, ended, lease)
 }

@@ -3,7 +3,8 @@
 //! thread of its own, and beats for the jobs it holds. Every node also takes over the jobs of
 //! nodes that stopped (no heartbeat for `stale`): queued again after a backoff, or failed after
 //! `max_attempts` tries. A passing failure of a try (the database away) is retried the same
-//! way. Finished jobs' leftover upload files are swept once a minute.
+//! way. Finished jobs' leftover upload files are swept once a minute. Each try's end is counted
+//! in the node's metrics (`hyojun_jobs_total{kind,outcome}`, [`JobOutcome`]).
 //!
 //! The runner is driven in two ways: [`Runner::start`] starts the dispatcher (a serving node);
 //! tests and tools call [`Runner::step`] and [`Runner::maintain`] instead, which do one claim
@@ -18,6 +19,7 @@ use chrono::Utc;
 use super::{run_body, JobContext, Tried};
 use crate::store::jobs::{self, backoff, beat, claim, JobKind, JobState, Lease, TakenOver};
 use crate::store::StoreError;
+use crate::telemetry::JobOutcome;
 
 /// How often an idle dispatcher looks for queued jobs of other nodes (jobs queued on this
 /// node wake it at once).
@@ -164,12 +166,16 @@ impl Runner {
         );
         let _entered = span.enter();
         let started = Instant::now();
-        let tried = run_body(&self.ctx, job, lease);
-        if let Tried::Again { why, problems } = tried {
-            self.again(lease, &why, &problems);
-        }
+        let outcome = match run_body(&self.ctx, job, lease) {
+            Tried::Ended { succeeded: true } => JobOutcome::Succeeded,
+            Tried::Ended { succeeded: false } => JobOutcome::Failed,
+            Tried::Lost => JobOutcome::Lost,
+            Tried::Again { why, problems } => self.again(lease, &why, &problems),
+        };
+        self.ctx.metrics.job_ended(job.kind.as_str(), outcome);
         tracing::info!(
             elapsed_ms = started.elapsed().as_millis() as u64,
+            outcome = outcome.as_str(),
             "job try ended"
         );
         locked(&self.running).remove(&lease);
@@ -178,7 +184,7 @@ impl Runner {
 
     /// A try failed for a passing reason: queued again after its backoff, or failed when the
     /// job has had its tries.
-    fn again(&self, lease: Lease, why: &str, problems: &serde_json::Value) {
+    fn again(&self, lease: Lease, why: &str, problems: &serde_json::Value) -> JobOutcome {
         tracing::warn!(
             job = lease.id,
             attempt = lease.attempt,
@@ -186,8 +192,9 @@ impl Runner {
             "job try failed; it is tried again"
         );
         let max = self.config.max_attempts;
-        let outcome = self.ctx.store.conn().and_then(|mut conn| {
-            if lease.attempt < max {
+        let retried = lease.attempt < max;
+        let recorded = self.ctx.store.conn().and_then(|mut conn| {
+            if retried {
                 let wait = backoff(lease.attempt);
                 let after =
                     Utc::now().naive_utc() + chrono::Duration::from_std(wait).unwrap_or_default();
@@ -202,8 +209,13 @@ impl Runner {
                 jobs::finish_job(&mut conn, lease, JobState::Failed, problems, None, None)
             }
         });
-        if let Err(e) = outcome {
-            tracing::error!(job = lease.id, error = %e, "cannot record a failed try; the job is taken over once its heartbeat is stale");
+        match recorded {
+            Ok(()) if retried => JobOutcome::Retried,
+            Ok(()) => JobOutcome::Failed,
+            Err(e) => {
+                tracing::error!(job = lease.id, error = %e, "cannot record a failed try; the job is taken over once its heartbeat is stale");
+                JobOutcome::Lost
+            }
         }
     }
 }
