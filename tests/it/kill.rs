@@ -468,14 +468,17 @@ fn kill_9_of_a_serving_node_mid_upload_another_node_finishes_the_job() {
                 "{} run {run}",
                 db.name
             );
-            assert!(
-                !dir.path()
-                    .join("uploads/jobs")
-                    .join(id.to_string())
-                    .exists(),
-                "{} run {run}: the job's files were removed",
-                db.name
-            );
+            // The node removes the job's files just after the job's end commits.
+            let files = dir.path().join("uploads/jobs").join(id.to_string());
+            let started = Instant::now();
+            while files.exists() {
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "{} run {run}: the job's files were not removed",
+                    db.name
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
         let releases = db.store.releases(Some(Master::Hot)).expect("releases");
         let labels: Vec<&str> = releases.iter().map(|r| r.release.label.as_str()).collect();
