@@ -94,13 +94,7 @@ pub fn run(store: &Store, command: MappingCommand) -> Result<(), CliError> {
                 }
             };
             if by_target {
-                let options = exchange::ConceptMapOptions {
-                    url: None,
-                    version: None,
-                    source_uri: None,
-                    include_all: all,
-                    date: chrono::Utc::now(),
-                };
+                let options = exchange::ConceptMapOptions::export_now(all);
                 let mut writer = exchange::ConceptMapWriter::new(&mut out, &info, &options)?;
                 each_row(&mut |m| writer.write(m).map(|_| ()))?;
                 writer.finish()?;

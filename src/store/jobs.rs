@@ -546,6 +546,14 @@ pub fn job_progress(
     Ok(())
 }
 
+/// A job as the API shows it, a queued one with why it waits ([`explain_wait`]).
+fn view_of(conn: &mut AnyConnection, row: JobRow) -> Result<JobView, StoreError> {
+    let after = row.run_after;
+    let mut view = JobView::try_from(row)?;
+    explain_wait(conn, &mut view, after)?;
+    Ok(view)
+}
+
 /// Says why a queued job waits, in its progress note, from what the database says now: an
 /// earlier import of its master, or a retry's backoff (whose note is kept), or busy workers.
 fn explain_wait(
@@ -593,10 +601,7 @@ impl Store {
             .first(&mut *conn)
             .optional()?
             .ok_or_else(|| StoreError::NotFound(Missing::Job, format!("no job with id {id}")))?;
-        let after = row.run_after;
-        let mut view = JobView::try_from(row)?;
-        explain_wait(&mut conn, &mut view, after)?;
-        Ok(view)
+        view_of(&mut conn, row)
     }
 
     /// The most recent jobs, newest first.
@@ -608,12 +613,7 @@ impl Store {
             .select(JobRow::as_select())
             .load(&mut *conn)?;
         rows.into_iter()
-            .map(|row| {
-                let after = row.run_after;
-                let mut view = JobView::try_from(row)?;
-                explain_wait(&mut conn, &mut view, after)?;
-                Ok(view)
-            })
+            .map(|row| view_of(&mut conn, row))
             .collect()
     }
 

@@ -61,13 +61,7 @@ pub async fn export(
         format!("attachment; filename=\"mapping-{id}.{extension}\""),
     ));
     if concept_map {
-        let options = exchange::ConceptMapOptions {
-            url: None,
-            version: None,
-            source_uri: None,
-            include_all: all,
-            date: chrono::Utc::now(),
-        };
+        let options = exchange::ConceptMapOptions::export_now(all);
         Ok(response.streaming(concept_map_stream(store, &project, &options)?))
     } else {
         let shared = SharedBuffer::default();

@@ -28,6 +28,20 @@ pub struct ConceptMapOptions {
     pub date: DateTime<Utc>,
 }
 
+impl ConceptMapOptions {
+    /// A file export dated now: no canonical URL, version or `sourceUri` (the command line's
+    /// and `GET …/export?format=conceptmap`).
+    pub fn export_now(include_all: bool) -> Self {
+        ConceptMapOptions {
+            url: None,
+            version: None,
+            source_uri: None,
+            include_all,
+            date: Utc::now(),
+        }
+    }
+}
+
 /// Streams a project's mappings as one FHIR R4 ConceptMap (compact JSON).
 ///
 /// * `id` `hyojun-mapping-<project id>`, `url` and `version` when the options give them,
