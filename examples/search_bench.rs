@@ -11,9 +11,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use hyojun::search::{normalize::normalize, query, Location, SearchIndex, SearchRequest};
+use hyojun::search::{query, Location, SearchIndex, SearchRequest};
 use hyojun::store::{DatabaseUrl, Store};
 use hyojun::systems::Master;
+use hyojun::text::normalize;
 
 /// Each query is run this many times after one warm-up pass.
 const REPEATS: usize = 5;

@@ -13,7 +13,8 @@
 //! - Storage: [`store`] (releases as immutable row versions on SQLite or PostgreSQL).
 //! - Shared helpers: [`limits`] (every input limit), [`hygiene`] (field contents),
 //!   [`json_depth`] (nesting guard), [`excerpt`] (input shown in messages), [`timestamp`]
-//!   (RFC 3339 output), [`telemetry`] (the node's Prometheus metrics).
+//!   (RFC 3339 output), [`telemetry`] (the node's Prometheus metrics), [`text`] (text
+//!   normalisation in named levels).
 
 pub mod access;
 pub mod api;
@@ -30,4 +31,5 @@ pub mod search;
 pub mod store;
 pub mod systems;
 pub mod telemetry;
+pub mod text;
 pub mod timestamp;

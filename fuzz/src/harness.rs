@@ -215,7 +215,7 @@ pub fn validate_body(data: &[u8]) {
 /// A search query through the normaliser and the query checks.
 pub fn search_query(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let normalized = hyojun::search::normalize::normalize(&text);
+    let normalized = hyojun::text::normalize(&text);
     let len = normalized.len();
     let original = text.chars().count() as u32;
     for from in 0..len.min(64) {
@@ -225,6 +225,6 @@ pub fn search_query(data: &[u8]) {
             "span {start}..{end} of {original}"
         );
     }
-    let _ = hyojun::search::normalize::normalize_code(&text);
+    let _ = hyojun::text::Level::Code.apply(&text);
     let _ = hyojun::search::query::checked_query(&text);
 }

@@ -6,7 +6,6 @@
 //! `$validate-code` (CodeSystem and ValueSet), `$batch-validate-code` and `$check-codes`.
 
 use chrono::NaiveDate;
-use unicode_normalization::UnicodeNormalization;
 
 use super::canon::{self, Named, Resolved};
 use super::codes::{self, NoRelease};
@@ -16,6 +15,7 @@ use super::valueset::Scope;
 use super::Context;
 use crate::store::lookup::CodeStatus;
 use crate::store::models::ReleaseRow;
+use crate::text::Level;
 
 /// Where a coding sits in the request, for the issues' `expression`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,10 +138,6 @@ pub(crate) fn version_check_failed(lang: Lang, url: &str, label: &str, pattern: 
 fn listed(names: &[&str]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("'{n}' (ja)")).collect();
     codes::or_list(&quoted)
-}
-
-fn collapse_ws(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Checks one coding (of a hyojun system or not) against a release and, when given, a value
@@ -506,11 +502,8 @@ fn display_ok(
         Severity::Error
     };
     let languages = options.display_language.as_deref().unwrap_or("--");
-    let nfkc: String = display.nfkc().collect();
-    let width_only = names.iter().find(|n| n.nfkc().collect::<String>() == nfkc);
-    let ws_only = names
-        .iter()
-        .find(|n| collapse_ws(n) == collapse_ws(display));
+    let width_only = names.iter().find(|n| Level::Width.same(n, display));
+    let ws_only = names.iter().find(|n| Level::Spacing.same(n, display));
     let (root, valid): (&str, Vec<&str>) = match (width_only, ws_only) {
         (_, Some(n)) => ("Display_Name_WS_for__should_be_one_of__instead_of", vec![n]),
         (Some(n), None) => ("Display_Name_for__should_be_one_of__instead_of", vec![n]),

@@ -29,10 +29,10 @@ use utoipa::ToSchema;
 
 use super::synonyms::{key_text, Analyte, Synonyms};
 use crate::search::document::Entry;
-use crate::search::normalize::{normalize, normalize_code};
 use crate::search::similar::{similar, with_code_prefix};
 use crate::search::{SearchError, Snapshot};
 use crate::systems::Master;
+use crate::text::{normalize, Level};
 
 /// Concepts retrieved by the name as written.
 const RETRIEVE: usize = 60;
@@ -292,7 +292,10 @@ impl Names {
             names,
             grams,
             chars,
-            codes: entry.all_codes().map(|(_, c)| normalize_code(c)).collect(),
+            codes: entry
+                .all_codes()
+                .map(|(_, c)| Level::Code.apply(c))
+                .collect(),
             materials: entry
                 .names
                 .iter()
@@ -336,7 +339,7 @@ impl Hints {
     fn of(term: &LocalTerm<'_>) -> Hints {
         let chars = |text: Option<&str>| text.map(|t| normalize(t).chars).filter(|c| !c.is_empty());
         Hints {
-            code: normalize_code(term.code),
+            code: Level::Code.apply(term.code),
             specimen: chars(term.specimen),
             unit: chars(term.unit),
         }
@@ -530,7 +533,10 @@ impl<'s> Suggester<'s> {
                 with_code_prefix(snapshot, &hints.code, releases, systems, 5)?
                     .into_iter()
                     .map(|(_, e)| e)
-                    .filter(|e| e.all_codes().any(|(_, c)| normalize_code(c) == hints.code)),
+                    .filter(|e| {
+                        e.all_codes()
+                            .any(|(_, c)| Level::Code.apply(c) == hints.code)
+                    }),
             );
         }
         if self.names.len() > NAMES_KEPT {

@@ -117,7 +117,9 @@ pub fn parse(file: &SourceFile, limits: &Limits) -> Result<Vec<LocalCode>, Probl
     let (headers, title_problems) = fields::header_titles(name, header, limits);
     let known = |h: &str| {
         COLUMNS.iter().find_map(|(key, names)| {
-            crate::masters::checks::title_matches(h, names).then_some(*key)
+            crate::text::Level::Title
+                .matches_any(h, names)
+                .then_some(*key)
         })
     };
     let mut at: HashMap<&str, usize> = HashMap::new();

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::search::normalize::normalize;
+use crate::text::normalize;
 
 /// The table, as written in the repository.
 const TABLE: &str = include_str!("lab_synonyms.tsv");

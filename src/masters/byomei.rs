@@ -32,6 +32,7 @@ use super::Progress;
 use crate::excerpt::excerpt;
 use crate::limits::{FieldKind, Limits};
 use crate::systems::Master;
+use crate::text::Level;
 
 type Layout = [(&'static str, &'static [&'static str])];
 
@@ -449,7 +450,7 @@ fn read_file<'a>(
                 let titled = first
                     .fields
                     .get(key)
-                    .is_some_and(|v| checks::title_matches(v, layout[key].1));
+                    .is_some_and(|v| Level::Title.matches_any(v, layout[key].1));
                 if titled {
                     problems.push(file.field_problem(
                         first,

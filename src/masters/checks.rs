@@ -3,29 +3,9 @@
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use unicode_normalization::UnicodeNormalization;
+use crate::text::Level;
 
 use super::problem::{Problem, Problems};
-
-/// A column title as compared: NFKC, no whitespace or BOM, every dash-like character
-/// (`‐ ‑ ‒ – — ― − ー ｰ -`) as `-`, ASCII upper case. MEDIS titles drift between
-/// `ＩＣＤ１０‐２０１３` and `ＩＣＤ１０ー２０１３`; this makes the spellings compare equal.
-pub fn normalise_title(title: &str) -> String {
-    title
-        .nfkc()
-        .filter(|c| !c.is_whitespace() && *c != '\u{FEFF}' && *c != '"')
-        .map(|c| match c {
-            '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{30FC}' | '\u{FF70}' | '\u{FE63}' => '-',
-            c => c.to_ascii_uppercase(),
-        })
-        .collect()
-}
-
-/// True when `title` is one of `accepted` once both are normalised.
-pub fn title_matches(title: &str, accepted: &[&str]) -> bool {
-    let t = normalise_title(title);
-    accepted.iter().any(|a| normalise_title(a) == t)
-}
 
 /// Exactly `len` ASCII digits.
 pub fn all_digits(s: &str, len: usize) -> bool {
@@ -70,7 +50,7 @@ pub fn check_titles(
         return;
     }
     for (i, (title, (_, accepted))) in titles.iter().zip(layout).enumerate() {
-        if !title_matches(title, accepted) {
+        if !Level::Title.matches_any(title, accepted) {
             problems.push(Problem::field(
                 file,
                 line,
@@ -278,13 +258,10 @@ mod tests {
 
     #[test]
     fn titles_compare_across_known_drift() {
-        assert!(title_matches(
-            "ＩＣＤ１０ー２０１３",
-            &["ＩＣＤ１０‐２０１３"]
-        ));
-        assert!(title_matches("\"ICD10-2013\"", &["ＩＣＤ１０‐２０１３"]));
-        assert!(!title_matches("ICD10", &["ＩＣＤ１０‐２０１３"]));
-        assert!(title_matches(" 病名交換用コード ", &["病名交換用コード"]));
+        assert!(Level::Title.matches_any("ＩＣＤ１０ー２０１３", &["ＩＣＤ１０‐２０１３"]));
+        assert!(Level::Title.matches_any("\"ICD10-2013\"", &["ＩＣＤ１０‐２０１３"]));
+        assert!(!Level::Title.matches_any("ICD10", &["ＩＣＤ１０‐２０１３"]));
+        assert!(Level::Title.matches_any(" 病名交換用コード ", &["病名交換用コード"]));
     }
 
     #[test]

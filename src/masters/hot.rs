@@ -6,7 +6,6 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
-use unicode_normalization::UnicodeNormalization;
 
 use super::completeness;
 use super::fields::Fields;
@@ -20,6 +19,7 @@ use super::{sniff, Progress};
 use crate::excerpt::excerpt;
 use crate::limits::{FieldKind, Limits};
 use crate::systems::Master;
+use crate::text::Level;
 
 /// The 24 columns of the standard and HOT9 files: attribute key and accepted header titles.
 const COLUMNS: [(&str, &[&str]); 24] = [
@@ -159,13 +159,6 @@ pub fn hot7_check_digit_ok(hot7: &str) -> bool {
         .map(|(i, d)| if i % 2 == 0 { *d } else { d * 3 })
         .sum();
     (10 - sum % 10) % 10 == digits[6]
-}
-
-fn normalise_title(title: &str) -> String {
-    title
-        .nfkc()
-        .filter(|c| !c.is_whitespace() && *c != '\u{FEFF}')
-        .collect()
 }
 
 fn all_digits(s: &str, len: usize) -> bool {
@@ -349,12 +342,10 @@ fn read_text_file<'a>(
             rows,
         }));
     }
-    let is_hot_header = header.fields.get(0).is_some_and(|t| {
-        COLUMNS[0]
-            .1
-            .iter()
-            .any(|a| normalise_title(a) == normalise_title(t))
-    });
+    let is_hot_header = header
+        .fields
+        .get(0)
+        .is_some_and(|t| COLUMNS[0].1.iter().any(|a| Level::Title.same(a, t)));
     if !is_hot_header {
         if named_role == Role::Other && in_zip {
             return Ok(None);
@@ -417,8 +408,7 @@ fn check_header(name: &str, header: &Row, problems: &mut Problems) {
         return;
     }
     for (i, (title, (_, accepted))) in header.fields.iter().zip(COLUMNS.iter()).enumerate() {
-        let t = normalise_title(title);
-        if !accepted.iter().any(|a| normalise_title(a) == t) {
+        if !Level::Title.matches_any(title, accepted) {
             problems.push(Problem::field(
                 name,
                 header.line,
@@ -546,7 +536,7 @@ fn parse_deletions(
 ) {
     let name = file.source.display_name.as_str();
     let fields = Fields { file: name, limits };
-    let titles: Vec<String> = file.header.iter().map(|t| normalise_title(t)).collect();
+    let titles: Vec<String> = file.header.iter().map(|t| Level::Title.apply(t)).collect();
     let by_title = titles
         .iter()
         .position(|t| t.contains("HOT9") || t.contains("基準番号"))

@@ -25,6 +25,7 @@ use super::{sniff, Progress};
 use crate::excerpt::excerpt;
 use crate::limits::{FieldKind, Limits};
 use crate::systems::Master;
+use crate::text::Level;
 
 type Layout = [(&'static str, &'static [&'static str])];
 
@@ -422,7 +423,7 @@ fn read_table<'a>(source: &'a SourceFile, limits: &Limits) -> Result<Option<Tabl
             + ",…"
     );
     let mut problems = Problems::default();
-    if !checks::title_matches(titles.first().copied().unwrap_or(""), layout[0].1) {
+    if !Level::Title.matches_any(titles.first().copied().unwrap_or(""), layout[0].1) {
         problems.push(Problem::line(
             name,
             first.line,
@@ -491,7 +492,7 @@ fn header_matches(role: Role, titles: &[&str]) -> bool {
         && titles
             .iter()
             .zip(layout)
-            .all(|(t, (_, accepted))| checks::title_matches(t, accepted))
+            .all(|(t, (_, accepted))| Level::Title.matches_any(t, accepted))
 }
 
 /// One file of each kind, no more.

@@ -17,10 +17,10 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::AllQuery;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
-use super::normalize::normalize;
 use super::query::{self, Filter, SearchRequest, StatusFilter};
 use super::{SearchError, SegmentData, Snapshot};
 use crate::systems::{self, CodeSystem, Master};
+use crate::text::normalize;
 
 /// A code a search found, with what ranks it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,10 +6,10 @@ use tantivy::schema::{
 };
 use tantivy::TantivyDocument;
 
-use super::normalize::{normalize, normalize_code};
 use super::tokens::{code_prefixes, value_tokens};
 use crate::store::models::ConceptRow;
 use crate::systems::{self, Master, CODE_SYSTEMS};
+use crate::text::{normalize, Level};
 
 /// Bumped whenever the schema, the tokens or the normalisation change: an index written with
 /// another version is rebuilt at start.
@@ -215,7 +215,7 @@ impl Entry {
         }
         let mut codes: Vec<String> = Vec::new();
         for (_, code) in self.all_codes() {
-            let code = normalize_code(code);
+            let code = Level::Code.apply(code);
             if !code.is_empty() && !codes.contains(&code) {
                 codes.push(code);
             }
@@ -270,5 +270,5 @@ impl Entry {
 
 /// The term of one attribute filter.
 pub fn filter_term(name: &str, value: &str) -> String {
-    format!("{name}:{}", normalize_code(value))
+    format!("{name}:{}", Level::Code.apply(value))
 }

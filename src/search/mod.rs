@@ -10,7 +10,6 @@
 
 pub mod codes;
 pub mod document;
-pub mod normalize;
 pub mod query;
 pub mod scope;
 pub mod similar;
@@ -524,7 +523,7 @@ fn decode_segment(
     let mut display_text = String::new();
     let mut display_ends = Vec::with_capacity(entries.len());
     for entry in &entries {
-        display_text.extend(normalize::normalize(&entry.display).chars);
+        display_text.extend(crate::text::normalize(&entry.display).chars);
         display_ends.push(display_text.len() as u32);
     }
     Ok(SegmentData {

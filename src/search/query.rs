@@ -11,10 +11,10 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
 use super::document::{filter_term, Entry, Fields, Meta};
-use super::normalize::{normalize, normalize_code, Normalized};
 use super::tokens::{marked, query_grams};
 use super::{SearchError, SegmentData, Snapshot};
 use crate::systems::{Master, CODE_SYSTEMS};
+use crate::text::{normalize, Level, Normalized};
 
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -160,7 +160,7 @@ pub fn checked_query(query: &str) -> Result<(Normalized, String), SearchError> {
             "the query is empty (or only spaces): type part of a name, a reading or a code".into(),
         ));
     }
-    Ok((normalized, normalize_code(query)))
+    Ok((normalized, Level::Code.apply(query)))
 }
 
 /// Every admitted match of `request`, unranked and unpaged: one hit per matching concept
@@ -547,7 +547,7 @@ fn answer(
     let matched = match best {
         MatchKind::ExactCode | MatchKind::ExactCarriedCode | MatchKind::CodePrefix => entry
             .all_codes()
-            .find(|(_, c)| normalize_code(c).starts_with(code))
+            .find(|(_, c)| Level::Code.apply(c).starts_with(code))
             .map(|(system, c)| Matched {
                 kind: best.as_str(),
                 field: format!("code:{system}"),
@@ -591,7 +591,7 @@ fn code_span(code: &str, prefix: &str) -> u32 {
         .chain(std::iter::once((code.len(), ' ')))
     {
         covered += 1;
-        if normalize_code(&code[..i]).len() >= prefix.len() {
+        if Level::Code.apply(&code[..i]).len() >= prefix.len() {
             return covered;
         }
     }

@@ -12,10 +12,10 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
 use super::document::Entry;
-use super::normalize::{normalize, normalize_code, Normalized};
 use super::query::{Filter, SearchRequest, StatusFilter};
 use super::{SearchError, SegmentData, Snapshot};
 use crate::systems::Master;
+use crate::text::{normalize, Level, Normalized};
 
 /// Texts of at most this many characters are also matched by their single characters.
 const SHORT_TEXT: usize = 3;
@@ -75,7 +75,7 @@ pub fn with_code_prefix<'s>(
     systems: &[&'static str],
     limit: usize,
 ) -> Result<Vec<(f32, &'s Entry)>, SearchError> {
-    let prefix = normalize_code(prefix);
+    let prefix = Level::Code.apply(prefix);
     if prefix.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }

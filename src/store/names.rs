@@ -1,20 +1,12 @@
 //! The names of a code, packed for validation: its display, every name it is known by, and
-//! those names folded with [`display_key`] (ignoring width, case and spaces).
+//! those names folded at [`Level::Display`] (ignoring width, case and spaces).
 //!
 //! Validation checks one display per item, 10,000 items per request, against statuses held
 //! in memory for whole releases. What costs there is reaching memory, not comparing: so all
 //! the texts of a code live in one buffer, and a check reads that buffer and nothing else.
 //! The folded form of the display is computed only when no name matches exactly.
 
-use unicode_normalization::UnicodeNormalization;
-
-/// Folds width and case for display comparison (full-width ＡＢ and half-width AB compare equal).
-pub fn display_key(s: &str) -> String {
-    s.nfkc()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_lowercase)
-        .collect()
-}
+use crate::text::Level;
 
 /// Length prefix of each name in the buffer: a little-endian `u32`.
 const LEN: usize = 4;
@@ -137,7 +129,7 @@ impl Names {
         if contains(self.names_section(), name.as_bytes()) {
             return;
         }
-        let key = display_key(name);
+        let key = Level::Display.apply(name);
         let folds_to_itself = key == name;
         let at = self.names_end();
         Self::push_entry(&mut self.buf, at, name, folds_to_itself);
@@ -160,7 +152,7 @@ impl Names {
         if contains(names, display.as_bytes()) {
             return true;
         }
-        let key = display_key(display);
+        let key = Level::Display.apply(display);
         let key = key.as_bytes();
         contains(self.folded_section(), key)
             || entries(names).any(|e| e.folds_to_itself && e.text == key)
@@ -311,7 +303,9 @@ mod tests {
                 assert_eq!(names.names().collect::<Vec<_>>(), list);
                 for probe in pool.iter().chain(&["ab ", "ｈｙｏ", "x"]) {
                     let expected = list.contains(probe)
-                        || list.iter().any(|n| display_key(n) == display_key(probe));
+                        || list
+                            .iter()
+                            .any(|n| Level::Display.apply(n) == Level::Display.apply(probe));
                     assert_eq!(names.matches(probe), expected, "{probe} in {list:?}");
                 }
             }
@@ -320,7 +314,7 @@ mod tests {
 
     #[test]
     fn display_key_folds_width_case_and_spaces() {
-        assert_eq!(display_key("Ａｂ　ｃ 1"), "abc1");
-        assert_eq!(display_key("ﾋｮｳ"), "ヒョウ");
+        assert_eq!(Level::Display.apply("Ａｂ　ｃ 1"), "abc1");
+        assert_eq!(Level::Display.apply("ﾋｮｳ"), "ヒョウ");
     }
 }

@@ -9,11 +9,11 @@ use std::io::Read;
 
 use actix_web::test::init_service;
 use hyojun::api::{app, ApiConfig, AppState};
-use hyojun::search::normalize::{normalize, normalize_code};
 use hyojun::search::{query, Location, SearchIndex, SearchRequest, StatusFilter};
 use hyojun::store::search_feed::Versions;
 use hyojun::store::Store;
 use hyojun::systems::Master;
+use hyojun::text::{normalize, Level};
 use serde_json::Value;
 
 use crate::api::{call, keys, sample_db};
@@ -54,10 +54,10 @@ impl Reference {
                             .filter_map(|d| d["value"].as_str())
                             .map(|v| normalize(v).text()),
                     );
-                    let mut codes = vec![normalize_code(&row.code)];
+                    let mut codes = vec![Level::Code.apply(&row.code)];
                     for (relation, _, code) in row.link_list().expect("links") {
                         if relation == "code" {
-                            codes.push(normalize_code(&code));
+                            codes.push(Level::Code.apply(&code));
                         }
                     }
                     concepts.push((row.system_key.clone(), row.code.clone(), names, codes));
@@ -72,7 +72,7 @@ impl Reference {
     /// normalised query, or a code starts with the normalised code query.
     fn expected(&self, q: &str) -> Found {
         let text = normalize(q).text();
-        let code = normalize_code(q);
+        let code = Level::Code.apply(q);
         self.concepts
             .iter()
             .filter(|(_, _, names, codes)| {

@@ -58,7 +58,7 @@ pub fn read_csv(file: &SourceFile, limits: &Limits) -> Result<Vec<Decision>, Pro
     let find = |names: &[&str]| {
         headers
             .iter()
-            .rposition(|h| crate::masters::checks::title_matches(h, names))
+            .rposition(|h| crate::text::Level::Title.matches_any(h, names))
     };
     let code_names: &[&str] = COLUMNS
         .iter()

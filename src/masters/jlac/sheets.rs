@@ -6,9 +6,9 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::excerpt::excerpt;
 use crate::limits::{FieldKind, Limits};
-use crate::masters::checks::normalise_title;
 use crate::masters::fields::Fields;
 use crate::masters::problem::{Problem, Problems};
+use crate::text::Level;
 
 /// One sheet as text cells, indexed by 0-based absolute row and column.
 pub struct Grid {
@@ -53,7 +53,7 @@ impl Grid {
 
 /// Does a normalised title contain `word` (normalised the same way: `ー` compares as `-`)?
 fn has(title: &str, word: &str) -> bool {
-    title.contains(&normalise_title(word))
+    title.contains(&Level::Title.apply(word))
 }
 
 /// Spreadsheet column letters: 0 → A, 23 → X, 26 → AA.
@@ -105,7 +105,7 @@ impl SheetKind {
 
     /// Recognises a sheet by its name.
     pub fn of_sheet(name: &str) -> Option<SheetKind> {
-        let n = normalise_title(name);
+        let n = Level::Title.apply(name);
         if n.contains("17桁") || n.contains("コード表") {
             Some(SheetKind::Codes)
         } else if n.contains("結果識別") || n.contains("結果") {
@@ -213,7 +213,7 @@ pub fn read_component(
     for r in 0..first_data.min(10) {
         let titles: Vec<String> = grid.rows[r]
             .iter()
-            .map(|c| normalise_title(&c.text))
+            .map(|c| Level::Title.apply(&c.text))
             .collect();
         let find = |pred: &dyn Fn(&str) -> bool| titles.iter().position(|t| pred(t));
         let code = find(&|t| has(t, "コード"));
@@ -367,7 +367,7 @@ pub fn locate_columns(grid: &Grid) -> (CodeColumns, usize) {
         for (c, title) in titles.iter_mut().enumerate() {
             let text = row.get(c).map_or("", |c| c.text.as_str());
             if !text.is_empty() {
-                carry = normalise_title(text);
+                carry = Level::Title.apply(text);
             }
             title.push('|');
             title.push_str(&carry);
@@ -421,8 +421,8 @@ pub fn is_title_row(grid: &Grid, row: usize) -> bool {
         "新規",
     ];
     grid.rows[row].iter().any(|c| {
-        let t = normalise_title(&c.text);
-        WORDS.iter().any(|w| t.contains(&normalise_title(w)))
+        let t = Level::Title.apply(&c.text);
+        WORDS.iter().any(|w| t.contains(&Level::Title.apply(w)))
     })
 }
 

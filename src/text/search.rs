@@ -1,4 +1,4 @@
-//! The one text normalisation search uses, for designations and queries alike, so that "the
+//! The search level of [`crate::text`]: the one text normalisation search uses, for designations and queries alike, so that "the
 //! normalised designation contains the normalised query" is the whole recall contract.
 //!
 //! Steps, per character cluster (a base character and the marks that follow it):
@@ -18,6 +18,8 @@
 
 use unicode_normalization::char::{canonical_combining_class, is_combining_mark};
 use unicode_normalization::UnicodeNormalization;
+
+use super::is_dash;
 
 /// A normalised text and, for each of its characters, the offset (in characters) of the
 /// original character it came from.
@@ -78,14 +80,6 @@ pub fn normalize(text: &str) -> Normalized {
     }
     arabic_for_roman_runs(&mut out);
     out
-}
-
-/// Normalises a code for the code fields: NFKC, upper case, no white space.
-pub fn normalize_code(code: &str) -> String {
-    code.nfkc()
-        .filter(|c| !c.is_whitespace() && !c.is_control())
-        .flat_map(char::to_uppercase)
-        .collect()
 }
 
 /// Marks that belong to the character before them (combining marks, and the half-width
@@ -171,13 +165,6 @@ fn fold_kana(ch: char) -> char {
 
 fn is_kana(ch: char) -> bool {
     matches!(ch as u32, 0x30A1..=0x30FA | 0x30FC..=0x30FE)
-}
-
-fn is_dash(ch: char) -> bool {
-    matches!(
-        ch,
-        '-' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{30FC}' | '\u{FF0D}' | '\u{FF70}'
-    )
 }
 
 /// Replaces stand-alone Latin runs that are Roman numerals of 2+ letters by their value.
@@ -292,11 +279,5 @@ mod tests {
         let roman = normalize("XIV度");
         assert_eq!(roman.text(), "14度");
         assert_eq!(roman.origin, vec![0, 0, 3]);
-    }
-
-    #[test]
-    fn codes_are_upper_case_without_spaces() {
-        assert_eq!(normalize_code("３ａ０１０ 0000"), "3A0100000");
-        assert_eq!(normalize_code("k29.7"), "K29.7");
     }
 }
