@@ -96,11 +96,16 @@ impl DatabaseUrl {
 
 /// Whether a query failed because the connection to the database is gone (the server went
 /// away, the network dropped it, or diesel gave up on the connection's transaction state):
-/// the connection is of no further use.
+/// the connection is of no further use. After the first failure on a lost PostgreSQL
+/// connection, every later statement on it (the rollback of its transaction, a retry) fails
+/// before it is sent: libpq's "no connection to the server", `UnableToSendCommand`.
 pub fn lost_connection(e: &diesel::result::Error) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
     match e {
-        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
         Error::BrokenTransactionManager => true,
         Error::RollbackErrorOnCommit {
             rollback_error,
@@ -382,6 +387,25 @@ mod tests {
         assert!(
             matches!(StoreError::from(error), StoreError::Connect(_)),
             "a lost connection is a Connect error"
+        );
+        // The next statement on it is not even sent: a Connect error as well (it was a query
+        // error, and a job cut by an outage failed for good instead of being tried again).
+        let again = conn
+            .batch_execute("SELECT 1")
+            .expect_err("the connection is gone");
+        assert!(
+            matches!(
+                again,
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UnableToSendCommand,
+                    _
+                )
+            ),
+            "{again:?}"
+        );
+        assert!(
+            matches!(StoreError::from(again), StoreError::Connect(_)),
+            "a statement on a lost connection is a Connect error"
         );
         assert!(!manager.has_broken(&mut other));
     }

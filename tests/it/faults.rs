@@ -131,7 +131,7 @@ where
 
 /// The PostgreSQL database of `databases(test)`, or `None` (noted) when
 /// `HYOJUN_TEST_BACKENDS` leaves PostgreSQL out.
-fn postgres(test: &str) -> Option<TestDb> {
+pub(crate) fn postgres(test: &str) -> Option<TestDb> {
     let db = databases(test).into_iter().find(|db| db.name == "postgres");
     if db.is_none() {
         eprintln!("{test}: PostgreSQL is not among HYOJUN_TEST_BACKENDS: not run");

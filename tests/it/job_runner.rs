@@ -19,7 +19,7 @@ use crate::api_limits::{config, send, with_key};
 use crate::support::{databases, multipart, repo, TestDb};
 
 /// A node of the test: its own name, the shared upload folder, a short staleness limit.
-fn node_config(name: &str, uploads: &Path, workers: u64, run_jobs: bool) -> ApiConfig {
+pub(crate) fn node_config(name: &str, uploads: &Path, workers: u64, run_jobs: bool) -> ApiConfig {
     ApiConfig {
         node: name.into(),
         job_stale: Duration::from_millis(600),
@@ -57,7 +57,12 @@ fn sample_files(master: &str, name: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 /// Uploads `files` as a release of `master` through `state`'s API; returns the job id.
-async fn upload(state: &AppState, key: &str, master: &str, files: &[(String, Vec<u8>)]) -> i64 {
+pub(crate) async fn upload(
+    state: &AppState,
+    key: &str,
+    master: &str,
+    files: &[(String, Vec<u8>)],
+) -> i64 {
     let service = test::init_service(app(state.clone())).await;
     let parts: Vec<(&str, &[u8])> = files
         .iter()
@@ -76,7 +81,7 @@ async fn upload(state: &AppState, key: &str, master: &str, files: &[(String, Vec
 }
 
 /// `GET /metrics` of a node.
-async fn metrics(state: &AppState) -> String {
+pub(crate) async fn metrics(state: &AppState) -> String {
     let service = test::init_service(app(state.clone())).await;
     let (status, text) = call(&service, "GET", "/metrics", None, None).await;
     assert_eq!(status, 200);
@@ -91,7 +96,7 @@ fn syncs_written(metrics: &str) -> u64 {
         .map_or(0, |n| n.parse().expect("a count"))
 }
 
-async fn job(state: &AppState, key: &str, id: i64) -> Value {
+pub(crate) async fn job(state: &AppState, key: &str, id: i64) -> Value {
     let service = test::init_service(app(state.clone())).await;
     call(&service, "GET", &format!("/v1/jobs/{id}"), Some(key), None)
         .await

@@ -22,6 +22,7 @@ mod fuzz_regressions;
 mod hostile_files;
 mod hot_samples;
 mod jlac;
+mod job_outage;
 mod job_runner;
 mod kill;
 mod kill_recheck;

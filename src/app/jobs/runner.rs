@@ -26,6 +26,8 @@ use crate::telemetry::JobOutcome;
 const POLL: Duration = Duration::from_millis(250);
 /// How often the upload store is swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// How often a failed try's record is attempted again while the database is away.
+const RECORD_RETRY: Duration = Duration::from_millis(100);
 
 /// How the runner of a node behaves.
 #[derive(Debug, Clone, Copy)]
@@ -183,7 +185,11 @@ impl Runner {
     }
 
     /// A try failed for a passing reason: queued again after its backoff, or failed when the
-    /// job has had its tries.
+    /// job has had its tries. The reason is usually that the database is away, so the record
+    /// itself is tried until half the staleness limit has passed (the node still beats for
+    /// the job meanwhile, so nobody takes it over): an outage shorter than that keeps the
+    /// retry's note and, at the last try, the job's problems. A longer one leaves the job to
+    /// the takeover of stale jobs, which queues it again without the reason.
     fn again(&self, lease: Lease, why: &str, problems: &serde_json::Value) -> JobOutcome {
         tracing::warn!(
             job = lease.id,
@@ -193,25 +199,40 @@ impl Runner {
         );
         let max = self.config.max_attempts;
         let retried = lease.attempt < max;
-        let recorded = self.ctx.store.conn().and_then(|mut conn| {
-            if retried {
-                let wait = backoff(lease.attempt);
-                let after =
-                    Utc::now().naive_utc() + chrono::Duration::from_std(wait).unwrap_or_default();
-                let note = format!(
-                    "try {} of {max} failed ({}); tried again from {}",
-                    lease.attempt,
-                    crate::excerpt::excerpt(why),
-                    crate::timestamp::rfc3339(&after)
-                );
-                jobs::retry_later(&mut conn, lease, after, &note)
-            } else {
-                jobs::finish_job(&mut conn, lease, JobState::Failed, problems, None, None)
+        let deadline = Instant::now() + self.config.stale / 2;
+        let record = || {
+            self.ctx.store.conn().and_then(|mut conn| {
+                if retried {
+                    let wait = backoff(lease.attempt);
+                    let after = Utc::now().naive_utc()
+                        + chrono::Duration::from_std(wait).unwrap_or_default();
+                    let note = format!(
+                        "try {} of {max} failed ({}); tried again from {}",
+                        lease.attempt,
+                        crate::excerpt::excerpt(why),
+                        crate::timestamp::rfc3339(&after)
+                    );
+                    jobs::retry_later(&mut conn, lease, after, &note)
+                } else {
+                    jobs::finish_job(&mut conn, lease, JobState::Failed, problems, None, None)
+                }
+            })
+        };
+        let recorded = loop {
+            match record() {
+                Err(StoreError::Connect(_)) if Instant::now() < deadline => {
+                    std::thread::sleep(RECORD_RETRY)
+                }
+                other => break other,
             }
-        });
+        };
         match recorded {
             Ok(()) if retried => JobOutcome::Retried,
-            Ok(()) => JobOutcome::Failed,
+            Ok(()) => {
+                // Ended: its files go now rather than at the next sweep.
+                self.ctx.uploads.discard(lease.id);
+                JobOutcome::Failed
+            }
             Err(e) => {
                 tracing::error!(job = lease.id, error = %e, "cannot record a failed try; the job is taken over once its heartbeat is stale");
                 JobOutcome::Lost
