@@ -448,6 +448,10 @@ pub fn app(
                 Ok(response)
             }
         })
+        // Outermost: every request runs in a span (`HTTP request`: method, route, status,
+        // `request_id`), so that what a handler, a command or the store logs says which
+        // request it belongs to. Spans only: no line per request, no event per error answer.
+        .wrap(tracing_actix_web::TracingLogger::default())
 }
 
 /// The OpenAPI document (committed as `openapi/openapi.json`).

@@ -248,6 +248,21 @@ struct Fields {
 }
 
 /// Streams the form to `dir`: text fields into [`Fields`], files to disk (never all in memory).
+///
+/// Why a hand-written loop over [`Multipart`] rather than actix-multipart's `MultipartForm`
+/// derive (issue 13 asked which serves better; read against actix-multipart 0.7.2):
+/// - `MultipartForm` receives the whole form before the handler runs, with one per-request
+///   `total_limit`. The node-wide budget of bytes in flight (`uploads_in_flight_bytes`, all
+///   uploads of the node together) must be checked while the bytes arrive, chunk by chunk,
+///   so that a chunked upload without `Content-Length` is refused with 503 as soon as the
+///   node is full, not after it was written to disk (`api_limits` tests it).
+/// - Its `TempFile` takes the file name from `filename=` only (`get_filename`), so a client
+///   that names a file with RFC 5987 `filename*=UTF-8''…` alone (as some do for Japanese
+///   names) would lose the name the importer needs to tell a file's role (`api_jobs` tests it).
+/// - Each file would land under a random name in `TempFileConfig`'s folder and need a rename
+///   into the upload store's `incoming/` folder: one more step that can fail half-way.
+///
+/// The loop is about 100 lines; every limit and message of the form is in it.
 async fn receive(
     form: &mut Multipart,
     dir: &Path,
