@@ -6,12 +6,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::auth::{Mapper, Reader};
+use super::dto::mapping::StoredCandidate;
 use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
 use crate::app;
 use crate::store::jobs::{JobKind, JobView, NewJob};
-use crate::store::mapping::StoredCandidate;
 
 /// A job just queued.
 #[derive(Debug, Serialize, ToSchema)]
@@ -122,5 +122,7 @@ pub async fn list_candidates(
 ) -> Result<HttpResponse, ApiError> {
     let (id, code) = path.into_inner();
     let store = state.store.clone();
-    Ok(HttpResponse::Ok().json(blocking(move || Ok(store.candidates(id, &code)?)).await?))
+    let candidates: Vec<StoredCandidate> =
+        blocking(move || Ok(super::dto::all(store.candidates(id, &code)?))).await?;
+    Ok(HttpResponse::Ok().json(candidates))
 }

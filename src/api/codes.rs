@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Reader;
+use super::dto::codes::CodeView;
 use super::error::ApiError;
 use super::resolve::{self, blocking};
 use super::AppState;
 use crate::store::diff::ReleaseRef;
-use crate::store::lookup::CodeView;
 use crate::systems::CODE_SYSTEMS;
 
 /// Which release to answer from (default: the master's current release).
@@ -94,8 +94,10 @@ pub async fn get_code(
                     system.master
                 ))
             })?;
-        let body =
-            Bytes::from(serde_json::to_vec(&view).map_err(|e| ApiError::Internal(e.to_string()))?);
+        let body = Bytes::from(
+            serde_json::to_vec(&CodeView::from(view))
+                .map_err(|e| ApiError::Internal(e.to_string()))?,
+        );
         state.cache.put_response(key, body.clone());
         Ok(body)
     })

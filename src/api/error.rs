@@ -183,7 +183,7 @@ impl ResponseError for ApiError {
                         "retry_after_seconds": BUSY_RETRY_AFTER_SECONDS
                     })),
                     ApiError::Missing(missing, _) => {
-                        Some(serde_json::json!({ "missing": missing }))
+                        Some(serde_json::json!({ "missing": missing.as_str() }))
                     }
                     _ => None,
                 },

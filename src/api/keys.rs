@@ -5,12 +5,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Admin;
+use super::dto::all;
+use super::dto::keys::{ApiKeyRow, AuditRow};
 use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
 use crate::access::Role;
 use crate::app;
-use crate::store::models::{ApiKeyRow, AuditRow};
 
 /// A key to create.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -41,7 +42,8 @@ pub struct NewKeyResponse {
 #[get("/v1/keys")]
 pub async fn list_keys(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
-    Ok(HttpResponse::Ok().json(blocking(move || Ok(store.keys()?)).await?))
+    let keys: Vec<ApiKeyRow> = blocking(move || Ok(all(store.keys()?))).await?;
+    Ok(HttpResponse::Ok().json(keys))
 }
 
 /// Creates an API key with a role; the response carries the key once.
@@ -76,7 +78,7 @@ pub async fn create_key(
     .await?;
     Ok(HttpResponse::Created().json(NewKeyResponse {
         key: created.key,
-        info: created.row,
+        info: created.row.into(),
     }))
 }
 
@@ -103,7 +105,7 @@ pub async fn revoke_key(
     let actor = admin.0.actor();
     let row = blocking(move || Ok(app::keys::revoke(&store, &actor, id)?)).await?;
     state.keys.forget(id);
-    Ok(HttpResponse::Ok().json(row))
+    Ok(HttpResponse::Ok().json(ApiKeyRow::from(row)))
 }
 
 /// A page of the audit log.
@@ -149,5 +151,8 @@ pub async fn audit_log(
     }
     let store = state.store.clone();
     let (total, items) = blocking(move || Ok(store.audit_entries(limit, offset)?)).await?;
-    Ok(HttpResponse::Ok().json(AuditPage { total, items }))
+    Ok(HttpResponse::Ok().json(AuditPage {
+        total,
+        items: all(items),
+    }))
 }

@@ -6,13 +6,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{Admin, Reader};
+use super::dto::all;
+use super::dto::releases::{ReleaseInfo, ReleaseNoticeRow, ReleaseRow};
 use super::error::ApiError;
 use super::resolve::{self, blocking};
 use super::AppState;
 use crate::app;
 use crate::store::diff::{DiffDocument, FieldChange};
-use crate::store::models::{ReleaseNoticeRow, ReleaseRow};
-use crate::store::releases::ReleaseInfo;
 use crate::systems::Master;
 
 /// Filter for the release list.
@@ -45,7 +45,7 @@ pub async fn list_releases(
 ) -> Result<HttpResponse, ApiError> {
     let filter = query.master.as_deref().map(master).transpose()?;
     let store = state.store.clone();
-    let mut releases = blocking(move || Ok(store.releases(filter)?)).await?;
+    let mut releases: Vec<ReleaseInfo> = blocking(move || Ok(all(store.releases(filter)?))).await?;
     releases.iter_mut().for_each(file_names_only);
     Ok(HttpResponse::Ok().json(releases))
 }
@@ -105,11 +105,11 @@ pub async fn get_release(
             .into_iter()
             .find(|r| r.release.id == id)
             .ok_or_else(|| ApiError::NotFound(format!("no release with id {id}")))?;
-        let mut notices = store.notices(&release)?;
+        let mut notices: Vec<ReleaseNoticeRow> = all(store.notices(&release)?);
         for notice in &mut notices {
             notice.file = public_name(&notice.file);
         }
-        let mut info = info;
+        let mut info = ReleaseInfo::from(info);
         file_names_only(&mut info);
         Ok(ReleaseDetail { info, notices })
     })
@@ -348,7 +348,7 @@ pub async fn activate(
         // This node answers from the new release at once; others follow their poller.
         cache.clear();
         Ok(Activated {
-            release: done.release,
+            release: done.release.into(),
             effective_from: done.effective_from,
         })
     })

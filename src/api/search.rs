@@ -5,12 +5,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Reader;
+use super::dto::search::SearchHit;
 use super::error::ApiError;
 use super::resolve::{self, blocking};
 use super::AppState;
 use crate::search::query::MAX_LIMIT;
 use crate::search::scope::Scope;
-use crate::search::{SearchError, SearchHit, SearchRequest};
+use crate::search::{SearchError, SearchRequest};
 use crate::store::models::ReleaseRow;
 use crate::systems::Master;
 
@@ -191,7 +192,7 @@ fn page(results: crate::search::SearchResults, releases: &[ReleaseRow]) -> Searc
         total: results.total,
         offset: results.offset,
         limit: results.limit,
-        items: results.items,
+        items: super::dto::all(results.items),
         releases: releases
             .iter()
             .map(|r| SearchedRelease {

@@ -15,7 +15,7 @@ use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
 use crate::app::translate::{translate_codes, wanted_targets};
-pub use crate::app::translate::{Include, TranslateResult, TranslatedTarget, Translation};
+pub use crate::app::translate::{Include, TranslateResult};
 use crate::store::mapping::TranslationRow;
 use crate::systems;
 
@@ -71,7 +71,7 @@ pub struct TranslateRequest {
     params(("id" = i64, Path, description = "Project id")),
     request_body = TranslateRequest,
     responses(
-        (status = 200, description = "Translations in request order", body = TranslateResult),
+        (status = 200, description = "Translations in request order", body = super::dto::translate::TranslateResult),
         (status = 400, description = "No codes, or more than 10,000 by default (HYOJUN_MAX_VALIDATE_ITEMS)", body = super::ErrorEnvelope),
         (status = 401, description = "No or bad API key", body = super::ErrorEnvelope),
         (status = 404, description = "No such project", body = super::ErrorEnvelope)
@@ -97,7 +97,7 @@ pub async fn translate(
     let state = state.into_inner();
     let result =
         blocking(move || translate_local(&state, id, &request.codes, request.include)).await?;
-    Ok(HttpResponse::Ok().json(result))
+    Ok(HttpResponse::Ok().json(super::dto::translate::TranslateResult::from(result)))
 }
 
 /// Translates local codes of project `id` (in request order) through its mappings that

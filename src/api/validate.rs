@@ -20,11 +20,12 @@ use utoipa::ToSchema;
 
 use super::auth::Reader;
 use super::cache::{Fetched, StatusesRead};
+use super::dto::codes::CodeRef;
 use super::error::ApiError;
 use super::resolve::{self, blocking};
 use super::validate_json::ResultWriter;
 use super::AppState;
-use crate::store::lookup::{CodeRef, CodeStatus};
+use crate::store::lookup::CodeStatus;
 use crate::store::models::ReleaseRow;
 use crate::systems::{CodeSystem, Master};
 

@@ -244,7 +244,9 @@ mod tests {
                     result,
                     valid: *result == "valid",
                     expected_display: status.and_then(|s| s.display().map(str::to_owned)),
-                    successors: status.map(|s| s.successors.clone()).unwrap_or_default(),
+                    successors: status
+                        .map(|s| crate::api::dto::all(&s.successors))
+                        .unwrap_or_default(),
                     release: release.map(str::to_owned),
                 });
             }

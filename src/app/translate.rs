@@ -3,7 +3,7 @@
 //! `ConceptMap/$translate` and the command line (straight from the database) share.
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::mapping::state::{Equivalence, State};
@@ -52,7 +52,7 @@ pub fn wanted_targets<'a>(
 }
 
 /// A standard code a local code translates to.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct TranslatedTarget {
     pub system: String,
     pub code: String,
@@ -63,32 +63,27 @@ pub struct TranslatedTarget {
     /// master no longer has it).
     pub status: &'static str,
     /// The current display, when it differs from the recorded one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_display: Option<String>,
     /// What replaces a retired target (end of its 移行先 chain).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub successors: Vec<CodeRef>,
 }
 
 /// The translation of one local code.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Translation {
     pub code: String,
     /// `translated`, `no_match` (reviewed: no standard code exists), `not_approved` (a
     /// mapping exists but is not approved), `unmapped` or `unknown` (not a local code of the
     /// project).
     pub result: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<State>,
     /// The local code is missing from the latest upload.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub withdrawn: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<TranslatedTarget>,
 }
 
 /// The translations, in request order.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct TranslateResult {
     pub project: i64,
     pub items: Vec<Translation>,

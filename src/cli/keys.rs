@@ -3,6 +3,7 @@
 use clap::Subcommand;
 
 use super::{output, who, CliError};
+use crate::api::dto;
 use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
@@ -40,7 +41,8 @@ pub fn run(store: &Store, command: KeysCommand) -> Result<(), CliError> {
         KeysCommand::List { json } => {
             let keys = store.keys()?;
             if json {
-                output::print_json(&keys);
+                let views: Vec<dto::keys::ApiKeyRow> = dto::all(keys);
+                output::print_json(&views);
             } else {
                 for k in keys {
                     let state = match k.revoked_at {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 
 use super::{output, who, CliError};
+use crate::api::dto;
 use crate::masters;
 use crate::store::Store;
 
@@ -49,7 +50,8 @@ pub fn run(store: &Store, command: MappingCommand) -> Result<(), CliError> {
     use crate::mapping::{exchange, local_codes};
     match command {
         MappingCommand::Projects => {
-            output::print_json(&store.projects()?);
+            let projects: Vec<dto::mapping::Project> = dto::all(store.projects()?);
+            output::print_json(&projects);
             Ok(())
         }
         MappingCommand::Upload { project, file, by } => {
@@ -59,7 +61,7 @@ pub fn run(store: &Store, command: MappingCommand) -> Result<(), CliError> {
                 .map_err(|problems| CliError::Input { problems })?;
             let actor = who(by);
             let plan = crate::app::mapping::merge_local_codes(store, &actor, project, &codes)?;
-            output::print_json(&plan);
+            output::print_json(&dto::mapping::MergePlan::from(plan));
             Ok(())
         }
         MappingCommand::Export {
@@ -115,7 +117,8 @@ pub fn run(store: &Store, command: MappingCommand) -> Result<(), CliError> {
             let items =
                 crate::app::translate::translate_from_store(store, project, &codes, include)?.items;
             if json {
-                output::print_json(&items);
+                let views: Vec<dto::translate::Translation> = dto::all(items);
+                output::print_json(&views);
             } else {
                 for t in &items {
                     let target = t

@@ -33,6 +33,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use thiserror::Error;
 
+use crate::api::dto;
 use crate::masters::{self, Problems};
 use crate::store::{DatabaseUrl, Store, StoreError};
 use crate::systems::Master;
@@ -333,7 +334,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let store = Store::open(&url, 1)?;
             let releases = store.releases(master)?;
             if json {
-                output::print_json(&releases);
+                let views: Vec<dto::releases::ReleaseInfo> = dto::all(releases);
+                output::print_json(&views);
             } else {
                 output::print_releases(&releases);
             }
@@ -420,7 +422,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             if json {
                 say!(
                     "{}",
-                    serde_json::to_string_pretty(&results).map_err(std::io::Error::other)?
+                    serde_json::to_string_pretty(&dto::search::SearchResults::from(results))
+                        .map_err(std::io::Error::other)?
                 );
             } else {
                 output::print_search(&results);

@@ -24,9 +24,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Serialize;
-use utoipa::ToSchema;
-
 use super::synonyms::{key_text, Analyte, Synonyms};
 use crate::search::document::Entry;
 use crate::search::similar::{similar, with_code_prefix};
@@ -54,7 +51,7 @@ pub struct LocalTerm<'a> {
 }
 
 /// One suggested target.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Candidate {
     pub system: String,
     pub code: String,

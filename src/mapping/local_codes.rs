@@ -245,7 +245,7 @@ pub struct Held {
 }
 
 /// What merging an upload into a project's codes does; no mapping is ever dropped.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MergePlan {
     /// Codes new to the project (get an unmapped mapping).
     pub added: Vec<String>,

@@ -3,13 +3,11 @@
 //! re-exports both).
 
 use chrono::NaiveDateTime;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::mapping::state::{Equivalence, State};
 
 /// A mapping project.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Project {
     pub id: i64,
     pub name: String,
@@ -21,13 +19,12 @@ pub struct Project {
     pub four_eyes: bool,
     /// Bumped by every change to the project's local codes or mappings.
     pub revision: i64,
-    #[serde(serialize_with = "crate::timestamp::utc")]
     pub created_at: NaiveDateTime,
     pub created_by: String,
 }
 
 /// A local code and its mapping.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct MappingView {
     pub local_code: String,
     pub local_name: String,
@@ -36,7 +33,6 @@ pub struct MappingView {
     pub frequency: Option<i64>,
     pub category: Option<String>,
     /// The upload's other columns, as (header, value).
-    #[schema(value_type = Vec<Vec<String>>)]
     pub extra: Vec<(String, String)>,
     /// Missing from the latest upload.
     pub withdrawn: bool,
@@ -56,6 +52,5 @@ pub struct MappingView {
     pub target_release: Option<String>,
     /// Send it back with a change to refuse it if someone changed the mapping meanwhile.
     pub version: i64,
-    #[serde(serialize_with = "crate::timestamp::utc")]
     pub updated_at: NaiveDateTime,
 }

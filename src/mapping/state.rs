@@ -19,7 +19,7 @@ use thiserror::Error;
 
 /// Where a mapping stands.
 // Stored as its `as_str` spelling (the store's `text_column!`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     /// No target yet.
@@ -64,7 +64,7 @@ impl State {
 }
 
 /// How the target relates to the local concept (FHIR ConceptMap equivalence).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Equivalence {
     Equivalent,
@@ -98,7 +98,7 @@ impl Equivalence {
 }
 
 /// What a person does to a mapping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Proposes a target (or a new one): → proposed, the actor becomes the author.
@@ -116,6 +116,16 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action.
+    pub const ALL: [Action; 6] = [
+        Action::Propose,
+        Action::Approve,
+        Action::Reject,
+        Action::Flag,
+        Action::NoMatch,
+        Action::Reset,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Propose => "propose",

@@ -4,7 +4,6 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::Serialize;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
@@ -100,12 +99,11 @@ pub struct SearchRequest {
 }
 
 /// Where the query was found in a concept.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Matched {
     /// The best way the concept matched, best first: `exact_code` (its own code),
     /// `exact_related_code` (a code it carries, e.g. a HOT13's YJ code), `exact_name`,
     /// `name_prefix`, `code_prefix`, `synonym_prefix`, `name_substring`, `synonym_substring`.
-    #[serde(rename = "match")]
     pub kind: &'static str,
     /// The designation kind that matched (`display`, `kana`, `short`, an index-term kind, …),
     /// or `code:<system>` for a code.
@@ -118,12 +116,11 @@ pub struct Matched {
 }
 
 /// One result.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct SearchHit {
     pub system: String,
     pub code: String,
     pub display: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reading: Option<String>,
     /// `active` or `retired`.
     pub status: String,
@@ -137,7 +134,7 @@ pub struct SearchHit {
 }
 
 /// A page of results.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct SearchResults {
     /// Every concept that matches, over all pages.
     pub total: usize,

@@ -8,8 +8,9 @@ use super::schema::audit_log;
 use super::{AnyConnection, Store, StoreError};
 
 /// How a write ended.
-// Stored as its `as_str` spelling (`crate::store::text_column`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+// Stored as its `as_str` spelling (`crate::store::text_column`); serde and the OpenAPI
+// schema (`crate::api::schema`) spell it the same, as a test there checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Done: the write and this entry committed together.

@@ -15,7 +15,7 @@ use super::{AnyConnection, Missing, Store, StoreError};
 
 /// Where a job stands.
 // Stored as its `as_str` spelling (`crate::store::text_column`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     /// Waiting to be claimed by a node with a free worker (`progress.note` says why it
@@ -54,7 +54,7 @@ crate::text_column!(JobState);
 
 /// What a job does.
 // Stored as its `as_str` spelling (`crate::store::text_column`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobKind {
     /// Imports an uploaded release (`POST /v1/releases`); its files are in the upload store.

@@ -3,8 +3,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use diesel::prelude::*;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::carriers::{carrier_ids, rows_by_id, rows_defining, CHUNK};
 use super::diff::ReleaseRef;
@@ -16,29 +14,27 @@ use super::{AnyConnection, Store, StoreError};
 use crate::with_backend;
 
 /// One stored row of a code, as an API shows it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct RowView {
     pub system: String,
     pub code: String,
     pub status: String,
     pub display: String,
     /// Every column of the master row, under stable keys.
-    #[schema(value_type = Object)]
     pub attributes: serde_json::Value,
     /// Names: `[{kind, value}]`.
-    #[schema(value_type = Vec<Object>)]
     pub designations: serde_json::Value,
 }
 
 /// A code of another system.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct CodeRef {
     pub system: String,
     pub code: String,
 }
 
 /// Everything known about one code in one release.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct CodeView {
     pub system: String,
     pub code: String,
@@ -46,7 +42,6 @@ pub struct CodeView {
     /// `active` or `retired` (retired also when the master no longer lists the code).
     pub status: String,
     /// The release the answer comes from.
-    #[schema(value_type = Object)]
     pub release: ReleaseRef,
     /// The rows that define this code (several for a HOT9 in the HOT9 file).
     pub rows: Vec<RowView>,
@@ -58,16 +53,11 @@ pub struct CodeView {
     pub successors: Vec<CodeRef>,
     /// Where following the successors transitively ends (the codes to use instead), with the
     /// walk itself; present only when the code has successors.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub successor_chain: Option<super::successors::SuccessorChain>,
     /// The releases of the master in which the code is present.
-    #[schema(value_type = Vec<Object>)]
     pub valid_in: Vec<ReleaseRef>,
     /// Set when the code is not in this release but was in an earlier one: the first release
     /// without it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub removed_in: Option<ReleaseRef>,
 }
 

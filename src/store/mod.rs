@@ -42,8 +42,7 @@ use health::Health;
 /// What kind of thing was not found ([`StoreError::NotFound`]): a stable word that error
 /// answers carry (`details.missing`), so that a client can tell a missing job from a missing
 /// project without reading the message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Missing {
     Release,
     Job,
@@ -51,6 +50,19 @@ pub enum Missing {
     MappingProject,
     /// A local code of a mapping project.
     LocalCode,
+}
+
+impl Missing {
+    /// The word error answers carry.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Missing::Release => "release",
+            Missing::Job => "job",
+            Missing::ApiKey => "api_key",
+            Missing::MappingProject => "mapping_project",
+            Missing::LocalCode => "local_code",
+        }
+    }
 }
 
 /// Errors of the store layer.

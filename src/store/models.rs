@@ -3,15 +3,16 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::schema::{
     activations, api_keys, audit_log, concept_links, concepts, release_changes, release_files,
     release_notices, release_stats, releases,
 };
 
-/// A release as stored.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
+/// A release as stored. `Serialize` for the import report (`store::import::ImportReport`),
+/// which an upload job's result and `hyojun import --json` show; answers use
+/// `api::dto::releases::ReleaseRow`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
 #[diesel(table_name = releases)]
 pub struct ReleaseRow {
     pub id: i64,
@@ -36,8 +37,9 @@ pub struct ReleaseRow {
 }
 
 /// Whether a release is usable.
-// Stored as its `as_str` spelling (`crate::store::text_column`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+// Stored as its `as_str` spelling (`crate::store::text_column`); serde and the OpenAPI
+// schema (`crate::api::schema`) spell it the same, as a test there checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseState {
     /// Imported and usable.
@@ -62,12 +64,10 @@ impl ReleaseState {
 crate::text_column!(ReleaseState);
 
 /// A source file of a release.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = release_files)]
 pub struct ReleaseFileRow {
-    #[serde(skip)]
     pub release_id: i64,
-    #[serde(skip)]
     pub position: i64,
     pub name: String,
     pub role: String,
@@ -78,10 +78,9 @@ pub struct ReleaseFileRow {
 }
 
 /// Counts of one code system in one release.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = release_stats)]
 pub struct ReleaseStatRow {
-    #[serde(skip)]
     pub release_id: i64,
     pub system_key: String,
     pub row_count: i64,
@@ -92,12 +91,10 @@ pub struct ReleaseStatRow {
 }
 
 /// A notice from the import report.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = release_notices)]
 pub struct ReleaseNoticeRow {
-    #[serde(skip)]
     pub release_id: i64,
-    #[serde(skip)]
     pub position: i64,
     pub file: String,
     pub line: Option<i64>,
@@ -188,15 +185,13 @@ pub struct ChangeRow {
 }
 
 /// One activation: from `effective_from` on, `master` serves `release_id`.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = activations)]
 pub struct ActivationRow {
     pub id: i64,
     pub master: String,
     pub release_id: i64,
-    #[serde(serialize_with = "crate::timestamp::utc")]
     pub effective_from: NaiveDateTime,
-    #[serde(serialize_with = "crate::timestamp::utc")]
     pub activated_at: NaiveDateTime,
     pub activated_by: String,
 }
@@ -213,7 +208,7 @@ pub struct NewActivation<'a> {
 }
 
 /// An API key as stored: never the key itself, only its hash.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = api_keys)]
 pub struct ApiKeyRow {
     pub id: i64,
@@ -221,21 +216,17 @@ pub struct ApiKeyRow {
     pub role: String,
     /// The first characters of the key, to recognise it in lists.
     pub key_prefix: String,
-    #[serde(skip)]
     pub key_hash: String,
-    #[serde(serialize_with = "crate::timestamp::utc")]
     pub created_at: NaiveDateTime,
     pub created_by: String,
-    #[serde(serialize_with = "crate::timestamp::utc_opt")]
     pub revoked_at: Option<NaiveDateTime>,
 }
 
 /// One recorded write.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_log)]
 pub struct AuditRow {
     pub id: i64,
-    #[serde(serialize_with = "crate::timestamp::utc")]
     pub at: NaiveDateTime,
     pub actor: String,
     pub action: String,

@@ -6,8 +6,6 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 use diesel::prelude::*;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::lookup::CodeRef;
 use super::mapping::{bump_revision, change_in};
@@ -22,7 +20,7 @@ use crate::systems::{self, Master};
 pub const RECHECK_ACTOR: &str = "system:recheck";
 
 /// One approved mapping whose target needs a look.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Attention {
     pub project_id: i64,
     pub local_code: String,
@@ -40,7 +38,7 @@ pub struct Attention {
 }
 
 /// What a re-check found (and, when applied, flagged).
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default)]
 pub struct RecheckReport {
     /// Approved mappings checked.
     pub checked: usize,

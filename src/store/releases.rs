@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use serde::Serialize;
 
 use super::diff::{self, Diff};
 use super::models::{
@@ -17,9 +16,8 @@ use super::{AnyConnection, Store, StoreError};
 use crate::systems::Master;
 
 /// A release with its files, per-system counts and whether it is current.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct ReleaseInfo {
-    #[serde(flatten)]
     pub release: ReleaseRow,
     pub current: bool,
     pub files: Vec<ReleaseFileRow>,

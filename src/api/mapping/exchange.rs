@@ -81,7 +81,7 @@ pub type ExportChunk = Result<Bytes, actix_web::Error>;
 /// under way cannot turn into an error.
 pub fn concept_map_stream(
     store: crate::store::Store,
-    project: &Project,
+    project: &crate::mapping::project::Project,
     options: &crate::mapping::exchange::ConceptMapOptions,
 ) -> Result<impl futures_util::Stream<Item = ExportChunk> + 'static, ApiError> {
     let shared = SharedBuffer::default();
@@ -212,7 +212,7 @@ pub struct ImportQuery {
     params(("id" = i64, Path, description = "Project id"), ImportQuery),
     request_body(content = String, description = "The CSV or ConceptMap"),
     responses(
-        (status = 200, description = "What was applied", body = crate::store::mapping::ImportReport),
+        (status = 200, description = "What was applied", body = crate::api::dto::mapping::ImportReport),
         (status = 400, description = "Problems in the file (nothing applied)", body = crate::api::ErrorEnvelope),
         (status = 401, description = "No or bad API key", body = crate::api::ErrorEnvelope),
         (status = 403, description = "Not an admin", body = crate::api::ErrorEnvelope),
@@ -258,5 +258,5 @@ pub async fn import(
         )?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(report))
+    Ok(HttpResponse::Ok().json(crate::api::dto::mapping::ImportReport::from(report)))
 }

@@ -8,17 +8,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{Admin, Mapper, Reader};
+use super::dto::all;
+use super::dto::mapping::{Attention, HistoryEntry, MappingPage, MappingView, MergePlan, Project};
 use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
 use crate::app;
 use crate::limits::{Limit, Limits};
-use crate::mapping::local_codes::{self, MergePlan};
+use crate::mapping::local_codes;
 use crate::mapping::state::{Action, Equivalence, State};
 use crate::masters::SourceFile;
-use crate::store::mapping::{
-    Change, ExportCursor, HistoryEntry, MappingPage, MappingView, NewProject, Project,
-};
+use crate::store::mapping::{Change, ExportCursor, NewProject};
 
 mod exchange;
 
@@ -80,7 +80,7 @@ pub async fn create_project(
         Ok(app::mapping::create_project(&store, &actor, &new)?)
     })
     .await?;
-    Ok(HttpResponse::Created().json(project))
+    Ok(HttpResponse::Created().json(Project::from(project)))
 }
 
 /// Every mapping project.
@@ -98,7 +98,8 @@ pub async fn list_projects(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
-    Ok(HttpResponse::Ok().json(blocking(move || Ok(store.projects()?)).await?))
+    let projects: Vec<Project> = blocking(move || Ok(all(store.projects()?))).await?;
+    Ok(HttpResponse::Ok().json(projects))
 }
 
 /// One mapping project.
@@ -120,7 +121,8 @@ pub async fn get_project(
 ) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
     let id = path.into_inner();
-    Ok(HttpResponse::Ok().json(blocking(move || Ok(store.project(id)?)).await?))
+    let project = blocking(move || Ok(store.project(id)?)).await?;
+    Ok(HttpResponse::Ok().json(Project::from(project)))
 }
 
 /// Uploads the project's local code list (CSV, UTF-8 or CP932, header row; columns: local code
@@ -166,7 +168,7 @@ pub async fn upload_local_codes(
         Ok(app::mapping::merge_local_codes(&store, &actor, id, &codes)?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(plan))
+    Ok(HttpResponse::Ok().json(MergePlan::from(plan)))
 }
 
 /// A local-code list or decision import over [`Limit::ListBytes`] is refused whole.
@@ -223,7 +225,7 @@ pub async fn list_mappings(
     let filter = query.state;
     let store = state.store.clone();
     let page = blocking(move || Ok(store.mappings(id, filter, limit, offset)?)).await?;
-    Ok(HttpResponse::Ok().json(page))
+    Ok(HttpResponse::Ok().json(MappingPage::from(page)))
 }
 
 /// One local code and its mapping.
@@ -248,7 +250,8 @@ pub async fn get_mapping(
 ) -> Result<HttpResponse, ApiError> {
     let (id, code) = path.into_inner();
     let store = state.store.clone();
-    Ok(HttpResponse::Ok().json(blocking(move || Ok(store.mapping(id, &code)?)).await?))
+    let view = blocking(move || Ok(store.mapping(id, &code)?)).await?;
+    Ok(HttpResponse::Ok().json(MappingView::from(view)))
 }
 
 /// A review step on one mapping.
@@ -326,7 +329,7 @@ pub async fn change_mapping(
     let actor = mapper.0.actor();
     let view =
         blocking(move || Ok(app::mapping::change(&store, &actor, id, &code, &change)?)).await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(HttpResponse::Ok().json(MappingView::from(view)))
 }
 
 /// The same review step on a selection of mappings.
@@ -448,7 +451,8 @@ pub async fn mapping_history(
 ) -> Result<HttpResponse, ApiError> {
     let (id, code) = path.into_inner();
     let store = state.store.clone();
-    let history = blocking(move || Ok(store.mapping_history(id, &code)?)).await?;
+    let history: Vec<HistoryEntry> =
+        blocking(move || Ok(all(store.mapping_history(id, &code)?))).await?;
     Ok(HttpResponse::Ok().json(history))
 }
 
@@ -521,7 +525,7 @@ pub struct AttentionReport {
     /// Flagged mappings with their reasons (retired targets, renamed local codes, …).
     pub flagged: Vec<MappingView>,
     /// Approved mappings whose target's display changed in the current release (cosmetic).
-    pub cosmetic: Vec<crate::store::recheck::Attention>,
+    pub cosmetic: Vec<Attention>,
 }
 
 /// What needs attention in a project: flagged mappings (with reasons and successors) and
@@ -558,14 +562,14 @@ pub async fn attention(
         loop {
             let page = store.mappings(id, Some(State::Flagged), 1000, flagged.len() as i64)?;
             let done = page.items.len() < 1000;
-            flagged.extend(page.items);
+            flagged.extend(page.items.into_iter().map(MappingView::from));
             if done {
                 break;
             }
         }
-        let cosmetic = store
+        let cosmetic = all(store
             .recheck_mappings(Some(id), &crate::systems::Master::ALL)?
-            .cosmetic;
+            .cosmetic);
         Ok(AttentionReport {
             project: id,
             states,

@@ -1,13 +1,11 @@
 //! What reading an export yields ([`Decision`]), and the rules both readers share: code
 //! systems by any of their names, and which states go with a target.
 
-use serde::Serialize;
-
 use crate::mapping::state::{Equivalence, State};
 use crate::systems;
 
 /// One mapping decision read from an export, to apply to a project.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     pub local_code: String,
     pub state: State,

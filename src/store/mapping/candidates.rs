@@ -12,12 +12,10 @@ pub struct LocalTermRow {
 }
 
 /// A stored candidate target.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = crate::store::schema::mapping_candidates)]
 pub struct StoredCandidate {
-    #[serde(skip)]
     pub project_id: i64,
-    #[serde(skip)]
     pub local_code: String,
     /// 1 = best.
     pub rank: i64,
@@ -27,8 +25,6 @@ pub struct StoredCandidate {
     /// 0–1.
     pub score: f64,
     /// JSON array of the reasons, in words.
-    #[schema(value_type = Vec<String>)]
-    #[serde(serialize_with = "json_text")]
     pub reasons: String,
 }
 

@@ -84,7 +84,7 @@ pub fn apply_decisions(
 }
 
 /// What importing decisions did.
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default)]
 pub struct ImportReport {
     /// Mappings set from the file.
     pub applied: usize,
@@ -93,7 +93,6 @@ pub struct ImportReport {
     /// Local codes in the file the project does not have (upload them first).
     pub unknown_codes: Vec<String>,
     /// Decisions not applied, as (local code, why).
-    #[schema(value_type = Vec<Vec<String>>)]
     pub refused: Vec<(String, String)>,
 }
 

@@ -12,8 +12,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::schema::{local_codes, mapping_history, mapping_projects, mappings};
 use super::{AnyConnection, Store, StoreError};
@@ -141,23 +139,18 @@ struct MappingRow {
 }
 
 /// One entry of a mapping's history.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = mapping_history)]
 pub struct HistoryEntry {
     pub id: i64,
-    #[serde(skip)]
     pub project_id: i64,
-    #[serde(skip)]
     pub local_code: String,
-    #[serde(serialize_with = "crate::timestamp::utc")]
     pub at: NaiveDateTime,
     pub actor: String,
     pub action: String,
     pub from_state: String,
     pub to_state: String,
     /// Field → [old, new] for every field the change touched.
-    #[schema(value_type = Object)]
-    #[serde(serialize_with = "json_text")]
     pub changes: String,
 }
 
@@ -213,7 +206,7 @@ pub struct Change {
 }
 
 /// Page of mappings.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct MappingPage {
     pub total: i64,
     pub items: Vec<MappingView>,
@@ -487,9 +480,4 @@ fn flag_in(
     after.updated_at = now();
     save(conn, &before, &after)?;
     record(conn, &before, &after, actor, action)
-}
-
-fn json_text<S: serde::Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
-    let value: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
-    serde::Serialize::serialize(&value, s)
 }
