@@ -6,11 +6,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::auth::{Mapper, Reader};
+use super::dto::jobs::JobView;
 use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
 use crate::app;
-use crate::store::jobs::{JobKind, JobView, NewJob};
+use crate::store::job_fields::{CandidatesRequest, JobRequest};
+use crate::store::jobs::{JobKind, NewJob};
 use crate::store::mapping::StoredCandidate;
 
 /// A job just queued.
@@ -47,7 +49,7 @@ pub async fn start_candidates(
     let runner = state.jobs.clone();
     let job = blocking(move || {
         store.project(id)?;
-        let request = serde_json::json!({"project": id});
+        let request = JobRequest::Candidates(CandidatesRequest { project: id });
         let new = NewJob {
             kind: JobKind::MappingCandidates,
             master: "mapping",
@@ -94,7 +96,7 @@ pub async fn candidates_job(
         if view.kind != JobKind::MappingCandidates {
             return Err(ApiError::NotFound(format!("no candidates job {id}")));
         }
-        Ok(view)
+        Ok(JobView::from(view))
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))

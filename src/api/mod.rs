@@ -6,6 +6,7 @@ pub mod candidates;
 pub mod code_key;
 pub mod codes;
 pub mod doc;
+pub mod dto;
 pub mod envelope;
 pub mod error;
 pub mod health;

@@ -37,7 +37,7 @@ pub struct ReleaseRow {
 
 /// Whether a release is usable.
 // Stored as its `as_str` spelling (`crate::store::text_column`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseState {
     /// Imported and usable.

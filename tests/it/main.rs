@@ -23,6 +23,7 @@ mod hostile_files;
 mod hot_samples;
 mod jlac;
 mod job_runner;
+mod json_columns;
 mod kill;
 mod kill_recheck;
 mod local_code_limits;

@@ -10,6 +10,7 @@
 //! tests and tools call [`Runner::step`] and [`Runner::maintain`] instead, which do one claim
 //! or one round of upkeep on the calling thread and say what they did.
 
+use crate::store::job_fields::JobProblems;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
@@ -184,7 +185,7 @@ impl Runner {
 
     /// A try failed for a passing reason: queued again after its backoff, or failed when the
     /// job has had its tries.
-    fn again(&self, lease: Lease, why: &str, problems: &serde_json::Value) -> JobOutcome {
+    fn again(&self, lease: Lease, why: &str, problems: &JobProblems) -> JobOutcome {
         tracing::warn!(
             job = lease.id,
             attempt = lease.attempt,
