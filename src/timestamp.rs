@@ -3,7 +3,7 @@
 //! `#[serde(serialize_with = "crate::timestamp::utc")]` (or `utc_opt` for an `Option`).
 
 use chrono::{NaiveDateTime, SecondsFormat};
-use serde::Serializer;
+use serde::{Deserialize, Deserializer, Serializer};
 
 /// A stored UTC moment as RFC 3339 with `Z` (fractions of a second only when there are any).
 pub fn rfc3339(at: &NaiveDateTime) -> String {
@@ -24,6 +24,16 @@ pub fn utc_opt<S: Serializer>(
         Some(at) => utc(at, serializer),
         None => serializer.serialize_none(),
     }
+}
+
+/// Reads back a moment [`utc`] wrote (RFC 3339), for records that keep one in JSON; a date-time
+/// without an offset (as records written before [`utc`] hold) is taken as UTC.
+pub fn parse_utc<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDateTime, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    chrono::DateTime::parse_from_rfc3339(&text)
+        .map(|at| at.naive_utc())
+        .or_else(|_| text.parse::<NaiveDateTime>())
+        .map_err(serde::de::Error::custom)
 }
 
 #[cfg(test)]

@@ -6,12 +6,14 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::auth::{Mapper, Reader};
+use super::dto::jobs::JobView;
 use super::dto::mapping::StoredCandidate;
 use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
 use crate::app;
-use crate::store::jobs::{JobKind, JobView, NewJob};
+use crate::store::job_fields::{CandidatesRequest, JobRequest};
+use crate::store::jobs::{JobKind, NewJob};
 
 /// A job just queued.
 #[derive(Debug, Serialize, ToSchema)]
@@ -47,7 +49,7 @@ pub async fn start_candidates(
     let runner = state.jobs.clone();
     let job = blocking(move || {
         store.project(id)?;
-        let request = serde_json::json!({"project": id});
+        let request = JobRequest::Candidates(CandidatesRequest { project: id });
         let new = NewJob {
             kind: JobKind::MappingCandidates,
             master: "mapping",
@@ -94,7 +96,7 @@ pub async fn candidates_job(
         if view.kind != JobKind::MappingCandidates {
             return Err(ApiError::NotFound(format!("no candidates job {id}")));
         }
-        Ok(view)
+        Ok(JobView::from(view))
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))

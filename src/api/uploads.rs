@@ -9,16 +9,17 @@ use actix_multipart::Multipart;
 use actix_web::{get, post, web, HttpResponse};
 use futures_util::TryStreamExt;
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Admin;
+use super::dto::jobs::JobView;
 use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
 use crate::app;
 use crate::limits::{Limit, Limits};
-use crate::store::jobs::{JobKind, JobView, NewJob};
+use crate::store::job_fields::{ImportRequest, JobRequest, UploadedFile};
+use crate::store::jobs::{JobKind, NewJob};
 use crate::systems::Master;
 
 /// The multipart form of an upload (for the API documentation).
@@ -194,12 +195,18 @@ pub async fn upload_release(
             return Err(e);
         }
     };
-    let request = json!({
-        "master": master.key(),
-        "version": fields.version,
-        "activate": fields.activate,
-        "partial": fields.partial,
-        "files": files.iter().map(|(name, size)| json!({"name": name, "bytes": size})).collect::<Vec<_>>(),
+    let request = JobRequest::Import(ImportRequest {
+        master: master.key().to_owned(),
+        version: fields.version.clone(),
+        activate: fields.activate,
+        partial: fields.partial,
+        files: files
+            .iter()
+            .map(|(name, size)| UploadedFile {
+                name: name.clone(),
+                bytes: *size,
+            })
+            .collect(),
     });
     let store = state.store.clone();
     let node = state.config.node.clone();
@@ -221,10 +228,10 @@ pub async fn upload_release(
             None,
             &new,
             Some((&uploads, &received)),
-            |_| request.to_string(),
+            |_| serde_json::to_string(&request).unwrap_or_default(),
         )?;
         runner.notify();
-        Ok(store.job(id)?)
+        Ok(JobView::from(store.job(id)?))
     })
     .await;
     if job.is_err() {
@@ -412,7 +419,8 @@ pub async fn get_job(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let store = state.store.clone();
-    Ok(HttpResponse::Ok().json(blocking(move || Ok(store.job(id)?)).await?))
+    let job = blocking(move || Ok(JobView::from(store.job(id)?))).await?;
+    Ok(HttpResponse::Ok().json(job))
 }
 
 /// The most recent jobs, newest first.
@@ -437,5 +445,7 @@ pub async fn list_jobs(
         return Err(ApiError::BadRequest("limit must be 1–200".into()));
     }
     let store = state.store.clone();
-    Ok(HttpResponse::Ok().json(blocking(move || Ok(store.recent_jobs(limit)?)).await?))
+    let jobs = blocking(move || Ok(store.recent_jobs(limit)?)).await?;
+    let jobs: Vec<JobView> = jobs.into_iter().map(JobView::from).collect();
+    Ok(HttpResponse::Ok().json(jobs))
 }

@@ -2,13 +2,13 @@
 
 use chrono::NaiveDateTime;
 use diesel::Connection;
-use serde_json::json;
 
 use super::{command, Audit};
 use crate::masters::ParsedRelease;
 use crate::store::activation::{self, serving_now};
 use crate::store::audit::{self, Outcome};
 use crate::store::import::{self, ImportOptions, ImportOutcome, ImportReport};
+use crate::store::job_fields::{ImportResult, JobProblems, JobResult};
 use crate::store::jobs::{finish_job, JobState, Lease};
 use crate::store::models::ReleaseRow;
 use crate::store::{releases, Store, StoreError};
@@ -54,14 +54,17 @@ pub fn import(
                 }
             }
             if let Some(lease) = job {
-                let result = job_result(&report, parsed);
-                let no_problems = json!({"total": 0, "items": []});
+                let result = JobResult::Import(Box::new(ImportResult::new(
+                    &report,
+                    &parsed.ignored,
+                    &parsed.notices,
+                )));
                 let release = Some(report.release.id);
                 finish_job(
                     conn,
                     lease,
                     JobState::Succeeded,
-                    &no_problems,
+                    &JobProblems::none(),
                     Some(&result),
                     release,
                 )?;
@@ -75,20 +78,6 @@ pub fn import(
             )
         },
     )
-}
-
-/// What an upload job's record says of a successful import.
-fn job_result(report: &ImportReport, parsed: &ParsedRelease) -> serde_json::Value {
-    json!({
-        "outcome": report.outcome,
-        "release": report.release,
-        "compared_with": report.compared_with,
-        "summary": report.summary,
-        "revision_summary": report.revision_summary,
-        "activated": report.activated,
-        "ignored": parsed.ignored,
-        "notices": parsed.notices,
-    })
 }
 
 /// What an activation did: the release as it is now (its effective date may have changed)
@@ -151,12 +140,12 @@ pub fn refuse_upload(
     store: &Store,
     actor: &str,
     job: Lease,
-    problems: &serde_json::Value,
+    problems: &JobProblems,
 ) -> Result<(), StoreError> {
     let mut conn = store.conn()?;
     conn.transaction(|conn| {
         finish_job(conn, job, JobState::Failed, problems, None, None)?;
-        let detail = format!("{} problem(s)", problems["total"]);
+        let detail = format!("{} problem(s)", problems.total());
         audit::record(
             conn,
             actor,

@@ -362,8 +362,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             release,
             by,
         } => {
-            // Two connections: the mapping re-check that follows reads beside its transaction.
-            let store = Store::open(&url, 2)?;
+            let store = Store::open(&url, 1)?;
             let actor = who(by);
             let r = crate::app::releases::activate_label(&store, &actor, master, &release)?;
             say!(

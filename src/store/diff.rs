@@ -69,7 +69,7 @@ pub struct CodeChange {
 }
 
 /// Counts of distinct codes per kind of change.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Counts {
     pub added: u64,
     pub removed: u64,

@@ -8,8 +8,9 @@
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
-use utoipa::ToSchema;
 
+use super::job_fields::{JobProblems, JobProgress, JobRequest, JobResult, WaitPhase};
+use super::json_text::JsonText;
 use super::schema::jobs;
 use super::{AnyConnection, Missing, Store, StoreError};
 
@@ -85,7 +86,7 @@ impl JobKind {
 
 crate::text_column!(JobKind);
 
-/// A job as stored; the JSON columns are decoded in [`JobView`].
+/// A job as stored, its JSON columns typed ([`super::job_fields`]).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = jobs)]
 pub struct JobRow {
@@ -98,65 +99,47 @@ pub struct JobRow {
     pub created_at: NaiveDateTime,
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
-    pub request: String,
-    pub progress: String,
-    pub problems: String,
-    pub result: Option<String>,
+    pub request: JsonText<JobRequest>,
+    pub progress: JsonText<JobProgress>,
+    pub problems: JsonText<JobProblems>,
+    pub result: Option<JsonText<JobResult>>,
     pub release_id: Option<i64>,
     pub attempts: i32,
     pub run_after: Option<NaiveDateTime>,
     pub upload_store: Option<String>,
 }
 
-/// A job as the API shows it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct JobView {
+/// A job as its readers see it (`crate::api` answers with it): a queued one says why it
+/// waits ([`Store::job`], [`Store::recent_jobs`]).
+#[derive(Debug, Clone)]
+pub struct Job {
     pub id: i64,
     pub kind: JobKind,
     pub master: String,
-    /// A queued job waits for an earlier import of its master (imports of one master run in
-    /// upload order), for the backoff of a retry, or for a free worker; `progress.note` says
-    /// which.
     pub state: JobState,
     pub created_by: String,
-    #[serde(serialize_with = "crate::timestamp::utc")]
     pub created_at: NaiveDateTime,
     /// When the current (or last) attempt started.
-    #[serde(serialize_with = "crate::timestamp::utc_opt")]
     pub started_at: Option<NaiveDateTime>,
-    #[serde(serialize_with = "crate::timestamp::utc_opt")]
     pub finished_at: Option<NaiveDateTime>,
-    /// How many times a node started the job: more than one when a node stopped while
-    /// running it, or a try failed for a passing reason (the database was away), and another
-    /// try followed.
+    /// How many times a node started the job.
     pub attempts: i32,
-    /// What was asked: master, label, activate, files (name, size).
-    #[schema(value_type = Object)]
-    pub request: serde_json::Value,
-    /// `{phase, done, total}` while running; `{phase: "queued", note}` while waiting.
-    #[schema(value_type = Object)]
-    pub progress: serde_json::Value,
-    /// Problems that stopped the job: `{total, items: [{file, line, column, column_name, kind, message, fix}]}`.
-    #[schema(value_type = Object)]
-    pub problems: serde_json::Value,
-    /// The import report when the job succeeded.
-    #[schema(value_type = Option<Object>)]
-    pub result: Option<serde_json::Value>,
+    pub request: JobRequest,
+    pub progress: JobProgress,
+    pub problems: JobProblems,
+    /// What the job found or did, once it succeeded.
+    pub result: Option<JobResult>,
     /// The release the job created (or found identical).
     pub release_id: Option<i64>,
 }
 
-impl TryFrom<JobRow> for JobView {
-    type Error = StoreError;
-    fn try_from(row: JobRow) -> Result<Self, StoreError> {
-        let parse = |s: &str| {
-            serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("job {}: {e}", row.id)))
-        };
-        Ok(JobView {
-            request: parse(&row.request)?,
-            progress: parse(&row.progress)?,
-            problems: parse(&row.problems)?,
-            result: row.result.as_deref().map(parse).transpose()?,
+impl From<JobRow> for Job {
+    fn from(row: JobRow) -> Self {
+        Job {
+            request: row.request.into_inner(),
+            progress: row.progress.into_inner(),
+            problems: row.problems.into_inner(),
+            result: row.result.map(JsonText::into_inner),
             id: row.id,
             kind: row.kind,
             master: row.master,
@@ -167,7 +150,7 @@ impl TryFrom<JobRow> for JobView {
             finished_at: row.finished_at,
             attempts: row.attempts,
             release_id: row.release_id,
-        })
+        }
     }
 }
 
@@ -189,7 +172,7 @@ pub struct NewJob<'a> {
     pub node: &'a str,
     pub created_by: &'a str,
     /// What was asked, as the job record shows it.
-    pub request: &'a serde_json::Value,
+    pub request: &'a JobRequest,
     /// The upload store holding its files (jobs/ID/), when it has files.
     pub upload_store: Option<&'a str>,
 }
@@ -203,27 +186,25 @@ struct JobInsert<'a> {
     node: &'a str,
     created_by: &'a str,
     created_at: NaiveDateTime,
-    request: &'a str,
-    progress: &'a str,
-    problems: &'a str,
+    request: JsonText<JobRequest>,
+    progress: JsonText<JobProgress>,
+    problems: JsonText<JobProblems>,
     heartbeat_at: Option<NaiveDateTime>,
     upload_store: Option<&'a str>,
 }
 
-/// No problems, as a job records them.
-pub fn no_problems() -> serde_json::Value {
-    serde_json::json!({"total": 0, "items": []})
-}
-
-/// One problem that ended a job, as a job records it.
-pub fn one_problem(kind: &str, message: &str, fix: &str) -> serde_json::Value {
-    serde_json::json!({"total": 1, "items": [{"file": "(job)", "kind": kind, "message": message, "fix": fix}]})
+/// What a job is told to do when it cannot go on: how to have the work done again.
+pub fn fix_for(kind: JobKind) -> &'static str {
+    match kind {
+        JobKind::ImportRelease => "upload the release again",
+        JobKind::MappingCandidates => "start the candidates job again",
+        JobKind::RecheckMappings => "the next change of a current release re-checks again",
+    }
 }
 
 /// Queues a job on `conn`; returns its id.
 pub fn create_job(conn: &mut AnyConnection, job: &NewJob<'_>) -> Result<i64, StoreError> {
     let created_at = Utc::now().naive_utc();
-    let request = job.request.to_string();
     diesel::insert_into(jobs::table)
         .values(JobInsert {
             kind: job.kind,
@@ -232,9 +213,12 @@ pub fn create_job(conn: &mut AnyConnection, job: &NewJob<'_>) -> Result<i64, Sto
             node: job.node,
             created_by: job.created_by,
             created_at,
-            request: &request,
-            progress: r#"{"phase":"queued"}"#,
-            problems: r#"{"total":0,"items":[]}"#,
+            request: JsonText(job.request.clone()),
+            progress: JsonText(JobProgress::Waiting {
+                phase: WaitPhase::Queued,
+                note: None,
+            }),
+            problems: JsonText(JobProblems::none()),
             heartbeat_at: None,
             upload_store: job.upload_store,
         })
@@ -359,17 +343,35 @@ pub fn claim(
     let Some(claimed) = claimed.into_iter().next() else {
         return Ok(None);
     };
+    let lease = Lease {
+        id: claimed.id,
+        attempt: claimed.attempts,
+    };
     let row = jobs::table
         .find(claimed.id)
         .select(JobRow::as_select())
-        .first(conn)?;
-    Ok(Some((
-        row,
-        Lease {
-            id: claimed.id,
-            attempt: claimed.attempts,
-        },
-    )))
+        .first(conn);
+    match row {
+        Ok(row) => Ok(Some((row, lease))),
+        // A record that does not decode cannot be run: it ends failed, saying why, rather
+        // than be claimed again and again.
+        Err(diesel::result::Error::DeserializationError(e)) => {
+            let e = super::causes(e.as_ref());
+            tracing::error!(job = lease.id, error = %e, "a claimed job's record cannot be read");
+            let kind: JobKind = jobs::table.find(lease.id).select(jobs::kind).first(conn)?;
+            let message = format!("the job's record cannot be read: {e}");
+            finish_job(
+                conn,
+                lease,
+                JobState::Failed,
+                &JobProblems::one("damaged", &message, fix_for(kind)),
+                None,
+                None,
+            )?;
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The running job of `lease`, still held by that claim.
@@ -398,16 +400,16 @@ pub fn finish_job(
     conn: &mut AnyConnection,
     lease: Lease,
     state: JobState,
-    problems: &serde_json::Value,
-    result: Option<&serde_json::Value>,
+    problems: &JobProblems,
+    result: Option<&JobResult>,
     release_id: Option<i64>,
 ) -> Result<(), StoreError> {
     let updated = diesel::update(held!(lease))
         .set((
             jobs::state.eq(state),
             jobs::finished_at.eq(Some(Utc::now().naive_utc())),
-            jobs::problems.eq(problems.to_string()),
-            jobs::result.eq(result.map(|r| r.to_string())),
+            jobs::problems.eq(JsonText(problems.clone())),
+            jobs::result.eq(result.cloned().map(JsonText)),
             jobs::release_id.eq(release_id),
         ))
         .execute(conn)?;
@@ -426,12 +428,11 @@ pub fn retry_later(
     after: NaiveDateTime,
     note: &str,
 ) -> Result<(), StoreError> {
-    let progress = serde_json::json!({"phase": "queued", "note": note});
     let updated = diesel::update(held!(lease))
         .set((
             jobs::state.eq(JobState::Queued),
             jobs::run_after.eq(Some(after)),
-            jobs::progress.eq(progress.to_string()),
+            jobs::progress.eq(JsonText(JobProgress::queued(note))),
         ))
         .execute(conn)?;
     if updated == 1 {
@@ -489,20 +490,15 @@ pub fn take_over_stale(
             let note = format!(
                 "node {node} stopped during try {attempt} of {max_attempts}; any node takes the job up again"
             );
-            let progress = serde_json::json!({"phase": "queued", "note": note});
             done.requeued += diesel::update(this)
                 .set((
                     jobs::state.eq(JobState::Queued),
                     jobs::run_after.eq(Some(after)),
-                    jobs::progress.eq(progress.to_string()),
+                    jobs::progress.eq(JsonText(JobProgress::queued(note))),
                 ))
                 .execute(conn)?;
         } else {
-            let fix = match kind {
-                JobKind::ImportRelease => "upload the release again",
-                JobKind::MappingCandidates => "start the candidates job again",
-                JobKind::RecheckMappings => "the next change of a current release re-checks again",
-            };
+            let fix = fix_for(kind);
             let message = format!(
                 "the node running the job stopped before the job finished, in each of its {attempt} tries (the last on node {node})"
             );
@@ -510,7 +506,7 @@ pub fn take_over_stale(
                 .set((
                     jobs::state.eq(JobState::Failed),
                     jobs::finished_at.eq(Some(now)),
-                    jobs::problems.eq(one_problem("interrupted", &message, fix).to_string()),
+                    jobs::problems.eq(JsonText(JobProblems::one("interrupted", &message, fix))),
                 ))
                 .execute(conn)?;
         }
@@ -538,18 +534,18 @@ pub fn beat(conn: &mut AnyConnection, leases: &[Lease]) -> Result<Vec<Lease>, St
 pub fn job_progress(
     conn: &mut AnyConnection,
     lease: Lease,
-    progress: &serde_json::Value,
+    progress: &JobProgress,
 ) -> Result<(), StoreError> {
     diesel::update(held!(lease))
-        .set(jobs::progress.eq(progress.to_string()))
+        .set(jobs::progress.eq(JsonText(progress.clone())))
         .execute(conn)?;
     Ok(())
 }
 
 /// A job as the API shows it, a queued one with why it waits ([`explain_wait`]).
-fn view_of(conn: &mut AnyConnection, row: JobRow) -> Result<JobView, StoreError> {
+fn view_of(conn: &mut AnyConnection, row: JobRow) -> Result<Job, StoreError> {
     let after = row.run_after;
-    let mut view = JobView::try_from(row)?;
+    let mut view = Job::from(row);
     explain_wait(conn, &mut view, after)?;
     Ok(view)
 }
@@ -558,7 +554,7 @@ fn view_of(conn: &mut AnyConnection, row: JobRow) -> Result<JobView, StoreError>
 /// earlier import of its master, or a retry's backoff (whose note is kept), or busy workers.
 fn explain_wait(
     conn: &mut AnyConnection,
-    view: &mut JobView,
+    view: &mut Job,
     row_after: Option<NaiveDateTime>,
 ) -> Result<(), StoreError> {
     if view.state != JobState::Queued {
@@ -587,13 +583,13 @@ fn explain_wait(
             crate::limits::Limit::ConcurrentJobs.env()
         ),
     };
-    view.progress = serde_json::json!({"phase": "queued", "note": note});
+    view.progress = JobProgress::queued(note);
     Ok(())
 }
 
 impl Store {
     /// One job.
-    pub fn job(&self, id: i64) -> Result<JobView, StoreError> {
+    pub fn job(&self, id: i64) -> Result<Job, StoreError> {
         let mut conn = self.conn()?;
         let row = jobs::table
             .find(id)
@@ -605,7 +601,7 @@ impl Store {
     }
 
     /// The most recent jobs, newest first.
-    pub fn recent_jobs(&self, limit: i64) -> Result<Vec<JobView>, StoreError> {
+    pub fn recent_jobs(&self, limit: i64) -> Result<Vec<Job>, StoreError> {
         let mut conn = self.conn()?;
         let rows = jobs::table
             .order(jobs::id.desc())
@@ -618,11 +614,7 @@ impl Store {
     }
 
     /// Records the progress of a running job ([`job_progress`]).
-    pub fn job_progress(
-        &self,
-        lease: Lease,
-        progress: &serde_json::Value,
-    ) -> Result<(), StoreError> {
+    pub fn job_progress(&self, lease: Lease, progress: &JobProgress) -> Result<(), StoreError> {
         job_progress(&mut *self.conn()?, lease, progress)
     }
 
@@ -637,8 +629,8 @@ impl Store {
         &self,
         lease: Lease,
         state: JobState,
-        problems: &serde_json::Value,
-        result: Option<&serde_json::Value>,
+        problems: &JobProblems,
+        result: Option<&JobResult>,
     ) -> Result<(), StoreError> {
         finish_job(&mut *self.conn()?, lease, state, problems, result, None)
     }

@@ -10,6 +10,7 @@ use super::models::{ConceptRow, ReleaseRow};
 use super::names::Names;
 use super::schema::{concept_links, concepts, releases};
 use super::speaker::{by_identity, last_speaker, speaker};
+use super::successors::successor_chain_in;
 use super::{AnyConnection, Store, StoreError};
 use crate::with_backend;
 
@@ -99,99 +100,109 @@ fn all_versions(
 }
 
 impl Store {
-    /// One code of `system` as `release` has it; `None` when the master never had the code.
+    /// One code of `system` as `release` has it; `None` when the master never had the code
+    /// ([`code_view_in`]).
     pub fn code_view(
         &self,
         release: &ReleaseRow,
         system: &str,
         code: &str,
     ) -> Result<Option<CodeView>, StoreError> {
-        let mut conn = self.conn()?;
-        let (own_all, carriers_all) = all_versions(&mut conn, &release.master, system, code)?;
-        if own_all.is_empty() && carriers_all.is_empty() {
-            return Ok(None);
-        }
-        let history: Vec<ReleaseRow> = releases::table
-            .filter(releases::master.eq(&release.master))
-            .order(releases::id.asc())
-            .select(ReleaseRow::as_select())
-            .load(&mut *conn)?;
-        let present = |id: i64| own_all.iter().chain(&carriers_all).any(valid_at(id));
-        let valid_in: Vec<ReleaseRef> = history
-            .iter()
-            .filter(|r| present(r.id))
-            .map(ReleaseRef::from)
-            .collect();
-
-        let at = valid_at(release.id);
-        let mut own: Vec<&ConceptRow> = own_all.iter().filter(|r| at(r)).collect();
-        let mut carriers: Vec<&ConceptRow> = carriers_all.iter().filter(|r| at(r)).collect();
-        own.sort_by(|a, b| (&a.status, &a.row_key).cmp(&(&b.status, &b.row_key)));
-        carriers.sort_by(|a, b| by_identity(a, b));
-
-        let removed_in = if own.is_empty() && carriers.is_empty() {
-            // Absent here: the first release after the last one that had it, if it is not newer.
-            let last = valid_in
-                .iter()
-                .filter(|r| r.id < release.id)
-                .map(|r| r.id)
-                .max();
-            match last {
-                Some(last) => history.iter().find(|r| r.id > last).map(ReleaseRef::from),
-                None => return Ok(None),
-            }
-        } else {
-            None
-        };
-        let mut related = BTreeSet::new();
-        let mut successors = BTreeSet::new();
-        for row in &own {
-            for (relation, sys, c) in row
-                .link_list()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?
-            {
-                let target = CodeRef {
-                    system: sys,
-                    code: c,
-                };
-                if relation == "successor" {
-                    successors.insert(target);
-                } else if !(target.system == system && target.code == code) {
-                    related.insert(target);
-                }
-            }
-        }
-        let successor_chain = if successors.is_empty() {
-            None
-        } else {
-            drop(conn);
-            Some(self.successor_chain(release, system, code)?)
-        };
-        let active = own.iter().chain(&carriers).any(|r| r.status == "active");
-        // The row that speaks for the code (speaker.rs); a removed code keeps the name it
-        // last had.
-        let display = speaker(own.iter().chain(&carriers).copied(), system, code)
-            .or_else(|| last_speaker(own_all.iter().chain(&carriers_all), system, code))
-            .map(|r| r.display.clone())
-            .unwrap_or_default();
-        Ok(Some(CodeView {
-            system: system.to_owned(),
-            code: code.to_owned(),
-            display,
-            status: if active { "active" } else { "retired" }.to_owned(),
-            release: release.into(),
-            rows: own.iter().map(|r| row_view(r)).collect::<Result<_, _>>()?,
-            carried_by: carriers
-                .iter()
-                .map(|r| row_view(r))
-                .collect::<Result<_, _>>()?,
-            related: related.into_iter().collect(),
-            successors: successors.into_iter().collect(),
-            successor_chain,
-            valid_in,
-            removed_in,
-        }))
+        code_view_in(&mut *self.conn()?, release, system, code)
     }
+}
+
+/// One code of `system` as `release` has it, on `conn`; `None` when the master never had the
+/// code.
+pub fn code_view_in(
+    conn: &mut AnyConnection,
+    release: &ReleaseRow,
+    system: &str,
+    code: &str,
+) -> Result<Option<CodeView>, StoreError> {
+    let (own_all, carriers_all) = all_versions(conn, &release.master, system, code)?;
+    if own_all.is_empty() && carriers_all.is_empty() {
+        return Ok(None);
+    }
+    let history: Vec<ReleaseRow> = releases::table
+        .filter(releases::master.eq(&release.master))
+        .order(releases::id.asc())
+        .select(ReleaseRow::as_select())
+        .load(conn)?;
+    let present = |id: i64| own_all.iter().chain(&carriers_all).any(valid_at(id));
+    let valid_in: Vec<ReleaseRef> = history
+        .iter()
+        .filter(|r| present(r.id))
+        .map(ReleaseRef::from)
+        .collect();
+
+    let at = valid_at(release.id);
+    let mut own: Vec<&ConceptRow> = own_all.iter().filter(|r| at(r)).collect();
+    let mut carriers: Vec<&ConceptRow> = carriers_all.iter().filter(|r| at(r)).collect();
+    own.sort_by(|a, b| (&a.status, &a.row_key).cmp(&(&b.status, &b.row_key)));
+    carriers.sort_by(|a, b| by_identity(a, b));
+
+    let removed_in = if own.is_empty() && carriers.is_empty() {
+        // Absent here: the first release after the last one that had it, if it is not newer.
+        let last = valid_in
+            .iter()
+            .filter(|r| r.id < release.id)
+            .map(|r| r.id)
+            .max();
+        match last {
+            Some(last) => history.iter().find(|r| r.id > last).map(ReleaseRef::from),
+            None => return Ok(None),
+        }
+    } else {
+        None
+    };
+    let mut related = BTreeSet::new();
+    let mut successors = BTreeSet::new();
+    for row in &own {
+        for (relation, sys, c) in row
+            .link_list()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+        {
+            let target = CodeRef {
+                system: sys,
+                code: c,
+            };
+            if relation == "successor" {
+                successors.insert(target);
+            } else if !(target.system == system && target.code == code) {
+                related.insert(target);
+            }
+        }
+    }
+    let successor_chain = if successors.is_empty() {
+        None
+    } else {
+        Some(successor_chain_in(conn, release, system, code)?)
+    };
+    let active = own.iter().chain(&carriers).any(|r| r.status == "active");
+    // The row that speaks for the code (speaker.rs); a removed code keeps the name it
+    // last had.
+    let display = speaker(own.iter().chain(&carriers).copied(), system, code)
+        .or_else(|| last_speaker(own_all.iter().chain(&carriers_all), system, code))
+        .map(|r| r.display.clone())
+        .unwrap_or_default();
+    Ok(Some(CodeView {
+        system: system.to_owned(),
+        code: code.to_owned(),
+        display,
+        status: if active { "active" } else { "retired" }.to_owned(),
+        release: release.into(),
+        rows: own.iter().map(|r| row_view(r)).collect::<Result<_, _>>()?,
+        carried_by: carriers
+            .iter()
+            .map(|r| row_view(r))
+            .collect::<Result<_, _>>()?,
+        related: related.into_iter().collect(),
+        successors: successors.into_iter().collect(),
+        successor_chain,
+        valid_in,
+        removed_in,
+    }))
 }
 
 /// What validation needs to know of one code in one release.
@@ -230,122 +241,7 @@ impl Store {
         system: &str,
         codes: &[&str],
     ) -> Result<HashMap<String, CodeStatus>, StoreError> {
-        let mut conn = self.conn()?;
-        let at = valid_at(release.id);
-        let mut known: HashMap<String, CodeStatus> = HashMap::new();
-        // The rows of each code valid in the release, in listing order: the display is the
-        // speaker's (speaker.rs), successors come in row order.
-        let mut rows_of: BTreeMap<String, Vec<(ConceptRow, bool)>> = BTreeMap::new();
-        let absorb = |known: &mut HashMap<String, CodeStatus>,
-                      code: &str,
-                      row: &ConceptRow,
-                      own: bool|
-         -> Result<(), StoreError> {
-            let entry = known.entry(code.to_owned()).or_default();
-            entry.present = true;
-            entry.active |= row.status == "active";
-            let designations: Vec<serde_json::Value> = serde_json::from_str(&row.designations)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let names = std::iter::once(row.display.as_str())
-                .chain(designations.iter().filter_map(|d| d["value"].as_str()));
-            for name in names {
-                entry.names.insert(name);
-            }
-            if own {
-                for (relation, sys, c) in row
-                    .link_list()
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?
-                {
-                    let target = CodeRef {
-                        system: sys,
-                        code: c,
-                    };
-                    if relation == "successor" && !entry.successors.contains(&target) {
-                        entry.successors.push(target);
-                    }
-                }
-            }
-            Ok(())
-        };
-        for chunk in codes.chunks(CHUNK) {
-            rows_of.clear();
-            let own: Vec<ConceptRow> = rows_defining(&mut conn, release, system, chunk)?;
-            let code_of = carrier_ids(&mut conn, system, chunk)?;
-            let ids: Vec<i64> = code_of.keys().copied().collect();
-            let rows = rows_by_id(&mut conn, &release.master, &ids)?;
-            for row in own {
-                rows_of
-                    .entry(row.code.clone())
-                    .or_default()
-                    .push((row, true));
-            }
-            for row in rows.into_iter().filter(|r| at(r)) {
-                for code in code_of.get(&row.id).into_iter().flatten() {
-                    rows_of
-                        .entry(code.clone())
-                        .or_default()
-                        .push((row.clone(), false));
-                }
-            }
-            for (code, rows) in &mut rows_of {
-                rows.sort_by(|a, b| by_identity(&a.0, &b.0));
-                for (row, own) in rows.iter() {
-                    absorb(&mut known, code, row, *own)?;
-                }
-                if let Some(row) = speaker(rows.iter().map(|(r, _)| r), system, code) {
-                    if let Some(entry) = known.get_mut(code.as_str()) {
-                        entry.names.set_display(&row.display);
-                    }
-                }
-            }
-        }
-        // Replace direct successors by where their chain ends (abolished names are few).
-        drop(conn);
-        for status in known.values_mut().filter(|s| !s.successors.is_empty()) {
-            let mut ends = Vec::new();
-            for start in std::mem::take(&mut status.successors) {
-                let chain = self.successor_chain(release, &start.system, &start.code)?;
-                for (system, code) in chain.resolved {
-                    let end = CodeRef { system, code };
-                    if !ends.contains(&end) {
-                        ends.push(end);
-                    }
-                }
-            }
-            status.successors = ends;
-        }
-        let mut conn = self.conn()?;
-        // Codes not in this release: known (retired) if an earlier release had them.
-        let missing: Vec<&str> = codes
-            .iter()
-            .copied()
-            .filter(|c| !known.contains_key(*c))
-            .collect();
-        for chunk in missing.chunks(CHUNK) {
-            let rows: Vec<ConceptRow> = with_backend!(&mut *conn, |c| concepts::table
-                .filter(concepts::system_key.eq(system))
-                .filter(concepts::code.eq_any(chunk))
-                .filter(concepts::valid_from.lt(release.id))
-                .filter(concepts::master.eq(&release.master))
-                .select(ConceptRow::as_select())
-                .load(c))?;
-            let mut by_code: BTreeMap<&str, Vec<&ConceptRow>> = BTreeMap::new();
-            for row in &rows {
-                by_code.entry(row.code.as_str()).or_default().push(row);
-            }
-            for (code, versions) in by_code {
-                // The name it last had: the last release's speaker.
-                if let Some(row) = last_speaker(versions.iter().copied(), system, code) {
-                    let mut status = CodeStatus::default();
-                    status.names.set_display(&row.display);
-                    known.insert(code.to_owned(), status);
-                }
-            }
-        }
-        for status in known.values_mut() {
-            status.names.shrink_to_fit();
-        }
-        Ok(known)
+        code_statuses_in(&mut *self.conn()?, release, system, codes)
     }
 
     /// Every code [`Store::code_statuses`] can know of `system` in `release` (and possibly a
@@ -374,4 +270,127 @@ impl Store {
         own.dedup();
         Ok(own)
     }
+}
+
+/// The status of each of `codes` of `system` in `release`, on `conn` (a caller's transaction
+/// sees its own writes): see [`Store::code_statuses`].
+pub fn code_statuses_in(
+    conn: &mut AnyConnection,
+    release: &ReleaseRow,
+    system: &str,
+    codes: &[&str],
+) -> Result<HashMap<String, CodeStatus>, StoreError> {
+    let at = valid_at(release.id);
+    let mut known: HashMap<String, CodeStatus> = HashMap::new();
+    // The rows of each code valid in the release, in listing order: the display is the
+    // speaker's (speaker.rs), successors come in row order.
+    let mut rows_of: BTreeMap<String, Vec<(ConceptRow, bool)>> = BTreeMap::new();
+    let absorb = |known: &mut HashMap<String, CodeStatus>,
+                  code: &str,
+                  row: &ConceptRow,
+                  own: bool|
+     -> Result<(), StoreError> {
+        let entry = known.entry(code.to_owned()).or_default();
+        entry.present = true;
+        entry.active |= row.status == "active";
+        let designations: Vec<serde_json::Value> = serde_json::from_str(&row.designations)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let names = std::iter::once(row.display.as_str())
+            .chain(designations.iter().filter_map(|d| d["value"].as_str()));
+        for name in names {
+            entry.names.insert(name);
+        }
+        if own {
+            for (relation, sys, c) in row
+                .link_list()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            {
+                let target = CodeRef {
+                    system: sys,
+                    code: c,
+                };
+                if relation == "successor" && !entry.successors.contains(&target) {
+                    entry.successors.push(target);
+                }
+            }
+        }
+        Ok(())
+    };
+    for chunk in codes.chunks(CHUNK) {
+        rows_of.clear();
+        let own: Vec<ConceptRow> = rows_defining(conn, release, system, chunk)?;
+        let code_of = carrier_ids(conn, system, chunk)?;
+        let ids: Vec<i64> = code_of.keys().copied().collect();
+        let rows = rows_by_id(conn, &release.master, &ids)?;
+        for row in own {
+            rows_of
+                .entry(row.code.clone())
+                .or_default()
+                .push((row, true));
+        }
+        for row in rows.into_iter().filter(|r| at(r)) {
+            for code in code_of.get(&row.id).into_iter().flatten() {
+                rows_of
+                    .entry(code.clone())
+                    .or_default()
+                    .push((row.clone(), false));
+            }
+        }
+        for (code, rows) in &mut rows_of {
+            rows.sort_by(|a, b| by_identity(&a.0, &b.0));
+            for (row, own) in rows.iter() {
+                absorb(&mut known, code, row, *own)?;
+            }
+            if let Some(row) = speaker(rows.iter().map(|(r, _)| r), system, code) {
+                if let Some(entry) = known.get_mut(code.as_str()) {
+                    entry.names.set_display(&row.display);
+                }
+            }
+        }
+    }
+    // Replace direct successors by where their chain ends (abolished names are few).
+    for status in known.values_mut().filter(|s| !s.successors.is_empty()) {
+        let mut ends = Vec::new();
+        for start in std::mem::take(&mut status.successors) {
+            let chain = successor_chain_in(conn, release, &start.system, &start.code)?;
+            for (system, code) in chain.resolved {
+                let end = CodeRef { system, code };
+                if !ends.contains(&end) {
+                    ends.push(end);
+                }
+            }
+        }
+        status.successors = ends;
+    }
+    // Codes not in this release: known (retired) if an earlier release had them.
+    let missing: Vec<&str> = codes
+        .iter()
+        .copied()
+        .filter(|c| !known.contains_key(*c))
+        .collect();
+    for chunk in missing.chunks(CHUNK) {
+        let rows: Vec<ConceptRow> = with_backend!(conn, |c| concepts::table
+            .filter(concepts::system_key.eq(system))
+            .filter(concepts::code.eq_any(chunk))
+            .filter(concepts::valid_from.lt(release.id))
+            .filter(concepts::master.eq(&release.master))
+            .select(ConceptRow::as_select())
+            .load(c))?;
+        let mut by_code: BTreeMap<&str, Vec<&ConceptRow>> = BTreeMap::new();
+        for row in &rows {
+            by_code.entry(row.code.as_str()).or_default().push(row);
+        }
+        for (code, versions) in by_code {
+            // The name it last had: the last release's speaker.
+            if let Some(row) = last_speaker(versions.iter().copied(), system, code) {
+                let mut status = CodeStatus::default();
+                status.names.set_display(&row.display);
+                known.insert(code.to_owned(), status);
+            }
+        }
+    }
+    for status in known.values_mut() {
+        status.names.shrink_to_fit();
+    }
+    Ok(known)
 }

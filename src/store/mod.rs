@@ -13,7 +13,9 @@ pub mod designations;
 pub mod diff;
 pub mod health;
 pub mod import;
+pub mod job_fields;
 pub mod jobs;
+pub mod json_text;
 pub mod keys;
 pub mod lookup;
 pub mod mapping;
@@ -96,15 +98,33 @@ pub enum StoreError {
 
 impl From<diesel::result::Error> for StoreError {
     /// A query that failed because the database is not available ([`unavailable`]: a lost
-    /// connection, a locked SQLite file) is [`StoreError::Connect`]; anything else a query
-    /// error.
+    /// connection, a locked SQLite file) is [`StoreError::Connect`]; a stored value that does
+    /// not decode (an enum's unknown spelling, JSON of the wrong shape) is
+    /// [`StoreError::Corrupt`], with the whole cause (diesel's own message names only the
+    /// field); anything else a query error.
     fn from(e: diesel::result::Error) -> Self {
+        if let diesel::result::Error::DeserializationError(cause) = &e {
+            return StoreError::Corrupt(causes(cause.as_ref()));
+        }
         if unavailable(&e) {
             StoreError::Connect(e.to_string())
         } else {
             StoreError::Query(e)
         }
     }
+}
+
+/// An error with each of its sources, joined by `: ` (for causes whose own message leaves
+/// the source out).
+pub fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 impl From<r2d2::Error> for StoreError {

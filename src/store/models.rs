@@ -39,7 +39,7 @@ pub struct ReleaseRow {
 /// Whether a release is usable.
 // Stored as its `as_str` spelling (`crate::store::text_column`); serde and the OpenAPI
 // schema (`crate::api::schema`) spell it the same, as a test there checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseState {
     /// Imported and usable.

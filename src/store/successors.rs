@@ -61,60 +61,70 @@ impl SuccessorChain {
 }
 
 impl Store {
-    /// Follows the successors of `code` of `system` in `release`.
+    /// Follows the successors of `code` of `system` in `release` ([`successor_chain_in`]).
     pub fn successor_chain(
         &self,
         release: &ReleaseRow,
         system: &str,
         code: &str,
     ) -> Result<SuccessorChain, StoreError> {
-        let mut conn = self.conn()?;
-        let mut chain = SuccessorChain {
-            system: system.to_owned(),
-            code: code.to_owned(),
-            steps: Vec::new(),
-            resolved: Vec::new(),
-            cycle: false,
-            truncated: false,
-        };
-        let mut seen: HashSet<(String, String)> = HashSet::new();
-        let mut queue: VecDeque<(String, String)> = VecDeque::new();
-        seen.insert((system.to_owned(), code.to_owned()));
-        queue.push_back((system.to_owned(), code.to_owned()));
-        while let Some((system, code)) = queue.pop_front() {
-            if chain.steps.len() >= MAX_STEPS {
-                chain.truncated = true;
-                break;
-            }
-            let mut rows: Vec<ConceptRow> = concepts::table
-                .filter(concepts::master.eq(&release.master))
-                .filter(concepts::system_key.eq(&system))
-                .filter(concepts::code.eq(&code))
-                .filter(concepts::valid_from.le(release.id))
-                .filter(
-                    concepts::valid_to
-                        .is_null()
-                        .or(concepts::valid_to.gt(release.id)),
-                )
-                .select(ConceptRow::as_select())
-                .load(&mut *conn)?;
-            rows.sort_by(super::speaker::by_identity);
-            let step = step_of(system, code, &rows)?;
-            for next in &step.successors {
-                if seen.insert(next.clone()) {
-                    queue.push_back(next.clone());
-                }
-            }
-            if step.present && step.successors.is_empty() {
-                chain
-                    .resolved
-                    .push((step.system.clone(), step.code.clone()));
-            }
-            chain.steps.push(step);
-        }
-        chain.cycle = has_cycle(&chain.steps);
-        Ok(chain)
+        successor_chain_in(&mut *self.conn()?, release, system, code)
     }
+}
+
+/// Follows the successors of `code` of `system` in `release`, on `conn` (a caller's
+/// transaction sees its own writes).
+pub fn successor_chain_in(
+    conn: &mut AnyConnection,
+    release: &ReleaseRow,
+    system: &str,
+    code: &str,
+) -> Result<SuccessorChain, StoreError> {
+    let mut chain = SuccessorChain {
+        system: system.to_owned(),
+        code: code.to_owned(),
+        steps: Vec::new(),
+        resolved: Vec::new(),
+        cycle: false,
+        truncated: false,
+    };
+    let mut seen: HashSet<(String, String)> = HashSet::new();
+    let mut queue: VecDeque<(String, String)> = VecDeque::new();
+    seen.insert((system.to_owned(), code.to_owned()));
+    queue.push_back((system.to_owned(), code.to_owned()));
+    while let Some((system, code)) = queue.pop_front() {
+        if chain.steps.len() >= MAX_STEPS {
+            chain.truncated = true;
+            break;
+        }
+        let mut rows: Vec<ConceptRow> = concepts::table
+            .filter(concepts::master.eq(&release.master))
+            .filter(concepts::system_key.eq(&system))
+            .filter(concepts::code.eq(&code))
+            .filter(concepts::valid_from.le(release.id))
+            .filter(
+                concepts::valid_to
+                    .is_null()
+                    .or(concepts::valid_to.gt(release.id)),
+            )
+            .select(ConceptRow::as_select())
+            .load(conn)?;
+        rows.sort_by(super::speaker::by_identity);
+        let step = step_of(system, code, &rows)?;
+        for next in &step.successors {
+            if seen.insert(next.clone()) {
+                queue.push_back(next.clone());
+            }
+        }
+        if step.present && step.successors.is_empty() {
+            chain
+                .resolved
+                .push((step.system.clone(), step.code.clone()));
+        }
+        chain.steps.push(step);
+    }
+    chain.cycle = has_cycle(&chain.steps);
+    Ok(chain)
 }
 
 /// The ids of the row versions (any release) that name a 移行先 in one of `systems` (the

@@ -231,7 +231,15 @@ async fn imports_of_one_master_run_in_upload_order() {
         // see), uploaded before both of ours.
         let mut conn = db.store.conn().expect("connection");
         let other_store = "0123456789abcdef0123456789abcdef";
-        let request = json!({"master": "hot"});
+        let request = hyojun::store::job_fields::JobRequest::Import(
+            hyojun::store::job_fields::ImportRequest {
+                master: "hot".into(),
+                version: None,
+                activate: false,
+                partial: false,
+                files: Vec::new(),
+            },
+        );
         let elsewhere = hyojun::store::jobs::create_job(
             &mut conn,
             &hyojun::store::jobs::NewJob {
@@ -275,7 +283,7 @@ async fn imports_of_one_master_run_in_upload_order() {
             .finish_job(
                 lease,
                 hyojun::store::jobs::JobState::Failed,
-                &json!({"total": 0, "items": []}),
+                &hyojun::store::job_fields::JobProblems::none(),
                 None,
             )
             .expect("finish");

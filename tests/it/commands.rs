@@ -435,6 +435,60 @@ fn activate_on_the_command_line_flags_retired_targets() {
     }
 }
 
+/// The re-check reads what needs review on its own transaction's connection: a store with a
+/// pool of exactly one connection re-checks and flags (it used to wait for a second one).
+#[test]
+fn a_recheck_needs_one_pooled_connection() {
+    use hyojun::store::{DatabaseUrl, Store};
+    use hyojun::systems::Master;
+    for db in databases("recheck_one_conn") {
+        sample_db(&db);
+        let id = approved_mapping(&db.store);
+        let one = Store::open(&DatabaseUrl::parse(&db.url).expect("url"), 1).expect("store");
+        hyojun::app::releases::activate_label(&one, "test", Master::Hot, "20260630")
+            .expect("activate");
+        let report = one
+            .recheck_master(Master::Hot)
+            .expect("re-check")
+            .expect("a check to do");
+        let flagged: Vec<_> = report
+            .needs_review
+            .iter()
+            .map(|a| {
+                (
+                    a.project_id,
+                    a.local_code.as_str(),
+                    a.target_system.as_str(),
+                    a.target_code.as_str(),
+                    a.kind,
+                    a.release.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            flagged,
+            vec![(id, "D002", "hot9", "900903501", "retired", "20260630")],
+            "{}",
+            db.name
+        );
+        assert_eq!(
+            (report.checked, report.cosmetic.len()),
+            (1, 0),
+            "{}",
+            db.name
+        );
+        let mapping = one.mapping(id, "D002").expect("mapping");
+        assert_eq!(mapping.state, State::Flagged, "{}", db.name);
+        assert_eq!(
+            mapping.flag_reason.as_deref(),
+            Some("target hot9 900903501 is retired in release 20260630; no successor is given"),
+            "{}",
+            db.name
+        );
+        assert!(one.recheck_master(Master::Hot).expect("again").is_none());
+    }
+}
+
 /// A re-check of the mappings against a new current release records the check and its flags
 /// in one transaction: when flagging fails midway (a node stopping, here a refused history
 /// row), the check is not recorded as done, and the next poll does it.

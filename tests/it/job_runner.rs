@@ -257,7 +257,8 @@ async fn a_stopped_nodes_job_is_taken_over_and_finished_by_another_node() {
         assert_eq!(done["attempts"], 2);
         // The stopped node's late writes are refused: the job stays as node b ended it.
         let mut conn = db.store.conn().expect("connection");
-        let late = jobs::finish_job(&mut conn, dead, JobState::Failed, &json!({}), None, None);
+        let none = hyojun::store::job_fields::JobProblems::none();
+        let late = jobs::finish_job(&mut conn, dead, JobState::Failed, &none, None, None);
         assert!(
             matches!(late, Err(hyojun::store::StoreError::Conflict(ref m)) if m == &format!("job {id} was taken over by another node (its try 1 ended)")),
             "{late:?}"

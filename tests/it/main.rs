@@ -24,6 +24,7 @@ mod hot_samples;
 mod jlac;
 mod job_outage;
 mod job_runner;
+mod json_columns;
 mod kill;
 mod kill_recheck;
 mod local_code_limits;

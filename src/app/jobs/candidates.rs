@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use super::{JobContext, Tried};
 use crate::mapping::candidates::{Candidate, LocalTerm, Suggester};
 use crate::search::SearchError;
-use crate::store::jobs::{no_problems, one_problem, JobRow, JobState, Lease};
+use crate::store::job_fields::{CandidatesResult, JobProblems, JobProgress, JobRequest, JobResult};
+use crate::store::jobs::{JobRow, JobState, Lease};
 use crate::store::StoreError;
 use crate::systems::{self, Master};
 
@@ -18,11 +19,12 @@ const BATCH: usize = 250;
 
 /// Runs a candidates job to its end, recording progress and the outcome on the job.
 pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
-    let project = serde_json::from_str::<serde_json::Value>(&job.request)
-        .ok()
-        .and_then(|r| r["project"].as_i64());
+    let project = match &*job.request {
+        JobRequest::Candidates(r) => Some(r.project),
+        _ => None,
+    };
     let outcome = match project {
-        Some(project) => compute(ctx, project, lease),
+        Some(project) => compute(ctx, project, lease).map(JobResult::Candidates),
         None => Err(SearchError::Store(StoreError::Corrupt(format!(
             "job {}: no project in the request",
             lease.id
@@ -31,12 +33,16 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
     let (state, ended) = match outcome {
         Ok(result) => (
             JobState::Succeeded,
-            ctx.store
-                .finish_job(lease, JobState::Succeeded, &no_problems(), Some(&result)),
+            ctx.store.finish_job(
+                lease,
+                JobState::Succeeded,
+                &JobProblems::none(),
+                Some(&result),
+            ),
         ),
         Err(SearchError::Store(StoreError::Connect(why))) => {
             return Tried::Again {
-                problems: one_problem(
+                problems: JobProblems::one(
                     "database_unavailable",
                     "the database was not available in any try of the job",
                     "start it again once the database is back (GET /readyz)",
@@ -46,7 +52,7 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
         }
         Err(e) => {
             tracing::error!(job = lease.id, ?project, error = %e, "candidates job failed");
-            let problems = one_problem(
+            let problems = JobProblems::one(
                 "failed",
                 "the candidates job failed; see the server log",
                 "start it again",
@@ -65,7 +71,7 @@ fn compute(
     ctx: &JobContext,
     project_id: i64,
     lease: Lease,
-) -> Result<serde_json::Value, SearchError> {
+) -> Result<CandidatesResult, SearchError> {
     let store = &ctx.store;
     let started = std::time::Instant::now();
     let project = store.project(project_id)?;
@@ -103,13 +109,16 @@ fn compute(
         let done = (n * BATCH + chunk.len()).min(total);
         store.job_progress(
             lease,
-            &serde_json::json!({"local_codes": total, "done": done}),
+            &JobProgress::LocalCodes {
+                local_codes: total,
+                done,
+            },
         )?;
     }
-    Ok(serde_json::json!({
-        "project": project_id,
-        "local_codes": total,
-        "candidates": written,
-        "seconds": (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-    }))
+    Ok(CandidatesResult {
+        project: project_id,
+        local_codes: total,
+        candidates: written,
+        seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+    })
 }

@@ -8,27 +8,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
-use serde_json::json;
-
 use super::{JobContext, Tried};
 use crate::app;
 use crate::limits::Limits;
 use crate::masters::{self, Problems, Progress, SourceFile};
-use crate::store::jobs::{one_problem, JobRow, JobState, Lease};
+use crate::store::job_fields::{JobProblems, JobProgress as Recorded, JobRequest};
+use crate::store::jobs::{JobRow, JobState, Lease};
 use crate::store::{Store, StoreError};
 use crate::systems::Master;
-
-/// What an upload asked for, as its job's request records it.
-#[derive(Debug, Deserialize)]
-struct Request {
-    master: String,
-    version: Option<String>,
-    #[serde(default)]
-    activate: bool,
-    #[serde(default)]
-    partial: bool,
-}
 
 /// Reports parsing progress to the job row, at most twice a second.
 struct JobProgress<'a> {
@@ -50,11 +37,11 @@ impl JobProgress<'_> {
         }
         *last = Instant::now();
         let phase = self.phase.lock().map(|p| p.clone()).unwrap_or_default();
-        let progress = json!({
-            "phase": phase,
-            "done": self.done.load(Ordering::Relaxed),
-            "total": self.total.load(Ordering::Relaxed),
-        });
+        let progress = Recorded::Step {
+            phase,
+            done: self.done.load(Ordering::Relaxed),
+            total: self.total.load(Ordering::Relaxed),
+        };
         if let Err(e) = self.store.job_progress(self.lease, &progress) {
             tracing::warn!(job = self.lease.id, error = %e, "cannot record job progress");
         }
@@ -99,7 +86,7 @@ fn read_sources(dir: &Path, master: Master, limits: &Limits) -> Result<Vec<Sourc
 }
 
 /// Ends the job `failed` with one problem (nothing was imported), and lets its files go.
-fn fail(ctx: &JobContext, job: &JobRow, lease: Lease, problems: &serde_json::Value) -> Tried {
+fn fail(ctx: &JobContext, job: &JobRow, lease: Lease, problems: &JobProblems) -> Tried {
     let refused = app::releases::refuse_upload(&ctx.store, &job.created_by, lease, problems);
     if refused.is_ok() {
         ctx.uploads.discard(lease.id);
@@ -110,17 +97,14 @@ fn fail(ctx: &JobContext, job: &JobRow, lease: Lease, problems: &serde_json::Val
 /// Parses and imports an upload; the job row says how it ended.
 pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
     let started = Instant::now();
-    let request: Request = match serde_json::from_str(&job.request) {
-        Ok(r) => r,
-        Err(e) => {
-            let message = format!("the job's request cannot be read: {e}");
-            return fail(
-                ctx,
-                job,
-                lease,
-                &one_problem("damaged", &message, "upload the release again"),
-            );
-        }
+    let JobRequest::Import(request) = &*job.request else {
+        let message = "the job's request is not an upload's (no files)";
+        return fail(
+            ctx,
+            job,
+            lease,
+            &JobProblems::one("damaged", message, "upload the release again"),
+        );
     };
     let master: Master = match request.master.parse() {
         Ok(m) => m,
@@ -129,7 +113,7 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
                 ctx,
                 job,
                 lease,
-                &one_problem("damaged", &e, "upload the release again"),
+                &JobProblems::one("damaged", &e, "upload the release again"),
             )
         }
     };
@@ -143,7 +127,7 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
             ctx,
             job,
             lease,
-            &one_problem(
+            &JobProblems::one(
                 "files_missing",
                 &message,
                 "upload the release again; nodes that share jobs must share HYOJUN_UPLOAD_DIR",
@@ -168,7 +152,7 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
         .and_then(|sources| masters::parse_sources(master, &sources, &options, &progress));
     let parsed = match parsed {
         Ok(parsed) => parsed,
-        Err(problems) => return fail(ctx, job, lease, &json!(problems)),
+        Err(problems) => return fail(ctx, job, lease, &JobProblems::from(&problems)),
     };
     progress.start("writing to the database", parsed.records.len() as u64);
     // The import records the job's end and its audit row in its own transaction.
@@ -198,7 +182,7 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
         StoreError::Connect(why) => {
             return Tried::Again {
                 why,
-                problems: one_problem(
+                problems: JobProblems::one(
                     "database_unavailable",
                     "the database was not available in any try of the job; nothing was changed",
                     "upload the release again once the database is back (GET /readyz)",
@@ -217,7 +201,7 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
             "upload the release again; if it fails again, the server log names the cause",
         ),
     };
-    let problems = json!({"total": 1, "items": [{"file": "(release)", "kind": kind, "message": message, "fix": fix}]});
+    let problems = JobProblems::of("(release)", kind, &message, fix);
     // The import's own audit row says it was refused or failed.
     let ended = ctx
         .store

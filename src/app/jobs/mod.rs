@@ -53,7 +53,7 @@ pub enum Tried {
     /// `problems` once the job has had its tries.
     Again {
         why: String,
-        problems: serde_json::Value,
+        problems: crate::store::job_fields::JobProblems,
     },
 }
 

@@ -5,12 +5,12 @@
 //! again whole by the next, and a try after a finished check finds nothing to do.
 
 use diesel::Connection;
-use serde_json::json;
 
 use super::{JobContext, Tried};
-use crate::store::jobs::{
-    create_job, no_problems, one_problem, unfinished, JobKind, JobRow, JobState, Lease, NewJob,
+use crate::store::job_fields::{
+    JobProblems, JobRequest, JobResult, RecheckRequest, RecheckResult, RecheckSkipped,
 };
+use crate::store::jobs::{create_job, unfinished, JobKind, JobRow, JobState, Lease, NewJob};
 use crate::store::recheck::RECHECK_ACTOR;
 use crate::store::{Store, StoreError};
 use crate::systems::Master;
@@ -22,7 +22,9 @@ pub fn queue_due(store: &Store, node: &str) -> Result<Vec<i64>, StoreError> {
     let mut queued = Vec::new();
     for master in store.masters_to_recheck()? {
         let mut conn = store.conn()?;
-        let request = json!({"master": master.key()});
+        let request = JobRequest::Recheck(RecheckRequest {
+            master: master.key().to_owned(),
+        });
         let job = NewJob {
             kind: JobKind::RecheckMappings,
             master: master.key(),
@@ -56,7 +58,7 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
             ctx.store.finish_job(
                 lease,
                 JobState::Failed,
-                &one_problem(
+                &JobProblems::one(
                     "damaged",
                     &e,
                     "nothing: the next change of a current release re-checks",
@@ -66,28 +68,40 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
         ),
         Ok(master) => match ctx.store.recheck_master(master) {
             Ok(report) => {
+                let master = master.key().to_owned();
                 let result = match report {
-                    Some(r) => json!({
-                        "master": master.key(),
-                        "checked": r.checked,
-                        "needs_review": r.needs_review.len(),
-                        "cosmetic": r.cosmetic.len(),
-                        "release": r.needs_review.iter().chain(&r.cosmetic).next().map(|a| a.release.clone()),
+                    Some(r) => JobResult::Recheck(RecheckResult {
+                        master,
+                        checked: r.checked,
+                        needs_review: r.needs_review.len(),
+                        cosmetic: r.cosmetic.len(),
+                        release: r
+                            .needs_review
+                            .iter()
+                            .chain(&r.cosmetic)
+                            .next()
+                            .map(|a| a.release.clone()),
                     }),
-                    None => {
-                        json!({"master": master.key(), "checked": 0, "note": "already checked against the current release"})
-                    }
+                    None => JobResult::RecheckSkipped(RecheckSkipped {
+                        master,
+                        checked: 0,
+                        note: "already checked against the current release".to_owned(),
+                    }),
                 };
                 (
                     JobState::Succeeded,
-                    ctx.store
-                        .finish_job(lease, JobState::Succeeded, &no_problems(), Some(&result)),
+                    ctx.store.finish_job(
+                        lease,
+                        JobState::Succeeded,
+                        &JobProblems::none(),
+                        Some(&result),
+                    ),
                 )
             }
             Err(StoreError::Connect(why)) => {
                 return Tried::Again {
                     why,
-                    problems: one_problem(
+                    problems: JobProblems::one(
                         "database_unavailable",
                         "the database was not available in any try of the re-check",
                         "nothing: the next node that sees the current release queues it again",
@@ -101,7 +115,7 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
                     ctx.store.finish_job(
                         lease,
                         JobState::Failed,
-                        &one_problem(
+                        &JobProblems::one(
                             "failed",
                             "the re-check failed; see the server log",
                             "nothing: the next node that sees the current release queues it again",

@@ -10,6 +10,7 @@
 //! tests and tools call [`Runner::step`] and [`Runner::maintain`] instead, which do one claim
 //! or one round of upkeep on the calling thread and say what they did.
 
+use crate::store::job_fields::JobProblems;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
@@ -190,7 +191,7 @@ impl Runner {
     /// the job meanwhile, so nobody takes it over): an outage shorter than that keeps the
     /// retry's note and, at the last try, the job's problems. A longer one leaves the job to
     /// the takeover of stale jobs, which queues it again without the reason.
-    fn again(&self, lease: Lease, why: &str, problems: &serde_json::Value) -> JobOutcome {
+    fn again(&self, lease: Lease, why: &str, problems: &JobProblems) -> JobOutcome {
         tracing::warn!(
             job = lease.id,
             attempt = lease.attempt,

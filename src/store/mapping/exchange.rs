@@ -167,15 +167,14 @@ impl Store {
     pub fn extra_headers(&self, project_id: i64) -> Result<Vec<String>, StoreError> {
         let mut conn = self.conn()?;
         project_in(&mut conn, project_id)?;
-        let extras: Vec<String> = local_codes::table
+        let extras: Vec<JsonText<LocalExtra>> = local_codes::table
             .filter(local_codes::project_id.eq(project_id))
             .order(local_codes::code.asc())
             .select(local_codes::extra)
             .load(&mut *conn)?;
         let mut headers: Vec<String> = Vec::new();
         for extra in extras {
-            let pairs: Vec<(String, String)> = serde_json::from_str(&extra).unwrap_or_default();
-            for (header, _) in pairs {
+            for (header, _) in extra.into_inner().0 {
                 if !headers.contains(&header) {
                     headers.push(header);
                 }

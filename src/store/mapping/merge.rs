@@ -45,7 +45,7 @@ pub fn merge_local_codes(
                 specimen: local.specimen.clone(),
                 frequency: local.frequency,
                 category: local.category.clone(),
-                extra: serde_json::to_string(&local.extra).unwrap_or_else(|_| "[]".into()),
+                extra: JsonText(LocalExtra(local.extra.clone())),
                 withdrawn: false,
                 previous_name: match previous {
                     Some(p) if renamed => Some(p.name.clone()),

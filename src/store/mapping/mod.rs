@@ -13,6 +13,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use super::activation::serving_now;
+use super::json_text::{JsonColumn, JsonText};
+use super::lookup::code_view_in;
 use super::schema::{local_codes, mapping_history, mapping_projects, mappings};
 use super::{AnyConnection, Store, StoreError};
 use crate::mapping::local_codes::{plan_merge, Held, LocalCode, MergePlan};
@@ -48,7 +51,7 @@ pub use candidates::{LocalTermRow, StoredCandidate};
 pub use exchange::{apply_decisions, DecisionTargets, ImportReport};
 pub use merge::merge_local_codes;
 pub use projects::create_project;
-pub use review::{change_in, change_many, ResolvedChange};
+pub use review::{change_in, change_many, resolve_change_in, ResolvedChange};
 pub use translation::TranslationRow;
 
 /// Where an export continues: after the last row of the page before.
@@ -77,19 +80,38 @@ struct ProjectRow {
     name: String,
     description: String,
     local_system: String,
-    target_systems: String,
+    target_systems: JsonText<TargetSystems>,
     four_eyes: bool,
     revision: i64,
     created_at: NaiveDateTime,
     created_by: String,
 }
 
+/// The target systems of a project (`mapping_projects.target_systems`: keys, in the order
+/// given).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+struct TargetSystems(Vec<String>);
+
+impl JsonColumn for TargetSystems {
+    const COLUMN: &'static str = "mapping_projects.target_systems";
+}
+
+/// The extra columns of a local code (`local_codes.extra`: [header, value] pairs, in file
+/// order).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+struct LocalExtra(Vec<(String, String)>);
+
+impl JsonColumn for LocalExtra {
+    const COLUMN: &'static str = "local_codes.extra";
+}
+
 impl TryFrom<ProjectRow> for Project {
     type Error = StoreError;
     fn try_from(r: ProjectRow) -> Result<Self, StoreError> {
         Ok(Project {
-            target_systems: serde_json::from_str(&r.target_systems)
-                .map_err(|e| StoreError::Corrupt(format!("project {}: {e}", r.id)))?,
+            target_systems: r.target_systems.into_inner().0,
             id: r.id,
             name: r.name,
             description: r.description,
@@ -112,7 +134,7 @@ struct LocalCodeRow {
     specimen: Option<String>,
     frequency: Option<i64>,
     category: Option<String>,
-    extra: String,
+    extra: JsonText<LocalExtra>,
     withdrawn: bool,
     previous_name: Option<String>,
     updated_at: NaiveDateTime,
@@ -222,7 +244,7 @@ fn now() -> NaiveDateTime {
 
 fn view(code: LocalCodeRow, m: MappingRow) -> MappingView {
     MappingView {
-        extra: serde_json::from_str(&code.extra).unwrap_or_default(),
+        extra: code.extra.into_inner().0,
         local_code: code.code,
         local_name: code.name,
         unit: code.unit,
@@ -348,46 +370,58 @@ impl Store {
         project_in(&mut conn, id)
     }
 
-    /// (system key, code, display, release label) of a proposal's target.
+    /// (system key, code, display, release label) of a proposal's target
+    /// ([`mapping_target_in`]).
     fn mapping_target(
         &self,
         project: &Project,
         system: &str,
         code: &str,
     ) -> Result<(String, String, String, String), StoreError> {
-        let system = systems::find(system).ok_or_else(|| {
-            StoreError::Invalid(format!(
-                "unknown target system `{}`",
-                crate::excerpt::excerpt(system)
-            ))
-        })?;
-        if !project.target_systems.iter().any(|t| t == system.key) {
-            return Err(StoreError::Invalid(format!(
-                "project {} maps to {}, not {}",
-                project.name,
-                project.target_systems.join(", "),
-                system.key
-            )));
-        }
-        let master: Master = system.master;
-        let release = self.current_release(master)?.ok_or_else(|| {
-            StoreError::Invalid(format!("{master} serves no release: nothing to map to yet"))
-        })?;
-        let view = self.code_view(&release, system.key, code)?.ok_or_else(|| {
-            StoreError::Invalid(format!(
-                "{} has no code `{}` in its current release {}",
-                system.key,
-                crate::excerpt::excerpt(code),
-                release.label
-            ))
-        })?;
-        Ok((
-            system.key.to_owned(),
-            view.code,
-            view.display,
-            release.label,
-        ))
+        mapping_target_in(&mut *self.conn()?, project, system, code)
     }
+}
+
+/// (system key, code, display, release label) of a proposal's target, on `conn`: the code of
+/// one of the project's target systems in its master's current release.
+fn mapping_target_in(
+    conn: &mut AnyConnection,
+    project: &Project,
+    system: &str,
+    code: &str,
+) -> Result<(String, String, String, String), StoreError> {
+    let system = systems::find(system).ok_or_else(|| {
+        StoreError::Invalid(format!(
+            "unknown target system `{}`",
+            crate::excerpt::excerpt(system)
+        ))
+    })?;
+    if !project.target_systems.iter().any(|t| t == system.key) {
+        return Err(StoreError::Invalid(format!(
+            "project {} maps to {}, not {}",
+            project.name,
+            project.target_systems.join(", "),
+            system.key
+        )));
+    }
+    let master: Master = system.master;
+    let release = serving_now(conn, master)?.ok_or_else(|| {
+        StoreError::Invalid(format!("{master} serves no release: nothing to map to yet"))
+    })?;
+    let view = code_view_in(conn, &release, system.key, code)?.ok_or_else(|| {
+        StoreError::Invalid(format!(
+            "{} has no code `{}` in its current release {}",
+            system.key,
+            crate::excerpt::excerpt(code),
+            release.label
+        ))
+    })?;
+    Ok((
+        system.key.to_owned(),
+        view.code,
+        view.display,
+        release.label,
+    ))
 }
 
 fn project_in(conn: &mut AnyConnection, id: i64) -> Result<Project, StoreError> {

@@ -60,8 +60,9 @@ pub fn create_project(
                 mapping_projects::name.eq(name),
                 mapping_projects::description.eq(new.description.trim()),
                 mapping_projects::local_system.eq(new.local_system.trim()),
-                mapping_projects::target_systems
-                    .eq(serde_json::to_string(&targets).unwrap_or_default()),
+                mapping_projects::target_systems.eq(JsonText(TargetSystems(
+                    targets.iter().map(|t| (*t).to_owned()).collect(),
+                ))),
                 mapping_projects::four_eyes.eq(new.four_eyes),
                 mapping_projects::created_at.eq(now()),
                 mapping_projects::created_by.eq(by),

@@ -49,51 +49,13 @@ impl Store {
 
     /// Checks a change a person asks for and resolves it against project `project_id` and the
     /// current release of its target (reads only): what [`change_in`] applies, to one mapping
-    /// or to many in one transaction.
+    /// or to many in one transaction ([`resolve_change_in`]).
     pub fn resolve_change<'c>(
         &self,
         project_id: i64,
         change: &'c Change,
     ) -> Result<ResolvedChange<'c>, StoreError> {
-        if change.action.is_none() && change.assignee.is_none() {
-            return Err(StoreError::Invalid(
-                "give an action (propose, approve, reject, flag, no_match, reset) or an assignee"
-                    .into(),
-            ));
-        }
-        let typed = [
-            ("comment", change.comment.as_deref(), TEXT_CHARS, true),
-            ("assignee", change.assignee.as_deref(), 200, false),
-            ("reason", change.reason.as_deref(), 1_000, true),
-        ];
-        for (field, value, max, free_text) in typed {
-            if let Some(value) = value {
-                crate::hygiene::check_typed(field, value, max, free_text)
-                    .map_err(StoreError::Invalid)?;
-            }
-        }
-        let project = self.project(project_id)?;
-        let target = match (change.action, &change.target) {
-            (Some(Action::Propose), Some((system, target_code))) => {
-                Some(self.mapping_target(&project, system, target_code)?)
-            }
-            (Some(Action::Propose), None) => {
-                return Err(StoreError::Invalid(
-                    "a proposal needs target_system and target_code".into(),
-                ))
-            }
-            (_, Some(_)) => {
-                return Err(StoreError::Invalid(
-                    "a target is given only with the propose action".into(),
-                ))
-            }
-            _ => None,
-        };
-        Ok(ResolvedChange {
-            change,
-            project,
-            target,
-        })
+        resolve_change_in(&mut *self.conn()?, project_id, change)
     }
 
     /// The history of one mapping, oldest first.
@@ -111,6 +73,54 @@ impl Store {
             .select(HistoryEntry::as_select())
             .load(&mut *conn)?)
     }
+}
+
+/// Checks a change a person asks for and resolves it against project `project_id` and the
+/// current release of its target, on `conn` (a caller's transaction sees its own writes).
+pub fn resolve_change_in<'c>(
+    conn: &mut AnyConnection,
+    project_id: i64,
+    change: &'c Change,
+) -> Result<ResolvedChange<'c>, StoreError> {
+    if change.action.is_none() && change.assignee.is_none() {
+        return Err(StoreError::Invalid(
+            "give an action (propose, approve, reject, flag, no_match, reset) or an assignee"
+                .into(),
+        ));
+    }
+    let typed = [
+        ("comment", change.comment.as_deref(), TEXT_CHARS, true),
+        ("assignee", change.assignee.as_deref(), 200, false),
+        ("reason", change.reason.as_deref(), 1_000, true),
+    ];
+    for (field, value, max, free_text) in typed {
+        if let Some(value) = value {
+            crate::hygiene::check_typed(field, value, max, free_text)
+                .map_err(StoreError::Invalid)?;
+        }
+    }
+    let project = project_in(conn, project_id)?;
+    let target = match (change.action, &change.target) {
+        (Some(Action::Propose), Some((system, target_code))) => {
+            Some(mapping_target_in(conn, &project, system, target_code)?)
+        }
+        (Some(Action::Propose), None) => {
+            return Err(StoreError::Invalid(
+                "a proposal needs target_system and target_code".into(),
+            ))
+        }
+        (_, Some(_)) => {
+            return Err(StoreError::Invalid(
+                "a target is given only with the propose action".into(),
+            ))
+        }
+        _ => None,
+    };
+    Ok(ResolvedChange {
+        change,
+        project,
+        target,
+    })
 }
 
 /// A change checked against its project, with its target resolved ([`Store::resolve_change`]).
