@@ -11,9 +11,9 @@
 //!   merge, exchange formats, candidates), [`search`] (Japanese full-text index),
 //!   [`systems`] (code systems and canonical URLs), [`access`] (roles).
 //! - Storage: [`store`] (releases as immutable row versions on SQLite or PostgreSQL).
-//! - Shared helpers: [`limits`] (every input limit), [`hygiene`] (field contents),
-//!   [`json_depth`] (nesting guard), [`excerpt`] (input shown in messages), [`timestamp`]
-//!   (RFC 3339 output), [`telemetry`] (the node's Prometheus metrics).
+//! - Shared helpers: [`ids`] (typed ids), [`limits`] (every input limit), [`hygiene`] (field
+//!   contents), [`json_depth`] (nesting guard), [`excerpt`] (input shown in messages),
+//!   [`timestamp`] (RFC 3339 output), [`telemetry`] (the node's Prometheus metrics).
 
 pub mod access;
 pub mod api;
@@ -22,6 +22,7 @@ pub mod cli;
 pub mod excerpt;
 pub mod fhir;
 pub mod hygiene;
+pub mod ids;
 pub mod json_depth;
 pub mod limits;
 pub mod mapping;
