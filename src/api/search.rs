@@ -8,6 +8,7 @@ use super::auth::Reader;
 use super::error::ApiError;
 use super::resolve::{self, blocking};
 use super::AppState;
+use crate::ids::ReleaseId;
 use crate::search::query::MAX_LIMIT;
 use crate::search::scope::Scope;
 use crate::search::{SearchError, SearchHit, SearchRequest};
@@ -49,7 +50,8 @@ pub struct SearchQuery {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SearchedRelease {
     pub master: String,
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: ReleaseId,
     pub label: String,
     pub revision: i64,
 }

@@ -5,6 +5,7 @@ use diesel::Connection;
 use serde_json::json;
 
 use super::{command, Audit};
+use crate::ids::ReleaseId;
 use crate::masters::ParsedRelease;
 use crate::store::activation::{self, serving_now};
 use crate::store::audit::{self, Outcome};
@@ -103,7 +104,7 @@ pub struct Activated {
 pub fn activate(
     store: &Store,
     actor: &str,
-    id: i64,
+    id: ReleaseId,
     effective_from: Option<NaiveDateTime>,
 ) -> Result<Activated, StoreError> {
     command(

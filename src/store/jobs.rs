@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use super::schema::jobs;
 use super::{AnyConnection, Missing, Store, StoreError};
+use crate::ids::ReleaseId;
 
 /// Where a job stands.
 // Stored as its `as_str` spelling (`crate::store::text_column`).
@@ -102,7 +103,7 @@ pub struct JobRow {
     pub progress: String,
     pub problems: String,
     pub result: Option<String>,
-    pub release_id: Option<i64>,
+    pub release_id: Option<ReleaseId>,
     pub attempts: i32,
     pub run_after: Option<NaiveDateTime>,
     pub upload_store: Option<String>,
@@ -143,7 +144,8 @@ pub struct JobView {
     #[schema(value_type = Option<Object>)]
     pub result: Option<serde_json::Value>,
     /// The release the job created (or found identical).
-    pub release_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub release_id: Option<ReleaseId>,
 }
 
 impl TryFrom<JobRow> for JobView {
@@ -400,7 +402,7 @@ pub fn finish_job(
     state: JobState,
     problems: &serde_json::Value,
     result: Option<&serde_json::Value>,
-    release_id: Option<i64>,
+    release_id: Option<ReleaseId>,
 ) -> Result<(), StoreError> {
     let updated = diesel::update(held!(lease))
         .set((

@@ -13,6 +13,7 @@ use super::names::Names;
 use super::schema::{concept_links, concepts, releases};
 use super::speaker::{by_identity, last_speaker, speaker};
 use super::{AnyConnection, Store, StoreError};
+use crate::ids::ReleaseId;
 use crate::with_backend;
 
 /// One stored row of a code, as an API shows it.
@@ -86,7 +87,7 @@ fn row_view(row: &ConceptRow) -> Result<RowView, StoreError> {
     })
 }
 
-fn valid_at(release_id: i64) -> impl Fn(&ConceptRow) -> bool {
+fn valid_at(release_id: ReleaseId) -> impl Fn(&ConceptRow) -> bool {
     move |r: &ConceptRow| r.valid_from <= release_id && r.valid_to.is_none_or(|to| to > release_id)
 }
 
@@ -126,7 +127,7 @@ impl Store {
             .order(releases::id.asc())
             .select(ReleaseRow::as_select())
             .load(&mut *conn)?;
-        let present = |id: i64| own_all.iter().chain(&carriers_all).any(valid_at(id));
+        let present = |id: ReleaseId| own_all.iter().chain(&carriers_all).any(valid_at(id));
         let valid_in: Vec<ReleaseRef> = history
             .iter()
             .filter(|r| present(r.id))

@@ -5,6 +5,8 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::ids::ReleaseId;
+
 use super::schema::{
     activations, api_keys, audit_log, concept_links, concepts, release_changes, release_files,
     release_notices, release_stats, releases,
@@ -14,7 +16,8 @@ use super::schema::{
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = releases)]
 pub struct ReleaseRow {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: ReleaseId,
     pub master: String,
     pub label: String,
     pub revision: i64,
@@ -22,7 +25,8 @@ pub struct ReleaseRow {
     pub effective_date: Option<NaiveDate>,
     pub state: ReleaseState,
     /// The release this one's change set is computed against.
-    pub previous_release_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub previous_release_id: Option<ReleaseId>,
     pub content_sha256: String,
     pub row_count: i64,
     #[serde(serialize_with = "crate::timestamp::utc")]
@@ -66,7 +70,7 @@ crate::text_column!(ReleaseState);
 #[diesel(table_name = release_files)]
 pub struct ReleaseFileRow {
     #[serde(skip)]
-    pub release_id: i64,
+    pub release_id: ReleaseId,
     #[serde(skip)]
     pub position: i64,
     pub name: String,
@@ -82,7 +86,7 @@ pub struct ReleaseFileRow {
 #[diesel(table_name = release_stats)]
 pub struct ReleaseStatRow {
     #[serde(skip)]
-    pub release_id: i64,
+    pub release_id: ReleaseId,
     pub system_key: String,
     pub row_count: i64,
     pub code_count: i64,
@@ -96,7 +100,7 @@ pub struct ReleaseStatRow {
 #[diesel(table_name = release_notices)]
 pub struct ReleaseNoticeRow {
     #[serde(skip)]
-    pub release_id: i64,
+    pub release_id: ReleaseId,
     #[serde(skip)]
     pub position: i64,
     pub file: String,
@@ -116,8 +120,8 @@ pub struct ConceptRow {
     pub code: String,
     pub row_key: String,
     pub content_hash: String,
-    pub valid_from: i64,
-    pub valid_to: Option<i64>,
+    pub valid_from: ReleaseId,
+    pub valid_to: Option<ReleaseId>,
     pub status: String,
     pub display: String,
     /// JSON object of the row's columns.
@@ -145,8 +149,8 @@ pub struct NewConcept<'a> {
     pub code: &'a str,
     pub row_key: &'a str,
     pub content_hash: &'a str,
-    pub valid_from: i64,
-    pub valid_to: Option<i64>,
+    pub valid_from: ReleaseId,
+    pub valid_to: Option<ReleaseId>,
     pub status: &'a str,
     pub display: &'a str,
     pub attributes: &'a str,
@@ -178,7 +182,7 @@ pub struct LinkRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = release_changes)]
 pub struct ChangeRow {
-    pub release_id: i64,
+    pub release_id: ReleaseId,
     pub system_key: String,
     pub code: String,
     pub kind: String,
@@ -193,7 +197,8 @@ pub struct ChangeRow {
 pub struct ActivationRow {
     pub id: i64,
     pub master: String,
-    pub release_id: i64,
+    #[schema(value_type = i64)]
+    pub release_id: ReleaseId,
     #[serde(serialize_with = "crate::timestamp::utc")]
     pub effective_from: NaiveDateTime,
     #[serde(serialize_with = "crate::timestamp::utc")]
@@ -206,7 +211,7 @@ pub struct ActivationRow {
 #[diesel(table_name = activations)]
 pub struct NewActivation<'a> {
     pub master: &'a str,
-    pub release_id: i64,
+    pub release_id: ReleaseId,
     pub effective_from: NaiveDateTime,
     pub activated_at: NaiveDateTime,
     pub activated_by: &'a str,

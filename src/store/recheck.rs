@@ -14,6 +14,7 @@ use super::mapping::{bump_revision, change_in};
 use super::models::ReleaseRow;
 use super::schema::{mapping_checks, mapping_projects, mappings};
 use super::{Store, StoreError};
+use crate::ids::ReleaseId;
 use crate::mapping::state::{Action, State};
 use crate::store::mapping::Change;
 use crate::systems::{self, Master};
@@ -206,7 +207,7 @@ impl Store {
                 continue;
             };
             let mut conn = self.conn()?;
-            let seen: Option<i64> = mapping_checks::table
+            let seen: Option<ReleaseId> = mapping_checks::table
                 .filter(mapping_checks::master.eq(master.key()))
                 .select(mapping_checks::release_id)
                 .first(&mut *conn)
@@ -239,7 +240,7 @@ impl Store {
                 )
                 .set(mapping_checks::master.eq(master.key()))
                 .execute(conn)?;
-                let seen: Option<i64> = mapping_checks::table
+                let seen: Option<ReleaseId> = mapping_checks::table
                     .filter(mapping_checks::master.eq(master.key()))
                     .select(mapping_checks::release_id)
                     .first(conn)

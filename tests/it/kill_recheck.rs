@@ -154,7 +154,7 @@ fn kill_9_of_a_serving_node_mid_recheck_another_node_finishes_it() {
             .get_result(&mut conn)
             .expect("history");
         assert_eq!(flags, MAPPINGS as i64, "{}: flagged exactly once", db.name);
-        let checked: i64 = mapping_checks::table
+        let checked: hyojun::ids::ReleaseId = mapping_checks::table
             .filter(mapping_checks::master.eq("hot"))
             .select(mapping_checks::release_id)
             .first(&mut conn)

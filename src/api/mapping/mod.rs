@@ -467,17 +467,18 @@ pub fn start_rechecking(
     let spawned = std::thread::Builder::new()
         .name("mapping-recheck".into())
         .spawn(move || {
-            let mut checked: Option<Vec<Option<i64>>> = None;
+            let mut checked: Option<Vec<Option<crate::ids::ReleaseId>>> = None;
             let mut asked = std::time::Instant::now();
             loop {
                 std::thread::sleep(RECHECK_INTERVAL);
                 let (Some(cache), Some(runner)) = (weak.upgrade(), runner.upgrade()) else {
                     return;
                 };
-                let current: Result<Vec<Option<i64>>, ApiError> = crate::systems::Master::ALL
-                    .iter()
-                    .map(|&m| Ok(cache.current_release(&store, m)?.map(|r| r.id)))
-                    .collect();
+                let current: Result<Vec<Option<crate::ids::ReleaseId>>, ApiError> =
+                    crate::systems::Master::ALL
+                        .iter()
+                        .map(|&m| Ok(cache.current_release(&store, m)?.map(|r| r.id)))
+                        .collect();
                 let outcome = match current {
                     Ok(ids)
                         if checked.as_ref() != Some(&ids) || asked.elapsed() >= RECHECK_AGAIN =>

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::{JobContext, Tried};
+use crate::ids::ReleaseId;
 use crate::mapping::candidates::{Candidate, LocalTerm, Suggester};
 use crate::search::SearchError;
 use crate::store::jobs::{no_problems, one_problem, JobRow, JobState, Lease};
@@ -74,7 +75,7 @@ fn compute(
         .iter()
         .filter_map(|k| systems::by_key(k).map(|s| s.key))
         .collect();
-    let mut releases: HashMap<Master, i64> = HashMap::new();
+    let mut releases: HashMap<Master, ReleaseId> = HashMap::new();
     for key in &targets {
         if let Some(system) = systems::by_key(key) {
             if let Some(r) = store.current_release(system.master)? {
@@ -82,7 +83,7 @@ fn compute(
             }
         }
     }
-    let ids: Vec<i64> = releases.values().copied().collect();
+    let ids: Vec<ReleaseId> = releases.values().copied().collect();
     let snapshot = ctx.search.snapshot_holding(store, &ids)?;
     let terms = store.local_terms(project_id)?;
     let total = terms.len();
