@@ -10,13 +10,15 @@ use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
 use crate::app;
+use crate::ids::JobId;
 use crate::store::jobs::{JobKind, JobView, NewJob};
 use crate::store::mapping::StoredCandidate;
 
 /// A job just queued.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobAccepted {
-    pub job: i64,
+    #[schema(value_type = i64)]
+    pub job: JobId,
     /// Where to follow it.
     pub href: String,
 }
@@ -85,7 +87,7 @@ pub async fn start_candidates(
 pub async fn candidates_job(
     _: Reader,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<JobId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let store = state.store.clone();

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::schema::jobs;
 use super::{AnyConnection, Missing, Store, StoreError};
-use crate::ids::ReleaseId;
+use crate::ids::{JobId, ReleaseId};
 
 /// Where a job stands.
 // Stored as its `as_str` spelling (`crate::store::text_column`).
@@ -90,7 +90,7 @@ crate::text_column!(JobKind);
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = jobs)]
 pub struct JobRow {
-    pub id: i64,
+    pub id: JobId,
     pub kind: JobKind,
     pub master: String,
     pub state: JobState,
@@ -112,7 +112,8 @@ pub struct JobRow {
 /// A job as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct JobView {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: JobId,
     pub kind: JobKind,
     pub master: String,
     /// A queued job waits for an earlier import of its master (imports of one master run in
@@ -177,7 +178,7 @@ impl TryFrom<JobRow> for JobView {
 /// its lease, and does nothing once the job was claimed again (taken over).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Lease {
-    pub id: i64,
+    pub id: JobId,
     pub attempt: i32,
 }
 
@@ -223,7 +224,7 @@ pub fn one_problem(kind: &str, message: &str, fix: &str) -> serde_json::Value {
 }
 
 /// Queues a job on `conn`; returns its id.
-pub fn create_job(conn: &mut AnyConnection, job: &NewJob<'_>) -> Result<i64, StoreError> {
+pub fn create_job(conn: &mut AnyConnection, job: &NewJob<'_>) -> Result<JobId, StoreError> {
     let created_at = Utc::now().naive_utc();
     let request = job.request.to_string();
     diesel::insert_into(jobs::table)
@@ -254,7 +255,7 @@ pub fn unfinished(
     conn: &mut AnyConnection,
     kind: JobKind,
     master: &str,
-) -> Result<Option<i64>, StoreError> {
+) -> Result<Option<JobId>, StoreError> {
     Ok(jobs::table
         .filter(jobs::kind.eq(kind))
         .filter(jobs::master.eq(master))
@@ -267,9 +268,9 @@ pub fn unfinished(
 /// Of the job ids `ids`, those that exist, each with whether it has not ended.
 pub fn unfinished_among(
     conn: &mut AnyConnection,
-    ids: &[i64],
-) -> Result<Vec<(i64, bool)>, StoreError> {
-    let found: Vec<(i64, JobState)> = jobs::table
+    ids: &[JobId],
+) -> Result<Vec<(JobId, bool)>, StoreError> {
+    let found: Vec<(JobId, JobState)> = jobs::table
         .filter(jobs::id.eq_any(ids))
         .select((jobs::id, jobs::state))
         .load(conn)?;
@@ -292,7 +293,7 @@ const CLAIMABLE: &str = "j.state = 'queued' \
 #[derive(QueryableByName)]
 struct Claimed {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    id: i64,
+    id: JobId,
     #[diesel(sql_type = diesel::sql_types::Integer)]
     attempts: i32,
 }
@@ -477,7 +478,7 @@ pub fn take_over_stale(
                     .or(jobs::heartbeat_at.is_null()),
             )
     };
-    let found: Vec<(i64, i32, String, JobKind)> = silent()
+    let found: Vec<(JobId, i32, String, JobKind)> = silent()
         .select((jobs::id, jobs::attempts, jobs::node, jobs::kind))
         .load(conn)?;
     let mut done = TakenOver::default();
@@ -566,7 +567,7 @@ fn explain_wait(
     if view.state != JobState::Queued {
         return Ok(());
     }
-    let earlier: Option<i64> = if view.kind == JobKind::ImportRelease {
+    let earlier: Option<JobId> = if view.kind == JobKind::ImportRelease {
         jobs::table
             .filter(jobs::kind.eq(view.kind))
             .filter(jobs::master.eq(&view.master))
@@ -595,7 +596,7 @@ fn explain_wait(
 
 impl Store {
     /// One job.
-    pub fn job(&self, id: i64) -> Result<JobView, StoreError> {
+    pub fn job(&self, id: JobId) -> Result<JobView, StoreError> {
         let mut conn = self.conn()?;
         let row = jobs::table
             .find(id)

@@ -46,7 +46,7 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
             }
         }
         Err(e) => {
-            tracing::error!(job = lease.id, ?project, error = %e, "candidates job failed");
+            tracing::error!(job = lease.id.get(), ?project, error = %e, "candidates job failed");
             let problems = one_problem(
                 "failed",
                 "the candidates job failed; see the server log",

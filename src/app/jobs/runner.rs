@@ -122,7 +122,7 @@ impl Runner {
         if !held.is_empty() {
             for lost in beat(&mut conn, &held)? {
                 tracing::warn!(
-                    job = lost.id,
+                    job = lost.id.get(),
                     attempt = lost.attempt,
                     "this node's try of the job was taken over by another node (it was silent too long); its writes will be refused"
                 );
@@ -160,7 +160,7 @@ impl Runner {
     fn run(&self, job: &jobs::JobRow, lease: Lease) {
         let span = tracing::info_span!(
             "job",
-            id = lease.id,
+            id = lease.id.get(),
             kind = job.kind.as_str(),
             attempt = lease.attempt
         );
@@ -186,7 +186,7 @@ impl Runner {
     /// job has had its tries.
     fn again(&self, lease: Lease, why: &str, problems: &serde_json::Value) -> JobOutcome {
         tracing::warn!(
-            job = lease.id,
+            job = lease.id.get(),
             attempt = lease.attempt,
             why,
             "job try failed; it is tried again"
@@ -213,7 +213,7 @@ impl Runner {
             Ok(()) if retried => JobOutcome::Retried,
             Ok(()) => JobOutcome::Failed,
             Err(e) => {
-                tracing::error!(job = lease.id, error = %e, "cannot record a failed try; the job is taken over once its heartbeat is stale");
+                tracing::error!(job = lease.id.get(), error = %e, "cannot record a failed try; the job is taken over once its heartbeat is stale");
                 JobOutcome::Lost
             }
         }
@@ -261,7 +261,7 @@ fn dispatch(weak: Weak<Runner>) {
                 if let Err(e) = spawned {
                     // Left running: taken over once its heartbeat is stale.
                     locked(&runner.running).remove(&lease);
-                    tracing::error!(job = lease.id, error = %e, "cannot start a job thread");
+                    tracing::error!(job = lease.id.get(), error = %e, "cannot start a job thread");
                 }
             }
             None => {
