@@ -10,7 +10,7 @@ use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
 use crate::app;
-use crate::ids::JobId;
+use crate::ids::{JobId, ProjectId};
 use crate::store::jobs::{JobKind, JobView, NewJob};
 use crate::store::mapping::StoredCandidate;
 
@@ -40,7 +40,7 @@ pub struct JobAccepted {
 pub async fn start_candidates(
     mapper: Mapper,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ProjectId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let actor = mapper.0.actor();
@@ -120,7 +120,7 @@ pub async fn candidates_job(
 pub async fn list_candidates(
     _: Reader,
     state: web::Data<AppState>,
-    path: web::Path<(i64, String)>,
+    path: web::Path<(ProjectId, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, code) = path.into_inner();
     let store = state.store.clone();

@@ -6,6 +6,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::ids::ProjectId;
 use crate::mapping::state::{Equivalence, State};
 use crate::store::lookup::{CodeRef, CodeStatus};
 use crate::store::mapping::TranslationRow;
@@ -90,7 +91,8 @@ pub struct Translation {
 /// The translations, in request order.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TranslateResult {
-    pub project: i64,
+    #[schema(value_type = i64)]
+    pub project: ProjectId,
     pub items: Vec<Translation>,
 }
 
@@ -99,7 +101,7 @@ pub struct TranslateResult {
 /// release.
 pub fn translate_from_store(
     store: &Store,
-    id: i64,
+    id: ProjectId,
     codes: &[String],
     include: Include,
 ) -> Result<TranslateResult, StoreError> {

@@ -6,12 +6,14 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::ids::ProjectId;
 use crate::mapping::state::{Equivalence, State};
 
 /// A mapping project.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Project {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: ProjectId,
     pub name: String,
     pub description: String,
     pub local_system: String,

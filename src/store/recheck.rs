@@ -14,7 +14,7 @@ use super::mapping::{bump_revision, change_in};
 use super::models::ReleaseRow;
 use super::schema::{mapping_checks, mapping_projects, mappings};
 use super::{Store, StoreError};
-use crate::ids::ReleaseId;
+use crate::ids::{ProjectId, ReleaseId};
 use crate::mapping::state::{Action, State};
 use crate::store::mapping::Change;
 use crate::systems::{self, Master};
@@ -25,7 +25,8 @@ pub const RECHECK_ACTOR: &str = "system:recheck";
 /// One approved mapping whose target needs a look.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Attention {
-    pub project_id: i64,
+    #[schema(value_type = i64)]
+    pub project_id: ProjectId,
     pub local_code: String,
     pub target_system: String,
     pub target_code: String,
@@ -52,7 +53,13 @@ pub struct RecheckReport {
 }
 
 /// (project, local code, target system, target code, recorded display) of an approved mapping.
-type ApprovedTarget = (i64, String, Option<String>, Option<String>, Option<String>);
+type ApprovedTarget = (
+    ProjectId,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 impl Store {
     /// Checks the approved mappings of `project` (all projects when `None`) whose targets
@@ -60,7 +67,7 @@ impl Store {
     /// flags what needs review in [`Store::recheck_if_current_changed`]).
     pub fn recheck_mappings(
         &self,
-        project: Option<i64>,
+        project: Option<ProjectId>,
         masters: &[Master],
     ) -> Result<RecheckReport, StoreError> {
         let mut report = RecheckReport::default();

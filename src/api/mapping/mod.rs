@@ -12,6 +12,7 @@ use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
 use crate::app;
+use crate::ids::ProjectId;
 use crate::limits::{Limit, Limits};
 use crate::mapping::local_codes::{self, MergePlan};
 use crate::mapping::state::{Action, Equivalence, State};
@@ -116,7 +117,7 @@ pub async fn list_projects(
 pub async fn get_project(
     _: Reader,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ProjectId>,
 ) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
     let id = path.into_inner();
@@ -146,7 +147,7 @@ pub async fn get_project(
 pub async fn upload_local_codes(
     mapper: Mapper,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ProjectId>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     check_list_size(&body, &state.config.limits)?;
@@ -209,7 +210,7 @@ pub struct MappingsQuery {
 pub async fn list_mappings(
     _: Reader,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ProjectId>,
     query: web::Query<MappingsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
@@ -244,7 +245,7 @@ pub async fn list_mappings(
 pub async fn get_mapping(
     _: Reader,
     state: web::Data<AppState>,
-    path: web::Path<(i64, String)>,
+    path: web::Path<(ProjectId, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, code) = path.into_inner();
     let store = state.store.clone();
@@ -317,7 +318,7 @@ impl ChangeRequest {
 pub async fn change_mapping(
     mapper: Mapper,
     state: web::Data<AppState>,
-    path: web::Path<(i64, String)>,
+    path: web::Path<(ProjectId, String)>,
     body: super::json::Json<ChangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, code) = path.into_inner();
@@ -378,7 +379,7 @@ pub struct BulkResult {
 pub async fn bulk_change(
     mapper: Mapper,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ProjectId>,
     body: super::json::Json<BulkRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
@@ -444,7 +445,7 @@ pub async fn bulk_change(
 pub async fn mapping_history(
     _: Reader,
     state: web::Data<AppState>,
-    path: web::Path<(i64, String)>,
+    path: web::Path<(ProjectId, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, code) = path.into_inner();
     let store = state.store.clone();
@@ -516,7 +517,8 @@ const RECHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 /// What needs attention in a project.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AttentionReport {
-    pub project: i64,
+    #[schema(value_type = i64)]
+    pub project: ProjectId,
     /// Mapping counts by state.
     pub states: std::collections::BTreeMap<String, i64>,
     /// Flagged mappings with their reasons (retired targets, renamed local codes, …).
@@ -541,7 +543,7 @@ pub struct AttentionReport {
 pub async fn attention(
     _: Reader,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ProjectId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let store = state.store.clone();

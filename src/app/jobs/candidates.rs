@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::{JobContext, Tried};
-use crate::ids::ReleaseId;
+use crate::ids::{ProjectId, ReleaseId};
 use crate::mapping::candidates::{Candidate, LocalTerm, Suggester};
 use crate::search::SearchError;
 use crate::store::jobs::{no_problems, one_problem, JobRow, JobState, Lease};
@@ -21,7 +21,8 @@ const BATCH: usize = 250;
 pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
     let project = serde_json::from_str::<serde_json::Value>(&job.request)
         .ok()
-        .and_then(|r| r["project"].as_i64());
+        .and_then(|r| r["project"].as_i64())
+        .map(ProjectId::new);
     let outcome = match project {
         Some(project) => compute(ctx, project, lease),
         None => Err(SearchError::Store(StoreError::Corrupt(format!(
@@ -64,7 +65,7 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
 
 fn compute(
     ctx: &JobContext,
-    project_id: i64,
+    project_id: ProjectId,
     lease: Lease,
 ) -> Result<serde_json::Value, SearchError> {
     let store = &ctx.store;

@@ -16,7 +16,7 @@ pub struct LocalTermRow {
 #[diesel(table_name = crate::store::schema::mapping_candidates)]
 pub struct StoredCandidate {
     #[serde(skip)]
-    pub project_id: i64,
+    pub project_id: ProjectId,
     #[serde(skip)]
     pub local_code: String,
     /// 1 = best.
@@ -34,7 +34,7 @@ pub struct StoredCandidate {
 
 impl Store {
     /// The project's local codes that are not withdrawn, most frequent first.
-    pub fn local_terms(&self, project_id: i64) -> Result<Vec<LocalTermRow>, StoreError> {
+    pub fn local_terms(&self, project_id: ProjectId) -> Result<Vec<LocalTermRow>, StoreError> {
         let mut conn = self.conn()?;
         project_in(&mut conn, project_id)?;
         type Row = (String, String, Option<String>, Option<String>);
@@ -67,7 +67,7 @@ impl Store {
     /// Replaces the stored candidates of some local codes (one transaction).
     pub fn store_candidates(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         batch: &[(String, Vec<crate::mapping::candidates::Candidate>)],
     ) -> Result<usize, StoreError> {
         use crate::store::schema::mapping_candidates as mc;
@@ -104,7 +104,7 @@ impl Store {
     /// The stored candidates of one local code, best first.
     pub fn candidates(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         code: &str,
     ) -> Result<Vec<StoredCandidate>, StoreError> {
         use crate::store::schema::mapping_candidates as mc;
