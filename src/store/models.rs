@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::ids::ReleaseId;
+use crate::ids::{ApiKeyId, ReleaseId};
 
 use super::schema::{
     activations, api_keys, audit_log, concept_links, concepts, release_changes, release_files,
@@ -221,7 +221,8 @@ pub struct NewActivation<'a> {
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
 #[diesel(table_name = api_keys)]
 pub struct ApiKeyRow {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: ApiKeyId,
     pub name: String,
     pub role: String,
     /// The first characters of the key, to recognise it in lists.
