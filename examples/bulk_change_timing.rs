@@ -32,7 +32,7 @@ struct Args {
     runs: usize,
 }
 
-fn project(store: &Store, run: usize, codes: &[String]) -> Result<i64> {
+fn project(store: &Store, run: usize, codes: &[String]) -> Result<hyojun::ids::ProjectId> {
     let new = NewProject {
         name: format!("bulk {run}"),
         description: String::new(),

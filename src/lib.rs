@@ -11,10 +11,10 @@
 //!   merge, exchange formats, candidates), [`search`] (Japanese full-text index),
 //!   [`systems`] (code systems and canonical URLs), [`access`] (roles).
 //! - Storage: [`store`] (releases as immutable row versions on SQLite or PostgreSQL).
-//! - Shared helpers: [`limits`] (every input limit), [`hygiene`] (field contents),
-//!   [`json_depth`] (nesting guard), [`excerpt`] (input shown in messages), [`timestamp`]
-//!   (RFC 3339 output), [`telemetry`] (the node's Prometheus metrics), [`text`] (text
-//!   normalisation in named levels).
+//! - Shared helpers: [`ids`] (typed ids), [`limits`] (every input limit), [`hygiene`] (field
+//!   contents), [`json_depth`] (nesting guard), [`excerpt`] (input shown in messages),
+//!   [`timestamp`] (RFC 3339 output), [`telemetry`] (the node's Prometheus metrics), [`text`]
+//!   (text normalisation in named levels).
 
 pub mod access;
 pub mod api;
@@ -23,6 +23,7 @@ pub mod cli;
 pub mod excerpt;
 pub mod fhir;
 pub mod hygiene;
+pub mod ids;
 pub mod json_depth;
 pub mod limits;
 pub mod mapping;

@@ -12,6 +12,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use super::error::ApiError;
 use super::AppState;
 use crate::access::Role;
+use crate::ids::ApiKeyId;
 use crate::store::keys::hash_key;
 
 /// How long a verified key is trusted without asking the database again (so a revoked key
@@ -27,7 +28,7 @@ pub const KEY_GRACE: Duration = Duration::from_secs(300);
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// Key id; `None` for anonymous readers.
-    pub key_id: Option<i64>,
+    pub key_id: Option<ApiKeyId>,
     /// Key name as shown in the audit log.
     pub name: String,
     pub role: Role,
@@ -89,7 +90,7 @@ impl KeyCache {
     }
 
     /// Drops a key at once (after revocation on this node; other nodes follow within the TTL).
-    pub fn forget(&self, key_id: i64) {
+    pub fn forget(&self, key_id: ApiKeyId) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.retain(|_, (c, _)| c.key_id != Some(key_id));
         }
@@ -123,7 +124,7 @@ async fn verify(
     let grace = |stale: Option<Caller>| {
         stale.inspect(|caller| {
             tracing::debug!(
-                key = caller.key_id,
+                key = caller.key_id.map(ApiKeyId::get),
                 "database down: key accepted within its grace"
             )
         })

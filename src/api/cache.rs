@@ -16,6 +16,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::code_key::CodeKey;
 use super::error::ApiError;
+use crate::ids::ReleaseId;
 use crate::store::lookup::CodeStatus;
 use crate::store::models::ReleaseRow;
 use crate::store::Store;
@@ -25,7 +26,7 @@ use crate::systems::Master;
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// (release id, code system key, code).
-type AnswerKey = (i64, &'static str, String);
+type AnswerKey = (ReleaseId, &'static str, String);
 
 /// The most the kept FHIR answers (keys and bodies) take together.
 pub const FHIR_ANSWER_BYTES: usize = 64 << 20;
@@ -160,12 +161,12 @@ impl Fetched {
 
 #[derive(Default)]
 struct StatusMaps {
-    maps: FxHashMap<(i64, &'static str), StatusMap>,
+    maps: FxHashMap<(ReleaseId, &'static str), StatusMap>,
     entries: usize,
     /// Counts the clears: a warm-up keeps its result only if none happened meanwhile.
     epoch: u64,
     /// The (release, system) pairs a warm-up has dealt with since the last clear.
-    warmed: FxHashSet<(i64, &'static str)>,
+    warmed: FxHashSet<(ReleaseId, &'static str)>,
 }
 
 /// The cached statuses, read-locked (see [`ReadCache::statuses`]).
@@ -173,7 +174,7 @@ pub struct StatusesRead<'a>(RwLockReadGuard<'a, StatusMaps>);
 
 impl StatusesRead<'_> {
     /// The statuses of (release, system), if any are cached.
-    pub fn map(&self, release: i64, system: &'static str) -> Option<&StatusMap> {
+    pub fn map(&self, release: ReleaseId, system: &'static str) -> Option<&StatusMap> {
         self.0.maps.get(&(release, system))
     }
 }
@@ -339,7 +340,7 @@ impl ReadCache {
     /// Keeps statuses read for a request; past the size limit, the statuses no warm-up
     /// loaded are dropped first, and everything if that is not enough (a release's statuses
     /// are rebuilt from the database in large batches).
-    pub fn put_statuses(&self, release: i64, system: &'static str, fetched: &Fetched) {
+    pub fn put_statuses(&self, release: ReleaseId, system: &'static str, fetched: &Fetched) {
         let mut cache = write(&self.statuses);
         if cache.entries + fetched.codes.len() > self.max_statuses {
             cache.maps.retain(|_, m| m.complete);
@@ -368,7 +369,7 @@ impl ReadCache {
     }
 
     /// Whether a warm-up has dealt with (release, system) since the last clear.
-    pub(super) fn warmed(&self, release: i64, system: &'static str) -> bool {
+    pub(super) fn warmed(&self, release: ReleaseId, system: &'static str) -> bool {
         read(&self.statuses).warmed.contains(&(release, system))
     }
 
@@ -379,7 +380,7 @@ impl ReadCache {
     pub(super) fn put_warmed(
         &self,
         epoch: u64,
-        release: i64,
+        release: ReleaseId,
         system: &'static str,
         statuses: Option<FxHashMap<CodeKey, CodeStatus>>,
     ) -> bool {
@@ -447,22 +448,31 @@ mod tests {
             ..CodeStatus::default()
         };
         // A map filled request by request is not complete: no snapshot.
-        cache.put_statuses(1, "hot9", &Fetched::new(&["a"], HashMap::new()));
+        cache.put_statuses(
+            ReleaseId::new(1),
+            "hot9",
+            &Fetched::new(&["a"], HashMap::new()),
+        );
         assert!(cache
             .statuses()
-            .map(1, "hot9")
+            .map(ReleaseId::new(1), "hot9")
             .unwrap()
             .snapshot()
             .is_none());
         // A warm-up's map is; a request holding it keeps what it took.
         let all = FxHashMap::from_iter([(CodeKey::from("a"), status(true))]);
-        assert!(cache.put_warmed(cache.epoch(), 1, "hot9", Some(all)));
-        let taken = cache.statuses().map(1, "hot9").unwrap().snapshot().unwrap();
+        assert!(cache.put_warmed(cache.epoch(), ReleaseId::new(1), "hot9", Some(all)));
+        let taken = cache
+            .statuses()
+            .map(ReleaseId::new(1), "hot9")
+            .unwrap()
+            .snapshot()
+            .unwrap();
         let read = HashMap::from([("b".to_owned(), status(false))]);
-        cache.put_statuses(1, "hot9", &Fetched::new(&["b"], read));
+        cache.put_statuses(ReleaseId::new(1), "hot9", &Fetched::new(&["b"], read));
         cache.clear();
         assert_eq!(taken.len(), 1);
         assert!(taken.get("a").unwrap().as_ref().unwrap().present);
-        assert!(cache.statuses().map(1, "hot9").is_none());
+        assert!(cache.statuses().map(ReleaseId::new(1), "hot9").is_none());
     }
 }

@@ -12,13 +12,15 @@ use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
 use crate::app;
+use crate::ids::{JobId, ProjectId};
 use crate::store::job_fields::{CandidatesRequest, JobRequest};
 use crate::store::jobs::{JobKind, NewJob};
 
 /// A job just queued.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobAccepted {
-    pub job: i64,
+    #[schema(value_type = i64)]
+    pub job: JobId,
     /// Where to follow it.
     pub href: String,
 }
@@ -40,7 +42,7 @@ pub struct JobAccepted {
 pub async fn start_candidates(
     mapper: Mapper,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ProjectId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let actor = mapper.0.actor();
@@ -49,7 +51,7 @@ pub async fn start_candidates(
     let runner = state.jobs.clone();
     let job = blocking(move || {
         store.project(id)?;
-        let request = JobRequest::Candidates(CandidatesRequest { project: id });
+        let request = JobRequest::Candidates(CandidatesRequest { project: id.into() });
         let new = NewJob {
             kind: JobKind::MappingCandidates,
             master: "mapping",
@@ -87,7 +89,7 @@ pub async fn start_candidates(
 pub async fn candidates_job(
     _: Reader,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<JobId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let store = state.store.clone();
@@ -120,7 +122,7 @@ pub async fn candidates_job(
 pub async fn list_candidates(
     _: Reader,
     state: web::Data<AppState>,
-    path: web::Path<(i64, String)>,
+    path: web::Path<(ProjectId, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, code) = path.into_inner();
     let store = state.store.clone();

@@ -12,6 +12,7 @@ use super::resolve::blocking;
 use super::AppState;
 use crate::access::Role;
 use crate::app;
+use crate::ids::ApiKeyId;
 
 /// A key to create.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -98,7 +99,7 @@ pub async fn create_key(
 pub async fn revoke_key(
     admin: Admin,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<ApiKeyId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let store = state.store.clone();

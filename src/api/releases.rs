@@ -12,6 +12,7 @@ use super::error::ApiError;
 use super::resolve::{self, blocking};
 use super::AppState;
 use crate::app;
+use crate::ids::ReleaseId;
 use crate::store::diff::{DiffDocument, FieldChange};
 use crate::systems::Master;
 
@@ -93,7 +94,7 @@ pub struct ReleaseDetail {
 pub async fn get_release(
     _: Reader,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<ReleaseId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let store = state.store.clone();
@@ -176,7 +177,7 @@ fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), ApiError>
 pub async fn release_changes(
     _: Reader,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<ReleaseId>,
     query: web::Query<ChangeQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -326,7 +327,7 @@ pub struct Activated {
 pub async fn activate(
     admin: Admin,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<ReleaseId>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {

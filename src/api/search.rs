@@ -9,6 +9,7 @@ use super::dto::search::SearchHit;
 use super::error::ApiError;
 use super::resolve::{self, blocking};
 use super::AppState;
+use crate::ids::ReleaseId;
 use crate::search::query::MAX_LIMIT;
 use crate::search::scope::Scope;
 use crate::search::{SearchError, SearchRequest};
@@ -50,7 +51,8 @@ pub struct SearchQuery {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SearchedRelease {
     pub master: String,
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: ReleaseId,
     pub label: String,
     pub revision: i64,
 }

@@ -16,6 +16,7 @@ use super::resolve::blocking;
 use super::AppState;
 use crate::app::translate::{translate_codes, wanted_targets};
 pub use crate::app::translate::{Include, TranslateResult};
+use crate::ids::ProjectId;
 use crate::store::mapping::TranslationRow;
 use crate::systems;
 
@@ -26,13 +27,13 @@ pub type Table = Arc<FxHashMap<String, TranslationRow>>;
 #[derive(Default)]
 pub struct TranslationCache {
     /// Project id → (revision, table).
-    tables: Mutex<HashMap<i64, (i64, Table)>>,
+    tables: Mutex<HashMap<ProjectId, (i64, Table)>>,
 }
 
 impl TranslationCache {
     /// The project's mappings at its current revision (read once per revision, shared by
     /// every request until the project changes).
-    pub fn table(&self, state: &AppState, project_id: i64) -> Result<Table, ApiError> {
+    pub fn table(&self, state: &AppState, project_id: ProjectId) -> Result<Table, ApiError> {
         let revision = state.store.project_revision(project_id)?;
         let lock = || self.tables.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((seen, table)) = lock().get(&project_id) {
@@ -81,7 +82,7 @@ pub struct TranslateRequest {
 pub async fn translate(
     _: Reader,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ProjectId>,
     body: super::json::Json<TranslateRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
@@ -110,7 +111,7 @@ pub async fn translate(
 /// the cache meanwhile takes nothing away).
 pub fn translate_local(
     state: &AppState,
-    id: i64,
+    id: ProjectId,
     codes: &[String],
     include: Include,
 ) -> Result<TranslateResult, ApiError> {

@@ -17,6 +17,7 @@ use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
 use crate::app;
+use crate::ids::JobId;
 use crate::limits::{Limit, Limits};
 use crate::store::job_fields::{ImportRequest, JobRequest, UploadedFile};
 use crate::store::jobs::{JobKind, NewJob};
@@ -415,7 +416,7 @@ pub struct JobsQuery {
 pub async fn get_job(
     _: Admin,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<JobId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let store = state.store.clone();

@@ -2,6 +2,7 @@
 
 use super::{command, Audit};
 use crate::access::Role;
+use crate::ids::ApiKeyId;
 use crate::store::keys::{self, CreatedKey};
 use crate::store::models::ApiKeyRow;
 use crate::store::{Store, StoreError};
@@ -22,7 +23,7 @@ pub fn create(
 }
 
 /// Revokes key `id` (revoking twice is harmless).
-pub fn revoke(store: &Store, actor: &str, id: i64) -> Result<ApiKeyRow, StoreError> {
+pub fn revoke(store: &Store, actor: &str, id: ApiKeyId) -> Result<ApiKeyRow, StoreError> {
     command(
         store,
         &Audit::new(actor, "revoke_key", format!("key:{id}")),

@@ -3,6 +3,7 @@
 //! row; a mapping's own history is written in the same transaction.
 
 use super::{command, Audit};
+use crate::ids::ProjectId;
 use crate::mapping::exchange::Decision;
 use crate::mapping::local_codes::{LocalCode, MergePlan};
 use crate::store::mapping::{
@@ -29,7 +30,7 @@ pub fn create_project(store: &Store, actor: &str, new: &NewProject) -> Result<Pr
 pub fn merge_local_codes(
     store: &Store,
     actor: &str,
-    id: i64,
+    id: ProjectId,
     codes: &[LocalCode],
 ) -> Result<MergePlan, StoreError> {
     command(
@@ -52,7 +53,7 @@ pub fn merge_local_codes(
 pub fn change(
     store: &Store,
     actor: &str,
-    id: i64,
+    id: ProjectId,
     code: &str,
     change: &Change,
 ) -> Result<MappingView, StoreError> {
@@ -91,7 +92,7 @@ pub enum BulkItem {
 pub fn bulk_change(
     store: &Store,
     actor: &str,
-    id: i64,
+    id: ProjectId,
     codes: &[String],
     change: &Change,
 ) -> Result<Vec<BulkItem>, StoreError> {
@@ -140,7 +141,7 @@ pub fn bulk_change(
 pub fn import_decisions(
     store: &Store,
     actor: &str,
-    id: i64,
+    id: ProjectId,
     decisions: &[Decision],
 ) -> Result<ImportReport, StoreError> {
     let targets = store.decision_targets(id, decisions)?;

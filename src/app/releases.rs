@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::Connection;
 
 use super::{command, Audit};
+use crate::ids::ReleaseId;
 use crate::masters::ParsedRelease;
 use crate::store::activation::{self, serving_now};
 use crate::store::audit::{self, Outcome};
@@ -92,7 +93,7 @@ pub struct Activated {
 pub fn activate(
     store: &Store,
     actor: &str,
-    id: i64,
+    id: ReleaseId,
     effective_from: Option<NaiveDateTime>,
 ) -> Result<Activated, StoreError> {
     command(

@@ -6,6 +6,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::ids::ProjectId;
 use crate::mapping::state::{Equivalence, State};
 use crate::store::lookup::{CodeRef, CodeStatus};
 use crate::store::mapping::TranslationRow;
@@ -85,7 +86,7 @@ pub struct Translation {
 /// The translations, in request order.
 #[derive(Debug, Clone)]
 pub struct TranslateResult {
-    pub project: i64,
+    pub project: ProjectId,
     pub items: Vec<Translation>,
 }
 
@@ -94,7 +95,7 @@ pub struct TranslateResult {
 /// release.
 pub fn translate_from_store(
     store: &Store,
-    id: i64,
+    id: ProjectId,
     codes: &[String],
     include: Include,
 ) -> Result<TranslateResult, StoreError> {

@@ -4,6 +4,7 @@ use clap::Subcommand;
 
 use super::{output, who, CliError};
 use crate::api::dto;
+use crate::ids::ApiKeyId;
 use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
@@ -21,7 +22,7 @@ pub enum KeysCommand {
         json: bool,
     },
     /// Revoke a key by id.
-    Revoke { id: i64 },
+    Revoke { id: ApiKeyId },
 }
 
 /// Runs one `keys` subcommand.

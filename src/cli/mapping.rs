@@ -6,6 +6,7 @@ use clap::Subcommand;
 
 use super::{output, who, CliError};
 use crate::api::dto;
+use crate::ids::ProjectId;
 use crate::masters;
 use crate::store::Store;
 
@@ -15,14 +16,14 @@ pub enum MappingCommand {
     Projects,
     /// Upload a project's local code list (CSV, UTF-8 or CP932); a re-upload merges.
     Upload {
-        project: i64,
+        project: ProjectId,
         file: PathBuf,
         #[arg(long)]
         by: Option<String>,
     },
     /// Export a project's mappings (to stdout unless --output is given).
     Export {
-        project: i64,
+        project: ProjectId,
         /// csv or conceptmap (FHIR R4 ConceptMap JSON).
         #[arg(long, default_value = "csv")]
         format: String,
@@ -34,7 +35,7 @@ pub enum MappingCommand {
     },
     /// Translate local codes through the project's mappings.
     Translate {
-        project: i64,
+        project: ProjectId,
         #[arg(required = true)]
         codes: Vec<String>,
         #[arg(long, value_enum, default_value = "approved")]

@@ -60,7 +60,7 @@ pub fn key(state: &AppState, lang: Lang, base: &str, path: &str, query: &str) ->
     let mut text = format!("{generation}|{lang:?}|");
     for master in Master::ALL {
         let current = state.cache.current_cached(master)?;
-        let _ = write!(text, "{},", current.map_or(0, |r| r.id));
+        let _ = write!(text, "{},", current.map_or(0, |r| r.id.get()));
     }
     let _ = write!(text, "|{base}|{path}?{query}");
     Some(AnswerKey { generation, text })

@@ -15,6 +15,7 @@ use super::outcome::{Issue, Severity};
 use super::Context;
 use crate::api::cache::{Fetched, StatusMap, Statuses};
 use crate::api::code_key::CodeKey;
+use crate::ids::ReleaseId;
 use crate::store::lookup::CodeStatus;
 use crate::store::models::{ReleaseRow, ReleaseState};
 use crate::store::StoreError;
@@ -38,7 +39,7 @@ pub enum NoRelease {
 #[derive(Default)]
 pub struct Memo {
     releases: Mutex<FxHashMap<ReleaseKey, Arc<Result<ReleaseRow, NoRelease>>>>,
-    statuses: RwLock<FxHashMap<(i64, &'static str), MemoStatuses>>,
+    statuses: RwLock<FxHashMap<(ReleaseId, &'static str), MemoStatuses>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

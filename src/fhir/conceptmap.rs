@@ -45,6 +45,7 @@ use super::outcome::{Issue, Severity};
 use super::params::Params;
 use super::{Context, FHIR_JSON};
 use crate::api::mapping::{concept_map_stream, ExportChunk};
+use crate::ids::ProjectId;
 use crate::mapping::exchange::ConceptMapOptions;
 use crate::store::mapping::Project;
 use crate::store::models::ReleaseRow;
@@ -62,7 +63,7 @@ pub const SUCCESSOR_COMMENT: &str =
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MapId {
     /// A mapping project's approved mappings.
-    Project(i64),
+    Project(ProjectId),
     /// A master's 移行先.
     Successors(Master),
 }
@@ -84,9 +85,9 @@ impl MapId {
     /// The map a resource id names (exactly as [`MapId::id`] writes it).
     pub fn from_id(id: &str) -> Option<MapId> {
         if let Some(n) = id.strip_prefix("hyojun-mapping-") {
-            let n: i64 = n.parse().ok()?;
+            let n: ProjectId = n.parse().ok()?;
             let map = MapId::Project(n);
-            return (n > 0 && map.id() == id).then_some(map);
+            return (n.get() > 0 && map.id() == id).then_some(map);
         }
         let master = id
             .strip_prefix("hyojun-successors-")?
@@ -153,7 +154,7 @@ pub fn unknown_version(ctx: &Context, map: MapId, asked: &str, valid: &[String])
 }
 
 /// A mapping project, `None` when there is no such project.
-pub fn project(ctx: &Context, id: i64) -> Result<Option<Project>, FhirError> {
+pub fn project(ctx: &Context, id: ProjectId) -> Result<Option<Project>, FhirError> {
     match ctx.state.store.project(id) {
         Ok(p) => Ok(Some(p)),
         Err(StoreError::NotFound(..)) => Ok(None),
@@ -539,9 +540,9 @@ mod tests {
 
     #[test]
     fn ids_and_urls_name_one_map_each() {
-        assert_eq!(MapId::Project(3).id(), "hyojun-mapping-3");
+        assert_eq!(MapId::Project(ProjectId::new(3)).id(), "hyojun-mapping-3");
         assert_eq!(
-            MapId::Project(3).url(),
+            MapId::Project(ProjectId::new(3)).url(),
             "urn:hyojun:conceptmap:hyojun-mapping-3"
         );
         assert_eq!(
@@ -549,8 +550,8 @@ mod tests {
             "urn:hyojun:conceptmap:hyojun-successors-byomei"
         );
         for map in [
-            MapId::Project(1),
-            MapId::Project(42),
+            MapId::Project(ProjectId::new(1)),
+            MapId::Project(ProjectId::new(42)),
             MapId::Successors(Master::Nursing),
         ] {
             assert_eq!(MapId::from_id(&map.id()), Some(map));

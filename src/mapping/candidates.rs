@@ -25,6 +25,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::synonyms::{key_text, Analyte, Synonyms};
+use crate::ids::ReleaseId;
 use crate::search::document::Entry;
 use crate::search::similar::{similar, with_code_prefix};
 use crate::search::{SearchError, Snapshot};
@@ -475,7 +476,7 @@ const NAMES_KEPT: usize = 5_000;
 /// concepts' normalised names between codes.
 pub struct Suggester<'s> {
     snapshot: &'s Snapshot,
-    releases: &'s HashMap<Master, i64>,
+    releases: &'s HashMap<Master, ReleaseId>,
     systems: &'s [&'static str],
     lab: bool,
     names: HashMap<i64, Names>,
@@ -484,7 +485,7 @@ pub struct Suggester<'s> {
 impl<'s> Suggester<'s> {
     pub fn new(
         snapshot: &'s Snapshot,
-        releases: &'s HashMap<Master, i64>,
+        releases: &'s HashMap<Master, ReleaseId>,
         systems: &'s [&'static str],
     ) -> Suggester<'s> {
         Suggester {
@@ -568,7 +569,7 @@ impl<'s> Suggester<'s> {
 /// `releases` (for many terms, keep one [`Suggester`]).
 pub fn suggest(
     snapshot: &Snapshot,
-    releases: &HashMap<Master, i64>,
+    releases: &HashMap<Master, ReleaseId>,
     systems: &[&'static str],
     term: &LocalTerm<'_>,
     k: usize,

@@ -4,12 +4,13 @@
 
 use chrono::NaiveDateTime;
 
+use crate::ids::ProjectId;
 use crate::mapping::state::{Equivalence, State};
 
 /// A mapping project.
 #[derive(Debug, Clone)]
 pub struct Project {
-    pub id: i64,
+    pub id: ProjectId,
     pub name: String,
     pub description: String,
     pub local_system: String,

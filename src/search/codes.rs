@@ -19,6 +19,7 @@ use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use super::query::{self, Filter, SearchRequest, StatusFilter};
 use super::{SearchError, SegmentData, Snapshot};
+use crate::ids::ReleaseId;
 use crate::systems::{self, CodeSystem, Master};
 use crate::text::normalize;
 
@@ -36,7 +37,7 @@ pub struct Found<'s> {
 pub struct Within {
     pub master: Master,
     /// The release (its id).
-    pub release: i64,
+    pub release: ReleaseId,
     pub system: &'static CodeSystem,
     /// Only rows of this status are looked at: [`StatusFilter::Active`] keeps the codes an
     /// active row defines or carries, i.e. the active codes.

@@ -7,6 +7,7 @@ use tantivy::schema::{
 use tantivy::TantivyDocument;
 
 use super::tokens::{code_prefixes, value_tokens};
+use crate::ids::ReleaseId;
 use crate::store::models::ConceptRow;
 use crate::systems::{self, Master, CODE_SYSTEMS};
 use crate::text::{normalize, Level};
@@ -90,8 +91,8 @@ pub struct Entry {
     /// The unit: HOT 規格単位, or the unit a JLAC result is reported in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
-    pub valid_from: i64,
-    pub valid_to: Option<i64>,
+    pub valid_from: ReleaseId,
+    pub valid_to: Option<ReleaseId>,
 }
 
 /// What the collector needs of an entry, packed.
@@ -99,6 +100,7 @@ pub struct Entry {
 pub struct Meta {
     /// The (system, code) this version is of, interned: results list each code once.
     pub key: u32,
+    /// The release ids as numbers ([`ReleaseId::get`]), packed.
     pub valid_from: i64,
     /// `i64::MAX` while open.
     pub valid_to: i64,
@@ -181,8 +183,8 @@ impl Entry {
             .unwrap_or(usize::MAX);
         Meta {
             key,
-            valid_from: self.valid_from,
-            valid_to: self.valid_to.unwrap_or(i64::MAX),
+            valid_from: self.valid_from.get(),
+            valid_to: self.valid_to.map_or(i64::MAX, ReleaseId::get),
             master: master.min(u8::MAX as usize) as u8,
             system: system.min(u8::MAX as usize) as u8,
             active: self.status == "active",

@@ -26,6 +26,7 @@ use tantivy::schema::Value;
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
 use thiserror::Error;
 
+use crate::ids::ReleaseId;
 use crate::store::search_feed::{ReleaseStamp, Versions};
 use crate::store::{Store, StoreError};
 use document::{Attributes, Entry, Fields, Meta, SCHEMA_VERSION};
@@ -106,7 +107,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Whether the snapshot holds release `id`.
-    pub fn holds(&self, id: i64) -> bool {
+    pub fn holds(&self, id: ReleaseId) -> bool {
         self.releases.iter().any(|r| r.id == id)
     }
 
@@ -229,7 +230,7 @@ impl SearchIndex {
     pub fn snapshot_holding(
         &self,
         store: &Store,
-        ids: &[i64],
+        ids: &[ReleaseId],
     ) -> Result<Arc<Snapshot>, SearchError> {
         let snapshot = self.snapshot();
         if ids.iter().all(|id| snapshot.holds(*id)) {
@@ -252,7 +253,7 @@ impl SearchIndex {
         request: &SearchRequest,
     ) -> Result<SearchResults, SearchError> {
         query::checked_query(&request.query)?;
-        let ids: Vec<i64> = request.releases.values().copied().collect();
+        let ids: Vec<ReleaseId> = request.releases.values().copied().collect();
         let snapshot = self.snapshot_holding(store, &ids)?;
         query::run(&snapshot, request)
     }
@@ -272,7 +273,7 @@ impl SearchIndex {
         }
         let started = Instant::now();
         let rebuild = !consistent || indexed.releases.is_empty();
-        let new: Vec<i64> = stamps
+        let new: Vec<ReleaseId> = stamps
             .iter()
             .filter(|s| rebuild || !indexed.releases.contains(s))
             .map(|s| s.id)
@@ -388,7 +389,7 @@ impl SearchIndex {
         &self,
         store: &Store,
         stamps: &[ReleaseStamp],
-        releases: &[i64],
+        releases: &[ReleaseId],
         rebuild: bool,
     ) -> Result<u64, SearchError> {
         let mut writer = self.writer()?;

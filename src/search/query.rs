@@ -12,6 +12,7 @@ use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 use super::document::{filter_term, Entry, Fields, Meta};
 use super::tokens::{marked, query_grams};
 use super::{SearchError, SegmentData, Snapshot};
+use crate::ids::ReleaseId;
 use crate::systems::{Master, CODE_SYSTEMS};
 use crate::text::{normalize, Level, Normalized};
 
@@ -88,7 +89,7 @@ pub enum StatusFilter {
 pub struct SearchRequest {
     pub query: String,
     /// The release each master is searched in; masters without one are not searched.
-    pub releases: HashMap<Master, i64>,
+    pub releases: HashMap<Master, ReleaseId>,
     /// Only these code systems (all when empty).
     pub systems: Vec<&'static str>,
     pub status: StatusFilter,
@@ -126,7 +127,7 @@ pub struct SearchHit {
     pub status: String,
     pub master: String,
     /// The release the concept was found in.
-    pub release_id: i64,
+    pub release_id: ReleaseId,
     pub matched: Matched,
     /// Rank score in 0–1 from the best way the concept matched: 1 for `exact_code`, then
     /// 1/8 less for each way down the list in `matched.match`.
@@ -381,7 +382,7 @@ impl Filter {
     pub(crate) fn new(request: &SearchRequest, query: &Normalized) -> Filter {
         let mut release_of_master = [None; Master::ALL.len()];
         for (i, m) in Master::ALL.iter().enumerate() {
-            release_of_master[i] = request.releases.get(m).copied();
+            release_of_master[i] = request.releases.get(m).map(|r| r.get());
         }
         let systems = if request.systems.is_empty() {
             u64::MAX
@@ -538,7 +539,7 @@ fn answer(
     score: u8,
     query: &Normalized,
     code: &str,
-    releases: &HashMap<Master, i64>,
+    releases: &HashMap<Master, ReleaseId>,
 ) -> SearchHit {
     let best = MatchKind::best(score);
     let matched = match best {

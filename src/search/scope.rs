@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use super::document::ATTRIBUTE_FILTERS;
 use super::query::{SearchRequest, StatusFilter};
 use super::SearchError;
+use crate::ids::ReleaseId;
 use crate::systems::{self, Master};
 
 /// The systems, masters, status and attributes of a search.
@@ -89,7 +90,7 @@ impl Scope {
     pub fn request(
         &self,
         query: &str,
-        releases: impl IntoIterator<Item = (Master, i64)>,
+        releases: impl IntoIterator<Item = (Master, ReleaseId)>,
         limit: usize,
         offset: usize,
     ) -> SearchRequest {

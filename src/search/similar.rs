@@ -14,6 +14,7 @@ use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 use super::document::Entry;
 use super::query::{Filter, SearchRequest, StatusFilter};
 use super::{SearchError, SegmentData, Snapshot};
+use crate::ids::ReleaseId;
 use crate::systems::Master;
 use crate::text::{normalize, Level, Normalized};
 
@@ -26,7 +27,7 @@ const SHORT_TEXT: usize = 3;
 pub fn similar<'s>(
     snapshot: &'s Snapshot,
     text: &str,
-    releases: &HashMap<Master, i64>,
+    releases: &HashMap<Master, ReleaseId>,
     systems: &[&'static str],
     limit: usize,
 ) -> Result<Vec<(f32, &'s Entry)>, SearchError> {
@@ -71,7 +72,7 @@ pub fn similar<'s>(
 pub fn with_code_prefix<'s>(
     snapshot: &'s Snapshot,
     prefix: &str,
-    releases: &HashMap<Master, i64>,
+    releases: &HashMap<Master, ReleaseId>,
     systems: &[&'static str],
     limit: usize,
 ) -> Result<Vec<(f32, &'s Entry)>, SearchError> {
@@ -93,7 +94,7 @@ fn collect_best<'s>(
     snapshot: &'s Snapshot,
     query: &dyn Query,
     text: &Normalized,
-    releases: &HashMap<Master, i64>,
+    releases: &HashMap<Master, ReleaseId>,
     systems: &[&'static str],
     limit: usize,
 ) -> Result<Vec<(f32, &'s Entry)>, SearchError> {

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::models::{ActivationRow, NewActivation, ReleaseRow, ReleaseState};
 use super::schema::{activations, releases, store_lock};
 use super::{AnyConnection, Store, StoreError};
+use crate::ids::ReleaseId;
 use crate::systems::Master;
 
 /// Marks that what the store serves changed (imports and activations call it first in their
@@ -21,7 +22,7 @@ pub(crate) fn bump_generation(conn: &mut AnyConnection) -> Result<(), StoreError
 pub(crate) fn record_activation(
     conn: &mut AnyConnection,
     master: Master,
-    release_id: i64,
+    release_id: ReleaseId,
     effective_from: NaiveDateTime,
     by: &str,
 ) -> Result<(), StoreError> {

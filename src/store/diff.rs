@@ -15,6 +15,7 @@ use super::models::{ConceptRow, ReleaseRow};
 use super::schema::concepts;
 use super::speaker::{by_identity, speaker};
 use super::{AnyConnection, StoreError};
+use crate::ids::ReleaseId;
 use crate::systems::{Master, CODE_SYSTEMS};
 use crate::with_backend;
 
@@ -103,7 +104,7 @@ impl Diff {
 /// A release as a diff names it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReleaseRef {
-    pub id: i64,
+    pub id: ReleaseId,
     pub label: String,
     pub revision: i64,
     pub publication_date: Option<chrono::NaiveDate>,
@@ -186,8 +187,8 @@ impl Carrier {
 pub fn between(
     conn: &mut AnyConnection,
     master: Master,
-    from: i64,
-    to: i64,
+    from: ReleaseId,
+    to: ReleaseId,
 ) -> Result<Diff, StoreError> {
     if from == to {
         return Ok(Diff::default());
@@ -269,8 +270,8 @@ fn load_carriers(
     conn: &mut AnyConnection,
     master: Master,
     window: Window,
-    low: i64,
-    high: i64,
+    low: ReleaseId,
+    high: ReleaseId,
 ) -> Result<Vec<Carrier>, StoreError> {
     let base = concepts::table
         .filter(concepts::master.eq(master.key()))
@@ -338,8 +339,8 @@ fn carried_codes(carrier: &Carrier) -> Vec<(String, String)> {
 fn carried_in_both<'a>(
     conn: &mut AnyConnection,
     master: Master,
-    low: i64,
-    high: i64,
+    low: ReleaseId,
+    high: ReleaseId,
     keys: impl Iterator<Item = &'a (String, String)>,
 ) -> Result<HashSet<(String, String)>, StoreError> {
     let mut by_system: BTreeMap<&str, Vec<&str>> = BTreeMap::new();

@@ -17,6 +17,7 @@ use super::models::{
 };
 use super::schema::{concept_links, concepts, releases};
 use super::{AnyConnection, StoreError};
+use crate::ids::ReleaseId;
 use crate::masters::{completeness, Link, ParsedRelease, Record, Scope};
 use crate::systems::Master;
 use crate::with_backend;
@@ -139,7 +140,7 @@ pub fn import(
         (_, None) => (1, None),
     };
 
-    let release_id = next_id(conn, IdOf::Release)?;
+    let release_id = ReleaseId::new(next_id(conn, IdOf::Release)?);
     let release = ReleaseRow {
         id: release_id,
         master: master.key().to_owned(),
@@ -263,7 +264,7 @@ fn carried_over(master: Master, scope: &Scope) -> Option<String> {
 fn write_rows(
     conn: &mut AnyConnection,
     master: Master,
-    release_id: i64,
+    release_id: ReleaseId,
     records: &[Record],
     scope: &Scope,
 ) -> Result<(u64, u64), StoreError> {
@@ -479,7 +480,7 @@ fn codes_by_system(records: &[Record]) -> CodeSets<'_> {
 
 fn write_change_set(
     conn: &mut AnyConnection,
-    release_id: i64,
+    release_id: ReleaseId,
     diff: &Diff,
 ) -> Result<(), StoreError> {
     let rows: Vec<ChangeRow> = diff
@@ -505,7 +506,7 @@ fn write_change_set(
 
 fn write_release_details(
     conn: &mut AnyConnection,
-    release_id: i64,
+    release_id: ReleaseId,
     parsed: &ParsedRelease,
     codes: &CodeSets,
     summary: &BTreeMap<String, Counts>,

@@ -15,6 +15,7 @@ use super::import::{ImportOutcome, ImportReport};
 use super::jobs::JobKind;
 use super::json_text::JsonColumn;
 use super::models::{ReleaseRow, ReleaseState};
+use crate::ids::{ProjectId, ReleaseId};
 use crate::masters::{Problem, Problems};
 
 /// What was asked of a job (`jobs.request`).
@@ -70,7 +71,7 @@ pub struct UploadedFile {
 /// The project whose candidates a job computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CandidatesRequest {
-    pub project: i64,
+    pub project: ProjectId,
 }
 
 /// The master whose mappings a re-check checks.
@@ -328,7 +329,7 @@ pub struct ReleaseRecord {
     pub publication_date: Option<NaiveDate>,
     pub effective_date: Option<NaiveDate>,
     pub state: ReleaseState,
-    pub previous_release_id: Option<i64>,
+    pub previous_release_id: Option<ReleaseId>,
     pub content_sha256: String,
     pub row_count: i64,
     #[serde(
@@ -345,7 +346,7 @@ pub struct ReleaseRecord {
 impl From<&ReleaseRow> for ReleaseRecord {
     fn from(r: &ReleaseRow) -> Self {
         ReleaseRecord {
-            id: r.id,
+            id: r.id.into(),
             master: r.master.clone(),
             label: r.label.clone(),
             revision: r.revision,
@@ -365,7 +366,7 @@ impl From<&ReleaseRow> for ReleaseRecord {
 /// What a candidates job wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct CandidatesResult {
-    pub project: i64,
+    pub project: ProjectId,
     /// Local codes scored.
     pub local_codes: usize,
     /// Candidates written.
@@ -465,7 +466,9 @@ mod tests {
         );
         assert_eq!(
             same::<JobRequest>(REQUESTS[2]),
-            JobRequest::Candidates(CandidatesRequest { project: 7 })
+            JobRequest::Candidates(CandidatesRequest {
+                project: ProjectId::new(7)
+            })
         );
     }
 

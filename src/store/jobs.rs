@@ -13,6 +13,7 @@ use super::job_fields::{JobProblems, JobProgress, JobRequest, JobResult, WaitPha
 use super::json_text::JsonText;
 use super::schema::jobs;
 use super::{AnyConnection, Missing, Store, StoreError};
+use crate::ids::{JobId, ReleaseId};
 
 /// Where a job stands.
 // Stored as its `as_str` spelling (`crate::store::text_column`).
@@ -90,7 +91,7 @@ crate::text_column!(JobKind);
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = jobs)]
 pub struct JobRow {
-    pub id: i64,
+    pub id: JobId,
     pub kind: JobKind,
     pub master: String,
     pub state: JobState,
@@ -103,7 +104,7 @@ pub struct JobRow {
     pub progress: JsonText<JobProgress>,
     pub problems: JsonText<JobProblems>,
     pub result: Option<JsonText<JobResult>>,
-    pub release_id: Option<i64>,
+    pub release_id: Option<ReleaseId>,
     pub attempts: i32,
     pub run_after: Option<NaiveDateTime>,
     pub upload_store: Option<String>,
@@ -113,7 +114,7 @@ pub struct JobRow {
 /// waits ([`Store::job`], [`Store::recent_jobs`]).
 #[derive(Debug, Clone)]
 pub struct Job {
-    pub id: i64,
+    pub id: JobId,
     pub kind: JobKind,
     pub master: String,
     pub state: JobState,
@@ -130,7 +131,7 @@ pub struct Job {
     /// What the job found or did, once it succeeded.
     pub result: Option<JobResult>,
     /// The release the job created (or found identical).
-    pub release_id: Option<i64>,
+    pub release_id: Option<ReleaseId>,
 }
 
 impl From<JobRow> for Job {
@@ -158,7 +159,7 @@ impl From<JobRow> for Job {
 /// its lease, and does nothing once the job was claimed again (taken over).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Lease {
-    pub id: i64,
+    pub id: JobId,
     pub attempt: i32,
 }
 
@@ -203,7 +204,7 @@ pub fn fix_for(kind: JobKind) -> &'static str {
 }
 
 /// Queues a job on `conn`; returns its id.
-pub fn create_job(conn: &mut AnyConnection, job: &NewJob<'_>) -> Result<i64, StoreError> {
+pub fn create_job(conn: &mut AnyConnection, job: &NewJob<'_>) -> Result<JobId, StoreError> {
     let created_at = Utc::now().naive_utc();
     diesel::insert_into(jobs::table)
         .values(JobInsert {
@@ -236,7 +237,7 @@ pub fn unfinished(
     conn: &mut AnyConnection,
     kind: JobKind,
     master: &str,
-) -> Result<Option<i64>, StoreError> {
+) -> Result<Option<JobId>, StoreError> {
     Ok(jobs::table
         .filter(jobs::kind.eq(kind))
         .filter(jobs::master.eq(master))
@@ -249,9 +250,9 @@ pub fn unfinished(
 /// Of the job ids `ids`, those that exist, each with whether it has not ended.
 pub fn unfinished_among(
     conn: &mut AnyConnection,
-    ids: &[i64],
-) -> Result<Vec<(i64, bool)>, StoreError> {
-    let found: Vec<(i64, JobState)> = jobs::table
+    ids: &[JobId],
+) -> Result<Vec<(JobId, bool)>, StoreError> {
+    let found: Vec<(JobId, JobState)> = jobs::table
         .filter(jobs::id.eq_any(ids))
         .select((jobs::id, jobs::state))
         .load(conn)?;
@@ -274,7 +275,7 @@ const CLAIMABLE: &str = "j.state = 'queued' \
 #[derive(QueryableByName)]
 struct Claimed {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    id: i64,
+    id: JobId,
     #[diesel(sql_type = diesel::sql_types::Integer)]
     attempts: i32,
 }
@@ -357,7 +358,7 @@ pub fn claim(
         // than be claimed again and again.
         Err(diesel::result::Error::DeserializationError(e)) => {
             let e = super::causes(e.as_ref());
-            tracing::error!(job = lease.id, error = %e, "a claimed job's record cannot be read");
+            tracing::error!(job = lease.id.get(), error = %e, "a claimed job's record cannot be read");
             let kind: JobKind = jobs::table.find(lease.id).select(jobs::kind).first(conn)?;
             let message = format!("the job's record cannot be read: {e}");
             finish_job(
@@ -402,7 +403,7 @@ pub fn finish_job(
     state: JobState,
     problems: &JobProblems,
     result: Option<&JobResult>,
-    release_id: Option<i64>,
+    release_id: Option<ReleaseId>,
 ) -> Result<(), StoreError> {
     let updated = diesel::update(held!(lease))
         .set((
@@ -476,7 +477,7 @@ pub fn take_over_stale(
                     .or(jobs::heartbeat_at.is_null()),
             )
     };
-    let found: Vec<(i64, i32, String, JobKind)> = silent()
+    let found: Vec<(JobId, i32, String, JobKind)> = silent()
         .select((jobs::id, jobs::attempts, jobs::node, jobs::kind))
         .load(conn)?;
     let mut done = TakenOver::default();
@@ -560,7 +561,7 @@ fn explain_wait(
     if view.state != JobState::Queued {
         return Ok(());
     }
-    let earlier: Option<i64> = if view.kind == JobKind::ImportRelease {
+    let earlier: Option<JobId> = if view.kind == JobKind::ImportRelease {
         jobs::table
             .filter(jobs::kind.eq(view.kind))
             .filter(jobs::master.eq(&view.master))
@@ -589,7 +590,7 @@ fn explain_wait(
 
 impl Store {
     /// One job.
-    pub fn job(&self, id: i64) -> Result<Job, StoreError> {
+    pub fn job(&self, id: JobId) -> Result<Job, StoreError> {
         let mut conn = self.conn()?;
         let row = jobs::table
             .find(id)

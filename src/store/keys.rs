@@ -8,6 +8,7 @@ use super::models::ApiKeyRow;
 use super::schema::api_keys;
 use super::{AnyConnection, Store, StoreError};
 use crate::access::Role;
+use crate::ids::ApiKeyId;
 
 /// Prefix of every key, so that leaked keys are easy to recognise.
 pub const KEY_PREFIX: &str = "hyj_";
@@ -76,7 +77,7 @@ pub fn create_key(
 }
 
 /// Revokes a key by id on `conn`; revoking twice is harmless.
-pub fn revoke_key(conn: &mut AnyConnection, id: i64) -> Result<ApiKeyRow, StoreError> {
+pub fn revoke_key(conn: &mut AnyConnection, id: ApiKeyId) -> Result<ApiKeyRow, StoreError> {
     let row: ApiKeyRow = api_keys::table
         .find(id)
         .select(ApiKeyRow::as_select())

@@ -12,6 +12,7 @@ use super::schema::{concept_links, concepts, releases};
 use super::speaker::{by_identity, last_speaker, speaker};
 use super::successors::successor_chain_in;
 use super::{AnyConnection, Store, StoreError};
+use crate::ids::ReleaseId;
 use crate::with_backend;
 
 /// One stored row of a code, as an API shows it.
@@ -77,7 +78,7 @@ fn row_view(row: &ConceptRow) -> Result<RowView, StoreError> {
     })
 }
 
-fn valid_at(release_id: i64) -> impl Fn(&ConceptRow) -> bool {
+fn valid_at(release_id: ReleaseId) -> impl Fn(&ConceptRow) -> bool {
     move |r: &ConceptRow| r.valid_from <= release_id && r.valid_to.is_none_or(|to| to > release_id)
 }
 
@@ -129,7 +130,7 @@ pub fn code_view_in(
         .order(releases::id.asc())
         .select(ReleaseRow::as_select())
         .load(conn)?;
-    let present = |id: i64| own_all.iter().chain(&carriers_all).any(valid_at(id));
+    let present = |id: ReleaseId| own_all.iter().chain(&carriers_all).any(valid_at(id));
     let valid_in: Vec<ReleaseRef> = history
         .iter()
         .filter(|r| present(r.id))

@@ -12,6 +12,7 @@ mod connection;
 pub mod designations;
 pub mod diff;
 pub mod health;
+mod id_column;
 pub mod import;
 pub mod job_fields;
 pub mod jobs;

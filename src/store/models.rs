@@ -4,6 +4,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::ids::{ApiKeyId, ReleaseId};
+
 use super::schema::{
     activations, api_keys, audit_log, concept_links, concepts, release_changes, release_files,
     release_notices, release_stats, releases,
@@ -15,7 +17,7 @@ use super::schema::{
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
 #[diesel(table_name = releases)]
 pub struct ReleaseRow {
-    pub id: i64,
+    pub id: ReleaseId,
     pub master: String,
     pub label: String,
     pub revision: i64,
@@ -23,7 +25,7 @@ pub struct ReleaseRow {
     pub effective_date: Option<NaiveDate>,
     pub state: ReleaseState,
     /// The release this one's change set is computed against.
-    pub previous_release_id: Option<i64>,
+    pub previous_release_id: Option<ReleaseId>,
     pub content_sha256: String,
     pub row_count: i64,
     #[serde(serialize_with = "crate::timestamp::utc")]
@@ -67,7 +69,7 @@ crate::text_column!(ReleaseState);
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = release_files)]
 pub struct ReleaseFileRow {
-    pub release_id: i64,
+    pub release_id: ReleaseId,
     pub position: i64,
     pub name: String,
     pub role: String,
@@ -81,7 +83,7 @@ pub struct ReleaseFileRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = release_stats)]
 pub struct ReleaseStatRow {
-    pub release_id: i64,
+    pub release_id: ReleaseId,
     pub system_key: String,
     pub row_count: i64,
     pub code_count: i64,
@@ -94,7 +96,7 @@ pub struct ReleaseStatRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = release_notices)]
 pub struct ReleaseNoticeRow {
-    pub release_id: i64,
+    pub release_id: ReleaseId,
     pub position: i64,
     pub file: String,
     pub line: Option<i64>,
@@ -113,8 +115,8 @@ pub struct ConceptRow {
     pub code: String,
     pub row_key: String,
     pub content_hash: String,
-    pub valid_from: i64,
-    pub valid_to: Option<i64>,
+    pub valid_from: ReleaseId,
+    pub valid_to: Option<ReleaseId>,
     pub status: String,
     pub display: String,
     /// JSON object of the row's columns.
@@ -142,8 +144,8 @@ pub struct NewConcept<'a> {
     pub code: &'a str,
     pub row_key: &'a str,
     pub content_hash: &'a str,
-    pub valid_from: i64,
-    pub valid_to: Option<i64>,
+    pub valid_from: ReleaseId,
+    pub valid_to: Option<ReleaseId>,
     pub status: &'a str,
     pub display: &'a str,
     pub attributes: &'a str,
@@ -175,7 +177,7 @@ pub struct LinkRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = release_changes)]
 pub struct ChangeRow {
-    pub release_id: i64,
+    pub release_id: ReleaseId,
     pub system_key: String,
     pub code: String,
     pub kind: String,
@@ -190,7 +192,7 @@ pub struct ChangeRow {
 pub struct ActivationRow {
     pub id: i64,
     pub master: String,
-    pub release_id: i64,
+    pub release_id: ReleaseId,
     pub effective_from: NaiveDateTime,
     pub activated_at: NaiveDateTime,
     pub activated_by: String,
@@ -201,7 +203,7 @@ pub struct ActivationRow {
 #[diesel(table_name = activations)]
 pub struct NewActivation<'a> {
     pub master: &'a str,
-    pub release_id: i64,
+    pub release_id: ReleaseId,
     pub effective_from: NaiveDateTime,
     pub activated_at: NaiveDateTime,
     pub activated_by: &'a str,
@@ -211,7 +213,7 @@ pub struct NewActivation<'a> {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = api_keys)]
 pub struct ApiKeyRow {
-    pub id: i64,
+    pub id: ApiKeyId,
     pub name: String,
     pub role: String,
     /// The first characters of the key, to recognise it in lists.

@@ -13,6 +13,7 @@ use super::mapping::{bump_revision, change_in, resolve_change_in};
 use super::models::ReleaseRow;
 use super::schema::{mapping_checks, mapping_projects, mappings};
 use super::{AnyConnection, Store, StoreError};
+use crate::ids::{ProjectId, ReleaseId};
 use crate::mapping::state::{Action, State};
 use crate::store::mapping::Change;
 use crate::systems::{self, Master};
@@ -23,7 +24,7 @@ pub const RECHECK_ACTOR: &str = "system:recheck";
 /// One approved mapping whose target needs a look.
 #[derive(Debug, Clone)]
 pub struct Attention {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub local_code: String,
     pub target_system: String,
     pub target_code: String,
@@ -50,7 +51,13 @@ pub struct RecheckReport {
 }
 
 /// (project, local code, target system, target code, recorded display) of an approved mapping.
-type ApprovedTarget = (i64, String, Option<String>, Option<String>, Option<String>);
+type ApprovedTarget = (
+    ProjectId,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 impl Store {
     /// Checks the approved mappings of `project` (all projects when `None`) whose targets
@@ -58,7 +65,7 @@ impl Store {
     /// flags what needs review in [`Store::recheck_if_current_changed`]).
     pub fn recheck_mappings(
         &self,
-        project: Option<i64>,
+        project: Option<ProjectId>,
         masters: &[Master],
     ) -> Result<RecheckReport, StoreError> {
         recheck_mappings_in(&mut *self.conn()?, project, masters)
@@ -119,7 +126,7 @@ impl Store {
             let Some(release) = serving_now(&mut conn, master)? else {
                 continue;
             };
-            let seen: Option<i64> = mapping_checks::table
+            let seen: Option<ReleaseId> = mapping_checks::table
                 .filter(mapping_checks::master.eq(master.key()))
                 .select(mapping_checks::release_id)
                 .first(&mut *conn)
@@ -153,7 +160,7 @@ impl Store {
                     let Some(release) = serving_now(conn, master)? else {
                         return Ok(None);
                     };
-                    let seen: Option<i64> = mapping_checks::table
+                    let seen: Option<ReleaseId> = mapping_checks::table
                         .filter(mapping_checks::master.eq(master.key()))
                         .select(mapping_checks::release_id)
                         .first(conn)
@@ -232,7 +239,7 @@ impl Store {
 /// re-check's transaction, it sees that transaction's state).
 pub fn recheck_mappings_in(
     conn: &mut AnyConnection,
-    project: Option<i64>,
+    project: Option<ProjectId>,
     masters: &[Master],
 ) -> Result<RecheckReport, StoreError> {
     let mut report = RecheckReport::default();

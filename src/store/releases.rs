@@ -13,6 +13,7 @@ use super::schema::{
     releases,
 };
 use super::{AnyConnection, Store, StoreError};
+use crate::ids::ReleaseId;
 use crate::systems::Master;
 
 /// A release with its files, per-system counts and whether it is current.
@@ -69,7 +70,7 @@ pub fn find_release_in(
 }
 
 /// The release with id `id`, on `conn`.
-pub fn release_in(conn: &mut AnyConnection, id: i64) -> Result<ReleaseRow, StoreError> {
+pub fn release_in(conn: &mut AnyConnection, id: ReleaseId) -> Result<ReleaseRow, StoreError> {
     releases::table
         .find(id)
         .select(ReleaseRow::as_select())
@@ -96,13 +97,13 @@ impl Store {
         }
         let rows: Vec<ReleaseRow> = query.load(&mut *conn)?;
         let now = chrono::Utc::now().naive_utc();
-        let mut current: Vec<i64> = Vec::new();
+        let mut current: Vec<ReleaseId> = Vec::new();
         for m in Master::ALL {
             if let Some(r) = super::activation::serving_at(&mut conn, m, now)? {
                 current.push(r.id);
             }
         }
-        let mut files: HashMap<i64, Vec<ReleaseFileRow>> = HashMap::new();
+        let mut files: HashMap<ReleaseId, Vec<ReleaseFileRow>> = HashMap::new();
         for f in release_files::table
             .order((release_files::release_id, release_files::position))
             .select(ReleaseFileRow::as_select())
@@ -110,17 +111,17 @@ impl Store {
         {
             files.entry(f.release_id).or_default().push(f);
         }
-        let mut stats: HashMap<i64, Vec<ReleaseStatRow>> = HashMap::new();
+        let mut stats: HashMap<ReleaseId, Vec<ReleaseStatRow>> = HashMap::new();
         for s in release_stats::table
             .select(ReleaseStatRow::as_select())
             .load(&mut *conn)?
         {
             stats.entry(s.release_id).or_default().push(s);
         }
-        let notice_counts: HashMap<i64, i64> = release_notices::table
+        let notice_counts: HashMap<ReleaseId, i64> = release_notices::table
             .group_by(release_notices::release_id)
             .select((release_notices::release_id, diesel::dsl::count_star()))
-            .load::<(i64, i64)>(&mut *conn)?
+            .load::<(ReleaseId, i64)>(&mut *conn)?
             .into_iter()
             .collect();
         let order: HashMap<&str, usize> = crate::systems::CODE_SYSTEMS
@@ -220,7 +221,7 @@ impl Store {
     }
 
     /// A release by id.
-    pub fn release_by_id(&self, id: i64) -> Result<ReleaseRow, StoreError> {
+    pub fn release_by_id(&self, id: ReleaseId) -> Result<ReleaseRow, StoreError> {
         release_in(&mut *self.conn()?, id)
     }
 

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::models::ConceptRow;
 use super::schema::{concepts, releases};
 use super::{Store, StoreError};
+use crate::ids::ReleaseId;
 use crate::with_backend;
 
 /// Concept versions are read in pages of this many rows.
@@ -14,7 +15,7 @@ const PAGE: i64 = 5_000;
 /// A release as the search index records it: id and content hash.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReleaseStamp {
-    pub id: i64,
+    pub id: ReleaseId,
     pub master: String,
     pub content_sha256: String,
 }
@@ -25,14 +26,14 @@ pub enum Versions<'a> {
     /// Every version of every master.
     All,
     /// The versions a set of releases opened or closed (`valid_from` or `valid_to` in the set).
-    TouchedBy(&'a [i64]),
+    TouchedBy(&'a [ReleaseId]),
 }
 
 impl Store {
     /// Every release, oldest first.
     pub fn release_stamps(&self) -> Result<Vec<ReleaseStamp>, StoreError> {
         let mut conn = self.conn()?;
-        let rows: Vec<(i64, String, String)> = releases::table
+        let rows: Vec<(ReleaseId, String, String)> = releases::table
             .order(releases::id.asc())
             .select((releases::id, releases::master, releases::content_sha256))
             .load(&mut *conn)?;

@@ -11,6 +11,7 @@
 use std::cmp::Ordering;
 
 use super::models::ConceptRow;
+use crate::ids::ReleaseId;
 
 /// Whether `row` defines `code` of `system` itself (rather than carrying it).
 pub(crate) fn defines(row: &ConceptRow, system: &str, code: &str) -> bool {
@@ -66,7 +67,7 @@ pub(crate) fn last_speaker<'r>(
     system: &str,
     code: &str,
 ) -> Option<&'r ConceptRow> {
-    let end = |r: &ConceptRow| r.valid_to.unwrap_or(i64::MAX);
+    let end = |r: &ConceptRow| r.valid_to.map_or(i64::MAX, ReleaseId::get);
     let last = rows.clone().into_iter().map(end).max()?;
     speaker(rows.into_iter().filter(|r| end(r) == last), system, code)
 }
@@ -83,7 +84,7 @@ mod tests {
             code: code.into(),
             row_key: key.into(),
             content_hash: String::new(),
-            valid_from: 1,
+            valid_from: ReleaseId::new(1),
             valid_to: None,
             status: status.into(),
             display: display.into(),
@@ -117,10 +118,10 @@ mod tests {
     #[test]
     fn a_removed_code_is_named_by_its_last_release() {
         let mut old = row("hot9", "1", "a", "active", "前の名前");
-        old.valid_to = Some(3);
+        old.valid_to = Some(ReleaseId::new(3));
         let mut last = row("hot9", "1", "b", "active", "最後の名前");
-        last.valid_from = 2;
-        last.valid_to = Some(5);
+        last.valid_from = ReleaseId::new(2);
+        last.valid_to = Some(ReleaseId::new(5));
         let got = last_speaker([&old, &last], "hot9", "1").expect("speaker");
         assert_eq!(got.display, "最後の名前");
     }

@@ -977,7 +977,7 @@ async fn uploads_run_as_jobs_and_bad_files_change_nothing() {
             .expect("current")
             .expect("some");
         assert_eq!(
-            (current.label.as_str(), Some(current.id)),
+            (current.label.as_str(), Some(current.id.get())),
             ("20260630", job["release_id"].as_i64())
         );
         assert_eq!(

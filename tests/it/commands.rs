@@ -8,6 +8,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 use hyojun::api::{app, ApiConfig, AppState};
+use hyojun::ids::ProjectId;
 use hyojun::mapping::state::State;
 use serde_json::{json, Value};
 
@@ -65,6 +66,7 @@ fn audit(db: &TestDb) -> Vec<(String, String, String)> {
 
 /// What each write of the test changes, read back.
 fn state(db: &TestDb, project: i64) -> Value {
+    let project = ProjectId::new(project);
     let keys: Vec<String> = db
         .store
         .keys()
@@ -230,7 +232,10 @@ async fn a_bulk_change_of_ten_thousand_mappings_is_one_transaction() {
         }
         let (status, _) = crate::mapping::upload(&service, id, &k.mapper, list.into_bytes()).await;
         assert_eq!(status, 200);
-        let revision = db.store.project_revision(id).expect("revision");
+        let revision = db
+            .store
+            .project_revision(ProjectId::new(id))
+            .expect("revision");
         let bulk = json!({"codes": codes, "action": "no_match", "comment": "対応なし"});
 
         // The 5,001st history row fails: nothing of the 10,000 is changed.
@@ -241,12 +246,17 @@ async fn a_bulk_change_of_ten_thousand_mappings_is_one_transaction() {
         assert_eq!(status, 500, "{answer}");
         let no_match = |db: &TestDb| {
             db.store
-                .mappings(id, Some(State::NoMatch), 1, 0)
+                .mappings(ProjectId::new(id), Some(State::NoMatch), 1, 0)
                 .expect("mappings")
                 .total
         };
         assert_eq!(no_match(&db), 0, "{}: rolled back whole", db.name);
-        assert_eq!(db.store.project_revision(id).expect("revision"), revision);
+        assert_eq!(
+            db.store
+                .project_revision(ProjectId::new(id))
+                .expect("revision"),
+            revision
+        );
 
         // Without it, all 10,000 change at once, the revision moves once, one audit row.
         heal(&db, "mapping_history");
@@ -258,7 +268,9 @@ async fn a_bulk_change_of_ten_thousand_mappings_is_one_transaction() {
         );
         assert_eq!(no_match(&db), 10_000);
         assert_eq!(
-            db.store.project_revision(id).expect("revision"),
+            db.store
+                .project_revision(ProjectId::new(id))
+                .expect("revision"),
             revision + 1
         );
         let last = audit(&db).pop().expect("audit row");
@@ -377,7 +389,7 @@ async fn a_stored_state_hyojun_does_not_know_is_an_error_not_a_guess() {
 
 /// A project mapping local code D002, approved, to the HOT9 code 900903501 (which the sample
 /// release 20260630 retires).
-fn approved_mapping(store: &hyojun::store::Store) -> i64 {
+fn approved_mapping(store: &hyojun::store::Store) -> ProjectId {
     use hyojun::mapping::local_codes::LocalCode;
     use hyojun::mapping::state::Action;
     use hyojun::store::mapping::{Change, NewProject};

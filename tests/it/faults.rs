@@ -51,7 +51,7 @@ fn get(needs: Needs, uri: &str) -> Request {
     }
 }
 
-fn requests(release_id: i64) -> Vec<Request> {
+fn requests(release_id: hyojun::ids::ReleaseId) -> Vec<Request> {
     vec![
         get(Needs::Memory, "/v1/systems/hot9/codes/900507501"),
         get(Needs::Memory, "/v1/systems/hot13/codes/9002005010101"),

@@ -133,7 +133,7 @@ async fn a_try_cut_by_a_database_outage_is_tried_again_and_fails_only_after_its_
     // backoff with the reason.
     let first = upload(&node, &k.admin, "hot", &file(0)).await;
     let ran = step_through_an_outage(&node, &db.store, &proxy, first);
-    assert_eq!((ran.lease.id, ran.lease.attempt), (first, 1));
+    assert_eq!((ran.lease.id.get(), ran.lease.attempt), (first, 1));
     let queued = job(&observer, &k.admin, first).await;
     assert_eq!(queued["state"], "queued", "{queued}");
     assert_eq!(queued["attempts"], 1, "{queued}");
@@ -149,12 +149,12 @@ async fn a_try_cut_by_a_database_outage_is_tried_again_and_fails_only_after_its_
     );
     // Try 2, after the backoff, imports the release.
     let ran = step_when_due(&node);
-    assert_eq!((ran.lease.id, ran.lease.attempt), (first, 2));
+    assert_eq!((ran.lease.id.get(), ran.lease.attempt), (first, 2));
     let done = job(&observer, &k.admin, first).await;
     assert_eq!(done["state"], "succeeded", "{done}");
     assert_eq!(done["attempts"], 2);
     let imported = release().expect("the release of try 2");
-    assert_eq!(done["release_id"], Value::from(imported.id), "{done}");
+    assert_eq!(done["release_id"], Value::from(imported.id.get()), "{done}");
 
     // The second upload (the next release) meets an outage in each of its 2 tries: it fails with the reason and
     // the fix, and its files go.
@@ -165,7 +165,7 @@ async fn a_try_cut_by_a_database_outage_is_tried_again_and_fails_only_after_its_
             std::thread::sleep(Duration::from_millis(1_100));
         }
         let ran = step_through_an_outage(&node, &db.store, &proxy, second);
-        assert_eq!((ran.lease.id, ran.lease.attempt), (second, attempt));
+        assert_eq!((ran.lease.id.get(), ran.lease.attempt), (second, attempt));
     }
     let failed = job(&observer, &k.admin, second).await;
     assert_eq!(failed["state"], "failed", "{failed}");

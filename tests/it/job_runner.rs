@@ -11,6 +11,7 @@ use actix_web::test;
 use serde_json::{json, Value};
 
 use hyojun::api::{app, ApiConfig, AppState};
+use hyojun::ids::JobId;
 use hyojun::limits::Limits;
 use hyojun::store::jobs::{self, JobKind, JobState, Lease, TakenOver};
 
@@ -174,7 +175,13 @@ async fn a_node_without_workers_queues_and_a_step_runs_the_job() {
         let ran = node.jobs.step().expect("step").expect("a job ran");
         assert_eq!(
             (ran.lease, ran.kind),
-            (Lease { id, attempt: 1 }, JobKind::ImportRelease)
+            (
+                Lease {
+                    id: JobId::new(id),
+                    attempt: 1
+                },
+                JobKind::ImportRelease
+            )
         );
         let done = job(&node, &k.admin, id).await;
         assert_eq!(done["state"], "succeeded", "{} {done}", db.name);
@@ -233,7 +240,13 @@ async fn a_stopped_nodes_job_is_taken_over_and_finished_by_another_node() {
         let id = upload(&a, &k.admin, "hot", &sample_files("hot", "20260531")).await;
         // Node a claims the job and stops: no heartbeat.
         let dead = claim_as(&db, "node-a", uploads.path());
-        assert_eq!(dead, Lease { id, attempt: 1 });
+        assert_eq!(
+            dead,
+            Lease {
+                id: JobId::new(id),
+                attempt: 1
+            }
+        );
         assert_eq!(job(&b, &k.admin, id).await["state"], "running");
         assert_eq!(
             b.jobs.maintain().expect("upkeep"),
@@ -251,7 +264,13 @@ async fn a_stopped_nodes_job_is_taken_over_and_finished_by_another_node() {
         assert_eq!(b.jobs.step().expect("step"), None);
         std::thread::sleep(Duration::from_millis(1100));
         let ran = b.jobs.step().expect("step").expect("the job ran on node b");
-        assert_eq!(ran.lease, Lease { id, attempt: 2 });
+        assert_eq!(
+            ran.lease,
+            Lease {
+                id: JobId::new(id),
+                attempt: 2
+            }
+        );
         let done = job(&b, &k.admin, id).await;
         assert_eq!(done["state"], "succeeded", "{} {done}", db.name);
         assert_eq!(done["attempts"], 2);
@@ -271,7 +290,13 @@ async fn a_stopped_nodes_job_is_taken_over_and_finished_by_another_node() {
         let id = upload(&a, &k.admin, "hot", &sample_files("hot", "h20260630.zip")).await;
         for attempt in 1..=2 {
             let lease = claim_as(&db, "node-a", uploads.path());
-            assert_eq!(lease, Lease { id, attempt });
+            assert_eq!(
+                lease,
+                Lease {
+                    id: JobId::new(id),
+                    attempt
+                }
+            );
             if attempt == 1 {
                 state_after(&b, &k.admin, id, "queued").await;
                 std::thread::sleep(Duration::from_millis(1100));

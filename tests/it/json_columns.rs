@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 
 use hyojun::api::dto::jobs::JobView;
+use hyojun::ids::{JobId, ProjectId};
 use hyojun::store::job_fields::{
     CandidatesRequest, CandidatesResult, FileProblem, FileProblems, ImportRequest, JobProblems,
     JobProgress, JobRequest, JobResult, RecheckRequest, RecheckResult, RecheckSkipped,
@@ -59,10 +60,10 @@ fn job_through(
     jobs::job_progress(&mut conn, lease, progress).expect("progress");
     let (state, problems, result) = ended;
     if state == JobState::Running {
-        return id;
+        return id.into();
     }
     jobs::finish_job(&mut conn, lease, state, problems, result, None).expect("finish");
-    id
+    id.into()
 }
 
 #[test]
@@ -77,7 +78,9 @@ fn each_kind_of_job_reads_back_as_written() {
             bytes: 1234,
         }],
     });
-    let candidates = JobRequest::Candidates(CandidatesRequest { project: 3 });
+    let candidates = JobRequest::Candidates(CandidatesRequest {
+        project: ProjectId::new(3),
+    });
     let recheck = JobRequest::Recheck(RecheckRequest {
         master: "hot".into(),
     });
@@ -103,7 +106,7 @@ fn each_kind_of_job_reads_back_as_written() {
         total: 1,
     });
     let wrote = JobResult::Candidates(CandidatesResult {
-        project: 3,
+        project: ProjectId::new(3),
         local_codes: 4,
         candidates: 17,
         seconds: 0.25,
@@ -166,7 +169,7 @@ fn each_kind_of_job_reads_back_as_written() {
         ];
         for (kind, request, progress, state, problems, result) in cases {
             let id = job_through(&db, kind, request, progress, (state, problems, result));
-            let job = db.store.job(id).expect("job");
+            let job = db.store.job(JobId::new(id)).expect("job");
             assert_eq!(
                 (
                     &job.request,
@@ -219,7 +222,7 @@ fn damaged_job(db: &TestDb, column: &str, json: &str) -> String {
         db,
         &format!("UPDATE jobs SET {column} = '{json}' WHERE id = {id}"),
     );
-    match db.store.job(id) {
+    match db.store.job(JobId::new(id)) {
         Ok(job) => panic!("{}: {column} = {json} read as {job:?}", db.name),
         Err(e) => e.to_string(),
     }

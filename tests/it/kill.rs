@@ -421,7 +421,7 @@ fn kill_9_of_a_serving_node_mid_upload_another_node_finishes_the_job() {
             // is there is whole, and its job says succeeded; a job that does not say so left
             // nothing behind.
             let committed = db.store.find_release(Master::Hot, label).is_ok();
-            let job = db.store.job(id).expect("job");
+            let job = db.store.job(hyojun::ids::JobId::new(id)).expect("job");
             assert_eq!(
                 job.state == JobState::Succeeded,
                 committed,

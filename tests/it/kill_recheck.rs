@@ -118,7 +118,11 @@ fn kill_9_of_a_serving_node_mid_recheck_another_node_finishes_it() {
         let delay = rng.below(Duration::from_millis(1500));
         std::thread::sleep(delay);
         drop(node);
-        let ended_before = db.store.job(job_id).expect("job").state;
+        let ended_before = db
+            .store
+            .job(hyojun::ids::JobId::new(job_id))
+            .expect("job")
+            .state;
         eprintln!(
             "{}: node a killed {:.2} s into the re-check (job {job_id} then {ended_before:?})",
             db.name,
@@ -154,7 +158,7 @@ fn kill_9_of_a_serving_node_mid_recheck_another_node_finishes_it() {
             .get_result(&mut conn)
             .expect("history");
         assert_eq!(flags, MAPPINGS as i64, "{}: flagged exactly once", db.name);
-        let checked: i64 = mapping_checks::table
+        let checked: hyojun::ids::ReleaseId = mapping_checks::table
             .filter(mapping_checks::master.eq("hot"))
             .select(mapping_checks::release_id)
             .first(&mut conn)

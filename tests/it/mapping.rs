@@ -557,7 +557,7 @@ async fn review_workflow_with_four_eyes_merge_bulk_and_history() {
             loop {
                 let page = db
                     .store
-                    .export_page(id, grouped, 2, &mut cursor)
+                    .export_page(hyojun::ids::ProjectId::new(id), grouped, 2, &mut cursor)
                     .expect("page");
                 assert!(page.len() <= 2);
                 walked.extend(

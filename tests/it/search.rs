@@ -28,7 +28,7 @@ struct Reference {
 
 impl Reference {
     fn of(store: &Store) -> Reference {
-        let current: HashMap<String, i64> = Master::ALL
+        let current: HashMap<String, hyojun::ids::ReleaseId> = Master::ALL
             .iter()
             .filter_map(|m| {
                 let r = store.current_release(*m).expect("current")?;
@@ -405,7 +405,7 @@ async fn endpoint_ranks_filters_highlights_and_follows_activation() {
         assert_eq!(status, 200);
         let (_, page) = get(format!("/v1/search?q={added}")).await;
         assert_eq!(page["total"], 1, "{page}");
-        assert_eq!(page["items"][0]["release_id"], second);
+        assert_eq!(page["items"][0]["release_id"], second.get());
         let (_, page) = get(format!("/v1/search?q={added}&master=hot&release=20260531")).await;
         assert_eq!(page["total"], 0, "{page}");
 

@@ -53,7 +53,7 @@ pub struct JobView {
 impl From<Job> for JobView {
     fn from(job: Job) -> Self {
         JobView {
-            id: job.id,
+            id: job.id.get(),
             kind: job.kind,
             master: job.master,
             state: job.state,
@@ -66,7 +66,7 @@ impl From<Job> for JobView {
             progress: job.progress.into(),
             problems: job.problems.into(),
             result: job.result.map(JobResult::from),
-            release_id: job.release_id,
+            release_id: job.release_id.map(|r| r.get()),
         }
     }
 }
@@ -100,9 +100,9 @@ impl From<stored::JobRequest> for JobRequest {
                     })
                     .collect(),
             }),
-            stored::JobRequest::Candidates(r) => {
-                JobRequest::Candidates(CandidatesJobRequest { project: r.project })
-            }
+            stored::JobRequest::Candidates(r) => JobRequest::Candidates(CandidatesJobRequest {
+                project: r.project.into(),
+            }),
             stored::JobRequest::Recheck(r) => {
                 JobRequest::Recheck(RecheckJobRequest { master: r.master })
             }
@@ -320,7 +320,7 @@ impl From<stored::JobResult> for JobResult {
         match r {
             stored::JobResult::Import(i) => JobResult::Import(Box::new((*i).into())),
             stored::JobResult::Candidates(c) => JobResult::Candidates(CandidatesJobResult {
-                project: c.project,
+                project: c.project.into(),
                 local_codes: c.local_codes,
                 candidates: c.candidates,
                 seconds: c.seconds,
@@ -387,7 +387,7 @@ impl From<stored::ImportResult> for ImportJobResult {
                 publication_date: r.publication_date,
                 effective_date: r.effective_date,
                 state: r.state,
-                previous_release_id: r.previous_release_id,
+                previous_release_id: r.previous_release_id.map(|r| r.get()),
                 content_sha256: r.content_sha256,
                 row_count: r.row_count,
                 imported_at: r.imported_at,

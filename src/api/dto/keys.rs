@@ -26,7 +26,7 @@ impl From<models::ApiKeyRow> for ApiKeyRow {
     /// Everything but the hash.
     fn from(k: models::ApiKeyRow) -> Self {
         ApiKeyRow {
-            id: k.id,
+            id: k.id.into(),
             name: k.name,
             role: k.role,
             key_prefix: k.key_prefix,

@@ -32,7 +32,7 @@ pub struct Project {
 impl From<project::Project> for Project {
     fn from(p: project::Project) -> Self {
         Project {
-            id: p.id,
+            id: p.id.into(),
             name: p.name,
             description: p.description,
             local_system: p.local_system,
@@ -259,7 +259,7 @@ pub struct Attention {
 impl From<recheck::Attention> for Attention {
     fn from(a: recheck::Attention) -> Self {
         Attention {
-            project_id: a.project_id,
+            project_id: a.project_id.into(),
             local_code: a.local_code,
             target_system: a.target_system,
             target_code: a.target_code,

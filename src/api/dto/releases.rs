@@ -34,14 +34,14 @@ pub struct ReleaseRow {
 impl From<models::ReleaseRow> for ReleaseRow {
     fn from(r: models::ReleaseRow) -> Self {
         ReleaseRow {
-            id: r.id,
+            id: r.id.into(),
             master: r.master,
             label: r.label,
             revision: r.revision,
             publication_date: r.publication_date,
             effective_date: r.effective_date,
             state: r.state,
-            previous_release_id: r.previous_release_id,
+            previous_release_id: r.previous_release_id.map(|r| r.get()),
             content_sha256: r.content_sha256,
             row_count: r.row_count,
             imported_at: r.imported_at,

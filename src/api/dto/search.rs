@@ -63,7 +63,7 @@ impl From<query::SearchHit> for SearchHit {
             reading: h.reading,
             status: h.status,
             master: h.master,
-            release_id: h.release_id,
+            release_id: h.release_id.into(),
             matched: h.matched.into(),
             score: h.score,
         }

@@ -81,7 +81,7 @@ pub struct TranslateResult {
 impl From<model::TranslateResult> for TranslateResult {
     fn from(r: model::TranslateResult) -> Self {
         TranslateResult {
-            project: r.project,
+            project: r.project.into(),
             items: super::all(r.items),
         }
     }

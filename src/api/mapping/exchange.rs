@@ -35,7 +35,7 @@ const EXPORT_PAGE: i64 = 1000;
 pub async fn export(
     _: Reader,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ProjectId>,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     use crate::mapping::exchange;
@@ -107,7 +107,7 @@ enum RowWriter {
 /// holds after a page (whatever it held before the first page comes first).
 fn export_stream(
     store: crate::store::Store,
-    id: i64,
+    id: ProjectId,
     writer: RowWriter,
     shared: SharedBuffer,
 ) -> impl futures_util::Stream<Item = ExportChunk> + 'static {
@@ -159,11 +159,11 @@ fn export_stream(
             match step {
                 Ok(Ok(next)) => Some((Ok::<_, actix_web::Error>(shared.take()), next)),
                 Ok(Err(e)) => {
-                    tracing::error!(error = %e, project = id, "export failed midway");
+                    tracing::error!(error = %e, project = id.get(), "export failed midway");
                     None
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, project = id, "export task failed");
+                    tracing::error!(error = %e, project = id.get(), "export task failed");
                     None
                 }
             }
@@ -223,7 +223,7 @@ pub struct ImportQuery {
 pub async fn import(
     admin: Admin,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ProjectId>,
     query: web::Query<ImportQuery>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {

@@ -14,6 +14,7 @@ use super::error::ApiError;
 use super::resolve::blocking;
 use super::AppState;
 use crate::app;
+use crate::ids::ProjectId;
 use crate::limits::{Limit, Limits};
 use crate::mapping::local_codes;
 use crate::mapping::state::{Action, Equivalence, State};
@@ -117,7 +118,7 @@ pub async fn list_projects(
 pub async fn get_project(
     _: Reader,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ProjectId>,
 ) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
     let id = path.into_inner();
@@ -148,7 +149,7 @@ pub async fn get_project(
 pub async fn upload_local_codes(
     mapper: Mapper,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ProjectId>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     check_list_size(&body, &state.config.limits)?;
@@ -211,7 +212,7 @@ pub struct MappingsQuery {
 pub async fn list_mappings(
     _: Reader,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ProjectId>,
     query: web::Query<MappingsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
@@ -246,7 +247,7 @@ pub async fn list_mappings(
 pub async fn get_mapping(
     _: Reader,
     state: web::Data<AppState>,
-    path: web::Path<(i64, String)>,
+    path: web::Path<(ProjectId, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, code) = path.into_inner();
     let store = state.store.clone();
@@ -320,7 +321,7 @@ impl ChangeRequest {
 pub async fn change_mapping(
     mapper: Mapper,
     state: web::Data<AppState>,
-    path: web::Path<(i64, String)>,
+    path: web::Path<(ProjectId, String)>,
     body: super::json::Json<ChangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, code) = path.into_inner();
@@ -381,7 +382,7 @@ pub struct BulkResult {
 pub async fn bulk_change(
     mapper: Mapper,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ProjectId>,
     body: super::json::Json<BulkRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
@@ -447,7 +448,7 @@ pub async fn bulk_change(
 pub async fn mapping_history(
     _: Reader,
     state: web::Data<AppState>,
-    path: web::Path<(i64, String)>,
+    path: web::Path<(ProjectId, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, code) = path.into_inner();
     let store = state.store.clone();
@@ -471,17 +472,18 @@ pub fn start_rechecking(
     let spawned = std::thread::Builder::new()
         .name("mapping-recheck".into())
         .spawn(move || {
-            let mut checked: Option<Vec<Option<i64>>> = None;
+            let mut checked: Option<Vec<Option<crate::ids::ReleaseId>>> = None;
             let mut asked = std::time::Instant::now();
             loop {
                 std::thread::sleep(RECHECK_INTERVAL);
                 let (Some(cache), Some(runner)) = (weak.upgrade(), runner.upgrade()) else {
                     return;
                 };
-                let current: Result<Vec<Option<i64>>, ApiError> = crate::systems::Master::ALL
-                    .iter()
-                    .map(|&m| Ok(cache.current_release(&store, m)?.map(|r| r.id)))
-                    .collect();
+                let current: Result<Vec<Option<crate::ids::ReleaseId>>, ApiError> =
+                    crate::systems::Master::ALL
+                        .iter()
+                        .map(|&m| Ok(cache.current_release(&store, m)?.map(|r| r.id)))
+                        .collect();
                 let outcome = match current {
                     Ok(ids)
                         if checked.as_ref() != Some(&ids) || asked.elapsed() >= RECHECK_AGAIN =>
@@ -519,7 +521,8 @@ const RECHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 /// What needs attention in a project.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AttentionReport {
-    pub project: i64,
+    #[schema(value_type = i64)]
+    pub project: ProjectId,
     /// Mapping counts by state.
     pub states: std::collections::BTreeMap<String, i64>,
     /// Flagged mappings with their reasons (retired targets, renamed local codes, …).
@@ -544,7 +547,7 @@ pub struct AttentionReport {
 pub async fn attention(
     _: Reader,
     state: web::Data<AppState>,
-    path: web::Path<i64>,
+    path: web::Path<ProjectId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let store = state.store.clone();

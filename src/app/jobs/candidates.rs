@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::{JobContext, Tried};
+use crate::ids::{ProjectId, ReleaseId};
 use crate::mapping::candidates::{Candidate, LocalTerm, Suggester};
 use crate::search::SearchError;
 use crate::store::job_fields::{CandidatesResult, JobProblems, JobProgress, JobRequest, JobResult};
@@ -51,7 +52,7 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
             }
         }
         Err(e) => {
-            tracing::error!(job = lease.id, ?project, error = %e, "candidates job failed");
+            tracing::error!(job = lease.id.get(), ?project, error = %e, "candidates job failed");
             let problems = JobProblems::one(
                 "failed",
                 "the candidates job failed; see the server log",
@@ -69,7 +70,7 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
 
 fn compute(
     ctx: &JobContext,
-    project_id: i64,
+    project_id: ProjectId,
     lease: Lease,
 ) -> Result<CandidatesResult, SearchError> {
     let store = &ctx.store;
@@ -80,7 +81,7 @@ fn compute(
         .iter()
         .filter_map(|k| systems::by_key(k).map(|s| s.key))
         .collect();
-    let mut releases: HashMap<Master, i64> = HashMap::new();
+    let mut releases: HashMap<Master, ReleaseId> = HashMap::new();
     for key in &targets {
         if let Some(system) = systems::by_key(key) {
             if let Some(r) = store.current_release(system.master)? {
@@ -88,7 +89,7 @@ fn compute(
             }
         }
     }
-    let ids: Vec<i64> = releases.values().copied().collect();
+    let ids: Vec<ReleaseId> = releases.values().copied().collect();
     let snapshot = ctx.search.snapshot_holding(store, &ids)?;
     let terms = store.local_terms(project_id)?;
     let total = terms.len();

@@ -43,7 +43,7 @@ impl JobProgress<'_> {
             total: self.total.load(Ordering::Relaxed),
         };
         if let Err(e) = self.store.job_progress(self.lease, &progress) {
-            tracing::warn!(job = self.lease.id, error = %e, "cannot record job progress");
+            tracing::warn!(job = self.lease.id.get(), error = %e, "cannot record job progress");
         }
     }
 }
@@ -174,10 +174,10 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
         Err(e) => e,
     };
     if !matches!(e, StoreError::Connect(_)) && !ctx.store.holds(lease).unwrap_or(true) {
-        tracing::warn!(job = lease.id, error = %e, "the job was taken over by another node");
+        tracing::warn!(job = lease.id.get(), error = %e, "the job was taken over by another node");
         return Tried::Lost;
     }
-    tracing::warn!(job = lease.id, error = %e, "import failed");
+    tracing::warn!(job = lease.id.get(), error = %e, "import failed");
     let (kind, message, fix) = match e {
         StoreError::Connect(why) => {
             return Tried::Again {

@@ -18,6 +18,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::{command_on, Audit};
+use crate::ids::JobId;
 use crate::limits::Limits;
 use crate::search::SearchIndex;
 use crate::store::jobs::{create_job, JobKind, JobRow, JobState, Lease, NewJob};
@@ -65,7 +66,7 @@ impl Tried {
                 succeeded: state == JobState::Succeeded,
             },
             Err(e) => {
-                tracing::error!(job = lease.id, error = %e, "cannot record the end of a job");
+                tracing::error!(job = lease.id.get(), error = %e, "cannot record the end of a job");
                 Tried::Lost
             }
         }
@@ -90,8 +91,8 @@ pub fn queue(
     target: Option<String>,
     job: &NewJob<'_>,
     files: Option<(&UploadStore, &Path)>,
-    detail: impl FnOnce(i64) -> String,
-) -> Result<i64, StoreError> {
+    detail: impl FnOnce(JobId) -> String,
+) -> Result<JobId, StoreError> {
     let failed_as = target.clone().unwrap_or_else(|| "job".to_owned());
     command_on(
         store,

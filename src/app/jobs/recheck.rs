@@ -7,6 +7,7 @@
 use diesel::Connection;
 
 use super::{JobContext, Tried};
+use crate::ids::JobId;
 use crate::store::job_fields::{
     JobProblems, JobRequest, JobResult, RecheckRequest, RecheckResult, RecheckSkipped,
 };
@@ -18,7 +19,7 @@ use crate::systems::Master;
 /// Queues a re-check job for every master whose mappings were not checked against its current
 /// release and that has none waiting; returns the ids queued. A node that queues one at the
 /// same moment as another finds the other's (one unfinished re-check per master).
-pub fn queue_due(store: &Store, node: &str) -> Result<Vec<i64>, StoreError> {
+pub fn queue_due(store: &Store, node: &str) -> Result<Vec<JobId>, StoreError> {
     let mut queued = Vec::new();
     for master in store.masters_to_recheck()? {
         let mut conn = store.conn()?;
@@ -109,7 +110,7 @@ pub fn run(ctx: &JobContext, job: &JobRow, lease: Lease) -> Tried {
                 }
             }
             Err(e) => {
-                tracing::error!(job = lease.id, %master, error = %e, "mapping re-check failed");
+                tracing::error!(job = lease.id.get(), %master, error = %e, "mapping re-check failed");
                 (
                     JobState::Failed,
                     ctx.store.finish_job(

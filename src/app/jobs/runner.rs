@@ -125,7 +125,7 @@ impl Runner {
         if !held.is_empty() {
             for lost in beat(&mut conn, &held)? {
                 tracing::warn!(
-                    job = lost.id,
+                    job = lost.id.get(),
                     attempt = lost.attempt,
                     "this node's try of the job was taken over by another node (it was silent too long); its writes will be refused"
                 );
@@ -163,7 +163,7 @@ impl Runner {
     fn run(&self, job: &jobs::JobRow, lease: Lease) {
         let span = tracing::info_span!(
             "job",
-            id = lease.id,
+            id = lease.id.get(),
             kind = job.kind.as_str(),
             attempt = lease.attempt
         );
@@ -193,7 +193,7 @@ impl Runner {
     /// the takeover of stale jobs, which queues it again without the reason.
     fn again(&self, lease: Lease, why: &str, problems: &JobProblems) -> JobOutcome {
         tracing::warn!(
-            job = lease.id,
+            job = lease.id.get(),
             attempt = lease.attempt,
             why,
             "job try failed; it is tried again"
@@ -235,7 +235,7 @@ impl Runner {
                 JobOutcome::Failed
             }
             Err(e) => {
-                tracing::error!(job = lease.id, error = %e, "cannot record a failed try; the job is taken over once its heartbeat is stale");
+                tracing::error!(job = lease.id.get(), error = %e, "cannot record a failed try; the job is taken over once its heartbeat is stale");
                 JobOutcome::Lost
             }
         }
@@ -283,7 +283,7 @@ fn dispatch(weak: Weak<Runner>) {
                 if let Err(e) = spawned {
                     // Left running: taken over once its heartbeat is stale.
                     locked(&runner.running).remove(&lease);
-                    tracing::error!(job = lease.id, error = %e, "cannot start a job thread");
+                    tracing::error!(job = lease.id.get(), error = %e, "cannot start a job thread");
                 }
             }
             None => {

@@ -12,6 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crate::ids::JobId;
 use crate::store::StoreError;
 
 /// An `incoming/` folder idle this long belongs to an upload that will not finish.
@@ -94,14 +95,14 @@ impl UploadStore {
     }
 
     /// Where the files of job `id` are kept.
-    pub fn files(&self, id: i64) -> PathBuf {
+    pub fn files(&self, id: JobId) -> PathBuf {
         self.root.join("jobs").join(id.to_string())
     }
 
     /// Moves a received upload to job `id` (inside the transaction that queues the job: when
     /// it fails, the job is not queued). A folder already there is a leftover of a job id
     /// that was not committed, and is replaced.
-    pub fn keep(&self, incoming: &Path, id: i64) -> Result<(), StoreError> {
+    pub fn keep(&self, incoming: &Path, id: JobId) -> Result<(), StoreError> {
         let to = self.files(id);
         if to.exists() {
             std::fs::remove_dir_all(&to).map_err(|e| io("cannot clear", &to, e))?;
@@ -110,11 +111,11 @@ impl UploadStore {
     }
 
     /// Removes the files of job `id` (it ended); a missing folder is fine.
-    pub fn discard(&self, id: i64) {
+    pub fn discard(&self, id: JobId) {
         let dir = self.files(id);
         if let Err(e) = std::fs::remove_dir_all(&dir) {
             if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(job = id, error = %e, dir = %dir.display(), "cannot remove a job's files");
+                tracing::warn!(job = id.get(), error = %e, dir = %dir.display(), "cannot remove a job's files");
             }
         }
     }
@@ -124,7 +125,7 @@ impl UploadStore {
     /// files). Returns the folders removed.
     pub fn sweep(
         &self,
-        known: impl FnOnce(&[i64]) -> Result<Vec<(i64, bool)>, StoreError>,
+        known: impl FnOnce(&[JobId]) -> Result<Vec<(JobId, bool)>, StoreError>,
     ) -> Result<usize, StoreError> {
         let now = SystemTime::now();
         let mut removed = 0;
@@ -135,7 +136,7 @@ impl UploadStore {
                 removed += 1;
             }
         }
-        let found: Vec<(i64, PathBuf, SystemTime)> = entries(&self.root.join("jobs"))
+        let found: Vec<(JobId, PathBuf, SystemTime)> = entries(&self.root.join("jobs"))
             .into_iter()
             .filter_map(|(dir, newest)| {
                 let id = dir.file_name()?.to_str()?.parse().ok()?;
@@ -145,8 +146,8 @@ impl UploadStore {
         if found.is_empty() {
             return Ok(removed);
         }
-        let ids: Vec<i64> = found.iter().map(|(id, _, _)| *id).collect();
-        let known: std::collections::HashMap<i64, bool> = known(&ids)?.into_iter().collect();
+        let ids: Vec<JobId> = found.iter().map(|(id, _, _)| *id).collect();
+        let known: std::collections::HashMap<JobId, bool> = known(&ids)?.into_iter().collect();
         for (id, dir, newest) in found {
             let gone = match known.get(&id) {
                 Some(&unfinished) => !unfinished,

@@ -209,7 +209,7 @@ pub fn build(
         }
     }
     // A system expanded at several releases names the release of each code.
-    let mut releases_of: FxHashMap<&str, FxHashSet<i64>> = FxHashMap::default();
+    let mut releases_of: FxHashMap<&str, FxHashSet<crate::ids::ReleaseId>> = FxHashMap::default();
     for part in &composed.parts {
         releases_of
             .entry(part.system.key)

@@ -128,7 +128,8 @@ pub fn run(ctx: &Context, params: &Params) -> Result<serde_json::Value, FhirErro
         return Err(compose::unknown_system(ctx.lang, first));
     }
     let active_only = options.active_only == Some(true) || !scope.inactive;
-    let releases: Vec<i64> = composed.parts.iter().map(|p| p.release.id).collect();
+    let releases: Vec<crate::ids::ReleaseId> =
+        composed.parts.iter().map(|p| p.release.id).collect();
     let snapshot = ctx
         .state
         .search
@@ -257,7 +258,7 @@ fn candidates<'a>(
         if options.filter.is_some() {
             out.sort_by(|a, b| order(a, b, &composed.parts));
         }
-        let mut seen: FxHashSet<(&str, i64, &str)> = FxHashSet::default();
+        let mut seen: FxHashSet<(&str, crate::ids::ReleaseId, &str)> = FxHashSet::default();
         out.retain(|c| {
             let part = &composed.parts[c.part];
             seen.insert((part.system.key, part.release.id, c.code))

@@ -14,7 +14,7 @@ pub fn at(secs: i64) -> NaiveDateTime {
 
 pub fn project(four_eyes: bool) -> Project {
     Project {
-        id: 7,
+        id: crate::ids::ProjectId::new(7),
         name: "検査マッピング 2026".into(),
         description: String::new(),
         local_system: "http://hospital.example.jp/CodeSystem/lab".into(),

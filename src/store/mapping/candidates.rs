@@ -15,7 +15,7 @@ pub struct LocalTermRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = crate::store::schema::mapping_candidates)]
 pub struct StoredCandidate {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub local_code: String,
     /// 1 = best.
     pub rank: i64,
@@ -30,7 +30,7 @@ pub struct StoredCandidate {
 
 impl Store {
     /// The project's local codes that are not withdrawn, most frequent first.
-    pub fn local_terms(&self, project_id: i64) -> Result<Vec<LocalTermRow>, StoreError> {
+    pub fn local_terms(&self, project_id: ProjectId) -> Result<Vec<LocalTermRow>, StoreError> {
         let mut conn = self.conn()?;
         project_in(&mut conn, project_id)?;
         type Row = (String, String, Option<String>, Option<String>);
@@ -63,7 +63,7 @@ impl Store {
     /// Replaces the stored candidates of some local codes (one transaction).
     pub fn store_candidates(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         batch: &[(String, Vec<crate::mapping::candidates::Candidate>)],
     ) -> Result<usize, StoreError> {
         use crate::store::schema::mapping_candidates as mc;
@@ -100,7 +100,7 @@ impl Store {
     /// The stored candidates of one local code, best first.
     pub fn candidates(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         code: &str,
     ) -> Result<Vec<StoredCandidate>, StoreError> {
         use crate::store::schema::mapping_candidates as mc;

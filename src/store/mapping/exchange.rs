@@ -16,7 +16,7 @@ pub struct DecisionTargets(BTreeMap<(String, String), TargetOrWhy>);
 /// (retired ones included).
 pub fn apply_decisions(
     conn: &mut AnyConnection,
-    project_id: i64,
+    project_id: ProjectId,
     decisions: &[crate::mapping::exchange::Decision],
     targets: &DecisionTargets,
     actor: &str,
@@ -103,7 +103,7 @@ impl Store {
     /// instead of skipping rows, so every page costs the same however long the export.
     pub fn export_page(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         by_target: bool,
         limit: i64,
         cursor: &mut ExportCursor,
@@ -164,7 +164,7 @@ impl Store {
     }
 
     /// The headers of every extra column the project's local codes have, first seen first.
-    pub fn extra_headers(&self, project_id: i64) -> Result<Vec<String>, StoreError> {
+    pub fn extra_headers(&self, project_id: ProjectId) -> Result<Vec<String>, StoreError> {
         let mut conn = self.conn()?;
         project_in(&mut conn, project_id)?;
         let extras: Vec<JsonText<LocalExtra>> = local_codes::table
@@ -188,7 +188,7 @@ impl Store {
     /// why it is refused. [`apply_decisions`] writes with them.
     pub fn decision_targets(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         decisions: &[crate::mapping::exchange::Decision],
     ) -> Result<DecisionTargets, StoreError> {
         let project = self.project(project_id)?;

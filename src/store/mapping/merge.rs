@@ -7,7 +7,7 @@ use super::*;
 /// missing from the upload are marked withdrawn; no mapping is ever dropped.
 pub fn merge_local_codes(
     conn: &mut AnyConnection,
-    project_id: i64,
+    project_id: ProjectId,
     upload: &[LocalCode],
     actor: &str,
 ) -> Result<MergePlan, StoreError> {

@@ -18,6 +18,7 @@ use super::json_text::{JsonColumn, JsonText};
 use super::lookup::code_view_in;
 use super::schema::{local_codes, mapping_history, mapping_projects, mappings};
 use super::{AnyConnection, Store, StoreError};
+use crate::ids::ProjectId;
 use crate::mapping::local_codes::{plan_merge, Held, LocalCode, MergePlan};
 use crate::mapping::state::{self, Action, Equivalence, Review, State};
 use crate::systems::{self, Master};
@@ -76,7 +77,7 @@ pub struct NewProject {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = mapping_projects)]
 struct ProjectRow {
-    id: i64,
+    id: ProjectId,
     name: String,
     description: String,
     local_system: String,
@@ -127,7 +128,7 @@ impl TryFrom<ProjectRow> for Project {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = local_codes, treat_none_as_null = true)]
 struct LocalCodeRow {
-    project_id: i64,
+    project_id: ProjectId,
     code: String,
     name: String,
     unit: Option<String>,
@@ -143,7 +144,7 @@ struct LocalCodeRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = mappings, treat_none_as_null = true)]
 struct MappingRow {
-    project_id: i64,
+    project_id: ProjectId,
     local_code: String,
     state: State,
     target_system: Option<String>,
@@ -165,7 +166,7 @@ struct MappingRow {
 #[diesel(table_name = mapping_history)]
 pub struct HistoryEntry {
     pub id: i64,
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub local_code: String,
     pub at: NaiveDateTime,
     pub actor: String,
@@ -179,7 +180,7 @@ pub struct HistoryEntry {
 #[derive(Insertable)]
 #[diesel(table_name = mapping_history)]
 struct NewHistory<'a> {
-    project_id: i64,
+    project_id: ProjectId,
     local_code: &'a str,
     at: NaiveDateTime,
     actor: &'a str,
@@ -331,7 +332,7 @@ fn record(
     Ok(())
 }
 
-fn unmapped(project_id: i64, code: &str, at: NaiveDateTime) -> MappingRow {
+fn unmapped(project_id: ProjectId, code: &str, at: NaiveDateTime) -> MappingRow {
     MappingRow {
         project_id,
         local_code: code.to_owned(),
@@ -365,7 +366,7 @@ impl Store {
     }
 
     /// One project.
-    pub fn project(&self, id: i64) -> Result<Project, StoreError> {
+    pub fn project(&self, id: ProjectId) -> Result<Project, StoreError> {
         let mut conn = self.conn()?;
         project_in(&mut conn, id)
     }
@@ -424,7 +425,7 @@ fn mapping_target_in(
     ))
 }
 
-fn project_in(conn: &mut AnyConnection, id: i64) -> Result<Project, StoreError> {
+fn project_in(conn: &mut AnyConnection, id: ProjectId) -> Result<Project, StoreError> {
     mapping_projects::table
         .filter(mapping_projects::id.eq(id))
         .select(ProjectRow::as_select())
@@ -441,7 +442,7 @@ fn project_in(conn: &mut AnyConnection, id: i64) -> Result<Project, StoreError> 
 
 fn mapping_in(
     conn: &mut AnyConnection,
-    project_id: i64,
+    project_id: ProjectId,
     code: &str,
 ) -> Result<(LocalCodeRow, MappingRow), StoreError> {
     project_in(conn, project_id)?;
@@ -487,7 +488,7 @@ fn save(
 /// Marks the project changed (translation caches compare the revision). Every write
 /// transaction on a project starts with it, so it holds the write lock before it reads
 /// (SQLite cannot upgrade a read transaction once another writer committed).
-pub fn bump_revision(conn: &mut AnyConnection, project_id: i64) -> Result<(), StoreError> {
+pub fn bump_revision(conn: &mut AnyConnection, project_id: ProjectId) -> Result<(), StoreError> {
     diesel::update(mapping_projects::table.filter(mapping_projects::id.eq(project_id)))
         .set(mapping_projects::revision.eq(mapping_projects::revision + 1))
         .execute(conn)?;
@@ -497,7 +498,7 @@ pub fn bump_revision(conn: &mut AnyConnection, project_id: i64) -> Result<(), St
 /// Flags a mapping that has something to review (not an unmapped one: nothing to check).
 fn flag_in(
     conn: &mut AnyConnection,
-    project_id: i64,
+    project_id: ProjectId,
     code: &str,
     reason: &str,
     actor: &str,

@@ -7,7 +7,7 @@ impl Store {
     /// state.
     pub fn mappings(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         state: Option<State>,
         limit: i64,
         offset: i64,
@@ -41,7 +41,7 @@ impl Store {
     }
 
     /// One local code and its mapping.
-    pub fn mapping(&self, project_id: i64, code: &str) -> Result<MappingView, StoreError> {
+    pub fn mapping(&self, project_id: ProjectId, code: &str) -> Result<MappingView, StoreError> {
         let mut conn = self.conn()?;
         let (c, m) = mapping_in(&mut conn, project_id, code)?;
         Ok(view(c, m))
@@ -52,7 +52,7 @@ impl Store {
     /// or to many in one transaction ([`resolve_change_in`]).
     pub fn resolve_change<'c>(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         change: &'c Change,
     ) -> Result<ResolvedChange<'c>, StoreError> {
         resolve_change_in(&mut *self.conn()?, project_id, change)
@@ -61,7 +61,7 @@ impl Store {
     /// The history of one mapping, oldest first.
     pub fn mapping_history(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
         code: &str,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
         let mut conn = self.conn()?;
@@ -79,7 +79,7 @@ impl Store {
 /// current release of its target, on `conn` (a caller's transaction sees its own writes).
 pub fn resolve_change_in<'c>(
     conn: &mut AnyConnection,
-    project_id: i64,
+    project_id: ProjectId,
     change: &'c Change,
 ) -> Result<ResolvedChange<'c>, StoreError> {
     if change.action.is_none() && change.assignee.is_none() {

@@ -18,7 +18,7 @@ pub struct TranslationRow {
 
 impl Store {
     /// The revision of a project (bumped by every change to its codes or mappings).
-    pub fn project_revision(&self, project_id: i64) -> Result<i64, StoreError> {
+    pub fn project_revision(&self, project_id: ProjectId) -> Result<i64, StoreError> {
         let mut conn = self.conn()?;
         mapping_projects::table
             .filter(mapping_projects::id.eq(project_id))
@@ -36,7 +36,7 @@ impl Store {
     /// Every mapping of a project as translation needs it, with the revision they are of.
     pub fn translation_table(
         &self,
-        project_id: i64,
+        project_id: ProjectId,
     ) -> Result<(i64, Vec<TranslationRow>), StoreError> {
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
