@@ -51,7 +51,7 @@ pub async fn start_candidates(
     let runner = state.jobs.clone();
     let job = blocking(move || {
         store.project(id)?;
-        let request = JobRequest::Candidates(CandidatesRequest { project: id.into() });
+        let request = JobRequest::Candidates(CandidatesRequest { project: id });
         let new = NewJob {
             kind: JobKind::MappingCandidates,
             master: "mapping",
