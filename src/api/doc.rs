@@ -2,6 +2,7 @@
 //! for operations with a body), added to the OpenAPI document once instead of to each path.
 
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{AnyOf, Schema};
 use utoipa::openapi::{Content, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::Modify;
 
@@ -13,6 +14,7 @@ pub struct CommonResponses;
 /// The document with [`CommonResponses`] applied (after every path is registered).
 pub fn complete(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     CommonResponses.modify(&mut doc);
+    untagged_as_any_of(&mut doc);
     let limits: Vec<String> = [
         (Limit::JsonBytes, "413"),
         (Limit::JsonDepth, "400"),
@@ -38,6 +40,33 @@ pub fn complete(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         limits.join("\n")
     ));
     doc
+}
+
+/// The schemas of `#[serde(untagged)]` unions as `anyOf`: serde writes the first variant a
+/// value fits, and one value may fit several (an empty problem list is either kind), while
+/// the `oneOf` utoipa derives for them says "exactly one", which such values break (the
+/// schemathesis run of `.ci/run` checks every answer against the document).
+fn untagged_as_any_of(doc: &mut utoipa::openapi::OpenApi) {
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    for name in super::dto::jobs::UNTAGGED {
+        if let Some(RefOr::T(Schema::OneOf(one))) = components.schemas.get(name).cloned() {
+            let any = AnyOf {
+                items: one.items,
+                description: one.description,
+                default: one.default,
+                example: one.example,
+                examples: one.examples,
+                discriminator: one.discriminator,
+                extensions: one.extensions,
+                ..AnyOf::default()
+            };
+            components
+                .schemas
+                .insert(name.to_owned(), RefOr::T(Schema::AnyOf(any)));
+        }
+    }
 }
 
 fn envelope(description: String) -> RefOr<Response> {

@@ -71,6 +71,10 @@ impl From<Job> for JobView {
     }
 }
 
+/// The unions below that serde writes untagged (the first variant that fits): the document
+/// describes them with `anyOf` (`api::doc`), as a value may fit more than one.
+pub const UNTAGGED: [&str; 4] = ["JobRequest", "JobProgress", "JobProblems", "JobResult"];
+
 /// What was asked of a job, by kind.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(untagged)]
