@@ -2,6 +2,13 @@
 //! serialised through serde would each need their own strings first. The output is the
 //! shape, field order and escaping serde_json gives [`super::validate::ValidateResponse`]
 //! (the tests below compare both).
+//!
+//! Kept over serde with borrowed fields (issue 13 asked for serde if within 10 %):
+//! `cargo run --release --example validate_answer` writes 10,000 results (1.68 MB) both ways,
+//! checks the bytes identical, and takes the median of 301 alternating rounds. On the 2-core
+//! machine (2026-12-06, load 2.2 from a test run beside it): this writer 1,130 µs; serde with
+//! `&str` fields streamed one result at a time into the same buffer 1,739 µs (1.54×); serde
+//! over one `Vec` of borrowed results 1,774 µs (1.57×).
 
 use crate::store::lookup::CodeStatus;
 

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDateTime;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -13,7 +13,6 @@ use crate::store::diff::Counts;
 use crate::store::import::ImportOutcome;
 use crate::store::job_fields as stored;
 use crate::store::jobs::{Job, JobKind, JobState};
-use crate::store::models::ReleaseState;
 
 /// A job as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -352,7 +351,7 @@ pub struct ImportJobResult {
     #[schema(value_type = String)]
     pub outcome: ImportOutcome,
     /// The release as imported (or found identical).
-    pub release: ImportedRelease,
+    pub release: super::releases::ReleaseRow,
     /// Label and revision the change set compares with (none for a master's first release).
     pub compared_with: Option<String>,
     /// Distinct codes added / removed / changed per code system.
@@ -383,21 +382,7 @@ impl From<stored::ImportResult> for ImportJobResult {
         let r = i.release;
         ImportJobResult {
             outcome: i.outcome,
-            release: ImportedRelease {
-                id: r.id,
-                master: r.master,
-                label: r.label,
-                revision: r.revision,
-                publication_date: r.publication_date,
-                effective_date: r.effective_date,
-                state: r.state,
-                previous_release_id: r.previous_release_id.map(|r| r.get()),
-                content_sha256: r.content_sha256,
-                row_count: r.row_count,
-                imported_at: r.imported_at,
-                imported_by: r.imported_by,
-                carried_over: r.carried_over,
-            },
+            release: r.into(),
             compared_with: i.compared_with,
             summary: counts(i.summary),
             revision_summary: i.revision_summary.map(counts),
@@ -406,29 +391,6 @@ impl From<stored::ImportResult> for ImportJobResult {
             notices: i.notices.into(),
         }
     }
-}
-
-/// A release as its import job recorded it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ImportedRelease {
-    pub id: i64,
-    pub master: String,
-    pub label: String,
-    pub revision: i64,
-    pub publication_date: Option<NaiveDate>,
-    pub effective_date: Option<NaiveDate>,
-    pub state: ReleaseState,
-    /// The release this one's change set is computed against.
-    pub previous_release_id: Option<i64>,
-    pub content_sha256: String,
-    pub row_count: i64,
-    #[serde(serialize_with = "crate::timestamp::utc")]
-    pub imported_at: NaiveDateTime,
-    pub imported_by: String,
-    /// For a partial import: the file roles it did not have, comma-separated; absent for a
-    /// complete release.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub carried_over: Option<String>,
 }
 
 /// Distinct codes added, removed and changed.

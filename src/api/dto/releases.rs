@@ -51,6 +51,28 @@ impl From<models::ReleaseRow> for ReleaseRow {
     }
 }
 
+/// A release as its import job recorded it: the same view (the record keeps the fields the
+/// release had then).
+impl From<crate::store::job_fields::ReleaseRecord> for ReleaseRow {
+    fn from(r: crate::store::job_fields::ReleaseRecord) -> Self {
+        ReleaseRow {
+            id: r.id,
+            master: r.master,
+            label: r.label,
+            revision: r.revision,
+            publication_date: r.publication_date,
+            effective_date: r.effective_date,
+            state: r.state,
+            previous_release_id: r.previous_release_id.map(|r| r.get()),
+            content_sha256: r.content_sha256,
+            row_count: r.row_count,
+            imported_at: r.imported_at,
+            imported_by: r.imported_by,
+            carried_over: r.carried_over,
+        }
+    }
+}
+
 /// A source file of a release.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReleaseFileRow {
