@@ -450,10 +450,11 @@ pub fn app(
                 Ok(response)
             }
         })
-        // Outermost: every request runs in a span (`HTTP request`: method, route, status,
-        // `request_id`), so that what a handler, a command or the store logs says which
-        // request it belongs to. Spans only: no line per request, no event per error answer.
-        .wrap(tracing_actix_web::TracingLogger::default())
+    // No request span middleware: tracing-actix-web's `TracingLogger` (a span and a
+    // request id per request, even with the span at DEBUG and so disabled) cost 15 % of
+    // the /v1 and FHIR lookup throughput at 16 connections in bench/fhir.sh (2026-12-06:
+    // 70,059 against 81,944 and 50,492 against 59,626 requests/s, rounds alternated).
+    // Request ids come with issue 18, at a cost measured the same way.
 }
 
 /// The OpenAPI document (committed as `openapi/openapi.json`).
