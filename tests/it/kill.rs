@@ -366,6 +366,40 @@ impl Drop for Node {
     }
 }
 
+/// PostgreSQL: waits (10 s at most) until no other session of the test's database runs a
+/// statement, so that a COMMIT a killed node sent has landed or failed. SQLite: nothing to wait
+/// for (a killed process's transaction is gone with it).
+fn settled(db: &TestDb) {
+    if db.name != "postgres" {
+        return;
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let started = Instant::now();
+    loop {
+        let mut conn = db.store.conn().expect("connection");
+        let running: Count = diesel::RunQueryDsl::get_result(
+            diesel::sql_query(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
+                 AND pid <> pg_backend_pid() AND state <> 'idle'",
+            ),
+            &mut *conn,
+        )
+        .expect("pg_stat_activity");
+        if running.n == 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "a killed node's statements still run"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// The label the node serves a code of the HOT9 master from.
 fn served_label(node: &Node, key: &str) -> Value {
     let (status, body) = node
@@ -417,6 +451,9 @@ fn kill_9_of_a_serving_node_mid_upload_another_node_finishes_the_job() {
             let delay = rng.below(Duration::from_millis(1500));
             std::thread::sleep(delay);
             drop(node);
+            // A COMMIT the node sent just before it died still completes on the server: wait
+            // until no statement of the killed node runs there before looking.
+            settled(&db);
             // The import, its audit row and the job's end are one transaction: a release that
             // is there is whole, and its job says succeeded; a job that does not say so left
             // nothing behind.
