@@ -31,23 +31,11 @@ pub struct ReleaseRow {
     pub carried_over: Option<String>,
 }
 
+/// Through the job record's form, so that the release's fields are listed once (in
+/// [`crate::store::job_fields::ReleaseRecord`]'s conversion) for both sources of this view.
 impl From<models::ReleaseRow> for ReleaseRow {
     fn from(r: models::ReleaseRow) -> Self {
-        ReleaseRow {
-            id: r.id.into(),
-            master: r.master,
-            label: r.label,
-            revision: r.revision,
-            publication_date: r.publication_date,
-            effective_date: r.effective_date,
-            state: r.state,
-            previous_release_id: r.previous_release_id.map(|r| r.get()),
-            content_sha256: r.content_sha256,
-            row_count: r.row_count,
-            imported_at: r.imported_at,
-            imported_by: r.imported_by,
-            carried_over: r.carried_over,
-        }
+        crate::store::job_fields::ReleaseRecord::from(&r).into()
     }
 }
 
